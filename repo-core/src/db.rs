@@ -1,0 +1,242 @@
+//! Connecting: `Db::connect(url)` picks the backend from the URL and opens a pool.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// The database products the framework speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// PostgreSQL (URLs `postgres://…`, `postgresql://…`).
+    Postgres,
+    /// SQLite (URLs `sqlite:…`), the embedded default.
+    Sqlite,
+}
+
+impl Backend {
+    /// The largest number of bind parameters one statement may carry; bulk writes chunk under it.
+    #[must_use]
+    pub const fn max_bind_parameters(self) -> usize {
+        match self {
+            Self::Postgres => 65_535,
+            Self::Sqlite => 32_766,
+        }
+    }
+
+    /// The backend a URL names, from its scheme.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "sqlite" => Ok(Self::Sqlite),
+            _ => Err(Error::validation(
+                "url",
+                format!("unsupported scheme `{scheme}`: expected `postgres://…` or `sqlite:…`"),
+            )),
+        }
+    }
+}
+
+/// Pool settings for [`Db::connect_with`].
+///
+/// Defaults: up to 10 connections (1 for an in-memory SQLite database, which exists once per
+/// connection), a 30 s acquire timeout, a 5 s SQLite busy timeout, and **no ping on checkout**:
+/// sqlx's `test_before_acquire` costs one round trip per query, so it is off; a connection that
+/// died while idle fails its next statement with [`Error::Database`] and is then discarded.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    max_connections: u32,
+    min_connections: u32,
+    acquire_timeout: Duration,
+    test_before_acquire: bool,
+    busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(30),
+            test_before_acquire: false,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl DbOptions {
+    /// Default options.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Most connections the pool opens.
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+    /// Connections the pool keeps open when idle.
+    #[must_use]
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.min_connections = n;
+        self
+    }
+    /// How long a call waits for a free connection before failing.
+    #[must_use]
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+    /// Ping each connection when it is taken from the pool (one extra round trip per call).
+    #[must_use]
+    pub fn test_before_acquire(mut self, test: bool) -> Self {
+        self.test_before_acquire = test;
+        self
+    }
+    /// How long SQLite waits on a locked database before failing.
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// A connection pool to one database; cheap to clone.
+///
+/// Repositories built on `&Db` run each call in autocommit (bulk calls in their own
+/// transaction); [`Db::begin`] opens a [`Session`] for a unit of work.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> repo_core::Result<()> {
+/// use repo_core::{Backend, Db};
+/// let db = Db::connect("sqlite::memory:").await?;
+/// assert_eq!(db.backend(), Backend::Sqlite);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) pool: Pool,
+}
+
+impl Db {
+    /// Connect with default [`DbOptions`]; the URL's scheme picks the backend.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, DbOptions::default()).await
+    }
+
+    /// Connect with the given pool options.
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self> {
+        match Backend::from_url(url)? {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .min_connections(options.min_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .test_before_acquire(options.test_before_acquire)
+                    .connect(url)
+                    .await?;
+                Ok(Self {
+                    pool: Pool::Postgres(pool),
+                })
+            }
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                use std::str::FromStr as _;
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let mut connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .busy_timeout(options.busy_timeout);
+                if !in_memory {
+                    connect = connect.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+                }
+                let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .acquire_timeout(options.acquire_timeout)
+                    .test_before_acquire(options.test_before_acquire);
+                pool = if in_memory {
+                    // Each connection to `:memory:` is its own database: keep exactly one, forever.
+                    pool.max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                } else {
+                    pool.max_connections(options.max_connections)
+                        .min_connections(options.min_connections)
+                };
+                Ok(Self {
+                    pool: Sqlite(pool.connect_with(connect).await?),
+                })
+            }
+            #[allow(unreachable_patterns)]
+            backend => Err(Error::validation(
+                "url",
+                format!("the {backend:?} backend is not compiled in: enable its cargo feature"),
+            )),
+        }
+    }
+
+    /// The backend this pool talks to.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Open a unit of work. See [`Session`] for commit, rollback and drop behaviour.
+    pub async fn begin(&self) -> Result<Session> {
+        Session::begin(self).await
+    }
+
+    /// The PostgreSQL pool, for hand-written sqlx beside the repositories.
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        #[allow(irrefutable_let_patterns)]
+        if let Pool::Postgres(pool) = &self.pool {
+            Some(pool)
+        } else {
+            None
+        }
+    }
+
+    /// The SQLite pool, for hand-written sqlx beside the repositories.
+    #[cfg(feature = "sqlite")]
+    #[must_use]
+    pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
+        #[allow(irrefutable_let_patterns)]
+        if let Pool::Sqlite(pool) = &self.pool {
+            Some(pool)
+        } else {
+            None
+        }
+    }
+
+    /// Close every connection; later calls fail.
+    pub async fn close(&self) {
+        match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+use Pool::Sqlite;

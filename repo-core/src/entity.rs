@@ -1,0 +1,148 @@
+//! What `#[derive(Repository)]` declares about a struct: its table, columns and keys.
+
+use std::sync::OnceLock;
+
+use sea_query::{ColumnType, Value};
+
+use crate::db::Backend;
+use crate::error::Result;
+use crate::field::DbField;
+use crate::row::Row;
+
+/// The part a column plays in the framework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// An ordinary column.
+    Plain,
+    /// The primary key.
+    PrimaryKey,
+    /// Set once, to the insert time, by the framework.
+    CreatedAt,
+    /// Set to the time of every write by the framework.
+    UpdatedAt,
+}
+
+/// One column of an entity, as declared.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnDef {
+    /// SQL column name.
+    pub name: &'static str,
+    /// Rust field name.
+    pub field: &'static str,
+    /// The column's role.
+    pub role: ColumnRole,
+    /// Whether the database generates the value (`#[repo(auto)]`).
+    pub auto: bool,
+    /// Whether the column admits NULL.
+    pub nullable: fn() -> bool,
+    /// The column type per backend.
+    pub column_type: fn(Backend) -> ColumnType,
+    /// A typed NULL of the column's type.
+    pub null_value: fn() -> Value,
+    /// The PostgreSQL enum type of the column, if any.
+    pub enum_type: fn() -> Option<(&'static str, &'static [&'static str])>,
+}
+
+/// A Rust struct stored as rows of one table. Implemented by `#[derive(Repository)]`.
+pub trait Entity: Sized + Send + Sync + Unpin + 'static {
+    /// The Rust name, used in errors and spans.
+    const NAME: &'static str;
+    /// The table name.
+    const TABLE: &'static str;
+    /// Every column, in field order.
+    const COLUMNS: &'static [ColumnDef];
+    /// Position of the primary key in [`COLUMNS`](Entity::COLUMNS).
+    const PRIMARY_KEY: usize;
+    /// Declared unique keys, as column names; the first is the upsert conflict target.
+    const UNIQUE_KEYS: &'static [&'static [&'static str]];
+    /// Declared (non-unique) indexes, as column names.
+    const INDEXES: &'static [&'static [&'static str]];
+
+    /// The primary key's Rust type.
+    type Id: DbField + std::fmt::Debug + Send + Sync;
+
+    /// The primary key's value.
+    fn id(&self) -> &Self::Id;
+    /// Push the value of every column, in [`COLUMNS`](Entity::COLUMNS) order.
+    fn push_values(&self, out: &mut Vec<Value>) -> Result<()>;
+    /// The value of the column at `index` of [`COLUMNS`](Entity::COLUMNS).
+    fn value_at(&self, index: usize) -> Result<Value>;
+    /// Build the entity from a row holding every column in [`COLUMNS`](Entity::COLUMNS) order.
+    fn decode(row: &Row) -> Result<Self, sqlx::Error>;
+    /// Statements of this entity whose text never changes, built on first use.
+    fn statements() -> &'static StatementCache;
+
+    /// The primary key column.
+    #[must_use]
+    fn primary_key() -> &'static ColumnDef {
+        &Self::COLUMNS[Self::PRIMARY_KEY]
+    }
+
+    /// The key `upsert` resolves conflicts on: the first declared unique key, or the primary key
+    /// when it is supplied by the application.
+    #[must_use]
+    fn conflict_key() -> Option<&'static [&'static str]> {
+        if let Some(key) = Self::UNIQUE_KEYS.first() {
+            return Some(key);
+        }
+        let pk = Self::primary_key();
+        (!pk.auto).then_some(std::slice::from_ref(&Self::COLUMNS[Self::PRIMARY_KEY].name))
+    }
+
+    /// Position of a column by SQL name.
+    #[must_use]
+    fn column_index(name: &str) -> Option<usize> {
+        Self::COLUMNS.iter().position(|c| c.name == name)
+    }
+}
+
+/// The statements of an entity whose text never changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fixed {
+    SelectById,
+    Insert,
+    Upsert,
+    Update,
+    Delete,
+    BulkInsert,
+    BulkUpsert,
+    BulkUpsertReturning,
+}
+
+const FIXED_KINDS: usize = 8;
+const BACKENDS: usize = 2;
+
+/// SQL text of an entity's fixed statements, one slot per statement and backend, filled once.
+#[derive(Debug)]
+pub struct StatementCache {
+    slots: [OnceLock<String>; FIXED_KINDS * BACKENDS],
+}
+
+impl StatementCache {
+    /// An empty cache (the derive places one in a `static` per entity).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            slots: [const { OnceLock::new() }; FIXED_KINDS * BACKENDS],
+        }
+    }
+
+    pub(crate) fn get(
+        &'static self,
+        backend: Backend,
+        kind: Fixed,
+        build: impl FnOnce() -> String,
+    ) -> &'static str {
+        let backend = match backend {
+            Backend::Postgres => 0,
+            Backend::Sqlite => 1,
+        };
+        self.slots[kind as usize * BACKENDS + backend].get_or_init(build)
+    }
+}
+
+impl Default for StatementCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,314 @@
+//! Running statements on a pool or inside a session, on whichever backend it is.
+
+use std::borrow::Cow;
+
+use futures_core::stream::BoxStream;
+use futures_util::TryStreamExt as _;
+use sea_query::{QueryStatementWriter, Value};
+use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
+
+use crate::db::{Backend, Db, Pool};
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::session::{Session, Tx};
+
+/// SQL text with its bound values, ready to run.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    sql: Cow<'static, str>,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    /// A statement from SQL text (placeholders in the backend's style) and its values.
+    pub fn new(sql: impl Into<Cow<'static, str>>, values: Vec<Value>) -> Self {
+        Self {
+            sql: sql.into(),
+            values,
+        }
+    }
+
+    /// Render a sea-query statement for `backend`.
+    pub fn build(statement: &impl QueryStatementWriter, backend: Backend) -> Self {
+        let (sql, values) = match backend {
+            Backend::Postgres => statement.build(sea_query::PostgresQueryBuilder),
+            Backend::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+        };
+        Self::new(sql, values.0)
+    }
+
+    /// The SQL text.
+    #[must_use]
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The bound values.
+    #[must_use]
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The one place generated SQL is handed to sqlx: every identifier in it comes from entity
+    /// declarations and every value travels as a bound parameter.
+    fn into_parts(self) -> (SqlStr, Vec<Value>) {
+        (AssertSqlSafe(self.sql).into_sql_str(), self.values)
+    }
+}
+
+/// A backend driver: how its arguments are built and its rows wrapped.
+trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
+    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
+    fn wrap(row: Self::Row) -> Row;
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+#[cfg(feature = "postgres")]
+impl Driver for sqlx::Postgres {
+    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
+        crate::bind::pg_arguments(values)
+    }
+    fn wrap(row: Self::Row) -> Row {
+        Row::Postgres(row)
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Driver for sqlx::Sqlite {
+    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
+        crate::bind::sqlite_arguments(values)
+    }
+    fn wrap(row: Self::Row) -> Row {
+        Row::Sqlite(row)
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+fn query<DB: Driver>(
+    statement: Statement,
+) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let arguments = DB::arguments(values).map_err(sqlx::Error::Encode)?;
+    Ok(sqlx::query_with(sql, arguments))
+}
+
+async fn execute_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
+    executor: X,
+    statement: Statement,
+) -> Result<u64, sqlx::Error> {
+    let result = query::<DB>(statement)?.execute(executor).await?;
+    Ok(DB::rows_affected(&result))
+}
+
+async fn fetch_all_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
+    executor: X,
+    statement: Statement,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let rows = query::<DB>(statement)?.fetch_all(executor).await?;
+    Ok(rows.into_iter().map(DB::wrap).collect())
+}
+
+async fn fetch_optional_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
+    executor: X,
+    statement: Statement,
+) -> Result<Option<Row>, sqlx::Error> {
+    let row = query::<DB>(statement)?.fetch_optional(executor).await?;
+    Ok(row.map(DB::wrap))
+}
+
+/// Run `statements` in order on one connection; stop at the first error.
+async fn run_all<DB, C, I>(
+    connection: &mut C,
+    statements: I,
+    want_rows: bool,
+    map: fn(sqlx::Error) -> Error,
+) -> Result<(u64, Vec<Row>)>
+where
+    DB: Driver,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = DB>,
+    I: Iterator<Item = Result<Statement>>,
+{
+    let mut affected = 0;
+    let mut rows = Vec::new();
+    for statement in statements {
+        let statement = statement?;
+        if want_rows {
+            let fetched = fetch_all_on(&mut *connection, statement)
+                .await
+                .map_err(map)?;
+            affected += fetched.len() as u64;
+            rows.extend(fetched);
+        } else {
+            affected += execute_on(&mut *connection, statement).await.map_err(map)?;
+        }
+    }
+    Ok((affected, rows))
+}
+
+/// Where a repository runs its statements: the pool (autocommit) or a [`Session`].
+#[derive(Debug, Clone, Copy)]
+pub enum Conn<'a> {
+    /// Each call on its own pooled connection, committed at once.
+    Db(&'a Db),
+    /// Every call inside the session's transaction.
+    Session(&'a Session),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Self::Db(db)
+    }
+}
+
+impl<'a> From<&'a Session> for Conn<'a> {
+    fn from(session: &'a Session) -> Self {
+        Self::Session(session)
+    }
+}
+
+impl<'a> From<&Conn<'a>> for Conn<'a> {
+    fn from(conn: &Conn<'a>) -> Self {
+        *conn
+    }
+}
+
+macro_rules! dispatch {
+    ($conn:expr, $op:ident, $statement:expr) => {
+        match $conn {
+            Conn::Db(db) => match &db.pool {
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => $op(pool, $statement).await,
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => $op(pool, $statement).await,
+            },
+            Conn::Session(session) => match &mut *session.lock().await {
+                #[cfg(feature = "postgres")]
+                Tx::Postgres(tx) => $op(&mut **tx, $statement).await,
+                #[cfg(feature = "sqlite")]
+                Tx::Sqlite(tx) => $op(&mut **tx, $statement).await,
+            },
+        }
+    };
+}
+
+impl<'a> Conn<'a> {
+    /// The backend statements run on.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Db(db) => db.backend(),
+            Self::Session(session) => session.backend(),
+        }
+    }
+
+    /// Run a statement; the number of rows it affected.
+    pub async fn execute(&self, statement: Statement) -> Result<u64, sqlx::Error> {
+        dispatch!(self, execute_on, statement)
+    }
+
+    /// Run a query; all its rows.
+    pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>, sqlx::Error> {
+        dispatch!(self, fetch_all_on, statement)
+    }
+
+    /// Run a query; its first row, if any.
+    pub async fn fetch_optional(&self, statement: Statement) -> Result<Option<Row>, sqlx::Error> {
+        dispatch!(self, fetch_optional_on, statement)
+    }
+
+    /// Run a query and receive its rows one at a time, as the server sends them.
+    pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row, sqlx::Error>> {
+        Box::pin(async_stream::try_stream! {
+            match self {
+                Conn::Db(db) => match &db.pool {
+                    #[cfg(feature = "postgres")]
+                    Pool::Postgres(pool) => {
+                        let mut rows = query::<sqlx::Postgres>(statement)?.fetch(pool);
+                        while let Some(row) = rows.try_next().await? {
+                            yield Row::Postgres(row);
+                        }
+                    }
+                    #[cfg(feature = "sqlite")]
+                    Pool::Sqlite(pool) => {
+                        let mut rows = query::<sqlx::Sqlite>(statement)?.fetch(pool);
+                        while let Some(row) = rows.try_next().await? {
+                            yield Row::Sqlite(row);
+                        }
+                    }
+                },
+                Conn::Session(session) => {
+                    let mut guard = session.lock().await;
+                    match &mut *guard {
+                        #[cfg(feature = "postgres")]
+                        Tx::Postgres(tx) => {
+                            let mut rows = query::<sqlx::Postgres>(statement)?.fetch(&mut **tx);
+                            while let Some(row) = rows.try_next().await? {
+                                yield Row::Postgres(row);
+                            }
+                        }
+                        #[cfg(feature = "sqlite")]
+                        Tx::Sqlite(tx) => {
+                            let mut rows = query::<sqlx::Sqlite>(statement)?.fetch(&mut **tx);
+                            while let Some(row) = rows.try_next().await? {
+                                yield Row::Sqlite(row);
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Run every statement or none: in a transaction of its own on the pool, or in a savepoint
+    /// inside a session (so a failure leaves the session's earlier work intact and usable).
+    /// Returns the rows affected and, with `want_rows`, the rows the statements returned.
+    pub(crate) async fn atomic<I>(
+        &self,
+        statements: I,
+        want_rows: bool,
+        map: fn(sqlx::Error) -> Error,
+    ) -> Result<(u64, Vec<Row>)>
+    where
+        I: Iterator<Item = Result<Statement>> + Send,
+    {
+        use sqlx::Connection as _;
+        macro_rules! within {
+            ($tx:expr) => {{
+                let mut tx = $tx;
+                match run_all(&mut *tx, statements, want_rows, map).await {
+                    Ok(done) => {
+                        tx.commit().await.map_err(map)?;
+                        Ok(done)
+                    }
+                    Err(error) => {
+                        // The error that stopped the batch matters more than a failed rollback,
+                        // and dropping the transaction rolls it back regardless.
+                        let _ = tx.rollback().await;
+                        Err(error)
+                    }
+                }
+            }};
+        }
+        match self {
+            Conn::Db(db) => match &db.pool {
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => within!(pool.begin().await.map_err(map)?),
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => {
+                    within!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?)
+                }
+            },
+            Conn::Session(session) => match &mut *session.lock().await {
+                #[cfg(feature = "postgres")]
+                Tx::Postgres(tx) => within!(tx.begin().await.map_err(map)?),
+                #[cfg(feature = "sqlite")]
+                Tx::Sqlite(tx) => within!(tx.begin().await.map_err(map)?),
+            },
+        }
+    }
+}

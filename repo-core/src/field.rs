@@ -1,0 +1,295 @@
+//! How a Rust field type is stored: its bound value, its decoding and its column type.
+//!
+//! Implement nothing here by hand for enums: `#[derive(DbEnum)]` does it.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_query::{ArrayType, ColumnType, OptionEnum, RcOrArc, StringLen, Value};
+use uuid::Uuid;
+
+use crate::db::Backend;
+use crate::row::Row;
+
+/// A Rust type that can be stored in one column.
+///
+/// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`, `Vec<u8>`,
+/// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `uuid::Uuid`, `serde_json::Value`,
+/// `Vec<f32>` (an embedding), every `#[derive(DbEnum)]` enum, and `Option<T>` of those (NULL).
+///
+/// `Vec<f32>` is a PostgreSQL `real[]`; on SQLite it is a BLOB holding the floats as consecutive
+/// 4-byte little-endian IEEE 754 values.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a column",
+    label = "not a column type",
+    note = "column types: bool, i16, i32, i64, f32, f64, String, Vec<u8>, DateTime<Utc>, NaiveDate, Uuid, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)]"
+)]
+pub trait DbField: Sized + Send + Sync + 'static {
+    /// The type filters compare this column with: `T` for both `T` and `Option<T>`.
+    type Scalar: DbField;
+    /// Whether the column admits NULL.
+    const NULLABLE: bool = false;
+    /// The value bound for `self`.
+    fn to_value(&self) -> Value;
+    /// A typed NULL of this column's type (so PostgreSQL knows the parameter's type).
+    fn null_value() -> Value;
+    /// Decode the column at `index` of `row`.
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error>;
+    /// The column type on `backend`, for generated schema.
+    fn column_type(backend: Backend) -> ColumnType;
+    /// The PostgreSQL enum type behind this column, if any: `(type name, labels)`.
+    fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
+        None
+    }
+}
+
+macro_rules! native_field {
+    ($ty:ty, $variant:ident, $column:expr) => {
+        impl DbField for $ty {
+            type Scalar = Self;
+            fn to_value(&self) -> Value {
+                Value::$variant(Some(self.clone()))
+            }
+            fn null_value() -> Value {
+                Value::$variant(None)
+            }
+            fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+                row.try_get(index)
+            }
+            fn column_type(_: Backend) -> ColumnType {
+                $column
+            }
+        }
+    };
+}
+
+native_field!(bool, Bool, ColumnType::Boolean);
+native_field!(i16, SmallInt, ColumnType::SmallInteger);
+native_field!(i32, Int, ColumnType::Integer);
+native_field!(i64, BigInt, ColumnType::BigInteger);
+native_field!(f32, Float, ColumnType::Float);
+native_field!(f64, Double, ColumnType::Double);
+native_field!(String, String, ColumnType::Text);
+native_field!(Vec<u8>, Bytes, ColumnType::Blob);
+native_field!(
+    DateTime<Utc>,
+    ChronoDateTimeUtc,
+    ColumnType::TimestampWithTimeZone
+);
+native_field!(NaiveDate, ChronoDate, ColumnType::Date);
+native_field!(Uuid, Uuid, ColumnType::Uuid);
+
+impl DbField for serde_json::Value {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::Json(Some(Box::new(self.clone())))
+    }
+    fn null_value() -> Value {
+        Value::Json(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.try_get(index)
+    }
+    fn column_type(_: Backend) -> ColumnType {
+        ColumnType::JsonBinary
+    }
+}
+
+impl DbField for Vec<f32> {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::Array(
+            ArrayType::Float,
+            Some(Box::new(
+                self.iter().map(|x| Value::Float(Some(*x))).collect(),
+            )),
+        )
+    }
+    fn null_value() -> Value {
+        Value::Array(ArrayType::Float, None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        match row {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => sqlx::Row::try_get(row, index),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(row) => {
+                let bytes: &[u8] = sqlx::Row::try_get(row, index)?;
+                decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
+                    index: index.to_string(),
+                    source: source.into(),
+                })
+            }
+        }
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        match backend {
+            Backend::Postgres => ColumnType::Array(RcOrArc::new(ColumnType::Float)),
+            Backend::Sqlite => ColumnType::Blob,
+        }
+    }
+}
+
+/// Encode floats as the SQLite embedding BLOB: consecutive little-endian `f32`s.
+#[must_use]
+pub fn encode_f32_blob(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Decode the SQLite embedding BLOB written by [`encode_f32_blob`].
+pub fn decode_f32_blob(bytes: &[u8]) -> Result<Vec<f32>, String> {
+    if bytes.len() % 4 != 0 {
+        return Err(format!(
+            "embedding blob of {} bytes is not a whole number of f32 values",
+            bytes.len()
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+impl<T: DbField<Scalar = T>> DbField for Option<T> {
+    type Scalar = T;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        match self {
+            Some(value) => value.to_value(),
+            None => T::null_value(),
+        }
+    }
+    fn null_value() -> Value {
+        T::null_value()
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        if row.is_null(index)? {
+            Ok(None)
+        } else {
+            T::decode(row, index).map(Some)
+        }
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        T::column_type(backend)
+    }
+    fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
+        T::enum_type()
+    }
+}
+
+/// A Rust enum stored by label: a native enum type on PostgreSQL, text elsewhere.
+///
+/// Derive it with `#[derive(DbEnum)]`; labels default to the variant names in snake_case and
+/// the PostgreSQL type name to the enum name in snake_case.
+pub trait DbEnum: Sized + Send + Sync + 'static {
+    /// The PostgreSQL type name.
+    const TYPE_NAME: &'static str;
+    /// Every label, in declaration order.
+    const LABELS: &'static [&'static str];
+    /// The stored label of `self`.
+    fn as_label(&self) -> &'static str;
+    /// The variant stored as `label`, if any.
+    fn from_label(label: &str) -> Option<Self>;
+}
+
+impl<T: DbEnum> DbField for T {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::Enum(OptionEnum::Some(Box::new(sea_query::Enum {
+            type_name: T::TYPE_NAME.into(),
+            value: Cow::Borrowed(self.as_label()),
+        })))
+    }
+    fn null_value() -> Value {
+        Value::Enum(OptionEnum::None(T::TYPE_NAME.into()))
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        let parse = |label: &str| {
+            T::from_label(label).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: index.to_string(),
+                source: format!("`{label}` is not a label of {}", T::TYPE_NAME).into(),
+            })
+        };
+        match row {
+            // PostgreSQL reports the enum's own type, which sqlx's text check refuses; the
+            // wire format is the label's text, so decode it unchecked.
+            #[cfg(feature = "postgres")]
+            Row::Postgres(row) => parse(sqlx::Row::try_get_unchecked::<&str, _>(row, index)?),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(row) => parse(sqlx::Row::try_get::<&str, _>(row, index)?),
+        }
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        match backend {
+            Backend::Postgres => ColumnType::Custom(T::TYPE_NAME.into()),
+            Backend::Sqlite => ColumnType::String(StringLen::None),
+        }
+    }
+    fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
+        Some((T::TYPE_NAME, T::LABELS))
+    }
+}
+
+/// The column type of `#[repo(created_at)]` / `#[repo(updated_at)]` fields.
+#[diagnostic::on_unimplemented(
+    message = "`#[repo(created_at)]` and `#[repo(updated_at)]` need a `chrono::DateTime<Utc>` field, not `{Self}`",
+    label = "not a timestamp"
+)]
+pub trait Timestamp {}
+impl Timestamp for DateTime<Utc> {}
+
+/// The column type of `#[repo(primary_key, auto)]` fields: database-generated integers.
+#[diagnostic::on_unimplemented(
+    message = "`#[repo(auto)]` needs an integer primary key (`i32` or `i64`), not `{Self}`",
+    label = "cannot be generated by the database"
+)]
+pub trait AutoKey {}
+impl AutoKey for i32 {}
+impl AutoKey for i64 {}
+
+/// Storage of `#[repo(json)]` fields: any serde type as a JSON document (`jsonb` on
+/// PostgreSQL, text on SQLite). A JSON `null` is stored as SQL NULL and read back from it.
+pub mod json {
+    use sea_query::{ColumnType, Value};
+    use serde::{Serialize, de::DeserializeOwned};
+
+    use crate::db::Backend;
+    use crate::row::Row;
+
+    /// The bound value of a JSON field; a value serde cannot serialize is a
+    /// [`Validation`](crate::Error::Validation) error naming `field`.
+    pub fn to_value<T: Serialize>(value: &T, field: &str) -> crate::Result<Value> {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::Null) => Ok(Value::Json(None)),
+            Ok(json) => Ok(Value::Json(Some(Box::new(json)))),
+            Err(e) => Err(crate::Error::validation(field, e.to_string())),
+        }
+    }
+
+    /// Decode a JSON field.
+    pub fn decode<T: DeserializeOwned>(row: &Row, index: usize) -> Result<T, sqlx::Error> {
+        let json: Option<serde_json::Value> = if row.is_null(index)? {
+            None
+        } else {
+            Some(row.try_get(index)?)
+        };
+        serde_json::from_value(json.unwrap_or(serde_json::Value::Null)).map_err(|e| {
+            sqlx::Error::ColumnDecode {
+                index: index.to_string(),
+                source: e.into(),
+            }
+        })
+    }
+
+    /// Whether the JSON field admits NULL (its type deserializes from `null`).
+    #[must_use]
+    pub fn nullable<T: DeserializeOwned>() -> bool {
+        serde_json::from_value::<T>(serde_json::Value::Null).is_ok()
+    }
+
+    /// The column type of a JSON field.
+    #[must_use]
+    pub fn column_type(_: Backend) -> ColumnType {
+        ColumnType::JsonBinary
+    }
+}

@@ -1,0 +1,127 @@
+//! Generic repositories over PostgreSQL and SQLite.
+//!
+//! Declare an entity with `#[derive(Repository)]` and get a `XRepository` implementing
+//! [`BaseRepository`]: CRUD, upsert on a declared key, chunked atomic bulk writes, typed filters,
+//! offset and keyset pages, streaming, and the tools to write custom queries the same way.
+//!
+//! ```
+//! use repo_core::prelude::*;
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq, DbEnum)]
+//! pub enum Status { Active, Retired }
+//!
+//! #[derive(Debug, Clone, Repository)]
+//! #[repo(table = "widgets", unique(sku))]
+//! pub struct Widget {
+//!     #[repo(primary_key, auto)]
+//!     pub id: i64,
+//!     pub sku: String,
+//!     pub name: String,
+//!     pub status: Status,
+//!     pub weight: Option<f64>,
+//!     #[repo(created_at)]
+//!     pub created_at: DateTime<Utc>,
+//!     #[repo(updated_at)]
+//!     pub updated_at: DateTime<Utc>,
+//! }
+//!
+//! // A custom query: an inherent method on the generated repository.
+//! impl WidgetRepository<'_> {
+//!     pub async fn heavier_than(&self, grams: f64) -> repo_core::Result<Vec<Widget>> {
+//!         let mut select = self.select();
+//!         select.cond_where(Widget::WEIGHT.gt(grams).into_condition());
+//!         self.fetch_entities(&select).await
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> repo_core::Result<()> {
+//! let db = Db::connect("sqlite::memory:").await?;
+//! db.create_schema::<Widget>().await?;
+//!
+//! let session = db.begin().await?;
+//! let repo = WidgetRepository::new(&session);
+//! let now = Utc::now();
+//! let bolt = repo
+//!     .insert(&Widget {
+//!         id: 0, sku: "B-1".into(), name: "bolt".into(), status: Status::Active,
+//!         weight: Some(12.5), created_at: now, updated_at: now,
+//!     })
+//!     .await?;
+//! assert!(bolt.id > 0);
+//! session.commit().await?;
+//!
+//! let repo = WidgetRepository::new(&db);
+//! let page = repo
+//!     .find(
+//!         Widget::STATUS.eq(Status::Active),
+//!         PageRequest::new(10).order_by(Widget::CREATED_AT.desc()),
+//!     )
+//!     .await?;
+//! assert_eq!(page.total, 1);
+//! assert_eq!(repo.heavier_than(10.0).await?[0].sku, "B-1");
+//! # Ok(()) }
+//! ```
+//!
+//! Backends are cargo features: `postgres` and `sqlite` (both on by default); `derive` (on by
+//! default) re-exports the derives.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod bind;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod exec;
+pub mod field;
+pub mod filter;
+pub mod page;
+pub mod repository;
+pub mod row;
+pub mod schema;
+pub mod session;
+
+pub use db::{Backend, Db, DbOptions};
+pub use entity::{ColumnDef, ColumnRole, Entity, StatementCache};
+pub use error::{Error, Result};
+pub use exec::{Conn, Statement};
+pub use field::{DbEnum, DbField};
+pub use filter::{Assignment, Column, Filter, Order};
+pub use page::{Cursor, KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use repository::{BaseRepository, Repository};
+pub use row::{FromDbRow, Row};
+pub use session::Session;
+
+#[cfg(feature = "derive")]
+pub use repo_derive::{DbEnum, Repository};
+
+/// The sea-query and sqlx this crate builds on, for custom queries.
+pub use sea_query;
+pub use sqlx;
+
+/// What a user of the framework imports: `use repo_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, KeysetPage,
+        KeysetRequest, Page, PageRequest, Repository, Session,
+    };
+    pub use chrono::{DateTime, Utc};
+    pub use sea_query::{Cond, Expr, ExprTrait, Order, Query};
+}
+
+/// Paths generated code names; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::entity::{ColumnDef, ColumnRole, Entity, StatementCache};
+    pub use crate::error::{Error, Result};
+    pub use crate::exec::Conn;
+    pub use crate::field::{AutoKey, DbEnum, DbField, Timestamp, json};
+    pub use crate::filter::Column;
+    pub use crate::repository::{BaseRepository, Repository};
+    pub use crate::row::Row;
+    pub use sea_query::{ColumnType, Value};
+    pub use serde_json::Value as JsonValue;
+    pub use sqlx::Error as SqlxError;
+    pub use std::option::Option;
+    pub use std::result::Result as StdResult;
+}

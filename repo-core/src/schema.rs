@@ -1,0 +1,148 @@
+//! DDL from entity declarations: `CREATE TYPE` (PostgreSQL enums), `CREATE TABLE` and indexes,
+//! for tests and prototypes. Production schemas belong in versioned migrations.
+
+use sea_query::{ColumnDef as SeaColumn, Index, Table};
+
+use crate::db::{Backend, Db};
+use crate::entity::{ColumnRole, Entity};
+use crate::error::Result;
+use crate::exec::{Conn, Statement};
+use crate::repository::classify_error;
+
+/// Name of the primary key constraint of `table` (PostgreSQL's own default).
+#[must_use]
+pub fn primary_key_name(table: &str) -> String {
+    format!("{table}_pkey")
+}
+
+/// Name of the unique constraint on `columns` of `table` (PostgreSQL's own default).
+#[must_use]
+pub fn unique_key_name(table: &str, columns: &[&str]) -> String {
+    format!("{table}_{}_key", columns.join("_"))
+}
+
+/// Name of the index on `columns` of `table` (PostgreSQL's own default).
+#[must_use]
+pub fn index_name(table: &str, columns: &[&str]) -> String {
+    format!("{table}_{}_idx", columns.join("_"))
+}
+
+/// The constraint a SQLite unique violation names, from its message
+/// (`UNIQUE constraint failed: t.a, t.b`), as the generated schema names it.
+pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
+    let columns: Vec<&str> = message
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .split(", ")
+        .map(|c| c.rsplit('.').next().unwrap_or(c).trim())
+        .collect();
+    if columns == [E::primary_key().name] {
+        primary_key_name(E::TABLE)
+    } else {
+        unique_key_name(E::TABLE, &columns)
+    }
+}
+
+/// The statements that create `E`'s enum types (PostgreSQL), table and indexes; each is
+/// idempotent, so running them on an existing schema changes nothing.
+#[must_use]
+pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
+    let mut statements = Vec::new();
+    if backend == Backend::Postgres {
+        let mut seen = Vec::new();
+        for column in E::COLUMNS {
+            if let Some((name, labels)) = (column.enum_type)() {
+                if seen.contains(&name) {
+                    continue;
+                }
+                seen.push(name);
+                let labels = labels
+                    .iter()
+                    .map(|l| format!("'{}'", l.replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                statements.push(format!(
+                    "DO $$ BEGIN CREATE TYPE \"{name}\" AS ENUM ({labels}); \
+                     EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                ));
+            }
+        }
+    }
+
+    let mut table = Table::create();
+    table.table(E::TABLE).if_not_exists();
+    for column in E::COLUMNS {
+        let mut def = SeaColumn::new_with_type(column.name, (column.column_type)(backend));
+        if column.role == ColumnRole::PrimaryKey {
+            def.not_null().primary_key();
+            if column.auto {
+                def.auto_increment();
+            }
+        } else if (column.nullable)() {
+            def.null();
+        } else {
+            def.not_null();
+        }
+        table.col(def);
+    }
+    for key in E::UNIQUE_KEYS {
+        let mut index = Index::create();
+        index.name(unique_key_name(E::TABLE, key)).unique();
+        for column in *key {
+            index.col(*column);
+        }
+        table.index(&mut index);
+    }
+    statements.push(match backend {
+        Backend::Postgres => table.to_string(sea_query::PostgresQueryBuilder),
+        Backend::Sqlite => table.to_string(sea_query::SqliteQueryBuilder),
+    });
+
+    for columns in E::INDEXES {
+        let mut index = Index::create();
+        index
+            .if_not_exists()
+            .name(index_name(E::TABLE, columns))
+            .table(E::TABLE);
+        for column in *columns {
+            index.col(*column);
+        }
+        statements.push(match backend {
+            Backend::Postgres => index.to_string(sea_query::PostgresQueryBuilder),
+            Backend::Sqlite => index.to_string(sea_query::SqliteQueryBuilder),
+        });
+    }
+    statements
+}
+
+/// `DROP TABLE IF EXISTS` for `E` (its PostgreSQL enum types stay: other tables may use them).
+#[must_use]
+pub fn drop_statements<E: Entity>(backend: Backend) -> Vec<String> {
+    let drop = Table::drop().table(E::TABLE).if_exists().to_owned();
+    vec![match backend {
+        Backend::Postgres => drop.to_string(sea_query::PostgresQueryBuilder),
+        Backend::Sqlite => drop.to_string(sea_query::SqliteQueryBuilder),
+    }]
+}
+
+impl Db {
+    /// Create `E`'s enum types, table and indexes if they do not exist.
+    pub async fn create_schema<E: Entity>(&self) -> Result<()> {
+        run::<E>(Conn::Db(self), create_statements::<E>(self.backend())).await
+    }
+
+    /// Drop `E`'s table if it exists.
+    pub async fn drop_schema<E: Entity>(&self) -> Result<()> {
+        run::<E>(Conn::Db(self), drop_statements::<E>(self.backend())).await
+    }
+}
+
+async fn run<E: Entity>(conn: Conn<'_>, statements: Vec<String>) -> Result<()> {
+    for sql in statements {
+        conn.execute(Statement::new(sql, Vec::new()))
+            .await
+            .map_err(classify_error::<E>)?;
+    }
+    Ok(())
+}

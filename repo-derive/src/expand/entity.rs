@@ -1,0 +1,190 @@
+//! `impl Entity` and the typed column constants.
+
+use heck::ToShoutySnakeCase;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Entity, Field, Role};
+
+const P: &str = "::repo_core::__private";
+
+fn private() -> TokenStream {
+    P.parse().expect("valid path")
+}
+
+/// The generated pieces of one field, each spanned at the field's type so a type that cannot
+/// be stored (or a wrong `created_at`) is reported on that field.
+struct FieldCode {
+    to_value: TokenStream,
+    decode: TokenStream,
+    column_def: TokenStream,
+    column_const: TokenStream,
+    checks: TokenStream,
+}
+
+fn field_code(
+    entity: &syn::Ident,
+    vis: &syn::Visibility,
+    index: usize,
+    field: &Field,
+) -> FieldCode {
+    let p = private();
+    let ident = field.ident;
+    let ty = field.ty;
+    let span = ty.span();
+    let name = &field.column;
+    let field_name = ident.to_string();
+    let role = match field.role {
+        Role::Plain => quote!(#p::ColumnRole::Plain),
+        Role::PrimaryKey => quote!(#p::ColumnRole::PrimaryKey),
+        Role::CreatedAt => quote!(#p::ColumnRole::CreatedAt),
+        Role::UpdatedAt => quote!(#p::ColumnRole::UpdatedAt),
+    };
+    let auto = field.auto;
+    let const_ident = format_ident!(
+        "{}",
+        field_name.trim_start_matches("r#").to_shouty_snake_case()
+    );
+    let doc = format!(
+        "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
+    );
+    let mut checks = TokenStream::new();
+    if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
+        checks.extend(quote_spanned! {span=>
+            let _ = |_: &#ty| { fn timestamp<T: #p::Timestamp>() {} timestamp::<#ty>(); };
+        });
+    }
+    if field.auto {
+        checks.extend(quote_spanned! {span=>
+            let _ = |_: &#ty| { fn auto_key<T: #p::AutoKey>() {} auto_key::<#ty>(); };
+        });
+    }
+    if field.json {
+        FieldCode {
+            to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
+            decode: quote_spanned!(span=> #p::json::decode::<#ty>(row, #index)?),
+            column_def: quote! {
+                #p::ColumnDef {
+                    name: #name,
+                    field: #field_name,
+                    role: #role,
+                    auto: #auto,
+                    nullable: #p::json::nullable::<#ty>,
+                    column_type: #p::json::column_type,
+                    null_value: || #p::Value::Json(#p::Option::None),
+                    enum_type: || #p::Option::None,
+                }
+            },
+            column_const: quote! {
+                #[doc = #doc]
+                #vis const #const_ident: #p::Column<#entity, #p::JsonValue> =
+                    #p::Column::new(#name, true);
+            },
+            checks,
+        }
+    } else {
+        let field_ty = quote_spanned!(span=> <#ty as #p::DbField>);
+        FieldCode {
+            to_value: quote_spanned!(span=> #field_ty::to_value(&self.#ident)),
+            decode: quote_spanned!(span=> #field_ty::decode(row, #index)?),
+            column_def: quote! {
+                #p::ColumnDef {
+                    name: #name,
+                    field: #field_name,
+                    role: #role,
+                    auto: #auto,
+                    nullable: || #field_ty::NULLABLE,
+                    column_type: #field_ty::column_type,
+                    null_value: #field_ty::null_value,
+                    enum_type: #field_ty::enum_type,
+                }
+            },
+            column_const: quote! {
+                #[doc = #doc]
+                #vis const #const_ident: #p::Column<#entity, #field_ty::Scalar> =
+                    #p::Column::new(#name, #field_ty::NULLABLE);
+            },
+            checks,
+        }
+    }
+}
+
+pub fn expand(model: &Entity) -> TokenStream {
+    let p = private();
+    let entity = model.ident;
+    let vis = model.vis;
+    let name = entity.to_string();
+    let table = &model.table;
+    let pk = model.primary_key;
+    let pk_field = model.fields[pk].ident;
+    let pk_ty = model.fields[pk].ty;
+    let codes: Vec<FieldCode> = model
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| field_code(entity, vis, i, f))
+        .collect();
+    let idents: Vec<&syn::Ident> = model.fields.iter().map(|f| f.ident).collect();
+    let indexes: Vec<usize> = (0..model.fields.len()).collect();
+    let to_values: Vec<&TokenStream> = codes.iter().map(|c| &c.to_value).collect();
+    let decodes: Vec<&TokenStream> = codes.iter().map(|c| &c.decode).collect();
+    let column_defs: Vec<&TokenStream> = codes.iter().map(|c| &c.column_def).collect();
+    let column_consts: Vec<&TokenStream> = codes.iter().map(|c| &c.column_const).collect();
+    let checks: Vec<&TokenStream> = codes.iter().map(|c| &c.checks).collect();
+    let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
+    let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
+
+    quote! {
+        #[automatically_derived]
+        impl #p::Entity for #entity {
+            const NAME: &'static str = #name;
+            const TABLE: &'static str = #table;
+            const COLUMNS: &'static [#p::ColumnDef] = &[#(#column_defs),*];
+            const PRIMARY_KEY: usize = #pk;
+            const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];
+            const INDEXES: &'static [&'static [&'static str]] = &[#(#index),*];
+
+            type Id = #pk_ty;
+
+            fn id(&self) -> &Self::Id {
+                &self.#pk_field
+            }
+
+            fn push_values(&self, out: &mut ::std::vec::Vec<#p::Value>) -> #p::Result<()> {
+                #(out.push(#to_values);)*
+                Ok(())
+            }
+
+            fn value_at(&self, index: usize) -> #p::Result<#p::Value> {
+                Ok(match index {
+                    #(#indexes => #to_values,)*
+                    _ => return Err(#p::Error::validation(
+                        "column",
+                        ::std::format!("{} has no column at position {index}", #name),
+                    )),
+                })
+            }
+
+            fn decode(row: &#p::Row) -> #p::StdResult<Self, #p::SqlxError> {
+                Ok(Self {
+                    #(#idents: #decodes,)*
+                })
+            }
+
+            fn statements() -> &'static #p::StatementCache {
+                static STATEMENTS: #p::StatementCache = #p::StatementCache::new();
+                &STATEMENTS
+            }
+        }
+
+        #[automatically_derived]
+        impl #entity {
+            #(#column_consts)*
+        }
+
+        fn __repo_field_checks() {
+            #(#checks)*
+        }
+    }
+}

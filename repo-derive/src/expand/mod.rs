@@ -1,0 +1,56 @@
+//! Code generation, one file per generated piece.
+
+mod db_enum;
+mod entity;
+mod repository;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+use crate::ast;
+use crate::ctxt::Ctxt;
+
+pub fn derive_repository(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::default();
+    let model = ast::entity(&cx, input);
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => {
+            let entity = entity::expand(&model);
+            let repository = repository::expand(&model);
+            quote! {
+                #repository
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]
+                const _: () = {
+                    #entity
+                };
+            }
+        }
+        (Err(error), _) => {
+            let stub = repository::stub(input);
+            let error = error.to_compile_error();
+            quote!(#error #stub)
+        }
+        (Ok(()), None) => unreachable!("a missing model always reports an error"),
+    }
+}
+
+pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::default();
+    let model = ast::db_enum(&cx, input);
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => {
+            let body = db_enum::expand(&model);
+            quote! {
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]
+                const _: () = {
+                    #body
+                };
+            }
+        }
+        (Err(error), _) => error.to_compile_error(),
+        (Ok(()), None) => unreachable!("a missing model always reports an error"),
+    }
+}
