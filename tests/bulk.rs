@@ -1,0 +1,194 @@
+//! Bulk writes: chunked under each backend's bind limit, atomic, on SQLite and PostgreSQL.
+
+use repo_core::prelude::*;
+use repo_core::{Backend, Entity, Error};
+use repo_tests::entities::*;
+
+repo_tests::on_both_backends!(
+    bulk_upsert_beyond_one_statement_reads_back_every_row,
+    bulk_writes_at_the_chunk_edges,
+    failing_last_chunk_leaves_nothing_written,
+    failing_bulk_in_a_session_keeps_the_session_usable,
+    bulk_upsert_duplicates_in_one_batch_last_wins,
+    empty_batch_sends_nothing,
+    upsert_without_a_key_is_rejected,
+);
+
+/// Rows per statement for `E` on `backend`: the bind limit over the inserted column count.
+fn per_chunk<E: Entity>(backend: Backend) -> usize {
+    let width = E::COLUMNS
+        .iter()
+        .filter(|c| !(c.auto && c.role == repo_core::ColumnRole::PrimaryKey))
+        .count();
+    backend.max_bind_parameters() / width
+}
+
+async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    let rows: Vec<Reading> = (0..50_000)
+        .map(|i| Reading::new(&format!("s{}", i % 50), i, i as f64 / 10.0))
+        .collect();
+    assert!(rows.len() > per_chunk::<Reading>(db.backend()), "needs several statements");
+    assert_eq!(repo.bulk_upsert(&rows).await.unwrap(), 50_000);
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 50_000);
+
+    // Every row is there with its values.
+    let stored = repo.find_all(Filter::all()).await.unwrap();
+    let mut by_key: Vec<(String, i64, f64, Option<String>, bool)> = stored
+        .iter()
+        .map(|r| (r.sensor.clone(), r.seq, r.value, r.note.clone(), r.flagged))
+        .collect();
+    by_key.sort_by(|a, b| a.1.cmp(&b.1));
+    for (row, want) in by_key.iter().zip(&rows) {
+        assert_eq!(
+            row,
+            &(want.sensor.clone(), want.seq, want.value, want.note.clone(), want.flagged)
+        );
+    }
+
+    // Again with new values: every row updated in place, none added.
+    let changed: Vec<Reading> = rows
+        .iter()
+        .map(|r| Reading {
+            value: r.value + 1000.0,
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(repo.bulk_upsert(&changed).await.unwrap(), 50_000);
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 50_000);
+    assert_eq!(repo.count(Reading::VALUE.lt(1000.0)).await.unwrap(), 0);
+    let one = repo
+        .find_one(Reading::SENSOR.eq("s7").and(Reading::SEQ.eq(49_957_i64)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!((one.value - (4995.7 + 1000.0)).abs() < 1e-9);
+}
+
+async fn bulk_writes_at_the_chunk_edges(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    let n = per_chunk::<Reading>(db.backend());
+    for (sensor, count) in [("exact", n), ("one-more", n + 1), ("one-less", n - 1)] {
+        let rows: Vec<Reading> = (0..count as i64).map(|i| Reading::new(sensor, i, 1.0)).collect();
+        assert_eq!(repo.bulk_insert(&rows).await.unwrap(), count as u64);
+        assert_eq!(
+            repo.count(Reading::SENSOR.eq(sensor)).await.unwrap(),
+            count as u64
+        );
+    }
+    let returned = repo
+        .bulk_upsert_returning(
+            &(0..(n + 2) as i64)
+                .map(|i| Reading::new("returning", i, 2.0))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(returned.len(), n + 2);
+    let mut seqs: Vec<i64> = returned.iter().map(|r| r.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..(n + 2) as i64).collect::<Vec<_>>());
+    assert!(returned.iter().all(|r| r.id > 0 && r.created_at > DateTime::UNIX_EPOCH));
+}
+
+async fn failing_last_chunk_leaves_nothing_written(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    db.create_schema::<Account>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    let n = per_chunk::<Reading>(db.backend());
+    // The last row repeats the first row's unique key: the last chunk fails.
+    let mut rows: Vec<Reading> = (0..(2 * n + 10) as i64).map(|i| Reading::new("a", i, 0.0)).collect();
+    rows.push(Reading::new("a", 0, 9.9));
+    let err = repo.bulk_insert(&rows).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 0, "no chunk of the batch stays");
+
+    // Upsert: conflicts on its own key are updates, but the primary key of another row is not.
+    let accounts = AccountRepository::new(&db);
+    let width = 4;
+    let per = db.backend().max_bind_parameters() / width;
+    let mut batch: Vec<Account> = (0..per + 5)
+        .map(|i| Account {
+            id: format!("id-{i}"),
+            email: format!("{i}@example.org"),
+            name: format!("n{i}"),
+            balance: i as i64,
+        })
+        .collect();
+    batch.push(Account {
+        id: "id-0".into(),
+        email: "fresh@example.org".into(),
+        name: "clash".into(),
+        balance: 0,
+    });
+    match accounts.bulk_upsert(&batch).await {
+        Err(Error::Conflict { constraint, .. }) => assert_eq!(constraint, "accounts_pkey"),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(accounts.count(Filter::all()).await.unwrap(), 0);
+}
+
+async fn failing_bulk_in_a_session_keeps_the_session_usable(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let session = db.begin().await.unwrap();
+    let repo = ReadingRepository::new(&session);
+    repo.insert(&Reading::new("kept", 1, 1.0)).await.unwrap();
+    let n = per_chunk::<Reading>(db.backend());
+    let mut rows: Vec<Reading> = (0..(n + 3) as i64).map(|i| Reading::new("b", i, 0.0)).collect();
+    rows.push(Reading::new("kept", 1, 5.0));
+    assert!(repo.bulk_insert(&rows).await.unwrap_err().is_conflict());
+    // The session still works and still holds its earlier write.
+    repo.insert(&Reading::new("after", 1, 1.0)).await.unwrap();
+    session.commit().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 2);
+    assert_eq!(repo.count(Reading::SENSOR.eq("b")).await.unwrap(), 0);
+}
+
+async fn bulk_upsert_duplicates_in_one_batch_last_wins(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    let rows = vec![
+        Reading::new("d", 1, 1.0),
+        Reading::new("d", 2, 2.0),
+        Reading::new("d", 1, 3.0),
+    ];
+    assert_eq!(repo.bulk_upsert(&rows).await.unwrap(), 2);
+    let stored = repo.find_all(Reading::SENSOR.eq("d")).await.unwrap();
+    let mut values: Vec<(i64, f64)> = stored.iter().map(|r| (r.seq, r.value)).collect();
+    values.sort_by_key(|v| v.0);
+    assert_eq!(values, vec![(1, 3.0), (2, 2.0)]);
+}
+
+async fn empty_batch_sends_nothing(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    db.close().await; // a statement sent now would fail
+    assert_eq!(repo.bulk_upsert(&[]).await.unwrap(), 0);
+    assert_eq!(repo.bulk_insert(&[]).await.unwrap(), 0);
+    assert!(repo.bulk_upsert_returning(&[]).await.unwrap().is_empty());
+}
+
+/// An entity with a generated key and no unique key has nothing to upsert on.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "events")]
+struct Event {
+    #[repo(primary_key, auto)]
+    id: i64,
+    kind: String,
+}
+
+async fn upsert_without_a_key_is_rejected(db: Db) {
+    db.create_schema::<Event>().await.unwrap();
+    let repo = EventRepository::new(&db);
+    let event = Event {
+        id: 0,
+        kind: "x".into(),
+    };
+    assert!(repo.upsert(&event).await.unwrap_err().is_validation());
+    assert!(repo.bulk_upsert(&[event.clone()]).await.unwrap_err().is_validation());
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 0);
+    assert_eq!(repo.insert(&event).await.unwrap().kind, "x");
+}

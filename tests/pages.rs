@@ -1,0 +1,146 @@
+//! Keyset pagination: opaque cursors, ties broken by primary key, bad cursors rejected.
+
+use repo_core::prelude::*;
+use repo_core::{Error, MAX_PAGE_LIMIT};
+use repo_tests::entities::*;
+
+repo_tests::on_both_backends!(
+    keyset_pages_cover_every_row_once,
+    keyset_with_mixed_directions,
+    bad_cursors_and_orders_are_validation_errors,
+);
+
+async fn seed(db: &Db) -> Vec<Widget> {
+    db.create_schema::<Widget>().await.unwrap();
+    let repo = WidgetRepository::new(db);
+    let rows: Vec<Widget> = (0..250)
+        .map(|i| {
+            let mut w = Widget::new(&format!("K-{i:03}"));
+            w.qty = (i * 7) % 13; // many ties
+            w.name = format!("n{}", (i * 11) % 17);
+            w
+        })
+        .collect();
+    repo.bulk_insert(&rows).await.unwrap();
+    repo.find_all(Filter::all()).await.unwrap()
+}
+
+async fn walk(
+    repo: &WidgetRepository<'_>,
+    filter: &Filter<Widget>,
+    request: impl Fn() -> KeysetRequest<Widget>,
+) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = repo
+            .find_keyset(filter.clone(), request().after_opt(cursor.take()))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 40);
+        out.extend(page.items.iter().map(|w| w.id));
+        pages += 1;
+        assert!(pages < 100, "pagination does not end");
+        match page.next {
+            Some(next) => {
+                assert_eq!(page.items.len(), 40, "only the last page is short");
+                cursor = Some(Cursor::from(next.to_string()));
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+async fn keyset_pages_cover_every_row_once(db: Db) {
+    let all = seed(&db).await;
+    let repo = WidgetRepository::new(&db);
+    let got = walk(&repo, &Filter::all(), || {
+        KeysetRequest::new(40).order_by(Widget::QTY.desc())
+    })
+    .await;
+    let mut want: Vec<&Widget> = all.iter().collect();
+    want.sort_by(|a, b| b.qty.cmp(&a.qty).then(b.id.cmp(&a.id)));
+    assert_eq!(got, want.iter().map(|w| w.id).collect::<Vec<_>>());
+
+    // With a filter, and by primary key alone.
+    let filter = Widget::QTY.gte(5);
+    let got = walk(&repo, &filter, || KeysetRequest::new(40)).await;
+    let want: Vec<i64> = all.iter().filter(|w| w.qty >= 5).map(|w| w.id).collect();
+    assert_eq!(got, want);
+
+    // A page exactly at the end has no next cursor.
+    let exact = repo
+        .find_keyset(Filter::all(), KeysetRequest::new(250))
+        .await
+        .unwrap();
+    assert_eq!(exact.items.len(), 250);
+    assert!(exact.next.is_none());
+}
+
+async fn keyset_with_mixed_directions(db: Db) {
+    let all = seed(&db).await;
+    let repo = WidgetRepository::new(&db);
+    let got = walk(&repo, &Filter::all(), || {
+        KeysetRequest::new(40)
+            .order_by(Widget::NAME.asc())
+            .order_by(Widget::QTY.desc())
+    })
+    .await;
+    let mut want: Vec<&Widget> = all.iter().collect();
+    want.sort_by(|a, b| a.name.cmp(&b.name).then(b.qty.cmp(&a.qty)).then(a.id.cmp(&b.id)));
+    assert_eq!(got, want.iter().map(|w| w.id).collect::<Vec<_>>());
+}
+
+async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
+    seed(&db).await;
+    let repo = WidgetRepository::new(&db);
+    let first = repo
+        .find_keyset(Filter::all(), KeysetRequest::new(10).order_by(Widget::QTY.asc()))
+        .await
+        .unwrap();
+    let cursor = first.next.unwrap();
+    let field_of = |r: Result<KeysetPage<Widget>, Error>| match r {
+        Err(Error::Validation { field, .. }) => field,
+        other => panic!("expected Validation, got {other:?}"),
+    };
+    // Another order than the cursor was made for.
+    assert_eq!(
+        field_of(
+            repo.find_keyset(
+                Filter::all(),
+                KeysetRequest::new(10).order_by(Widget::RANK.asc()).after(cursor.clone())
+            )
+            .await
+        ),
+        "cursor"
+    );
+    // Garbage.
+    for junk in ["", "not-a-cursor", "eyJrIjoxfQ"] {
+        assert_eq!(
+            field_of(
+                repo.find_keyset(
+                    Filter::all(),
+                    KeysetRequest::new(10).order_by(Widget::QTY.asc()).after(junk)
+                )
+                .await
+            ),
+            "cursor"
+        );
+    }
+    // Nullable order column, bad limits.
+    assert_eq!(
+        field_of(
+            repo.find_keyset(Filter::all(), KeysetRequest::new(10).order_by(Widget::WEIGHT.asc()))
+                .await
+        ),
+        "order"
+    );
+    for limit in [0, MAX_PAGE_LIMIT + 1] {
+        assert_eq!(
+            field_of(repo.find_keyset(Filter::all(), KeysetRequest::new(limit)).await),
+            "limit"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Entities declared the way a user declares them, covering every supported column type.
+
+use repo_core::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A stored enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum)]
+pub enum Status {
+    Draft,
+    Active,
+    Retired,
+}
+
+/// A serde type stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Dimensions {
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Every column type, a generated key, a unique key, an index and timestamps.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "widgets", unique(sku), index(status))]
+pub struct Widget {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub status: Status,
+    pub previous_status: Option<Status>,
+    pub qty: i32,
+    pub rank: i16,
+    pub weight: Option<f64>,
+    pub ratio: f32,
+    pub active: bool,
+    pub external: Uuid,
+    pub url: Option<String>,
+    pub attributes: serde_json::Value,
+    #[repo(json)]
+    pub dimensions: Dimensions,
+    #[repo(json)]
+    pub tags: Option<Vec<String>>,
+    pub embedding: Option<Vec<f32>>,
+    pub checked_at: Option<DateTime<Utc>>,
+    #[repo(created_at)]
+    pub created_at: DateTime<Utc>,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Widget {
+    /// A widget with defaults and the given key.
+    #[must_use]
+    pub fn new(sku: &str) -> Self {
+        Self {
+            id: 0,
+            sku: sku.to_owned(),
+            name: format!("widget {sku}"),
+            status: Status::Draft,
+            previous_status: None,
+            qty: 0,
+            rank: 0,
+            weight: None,
+            ratio: 0.5,
+            active: true,
+            external: Uuid::new_v4(),
+            url: None,
+            attributes: serde_json::json!({}),
+            dimensions: Dimensions::default(),
+            tags: None,
+            embedding: None,
+            checked_at: None,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+}
+
+/// A custom query: statistics rows decoded with `sqlx::FromRow`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
+impl WidgetRepository<'_> {
+    /// How many widgets per status, by status label.
+    pub async fn count_by_status(&self) -> repo_core::Result<Vec<StatusCount>> {
+        let select = Query::select()
+            .expr_as(Expr::col("status").cast_as("text"), "status")
+            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .from(Widget::TABLE)
+            .group_by_col("status")
+            .order_by("status", Order::Asc)
+            .to_owned();
+        let mut rows: Vec<StatusCount> = self.fetch_rows(&select).await?;
+        rows.sort_by(|a, b| a.status.cmp(&b.status));
+        Ok(rows)
+    }
+
+    /// Widgets heavier than `weight`, heaviest first.
+    pub async fn heavier_than(&self, weight: f64) -> repo_core::Result<Vec<Widget>> {
+        let mut select = self.select();
+        select
+            .cond_where(Widget::WEIGHT.gt(weight).into_condition())
+            .order_by(Widget::WEIGHT.name(), Order::Desc);
+        self.fetch_entities(&select).await
+    }
+}
+
+/// Ten columns, a composite unique key: the bulk-write workload.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "readings", unique(sensor, seq))]
+pub struct Reading {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub sensor: String,
+    pub seq: i64,
+    pub value: f64,
+    pub unit: String,
+    pub quality: i32,
+    pub flagged: bool,
+    pub note: Option<String>,
+    #[repo(created_at)]
+    pub created_at: DateTime<Utc>,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Reading {
+    /// Reading `seq` of `sensor`.
+    #[must_use]
+    pub fn new(sensor: &str, seq: i64, value: f64) -> Self {
+        Self {
+            id: 0,
+            sensor: sensor.to_owned(),
+            seq,
+            value,
+            unit: "C".to_owned(),
+            quality: (seq % 5) as i32,
+            flagged: seq % 7 == 0,
+            note: (seq % 3 == 0).then(|| format!("note {seq}")),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+}
+
+/// A key supplied by the application, a renamed column, and a second unique key on a field.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "accounts")]
+pub struct Account {
+    #[repo(primary_key)]
+    pub id: String,
+    #[repo(unique)]
+    pub email: String,
+    #[repo(column = "display_name")]
+    pub name: String,
+    pub balance: i64,
+}
+
+/// A key supplied by the application and no unique key: upserts resolve on the primary key.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "labels")]
+pub struct Label {
+    #[repo(primary_key)]
+    pub name: String,
+    pub uses: i64,
+    #[repo(created_at)]
+    pub created_at: DateTime<Utc>,
+}
