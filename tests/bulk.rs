@@ -39,7 +39,7 @@ async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
         .iter()
         .map(|r| (r.sensor.clone(), r.seq, r.value, r.note.clone(), r.flagged))
         .collect();
-    by_key.sort_by(|a, b| a.1.cmp(&b.1));
+    by_key.sort_by_key(|row| row.1);
     for (row, want) in by_key.iter().zip(&rows) {
         assert_eq!(
             row,
@@ -188,7 +188,7 @@ async fn upsert_without_a_key_is_rejected(db: Db) {
         kind: "x".into(),
     };
     assert!(repo.upsert(&event).await.unwrap_err().is_validation());
-    assert!(repo.bulk_upsert(&[event.clone()]).await.unwrap_err().is_validation());
+    assert!(repo.bulk_upsert(std::slice::from_ref(&event)).await.unwrap_err().is_validation());
     assert_eq!(repo.count(Filter::all()).await.unwrap(), 0);
     assert_eq!(repo.insert(&event).await.unwrap().kind, "x");
 }

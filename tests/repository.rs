@@ -348,7 +348,7 @@ async fn find_pages_with_total_and_order(db: Db) {
     let repo = WidgetRepository::new(&db);
     let all = seed(&repo).await;
     let mut by_qty_desc: Vec<&Widget> = all.iter().filter(|w| w.active).collect();
-    by_qty_desc.sort_by(|a, b| b.qty.cmp(&a.qty));
+    by_qty_desc.sort_by_key(|w| std::cmp::Reverse(w.qty));
 
     let page = repo
         .find(

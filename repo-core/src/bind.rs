@@ -62,7 +62,7 @@ pub(crate) fn pg_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArgum
             }
             Value::Array(ArrayType::String, v) => args.add(v.map(|v| {
                 v.into_iter()
-                    .map(|x| x.unwrap::<String>())
+                    .map(Value::unwrap::<String>)
                     .collect::<Vec<_>>()
             }))?,
             other => return Err(unsupported(&other)),

@@ -222,6 +222,7 @@ impl<'a> Conn<'a> {
     }
 
     /// Run a query and receive its rows one at a time, as the server sends them.
+    #[must_use]
     pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row, sqlx::Error>> {
         Box::pin(async_stream::try_stream! {
             match self {

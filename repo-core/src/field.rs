@@ -38,6 +38,7 @@ pub trait DbField: Sized + Send + Sync + 'static {
     /// The column type on `backend`, for generated schema.
     fn column_type(backend: Backend) -> ColumnType;
     /// The PostgreSQL enum type behind this column, if any: `(type name, labels)`.
+    #[must_use]
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         None
     }
@@ -138,7 +139,7 @@ pub fn encode_f32_blob(values: &[f32]) -> Vec<u8> {
 
 /// Decode the SQLite embedding BLOB written by [`encode_f32_blob`].
 pub fn decode_f32_blob(bytes: &[u8]) -> Result<Vec<f32>, String> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(format!(
             "embedding blob of {} bytes is not a whole number of f32 values",
             bytes.len()
@@ -179,8 +180,8 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
 
 /// A Rust enum stored by label: a native enum type on PostgreSQL, text elsewhere.
 ///
-/// Derive it with `#[derive(DbEnum)]`; labels default to the variant names in snake_case and
-/// the PostgreSQL type name to the enum name in snake_case.
+/// Derive it with `#[derive(DbEnum)]`; labels default to the variant names in `snake_case` and
+/// the PostgreSQL type name to the enum name in `snake_case`.
 pub trait DbEnum: Sized + Send + Sync + 'static {
     /// The PostgreSQL type name.
     const TYPE_NAME: &'static str;

@@ -26,7 +26,10 @@ impl<E, T> Copy for Column<E, T> {}
 
 impl<E, T> std::fmt::Debug for Column<E, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Column").field("name", &self.name).finish()
+        f.debug_struct("Column")
+            .field("name", &self.name)
+            .field("nullable", &self.nullable)
+            .finish()
     }
 }
 
@@ -59,20 +62,16 @@ impl<E, T> Column<E, T> {
         Expr::col(self.name)
     }
 
-    fn filter(self, condition: impl IntoCondition) -> Filter<E> {
-        Filter::from_condition(condition.into_condition())
-    }
-
     /// `column IS NULL`.
     #[must_use]
     pub fn is_null(self) -> Filter<E> {
-        self.filter(self.expr().is_null())
+        Filter::from_condition(self.expr().is_null())
     }
 
     /// `column IS NOT NULL`.
     #[must_use]
     pub fn is_not_null(self) -> Filter<E> {
-        self.filter(self.expr().is_not_null())
+        Filter::from_condition(self.expr().is_not_null())
     }
 
     /// Ascending order on this column.
@@ -96,49 +95,49 @@ impl<E, T: DbField> Column<E, T> {
     /// `column = value`.
     #[must_use]
     pub fn eq(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().eq(value(v)))
+        Filter::from_condition(self.expr().eq(value(v)))
     }
     /// `column <> value`.
     #[must_use]
     pub fn ne(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().ne(value(v)))
+        Filter::from_condition(self.expr().ne(value(v)))
     }
     /// `column < value`.
     #[must_use]
     pub fn lt(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().lt(value(v)))
+        Filter::from_condition(self.expr().lt(value(v)))
     }
     /// `column <= value`.
     #[must_use]
     pub fn lte(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().lte(value(v)))
+        Filter::from_condition(self.expr().lte(value(v)))
     }
     /// `column > value`.
     #[must_use]
     pub fn gt(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().gt(value(v)))
+        Filter::from_condition(self.expr().gt(value(v)))
     }
     /// `column >= value`.
     #[must_use]
     pub fn gte(self, v: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().gte(value(v)))
+        Filter::from_condition(self.expr().gte(value(v)))
     }
     /// `column BETWEEN low AND high` (both ends included).
     #[must_use]
     pub fn between(self, low: impl Into<T>, high: impl Into<T>) -> Filter<E> {
-        self.filter(self.expr().between(value(low), value(high)))
+        Filter::from_condition(self.expr().between(value(low), value(high)))
     }
     /// `column IN (values)`; an empty list matches nothing.
     #[must_use]
     pub fn is_in<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<E> {
         let values: Vec<Expr> = values.into_iter().map(value).collect();
-        self.filter(self.expr().is_in(values))
+        Filter::from_condition(self.expr().is_in(values))
     }
     /// `column NOT IN (values)`; an empty list matches everything.
     #[must_use]
     pub fn not_in<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<E> {
         let values: Vec<Expr> = values.into_iter().map(value).collect();
-        self.filter(self.expr().is_not_in(values))
+        Filter::from_condition(self.expr().is_not_in(values))
     }
     /// Set the column to `value` in [`update_where`](crate::BaseRepository::update_where).
     #[must_use]
@@ -159,12 +158,12 @@ impl<E> Column<E, String> {
     /// `column LIKE pattern` (`%` any run of characters, `_` one character).
     #[must_use]
     pub fn like(self, pattern: impl Into<String>) -> Filter<E> {
-        self.filter(self.expr().like(pattern.into()))
+        Filter::from_condition(self.expr().like(pattern.into()))
     }
     /// `column NOT LIKE pattern`.
     #[must_use]
     pub fn not_like(self, pattern: impl Into<String>) -> Filter<E> {
-        self.filter(self.expr().not_like(pattern.into()))
+        Filter::from_condition(self.expr().not_like(pattern.into()))
     }
 }
 

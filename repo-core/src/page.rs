@@ -97,7 +97,7 @@ impl Cursor {
         &self.0
     }
 
-    pub(crate) fn encode(signature: &str, values: Vec<Value>) -> Self {
+    pub(crate) fn encode(signature: &str, values: &[Value]) -> Self {
         let body = serde_json::json!({ "k": signature, "v": values });
         Self(URL_SAFE_NO_PAD.encode(body.to_string()))
     }
@@ -187,7 +187,7 @@ impl<E> KeysetRequest<E> {
         self
     }
 
-    pub(crate) fn validate<T: Entity>(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         check_limit(self.limit)?;
         if let Some(order) = self.order.iter().find(|o| o.nullable) {
             return Err(Error::validation(

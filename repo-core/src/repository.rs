@@ -35,18 +35,18 @@ pub fn now() -> DateTime<Utc> {
 /// [`Error::Conflict`] naming the constraint (on SQLite, which reports columns, the name the
 /// generated schema gives that key).
 pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
-    if let sqlx::Error::Database(db) = &error {
-        if db.is_unique_violation() {
-            let constraint = db
-                .constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| crate::schema::constraint_from_message::<E>(db.message()));
-            return Error::Conflict {
-                entity: E::NAME,
-                constraint,
-                source: error,
-            };
-        }
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let constraint = db.constraint().map_or_else(
+            || crate::schema::constraint_from_message::<E>(db.message()),
+            str::to_owned,
+        );
+        return Error::Conflict {
+            entity: E::NAME,
+            constraint,
+            source: error,
+        };
     }
     Error::Database(error)
 }
@@ -579,7 +579,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         request: KeysetRequest<E>,
     ) -> Result<KeysetPage<E>> {
         async {
-            request.validate::<E>()?;
+            request.validate()?;
             let (keys, signature) = request.keys::<E>();
             let mut condition = filter.into_condition();
             if let Some(cursor) = &request.after {
@@ -612,7 +612,7 @@ impl<'a, E: Entity> Repository<'a, E> {
                             last.value_at(index)
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    Some(Cursor::encode(&signature, values))
+                    Some(Cursor::encode(&signature, &values))
                 }
                 _ => None,
             };
