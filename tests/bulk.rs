@@ -29,7 +29,10 @@ async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
     let rows: Vec<Reading> = (0..50_000)
         .map(|i| Reading::new(&format!("s{}", i % 50), i, i as f64 / 10.0))
         .collect();
-    assert!(rows.len() > per_chunk::<Reading>(db.backend()), "needs several statements");
+    assert!(
+        rows.len() > per_chunk::<Reading>(db.backend()),
+        "needs several statements"
+    );
     assert_eq!(repo.bulk_upsert(&rows).await.unwrap(), 50_000);
     assert_eq!(repo.count(Filter::all()).await.unwrap(), 50_000);
 
@@ -43,7 +46,13 @@ async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
     for (row, want) in by_key.iter().zip(&rows) {
         assert_eq!(
             row,
-            &(want.sensor.clone(), want.seq, want.value, want.note.clone(), want.flagged)
+            &(
+                want.sensor.clone(),
+                want.seq,
+                want.value,
+                want.note.clone(),
+                want.flagged
+            )
         );
     }
 
@@ -71,7 +80,9 @@ async fn bulk_writes_at_the_chunk_edges(db: Db) {
     let repo = ReadingRepository::new(&db);
     let n = per_chunk::<Reading>(db.backend());
     for (sensor, count) in [("exact", n), ("one-more", n + 1), ("one-less", n - 1)] {
-        let rows: Vec<Reading> = (0..count as i64).map(|i| Reading::new(sensor, i, 1.0)).collect();
+        let rows: Vec<Reading> = (0..count as i64)
+            .map(|i| Reading::new(sensor, i, 1.0))
+            .collect();
         assert_eq!(repo.bulk_insert(&rows).await.unwrap(), count as u64);
         assert_eq!(
             repo.count(Reading::SENSOR.eq(sensor)).await.unwrap(),
@@ -90,7 +101,11 @@ async fn bulk_writes_at_the_chunk_edges(db: Db) {
     let mut seqs: Vec<i64> = returned.iter().map(|r| r.seq).collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (0..(n + 2) as i64).collect::<Vec<_>>());
-    assert!(returned.iter().all(|r| r.id > 0 && r.created_at > DateTime::UNIX_EPOCH));
+    assert!(
+        returned
+            .iter()
+            .all(|r| r.id > 0 && r.created_at > DateTime::UNIX_EPOCH)
+    );
 }
 
 async fn failing_last_chunk_leaves_nothing_written(db: Db) {
@@ -99,11 +114,17 @@ async fn failing_last_chunk_leaves_nothing_written(db: Db) {
     let repo = ReadingRepository::new(&db);
     let n = per_chunk::<Reading>(db.backend());
     // The last row repeats the first row's unique key: the last chunk fails.
-    let mut rows: Vec<Reading> = (0..(2 * n + 10) as i64).map(|i| Reading::new("a", i, 0.0)).collect();
+    let mut rows: Vec<Reading> = (0..(2 * n + 10) as i64)
+        .map(|i| Reading::new("a", i, 0.0))
+        .collect();
     rows.push(Reading::new("a", 0, 9.9));
     let err = repo.bulk_insert(&rows).await.unwrap_err();
     assert!(err.is_conflict(), "{err:?}");
-    assert_eq!(repo.count(Filter::all()).await.unwrap(), 0, "no chunk of the batch stays");
+    assert_eq!(
+        repo.count(Filter::all()).await.unwrap(),
+        0,
+        "no chunk of the batch stays"
+    );
 
     // Upsert: conflicts on its own key are updates, but the primary key of another row is not.
     let accounts = AccountRepository::new(&db);
@@ -136,7 +157,9 @@ async fn failing_bulk_in_a_session_keeps_the_session_usable(db: Db) {
     let repo = ReadingRepository::new(&session);
     repo.insert(&Reading::new("kept", 1, 1.0)).await.unwrap();
     let n = per_chunk::<Reading>(db.backend());
-    let mut rows: Vec<Reading> = (0..(n + 3) as i64).map(|i| Reading::new("b", i, 0.0)).collect();
+    let mut rows: Vec<Reading> = (0..(n + 3) as i64)
+        .map(|i| Reading::new("b", i, 0.0))
+        .collect();
     rows.push(Reading::new("kept", 1, 5.0));
     assert!(repo.bulk_insert(&rows).await.unwrap_err().is_conflict());
     // The session still works and still holds its earlier write.
@@ -188,7 +211,12 @@ async fn upsert_without_a_key_is_rejected(db: Db) {
         kind: "x".into(),
     };
     assert!(repo.upsert(&event).await.unwrap_err().is_validation());
-    assert!(repo.bulk_upsert(std::slice::from_ref(&event)).await.unwrap_err().is_validation());
+    assert!(
+        repo.bulk_upsert(std::slice::from_ref(&event))
+            .await
+            .unwrap_err()
+            .is_validation()
+    );
     assert_eq!(repo.count(Filter::all()).await.unwrap(), 0);
     assert_eq!(repo.insert(&event).await.unwrap().kind, "x");
 }

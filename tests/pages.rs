@@ -89,7 +89,12 @@ async fn keyset_with_mixed_directions(db: Db) {
     })
     .await;
     let mut want: Vec<&Widget> = all.iter().collect();
-    want.sort_by(|a, b| a.name.cmp(&b.name).then(b.qty.cmp(&a.qty)).then(a.id.cmp(&b.id)));
+    want.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(b.qty.cmp(&a.qty))
+            .then(a.id.cmp(&b.id))
+    });
     assert_eq!(got, want.iter().map(|w| w.id).collect::<Vec<_>>());
 }
 
@@ -97,7 +102,10 @@ async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
     seed(&db).await;
     let repo = WidgetRepository::new(&db);
     let first = repo
-        .find_keyset(Filter::all(), KeysetRequest::new(10).order_by(Widget::QTY.asc()))
+        .find_keyset(
+            Filter::all(),
+            KeysetRequest::new(10).order_by(Widget::QTY.asc()),
+        )
         .await
         .unwrap();
     let cursor = first.next.unwrap();
@@ -110,7 +118,9 @@ async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
         field_of(
             repo.find_keyset(
                 Filter::all(),
-                KeysetRequest::new(10).order_by(Widget::RANK.asc()).after(cursor.clone())
+                KeysetRequest::new(10)
+                    .order_by(Widget::RANK.asc())
+                    .after(cursor.clone())
             )
             .await
         ),
@@ -122,7 +132,9 @@ async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
             field_of(
                 repo.find_keyset(
                     Filter::all(),
-                    KeysetRequest::new(10).order_by(Widget::QTY.asc()).after(junk)
+                    KeysetRequest::new(10)
+                        .order_by(Widget::QTY.asc())
+                        .after(junk)
                 )
                 .await
             ),
@@ -132,14 +144,20 @@ async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
     // Nullable order column, bad limits.
     assert_eq!(
         field_of(
-            repo.find_keyset(Filter::all(), KeysetRequest::new(10).order_by(Widget::WEIGHT.asc()))
-                .await
+            repo.find_keyset(
+                Filter::all(),
+                KeysetRequest::new(10).order_by(Widget::WEIGHT.asc())
+            )
+            .await
         ),
         "order"
     );
     for limit in [0, MAX_PAGE_LIMIT + 1] {
         assert_eq!(
-            field_of(repo.find_keyset(Filter::all(), KeysetRequest::new(limit)).await),
+            field_of(
+                repo.find_keyset(Filter::all(), KeysetRequest::new(limit))
+                    .await
+            ),
             "limit"
         );
     }

@@ -66,8 +66,14 @@ async fn insert_get_update_delete(db: Db) {
     same_content(&stored, &full_widget_with(&stored));
 
     let read = repo.get(stored.id).await.unwrap();
-    assert_eq!(read, stored, "the row read back equals the row insert returned");
-    assert_eq!(repo.find_by_id(stored.id).await.unwrap(), Some(stored.clone()));
+    assert_eq!(
+        read, stored,
+        "the row read back equals the row insert returned"
+    );
+    assert_eq!(
+        repo.find_by_id(stored.id).await.unwrap(),
+        Some(stored.clone())
+    );
 
     let mut changed = read.clone();
     changed.name = "renamed".into();
@@ -117,7 +123,12 @@ async fn insert_fills_generated_key_and_timestamps(db: Db) {
     let a = repo.insert(&Widget::new("k1")).await.unwrap();
     let b = repo.insert(&Widget::new("k2")).await.unwrap();
     let after = repo_core::repository::now();
-    assert!(a.id > 0 && b.id > a.id, "generated keys ascend: {} {}", a.id, b.id);
+    assert!(
+        a.id > 0 && b.id > a.id,
+        "generated keys ascend: {} {}",
+        a.id,
+        b.id
+    );
     for w in [&a, &b] {
         assert!(w.created_at >= before && w.created_at <= after);
         assert_eq!(w.created_at, w.updated_at);
@@ -138,7 +149,10 @@ async fn upsert_updates_on_the_unique_key(db: Db) {
     assert_eq!(second.id, first.id, "same unique key, same row");
     assert_eq!(second.name, "second");
     assert_eq!(second.qty, 7);
-    assert_eq!(second.created_at, first.created_at, "created_at survives the upsert");
+    assert_eq!(
+        second.created_at, first.created_at,
+        "created_at survives the upsert"
+    );
     assert!(second.updated_at > first.updated_at, "updated_at moves on");
     assert_eq!(repo.count(Filter::all()).await.unwrap(), 1);
     assert_eq!(repo.get(first.id).await.unwrap(), second);
@@ -229,9 +243,16 @@ async fn sessions_commit_rollback_and_drop(db: Db) {
         })
         .await
         .unwrap();
-    assert_eq!(widgets.get(w.id).await.unwrap().sku, "S-1", "visible inside");
+    assert_eq!(
+        widgets.get(w.id).await.unwrap().sku,
+        "S-1",
+        "visible inside"
+    );
     session.commit().await.unwrap();
-    assert_eq!(WidgetRepository::new(&db).get(w.id).await.unwrap().sku, "S-1");
+    assert_eq!(
+        WidgetRepository::new(&db).get(w.id).await.unwrap().sku,
+        "S-1"
+    );
     assert_eq!(LabelRepository::new(&db).get("s").await.unwrap().uses, 1);
 
     // Rolled back: nothing stays.
@@ -265,7 +286,11 @@ async fn seed(repo: &WidgetRepository<'_>) -> Vec<Widget> {
         w.status = [Status::Draft, Status::Active, Status::Retired][(i % 3) as usize];
         w.previous_status = (i % 2 == 0).then_some(Status::Draft);
         w.weight = (i % 5 != 0).then(|| f64::from(i) * 1.5);
-        w.name = if i % 4 == 0 { format!("blue {i}") } else { format!("red {i}") };
+        w.name = if i % 4 == 0 {
+            format!("blue {i}")
+        } else {
+            format!("red {i}")
+        };
         w.active = i % 2 == 1;
         out.push(repo.insert(&w).await.unwrap());
     }
@@ -297,7 +322,11 @@ async fn filters_select_the_right_rows(db: Db) {
     check(Widget::QTY.lte(5), expect(&|w| w.qty <= 5)).await;
     check(Widget::QTY.gt(15), expect(&|w| w.qty > 15)).await;
     check(Widget::QTY.gte(15), expect(&|w| w.qty >= 15)).await;
-    check(Widget::QTY.between(4, 8), expect(&|w| (4..=8).contains(&w.qty))).await;
+    check(
+        Widget::QTY.between(4, 8),
+        expect(&|w| (4..=8).contains(&w.qty)),
+    )
+    .await;
     check(
         Widget::STATUS.is_in([Status::Active, Status::Retired]),
         expect(&|w| w.status != Status::Draft),
@@ -309,10 +338,22 @@ async fn filters_select_the_right_rows(db: Db) {
     )
     .await;
     check(Widget::STATUS.is_in(Vec::<Status>::new()), vec![]).await;
-    check(Widget::NAME.like("blue%"), expect(&|w| w.name.starts_with("blue"))).await;
-    check(Widget::NAME.not_like("blue%"), expect(&|w| !w.name.starts_with("blue"))).await;
+    check(
+        Widget::NAME.like("blue%"),
+        expect(&|w| w.name.starts_with("blue")),
+    )
+    .await;
+    check(
+        Widget::NAME.not_like("blue%"),
+        expect(&|w| !w.name.starts_with("blue")),
+    )
+    .await;
     check(Widget::WEIGHT.is_null(), expect(&|w| w.weight.is_none())).await;
-    check(Widget::WEIGHT.is_not_null(), expect(&|w| w.weight.is_some())).await;
+    check(
+        Widget::WEIGHT.is_not_null(),
+        expect(&|w| w.weight.is_some()),
+    )
+    .await;
     check(
         Widget::PREVIOUS_STATUS.eq(Status::Draft),
         expect(&|w| w.previous_status == Some(Status::Draft)),
@@ -330,17 +371,17 @@ async fn filters_select_the_right_rows(db: Db) {
         expect(&|w| w.qty < 2 || w.qty > 18),
     )
     .await;
-    check(
-        Widget::QTY.lt(10).not(),
-        expect(&|w| w.qty >= 10),
-    )
-    .await;
+    check(Widget::QTY.lt(10).not(), expect(&|w| w.qty >= 10)).await;
     check(
         (Widget::RANK.eq(1_i16) | Widget::RANK.eq(2_i16)) & !Widget::ACTIVE.eq(true),
         expect(&|w| (w.rank == 1 || w.rank == 2) && !w.active),
     )
     .await;
-    check(Widget::WEIGHT.gte(15.0), expect(&|w| w.weight.is_some_and(|x| x >= 15.0))).await;
+    check(
+        Widget::WEIGHT.gte(15.0),
+        expect(&|w| w.weight.is_some_and(|x| x >= 15.0)),
+    )
+    .await;
 }
 
 async fn find_pages_with_total_and_order(db: Db) {
@@ -378,7 +419,12 @@ async fn find_pages_with_total_and_order(db: Db) {
     let mut seen = Vec::new();
     for offset in (0..20).step_by(6) {
         let page = repo
-            .find(Filter::all(), PageRequest::new(6).offset(offset).order_by(Widget::RANK.asc()))
+            .find(
+                Filter::all(),
+                PageRequest::new(6)
+                    .offset(offset)
+                    .order_by(Widget::RANK.asc()),
+            )
             .await
             .unwrap();
         seen.extend(ids(&page.items));
@@ -445,7 +491,10 @@ async fn count_exists_update_where_delete_where(db: Db) {
     assert_eq!(untouched, all[10]);
 
     let changed = repo
-        .update_where(Widget::SKU.eq("F-10"), [Widget::STATUS.set(Status::Retired)])
+        .update_where(
+            Widget::SKU.eq("F-10"),
+            [Widget::STATUS.set(Status::Retired)],
+        )
         .await
         .unwrap();
     assert_eq!(changed, 1);
@@ -460,7 +509,9 @@ async fn count_exists_update_where_delete_where(db: Db) {
 async fn stream_yields_every_row_in_key_order(db: Db) {
     setup(&db).await;
     let repo = WidgetRepository::new(&db);
-    let rows: Vec<Widget> = (0..1_000).map(|i| Widget::new(&format!("st-{i:04}"))).collect();
+    let rows: Vec<Widget> = (0..1_000)
+        .map(|i| Widget::new(&format!("st-{i:04}")))
+        .collect();
     assert_eq!(repo.bulk_insert(&rows).await.unwrap(), 1_000);
     let mut stream = repo.stream(Widget::SKU.like("st-%"));
     let mut count = 0;
