@@ -43,6 +43,15 @@ impl Statement {
         &self.sql
     }
 
+    /// Append `LIMIT n` as literal text to a query that has no LIMIT yet. Fixed limits are
+    /// cheaper as literals: SQLite re-plans a cached statement whose LIMIT is a parameter.
+    #[must_use]
+    pub fn with_literal_limit(mut self, n: u64) -> Self {
+        use std::fmt::Write as _;
+        let _ = write!(self.sql.to_mut(), " LIMIT {n}");
+        self
+    }
+
     /// The bound values.
     #[must_use]
     pub fn values(&self) -> &[Value] {

@@ -440,9 +440,9 @@ impl<'a, E: Entity> Repository<'a, E> {
             let mut select = self.select();
             select
                 .cond_where(filter.into_condition())
-                .order_by(E::primary_key().name, sea_query::Order::Asc)
-                .limit(1);
-            self.fetch_entity(&select).await
+                .order_by(E::primary_key().name, sea_query::Order::Asc);
+            let statement = self.statement(&select).with_literal_limit(1);
+            self.fetch_entity_statement(statement).await
         }
         .instrument(span::<E>("find_one"))
         .await
@@ -480,11 +480,10 @@ impl<'a, E: Entity> Repository<'a, E> {
                 .expr(Expr::cust("1"))
                 .from(E::TABLE)
                 .cond_where(filter.into_condition())
-                .limit(1)
                 .to_owned();
             let row = self
                 .conn
-                .fetch_optional(self.statement(&select))
+                .fetch_optional(self.statement(&select).with_literal_limit(1))
                 .await
                 .map_err(classify_error::<E>)?;
             Ok(row.is_some())
@@ -599,8 +598,12 @@ impl<'a, E: Entity> Repository<'a, E> {
                 };
                 select.order_by(*column, order);
             }
-            select.limit(request.limit + 1);
-            let mut items = self.fetch_entities(&select).await?;
+            // The page size is part of the text, not a parameter: SQLite re-plans a cached
+            // statement whose LIMIT is bound, and a page size rarely changes.
+            let statement = self
+                .statement(&select)
+                .with_literal_limit(request.limit + 1);
+            let mut items = self.fetch_entities_statement(statement).await?;
             let more = items.len() as u64 > request.limit;
             items.truncate(request.limit as usize);
             let next = match (more, items.last()) {

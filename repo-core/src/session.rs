@@ -23,6 +23,10 @@ pub(crate) enum Tx {
 /// dropping the session undoes all of it. On SQLite the transaction starts `IMMEDIATE`, taking
 /// the write lock at once, so concurrent sessions queue instead of failing with a deadlock.
 ///
+/// An in-memory SQLite database has a single connection: while a session holds it, a
+/// repository on the `Db` itself waits for it (and fails after the acquire timeout), so use the
+/// session's repositories until it ends.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> repo_core::Result<()> {
 /// let db = repo_core::Db::connect("sqlite::memory:").await?;
