@@ -8,6 +8,7 @@ repo_tests::on_both_backends!(
     keyset_pages_cover_every_row_once,
     keyset_with_mixed_directions,
     bad_cursors_and_orders_are_validation_errors,
+    deep_keyset_pages_seek_the_index,
 );
 
 async fn seed(db: &Db) -> Vec<Widget> {
@@ -160,5 +161,84 @@ async fn bad_cursors_and_orders_are_validation_errors(db: Db) {
             ),
             "limit"
         );
+    }
+}
+
+/// The plan of a page deep in the result seeks the `(score, id)` index from the cursor: no
+/// sort and no scan of the rows before it, so its cost does not grow with depth.
+async fn deep_keyset_pages_seek_the_index(db: Db) {
+    db.create_schema::<Score>().await.unwrap();
+    let repo = ScoreRepository::new(&db);
+    let rows: Vec<Score> = (0..20_000)
+        .map(|i| Score {
+            id: 0,
+            player: format!("p{i}"),
+            score: (i * 7919) % 1000,
+        })
+        .collect();
+    repo.bulk_insert(&rows).await.unwrap();
+    let analyze = match db.backend() {
+        repo_core::Backend::Postgres => "ANALYZE scores",
+        _ => "ANALYZE",
+    };
+    repo.conn()
+        .execute(repo_core::Statement::new(analyze, Vec::new()))
+        .await
+        .unwrap();
+
+    // Walk to a deep page, then look at the plan of the next one.
+    let request = || KeysetRequest::new(500).order_by(Score::SCORE.desc());
+    let mut cursor = None;
+    for _ in 0..30 {
+        let page = repo
+            .find_keyset(Filter::all(), request().after_opt(cursor))
+            .await
+            .unwrap();
+        cursor = page.next;
+    }
+    let statement = repo
+        .keyset_statement(Filter::all(), &request().after_opt(cursor))
+        .unwrap();
+    let explain = match db.backend() {
+        repo_core::Backend::Postgres => "EXPLAIN ",
+        _ => "EXPLAIN QUERY PLAN ",
+    };
+    let plan_rows = repo
+        .conn()
+        .fetch_all(repo_core::Statement::new(
+            format!("{explain}{}", statement.sql()),
+            statement.values().to_vec(),
+        ))
+        .await
+        .unwrap();
+    let column = usize::from(db.backend() != repo_core::Backend::Postgres) * 3;
+    let plan: String = plan_rows
+        .iter()
+        .map(|row| row.try_get::<String>(column).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        plan.contains("scores_score_id_idx"),
+        "uses the index:\n{plan}"
+    );
+    assert!(
+        !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
+        "no sort:\n{plan}"
+    );
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("SCAN scores"),
+        "no scan:\n{plan}"
+    );
+    match db.backend() {
+        repo_core::Backend::Postgres => {
+            assert!(
+                plan.contains("Index Cond"),
+                "seeks from the cursor:\n{plan}"
+            );
+        }
+        _ => assert!(
+            plan.contains("SEARCH scores USING"),
+            "seeks from the cursor:\n{plan}"
+        ),
     }
 }

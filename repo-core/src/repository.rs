@@ -569,6 +569,41 @@ impl<'a, E: Entity> Repository<'a, E> {
             .boxed()
     }
 
+    /// The statement [`find_keyset`](Repository::find_keyset) runs for `request`: to inspect its
+    /// plan, or to run it as a building block of a custom query. It fetches one row more
+    /// than the limit, which tells whether a next page exists.
+    pub fn keyset_statement(
+        &self,
+        filter: Filter<E>,
+        request: &KeysetRequest<E>,
+    ) -> Result<Statement> {
+        request.validate()?;
+        let (keys, signature) = request.keys::<E>();
+        let mut condition = filter.into_condition();
+        if let Some(cursor) = &request.after {
+            let values = cursor.decode(&signature, keys.len())?;
+            check_cursor_values::<E>(&keys, &values)?;
+            condition = Condition::all()
+                .add(condition)
+                .add(keyset_condition(&keys, values));
+        }
+        let mut select = self.select();
+        select.cond_where(condition);
+        for (column, descending) in &keys {
+            let order = if *descending {
+                sea_query::Order::Desc
+            } else {
+                sea_query::Order::Asc
+            };
+            select.order_by(*column, order);
+        }
+        // The page size is part of the text, not a parameter: SQLite re-plans a cached
+        // statement whose LIMIT is bound, and a page size rarely changes.
+        Ok(self
+            .statement(&select)
+            .with_literal_limit(request.limit + 1))
+    }
+
     /// A keyset page: up to `limit` rows after the request's cursor in its order (primary key
     /// as tie-break), and the cursor of the next page. The statement seeks from the cursor
     /// instead of skipping rows, so page 1,000 costs what page 1 does.
@@ -578,31 +613,8 @@ impl<'a, E: Entity> Repository<'a, E> {
         request: KeysetRequest<E>,
     ) -> Result<KeysetPage<E>> {
         async {
-            request.validate()?;
+            let statement = self.keyset_statement(filter, &request)?;
             let (keys, signature) = request.keys::<E>();
-            let mut condition = filter.into_condition();
-            if let Some(cursor) = &request.after {
-                let values = cursor.decode(&signature, keys.len())?;
-                check_cursor_values::<E>(&keys, &values)?;
-                condition = Condition::all()
-                    .add(condition)
-                    .add(keyset_condition(&keys, values));
-            }
-            let mut select = self.select();
-            select.cond_where(condition);
-            for (column, descending) in &keys {
-                let order = if *descending {
-                    sea_query::Order::Desc
-                } else {
-                    sea_query::Order::Asc
-                };
-                select.order_by(*column, order);
-            }
-            // The page size is part of the text, not a parameter: SQLite re-plans a cached
-            // statement whose LIMIT is bound, and a page size rarely changes.
-            let statement = self
-                .statement(&select)
-                .with_literal_limit(request.limit + 1);
             let mut items = self.fetch_entities_statement(statement).await?;
             let more = items.len() as u64 > request.limit;
             items.truncate(request.limit as usize);

@@ -170,3 +170,13 @@ pub struct Label {
     #[repo(created_at)]
     pub created_at: DateTime<Utc>,
 }
+
+/// A leaderboard ordered by score: the index on `(score, id)` serves keyset pages.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "scores", index(score, id))]
+pub struct Score {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub player: String,
+    pub score: i64,
+}
