@@ -145,6 +145,52 @@ impl<'a, E: Entity> Repository<'a, E> {
     }
 
     /// Run any query and decode each row as `R`, e.g. a `#[derive(sqlx::FromRow)]` stats row.
+    ///
+    /// ```
+    /// use repo_core::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Repository)]
+    /// #[repo(table = "orders")]
+    /// pub struct Order {
+    ///     #[repo(primary_key, auto)]
+    ///     pub id: i64,
+    ///     pub customer: String,
+    ///     pub cents: i64,
+    /// }
+    ///
+    /// #[derive(Debug, PartialEq, sqlx::FromRow)]
+    /// pub struct Spend {
+    ///     pub customer: String,
+    ///     pub total: i64,
+    /// }
+    ///
+    /// impl OrderRepository<'_> {
+    ///     /// Total spend per customer, biggest first.
+    ///     pub async fn spend(&self) -> repo_core::Result<Vec<Spend>> {
+    ///         let select = Query::select()
+    ///             .column(Order::CUSTOMER.name())
+    ///             .expr_as(Expr::col(Order::CENTS.name()).sum(), "total")
+    ///             .from(Order::TABLE)
+    ///             .group_by_col(Order::CUSTOMER.name())
+    ///             .order_by("total", sea_query::Order::Desc)
+    ///             .to_owned();
+    ///         self.fetch_rows(&select).await
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> repo_core::Result<()> {
+    /// let db = Db::connect("sqlite::memory:").await?;
+    /// db.create_schema::<Order>().await?;
+    /// let repo = OrderRepository::new(&db);
+    /// for (customer, cents) in [("ann", 500), ("bob", 200), ("ann", 250)] {
+    ///     repo.insert(&Order { id: 0, customer: customer.into(), cents }).await?;
+    /// }
+    /// let spend = repo.spend().await?;
+    /// assert_eq!(spend[0], Spend { customer: "ann".into(), total: 750 });
+    /// assert_eq!(spend[1], Spend { customer: "bob".into(), total: 200 });
+    /// # Ok(()) }
+    /// ```
     pub async fn fetch_rows<R: FromDbRow>(
         &self,
         statement: &impl QueryStatementWriter,
