@@ -1,12 +1,13 @@
 //! The entity and enum models the expansion works from, checked across fields.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
-use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
+use syn::punctuated::Punctuated;
+use syn::{Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
 use crate::attr::{self, FieldAttrs};
 use crate::ctxt::Ctxt;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Plain,
     PrimaryKey,
@@ -38,24 +39,27 @@ fn not_a_struct(cx: &Ctxt, input: &DeriveInput, derive: &str, what: &str) {
     cx.error_spanned_by(&input.ident, format!("#[derive({derive})] works on {what}"));
 }
 
-pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
-    let attrs = attr::struct_attrs(cx, &input.attrs);
-    let fields = match &input.data {
+/// The named fields of a struct, or an error saying why `input` cannot be an entity.
+fn named_fields<'a>(
+    cx: &Ctxt,
+    input: &'a DeriveInput,
+) -> Option<&'a Punctuated<syn::Field, Token![,]>> {
+    match &input.data {
         Data::Struct(data) => match &data.fields {
-            Fields::Named(fields) => &fields.named,
+            Fields::Named(fields) => Some(&fields.named),
             Fields::Unnamed(fields) => {
                 cx.error_spanned_by(
                     fields,
                     "#[derive(Repository)] needs named fields: each field is a column and needs a name",
                 );
-                return None;
+                None
             }
             Fields::Unit => {
                 cx.error_spanned_by(
                     &input.ident,
                     "#[derive(Repository)] needs named fields: a unit struct has no columns",
                 );
-                return None;
+                None
             }
         },
         Data::Enum(_) => {
@@ -65,7 +69,7 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
                 "Repository",
                 "structs with named fields, not enums (for a stored enum, use #[derive(DbEnum)])",
             );
-            return None;
+            None
         }
         Data::Union(_) => {
             not_a_struct(
@@ -74,103 +78,106 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
                 "Repository",
                 "structs with named fields, not unions",
             );
-            return None;
+            None
         }
-    };
-    if !input.generics.params.is_empty() {
+    }
+}
+
+/// The role of a field from its attributes, reporting combinations that make no sense.
+fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
+    let roles: Vec<(&Ident, Role)> = [
+        (&fa.primary_key, Role::PrimaryKey),
+        (&fa.created_at, Role::CreatedAt),
+        (&fa.updated_at, Role::UpdatedAt),
+    ]
+    .into_iter()
+    .filter_map(|(slot, role)| slot.as_ref().map(|i| (i, role)))
+    .collect();
+    if let [(first, _), (second, _), ..] = roles.as_slice() {
         cx.error_spanned_by(
-            &input.generics,
-            "#[derive(Repository)] does not support generic entities: an entity maps one table",
+            second,
+            format!("`{second}` cannot be combined with `{first}` on one field"),
         );
     }
-    let table = match &attrs.table {
-        Some(table) => table.value(),
-        None => {
-            cx.error_spanned_by(
-                &input.ident,
-                format!(
-                    "missing table name; help: add #[repo(table = \"{}\")] to the struct",
-                    input.ident.to_string().to_snake_case() + "s"
-                ),
-            );
-            String::new()
-        }
-    };
+    let role = roles.first().map_or(Role::Plain, |(_, r)| *r);
+    // A `primary_key` written but invalid or misspelled is reported already.
+    if let Some(auto) = &fa.auto
+        && role != Role::PrimaryKey
+        && !fa.named.contains(&"primary_key")
+    {
+        cx.error_spanned_by(
+            auto,
+            "`auto` marks a database-generated primary key: write #[repo(primary_key, auto)]",
+        );
+    }
+    if let Some(json) = &fa.json
+        && role != Role::Plain
+    {
+        cx.error_spanned_by(
+            json,
+            "`json` cannot be combined with `primary_key`, `created_at` or `updated_at`",
+        );
+    }
+    role
+}
 
-    let mut model = Vec::new();
-    let mut unique = Vec::new();
-    let mut index = Vec::new();
-    let mut primary_key: Option<usize> = None;
-    let mut created_at = false;
-    let mut updated_at = false;
+/// The columns of an entity, checked across fields.
+#[derive(Default)]
+struct Columns<'a> {
+    fields: Vec<Field<'a>>,
+    primary_key: Option<usize>,
+    /// A field wrote `primary_key`, even if invalid or misspelled (and so reported already).
+    primary_key_named: bool,
+    /// Single-column keys and indexes declared on fields.
+    unique: Vec<Vec<String>>,
+    index: Vec<Vec<String>>,
+}
+
+fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Columns<'a> {
+    let mut out = Columns::default();
+    let mut created_at: Option<&Ident> = None;
+    let mut updated_at: Option<&Ident> = None;
     for field in fields {
         let ident = field.ident.as_ref().expect("named field");
         let fa: FieldAttrs = attr::field_attrs(cx, &field.attrs);
-        let roles: Vec<(&Ident, Role)> = [
-            (&fa.primary_key, Role::PrimaryKey),
-            (&fa.created_at, Role::CreatedAt),
-            (&fa.updated_at, Role::UpdatedAt),
-        ]
-        .into_iter()
-        .filter_map(|(slot, role)| slot.as_ref().map(|i| (i, role)))
-        .collect();
-        if let [(first, _), (second, _), ..] = roles.as_slice() {
-            cx.error_spanned_by(
-                second,
-                format!("`{second}` cannot be combined with `{first}` on one field"),
-            );
-        }
-        let role = roles.first().map_or(Role::Plain, |(_, r)| *r);
+        out.primary_key_named |= fa.named.contains(&"primary_key");
+        let role = field_role(cx, &fa);
         match role {
-            Role::PrimaryKey => {
-                if primary_key.is_some() {
-                    cx.error_spanned_by(
-                        fa.primary_key.as_ref(),
-                        "a second `primary_key`: an entity has one primary key column (declare other keys with #[repo(unique(...))] on the struct)",
-                    );
-                } else {
-                    primary_key = Some(model.len());
-                }
-            }
-            Role::CreatedAt => {
-                if std::mem::replace(&mut created_at, true) {
-                    cx.error_spanned_by(
-                        fa.created_at.as_ref(),
-                        "a second `created_at` field: mark one field",
-                    );
-                }
-            }
-            Role::UpdatedAt => {
-                if std::mem::replace(&mut updated_at, true) {
-                    cx.error_spanned_by(
-                        fa.updated_at.as_ref(),
-                        "a second `updated_at` field: mark one field",
-                    );
-                }
-            }
+            Role::PrimaryKey => match out.primary_key {
+                Some(first) => cx.error_spanned_by(
+                    fa.primary_key.as_ref(),
+                    format!(
+                        "a second `primary_key`: field `{}` is the primary key already; an entity has one primary key column (declare other keys with #[repo(unique(...))] on the struct)",
+                        out.fields[first].ident
+                    ),
+                ),
+                None => out.primary_key = Some(out.fields.len()),
+            },
+            Role::CreatedAt => match created_at {
+                Some(first) => cx.error_spanned_by(
+                    fa.created_at.as_ref(),
+                    format!(
+                        "a second `created_at` field: field `{first}` is marked already; mark one field"
+                    ),
+                ),
+                None => created_at = Some(ident),
+            },
+            Role::UpdatedAt => match updated_at {
+                Some(first) => cx.error_spanned_by(
+                    fa.updated_at.as_ref(),
+                    format!(
+                        "a second `updated_at` field: field `{first}` is marked already; mark one field"
+                    ),
+                ),
+                None => updated_at = Some(ident),
+            },
             Role::Plain => {}
-        }
-        if let Some(auto) = &fa.auto {
-            if role != Role::PrimaryKey {
-                cx.error_spanned_by(
-                    auto,
-                    "`auto` marks a database-generated primary key: write #[repo(primary_key, auto)]",
-                );
-            }
-        }
-        if let Some(json) = &fa.json {
-            if role != Role::Plain {
-                cx.error_spanned_by(
-                    json,
-                    "`json` cannot be combined with `primary_key`, `created_at` or `updated_at`",
-                );
-            }
         }
         let column = fa.column.as_ref().map_or_else(
             || ident.to_string().trim_start_matches("r#").to_owned(),
             syn::LitStr::value,
         );
-        if let Some(previous) = model.iter().find(|f: &&Field| f.column == column) {
+        if let Some(previous) = out.fields.iter().find(|f| f.column == column) {
             let at: &dyn quote::ToTokens = match &fa.column {
                 Some(lit) => lit,
                 None => ident,
@@ -184,12 +191,12 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
             );
         }
         if fa.unique.is_some() {
-            unique.push(vec![column.clone()]);
+            out.unique.push(vec![column.clone()]);
         }
         if fa.index.is_some() {
-            index.push(vec![column.clone()]);
+            out.index.push(vec![column.clone()]);
         }
-        model.push(Field {
+        out.fields.push(Field {
             ident,
             ty: &field.ty,
             column,
@@ -198,66 +205,110 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
             json: fa.json.is_some(),
         });
     }
+    out
+}
 
-    let Some(primary_key) = primary_key else {
+/// The columns of a key list such as `unique(a, b)`, or `None` after reporting a bad name.
+fn resolve_key(cx: &Ctxt, fields: &[Field], list: &attr::KeyList) -> Option<Vec<String>> {
+    let mut columns = Vec::new();
+    let mut ok = true;
+    for name in &list.fields {
+        match fields.iter().find(|f| f.ident == name) {
+            Some(field) if columns.contains(&field.column) => {
+                cx.error_spanned_by(
+                    name,
+                    format!("field `{name}` is listed twice in `{}(...)`", list.keyword),
+                );
+                ok = false;
+            }
+            Some(field) => columns.push(field.column.clone()),
+            None => {
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "`{}(...)` names no field `{name}`; fields are: {}",
+                        list.keyword,
+                        join(fields.iter().map(|f| f.ident))
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(columns)
+}
+
+fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| item.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
+    let attrs = attr::struct_attrs(cx, &input.attrs);
+    let fields = named_fields(cx, input)?;
+    if !input.generics.params.is_empty() {
         cx.error_spanned_by(
-            &input.ident,
-            "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it)",
+            &input.generics,
+            "#[derive(Repository)] does not support generic entities: an entity maps one table",
         );
+    }
+    let table = match &attrs.table {
+        Some(table) => table.value(),
+        // Written but invalid or misspelled: that error is reported already.
+        None if attrs.named.contains(&"table") => String::new(),
+        None => {
+            cx.error_spanned_by(
+                &input.ident,
+                format!(
+                    "missing table name; help: add #[repo(table = \"{}\")] to the struct",
+                    input.ident.to_string().to_snake_case() + "s"
+                ),
+            );
+            String::new()
+        }
+    };
+
+    let columns = columns(cx, fields);
+    let Some(primary_key) = columns.primary_key else {
+        // A `primary_key` written but invalid or misspelled is reported already.
+        if !columns.primary_key_named {
+            cx.error_spanned_by(
+                &input.ident,
+                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it)",
+            );
+        }
         return None;
     };
 
-    let resolve = |list: &attr::KeyList| -> Option<Vec<String>> {
-        let mut columns = Vec::new();
-        let mut ok = true;
-        for name in &list.fields {
-            match model.iter().find(|f| f.ident == name) {
-                Some(field) if columns.contains(&field.column) => {
-                    cx.error_spanned_by(
-                        name,
-                        format!("field `{name}` is listed twice in `{}(...)`", list.keyword),
-                    );
-                    ok = false;
-                }
-                Some(field) => columns.push(field.column.clone()),
-                None => {
-                    cx.error_spanned_by(
-                        name,
-                        format!(
-                            "`{}(...)` names no field `{name}`; fields are: {}",
-                            list.keyword,
-                            model
-                                .iter()
-                                .map(|f| f.ident.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(columns)
-    };
     // Keys declared on the struct come first: the first is the upsert conflict target.
-    let field_unique = std::mem::take(&mut unique);
+    let mut unique = Vec::new();
     for list in &attrs.unique {
-        if let Some(columns) = resolve(list) {
-            if unique.contains(&columns) {
-                cx.error_spanned_by(&list.keyword, "this unique key is declared twice");
+        if let Some(key) = resolve_key(cx, &columns.fields, list) {
+            if unique.contains(&key) {
+                cx.error_spanned_by(
+                    &list.keyword,
+                    format!(
+                        "`unique({})` is declared twice; keep one",
+                        join(&list.fields)
+                    ),
+                );
             } else {
-                unique.push(columns);
+                unique.push(key);
             }
         }
     }
-    for columns in field_unique {
-        if !unique.contains(&columns) {
-            unique.push(columns);
+    for key in columns.unique {
+        if !unique.contains(&key) {
+            unique.push(key);
         }
     }
+    let mut index = columns.index;
     for list in &attrs.index {
-        if let Some(columns) = resolve(list) {
-            index.push(columns);
+        if let Some(key) = resolve_key(cx, &columns.fields, list) {
+            index.push(key);
         }
     }
 
@@ -265,7 +316,7 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
         ident: &input.ident,
         vis: &input.vis,
         table,
-        fields: model,
+        fields: columns.fields,
         primary_key,
         unique,
         index,
@@ -332,14 +383,17 @@ pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
     if !RENAME_RULES.contains(&rule.as_str()) {
         cx.error_spanned_by(
             attrs.rename_all.as_ref(),
-            format!(
-                "unknown rename_all rule `{rule}`; expected one of: {}",
-                RENAME_RULES.join(", ")
-            ),
+            match attr::closest(&rule, RENAME_RULES) {
+                Some(meant) => format!("unknown rename_all rule `{rule}`; did you mean `{meant}`?"),
+                None => format!(
+                    "unknown rename_all rule `{rule}`; expected one of: {}",
+                    RENAME_RULES.join(", ")
+                ),
+            },
         );
     }
     if data.variants.is_empty() {
-        cx.error_spanned_by(&input.ident, "#[derive(DbEnum)] needs at least one variant");
+        cx.error_spanned_by(&input.ident, "#[derive(DbEnum)] needs at least one variant: a column of this type could hold no value");
         return None;
     }
     let mut variants: Vec<Variant> = Vec::new();
@@ -349,7 +403,7 @@ pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
             cx.error_spanned_by(
                 &variant.fields,
                 format!(
-                    "variant `{}` has fields; a DbEnum stores a label only",
+                    "variant `{}` has fields; a DbEnum stores a label only: make it a unit variant",
                     variant.ident
                 ),
             );
@@ -385,4 +439,358 @@ pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
         type_name,
         variants,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::{DeriveInput, parse_quote};
+
+    use super::{Role, db_enum, entity};
+    use crate::ctxt::Ctxt;
+
+    /// The messages of every error `input` yields as an entity, in order.
+    fn entity_errors(input: &DeriveInput) -> Vec<String> {
+        let cx = Ctxt::default();
+        let model = entity(&cx, input);
+        match cx.check() {
+            Ok(()) => {
+                assert!(model.is_some(), "no model and no error");
+                Vec::new()
+            }
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn single_error(input: &DeriveInput) -> String {
+        let errors = entity_errors(input);
+        assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
+        errors.into_iter().next().unwrap_or_default()
+    }
+
+    #[test]
+    fn entity_model() {
+        let input: DeriveInput = parse_quote! {
+            #[repo(table = "widgets", unique(sku, batch), index(batch, status))]
+            pub struct Widget {
+                pub name: String,
+                #[repo(primary_key, auto)]
+                pub id: i64,
+                pub sku: String,
+                pub batch: i32,
+                #[repo(column = "label", unique)]
+                pub title: String,
+                #[repo(index)]
+                pub status: Status,
+                #[repo(json)]
+                pub size: Option<Dimensions>,
+                #[repo(created_at)]
+                pub created_at: DateTime<Utc>,
+                #[repo(updated_at)]
+                pub r#updated: DateTime<Utc>,
+            }
+        };
+        let cx = Ctxt::default();
+        let model = entity(&cx, &input);
+        assert!(cx.check().is_ok());
+        let model = model.expect("a model");
+        assert_eq!(model.ident, "Widget");
+        assert_eq!(model.table, "widgets");
+        let columns: Vec<&str> = model.fields.iter().map(|f| f.column.as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "name",
+                "id",
+                "sku",
+                "batch",
+                "label",
+                "status",
+                "size",
+                "created_at",
+                "updated"
+            ]
+        );
+        assert_eq!(model.primary_key, 1);
+        assert!(model.fields[1].auto);
+        assert_eq!(model.fields[1].role, Role::PrimaryKey);
+        assert_eq!(model.fields[4].ident, "title");
+        assert!(model.fields[6].json);
+        assert_eq!(model.fields[7].role, Role::CreatedAt);
+        assert_eq!(model.fields[8].role, Role::UpdatedAt);
+        assert!(
+            model
+                .fields
+                .iter()
+                .filter(|f| f.role == Role::Plain)
+                .all(|f| !f.auto)
+        );
+        // Struct keys first (the first is the upsert target), then field keys as columns.
+        assert_eq!(model.unique, [vec!["sku", "batch"], vec!["label"]]);
+        // Field indexes first, then the struct's.
+        assert_eq!(model.index, [vec!["status"], vec!["batch", "status"]]);
+    }
+
+    #[test]
+    fn field_unique_repeating_a_struct_key_is_kept_once() {
+        let input: DeriveInput = parse_quote! {
+            #[repo(table = "widgets", unique(sku))]
+            struct Widget {
+                #[repo(primary_key)]
+                id: uuid::Uuid,
+                #[repo(unique)]
+                sku: String,
+            }
+        };
+        let cx = Ctxt::default();
+        let model = entity(&cx, &input).expect("a model");
+        assert!(cx.check().is_ok());
+        assert_eq!(model.unique, [vec!["sku"]]);
+        assert!(!model.fields[0].auto);
+    }
+
+    #[test]
+    fn missing_table_suggests_one() {
+        let message = single_error(&parse_quote! {
+            struct WidgetPart {
+                #[repo(primary_key)]
+                id: i64,
+            }
+        });
+        assert!(message.contains("missing table name"), "{message}");
+        assert!(
+            message.contains(r#"#[repo(table = "widget_parts")]"#),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn misspelled_keys_report_once_with_a_suggestion() {
+        let message = single_error(&parse_quote! {
+            #[repo(tabel = "widgets")]
+            struct Widget {
+                #[repo(primary_key)]
+                id: i64,
+            }
+        });
+        assert!(message.contains("did you mean `table`?"), "{message}");
+
+        let message = single_error(&parse_quote! {
+            #[repo(table = "widgets")]
+            struct Widget {
+                #[repo(primary_ky, auto)]
+                id: i64,
+            }
+        });
+        assert!(message.contains("did you mean `primary_key`?"), "{message}");
+    }
+
+    #[test]
+    fn invalid_table_values_report_once() {
+        for input in [
+            parse_quote! {
+                #[repo(table = "")]
+                struct Widget { #[repo(primary_key)] id: i64 }
+            },
+            parse_quote! {
+                #[repo(table = widgets)]
+                struct Widget { #[repo(primary_key)] id: i64 }
+            },
+            parse_quote! {
+                #[repo(table)]
+                struct Widget { #[repo(primary_key)] id: i64 }
+            },
+        ] {
+            let message = single_error(&input);
+            assert!(message.starts_with("`table`"), "{message}");
+            assert!(message.contains(r#"#[repo(table = "users")]"#), "{message}");
+        }
+    }
+
+    #[test]
+    fn key_errors() {
+        let cases: [(DeriveInput, &str); 7] = [
+            (
+                parse_quote! {
+                    #[repo(table = "widgets")]
+                    struct Widget { id: i64 }
+                },
+                "no primary key",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets")]
+                    struct Widget { #[repo(primary_key)] id: i64, #[repo(primary_key)] sku: String }
+                },
+                "a second `primary_key`: field `id` is the primary key already",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets", unique(sku))]
+                    struct Widget { #[repo(primary_key)] id: i64, name: String }
+                },
+                "`unique(...)` names no field `sku`; fields are: id, name",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets", index(name, name))]
+                    struct Widget { #[repo(primary_key)] id: i64, name: String }
+                },
+                "field `name` is listed twice in `index(...)`",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets", unique())]
+                    struct Widget { #[repo(primary_key)] id: i64 }
+                },
+                "`unique()` names no field",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets")]
+                    struct Widget { #[repo(primary_key)] id: i64, #[repo(auto)] serial: i64 }
+                },
+                "`auto` marks a database-generated primary key",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "widgets")]
+                    struct Widget {
+                        #[repo(primary_key)] id: i64,
+                        #[repo(column = "label")] name: String,
+                        #[repo(column = "label")] title: String,
+                    }
+                },
+                "column `label` is already used by field `name`",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = single_error(&input);
+            assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn misplaced_keys_name_their_place() {
+        let message = single_error(&parse_quote! {
+            #[repo(table = "widgets", primary_key)]
+            struct Widget { #[repo(primary_key)] id: i64 }
+        });
+        assert!(
+            message.contains("`primary_key` belongs on a field"),
+            "{message}"
+        );
+
+        let message = single_error(&parse_quote! {
+            #[repo(table = "widgets")]
+            struct Widget { #[repo(primary_key, table = "x")] id: i64 }
+        });
+        assert!(
+            message.contains("`table` belongs on the struct"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn every_error_is_collected() {
+        let errors = entity_errors(&parse_quote! {
+            #[repo(table = "widgets", colour = "red")]
+            struct Widget {
+                #[repo(primary_key)]
+                id: i64,
+                #[repo(created_at)]
+                a: DateTime<Utc>,
+                #[repo(created_at)]
+                b: DateTime<Utc>,
+            }
+        });
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].contains("unknown repo struct attribute `colour`"));
+        assert!(errors[1].contains("a second `created_at` field: field `a`"));
+    }
+
+    #[test]
+    fn shapes() {
+        let cases: [(DeriveInput, &str); 4] = [
+            (
+                parse_quote! { #[repo(table = "w")] struct Widget(i64); },
+                "needs named fields",
+            ),
+            (
+                parse_quote! { #[repo(table = "w")] enum Widget { A } },
+                "not enums",
+            ),
+            (
+                parse_quote! { #[repo(table = "w")] union Widget { a: i64 } },
+                "not unions",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "w")]
+                    struct Widget<T> { #[repo(primary_key)] id: i64, value: T }
+                },
+                "does not support generic entities",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = single_error(&input);
+            assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn db_enum_labels() {
+        let input: DeriveInput = parse_quote! {
+            #[repo(rename_all = "SCREAMING_SNAKE_CASE")]
+            enum WidgetStatus {
+                InStock,
+                #[repo(rename = "gone")]
+                Retired,
+            }
+        };
+        let cx = Ctxt::default();
+        let model = db_enum(&cx, &input).expect("a model");
+        assert!(cx.check().is_ok());
+        assert_eq!(model.type_name, "widget_status");
+        let labels: Vec<&str> = model.variants.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(labels, ["IN_STOCK", "gone"]);
+    }
+
+    #[test]
+    fn db_enum_errors() {
+        let cases: [(DeriveInput, &str); 5] = [
+            (
+                parse_quote! { enum Status { Active, #[repo(rename = "active")] Live } },
+                "variant `Live` is stored as `active`, like variant `Active`",
+            ),
+            (
+                parse_quote! { #[repo(rename_all = "snake-case")] enum Status { Active } },
+                "did you mean `snake_case`?",
+            ),
+            (
+                parse_quote! { enum Status {} },
+                "needs at least one variant",
+            ),
+            (
+                parse_quote! { enum Status { Active, Retired(i64) } },
+                "variant `Retired` has fields",
+            ),
+            (parse_quote! { struct Status { a: i64 } }, "not structs"),
+        ];
+        for (input, expected) in cases {
+            let cx = Ctxt::default();
+            let _ = db_enum(&cx, &input);
+            let errors: Vec<String> = cx
+                .check()
+                .err()
+                .into_iter()
+                .flatten()
+                .map(|e| e.to_string())
+                .collect();
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert!(
+                errors[0].contains(expected),
+                "{errors:?} lacks {expected:?}"
+            );
+        }
+    }
 }

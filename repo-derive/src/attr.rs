@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
+use syn::parse::Parse;
 use syn::{Attribute, Ident, LitStr, Token};
 
 use crate::ctxt::Ctxt;
@@ -64,6 +65,9 @@ pub struct StructAttrs {
     pub table: Option<LitStr>,
     pub unique: Vec<KeyList>,
     pub index: Vec<KeyList>,
+    /// Keys written, valid or not, and the keys misspelled ones were taken for: a key named
+    /// here but unset already has its error.
+    pub named: Vec<&'static str>,
 }
 
 #[derive(Default)]
@@ -76,6 +80,8 @@ pub struct FieldAttrs {
     pub json: Option<Ident>,
     pub unique: Option<Ident>,
     pub index: Option<Ident>,
+    /// As in [`StructAttrs::named`].
+    pub named: Vec<&'static str>,
 }
 
 #[derive(Default)]
@@ -111,7 +117,7 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
 
 fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, value: T, ident: &Ident) {
     if slot.is_some() {
-        cx.error_spanned_by(ident, format!("duplicate repo attribute `{ident}`"));
+        cx.error_spanned_by(ident, format!("`{ident}` is given twice; keep one"));
     } else {
         *slot = Some(value);
     }
@@ -146,9 +152,9 @@ fn string(
         .get_ident()
         .cloned()
         .expect("checked by the caller");
-    let help = format!("expected a string: #[repo({ident} = \"{example}\")]");
+    let example = format!("#[repo({ident} = \"{example}\")]");
     if !meta.input.peek(Token![=]) {
-        cx.error_spanned_by(&meta.path, help);
+        cx.error_spanned_by(&meta.path, format!("`{ident}` takes a string: {example}"));
         skip_value(meta)?;
         return Ok(());
     }
@@ -159,12 +165,15 @@ fn string(
             ..
         }) => {
             if lit.value().trim().is_empty() {
-                cx.error_spanned_by(&lit, format!("`{ident}` cannot be empty: {help}"));
+                cx.error_spanned_by(&lit, format!("`{ident}` cannot be empty: {example}"));
             } else {
                 set_once(cx, slot, lit, &ident);
             }
         }
-        other => cx.error_spanned_by(other, help),
+        other => cx.error_spanned_by(
+            other,
+            format!("`{ident}` takes a string in double quotes: {example}"),
+        ),
     }
     Ok(())
 }
@@ -183,22 +192,28 @@ fn key_list(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<KeyList>> {
         skip_value(meta)?;
         return Ok(None);
     }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let items = content.parse_terminated(syn::Expr::parse, Token![,])?;
     let mut fields = Vec::new();
-    meta.parse_nested_meta(|inner| {
-        match inner.path.get_ident() {
-            Some(field) if inner.input.is_empty() || inner.input.peek(Token![,]) => {
-                fields.push(field.clone());
+    for item in items {
+        let field = match &item {
+            syn::Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+                path.path.get_ident()
             }
-            _ => {
-                cx.error_spanned_by(
-                    &inner.path,
-                    format!("expected a field name in `{keyword}(...)`, as in #[repo({keyword}(field_a, field_b))]"),
-                );
-                skip_value(&inner)?;
-            }
-        }
-        Ok(())
-    })?;
+            _ => None,
+        };
+        let Some(field) = field else {
+            cx.error_spanned_by(
+                &item,
+                format!(
+                    "expected a field name in `{keyword}(...)`, as in #[repo({keyword}(field_a, field_b))]"
+                ),
+            );
+            return Ok(None);
+        };
+        fields.push(field.clone());
+    }
     if fields.is_empty() {
         cx.error_spanned_by(
             &keyword,
@@ -210,12 +225,14 @@ fn key_list(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<KeyList>> {
 }
 
 /// Run `handle` on every key of every `#[repo(...)]` in `attrs`; report keys unknown here.
+/// Returns the keys named, as in [`StructAttrs::named`].
 fn parse_repo_attrs(
     cx: &Ctxt,
     attrs: &[Attribute],
     place: Place,
     mut handle: impl FnMut(&str, &ParseNestedMeta) -> syn::Result<()>,
-) {
+) -> Vec<&'static str> {
+    let mut named = Vec::new();
     for attr in attrs.iter().filter(|a| a.path().is_ident("repo")) {
         if let syn::Meta::Path(path) = &attr.meta {
             cx.error_spanned_by(
@@ -226,19 +243,28 @@ fn parse_repo_attrs(
         }
         let result = attr.parse_nested_meta(|meta| {
             let key = key_of(&meta);
-            if place.keys().contains(&key.as_str()) && meta.path.get_ident().is_some() {
+            let known = place.keys().iter().find(|k| **k == key);
+            if let (Some(known), Some(_)) = (known, meta.path.get_ident()) {
+                named.push(*known);
                 return handle(&key, &meta);
             }
             let home = [Place::Struct, Place::Field, Place::Enum, Place::Variant]
                 .into_iter()
                 .find(|p| *p != place && p.keys().contains(&key.as_str()));
-            let message = match home {
-                Some(home) => format!(
+            let message = match (home, closest(&key, place.keys())) {
+                (Some(home), _) => format!(
                     "`{key}` belongs {}, not on a {}",
                     home.describe(),
                     place.name()
                 ),
-                None => format!(
+                (None, Some(meant)) => {
+                    named.push(meant);
+                    format!(
+                        "unknown repo {} attribute `{key}`; did you mean `{meant}`?",
+                        place.name()
+                    )
+                }
+                (None, None) => format!(
                     "unknown repo {} attribute `{key}`; expected one of: {}",
                     place.name(),
                     place.keys().join(", ")
@@ -251,11 +277,50 @@ fn parse_repo_attrs(
             cx.syn_error(error);
         }
     }
+    named
+}
+
+/// The candidate `word` is most likely a misspelling of, if any is close enough.
+pub fn closest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
+/// Edits (insertion, deletion, substitution, swap of neighbours) turning `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // d[i][j]: distance between the first i chars of a and the first j chars of b.
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
     let mut out = StructAttrs::default();
-    parse_repo_attrs(cx, attrs, Place::Struct, |key, meta| {
+    out.named = parse_repo_attrs(cx, attrs, Place::Struct, |key, meta| {
         match key {
             "table" => string(cx, meta, &mut out.table, "users")?,
             "unique" => out.unique.extend(key_list(cx, meta)?),
@@ -268,7 +333,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
 
 pub fn field_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
     let mut out = FieldAttrs::default();
-    parse_repo_attrs(cx, attrs, Place::Field, |key, meta| match key {
+    out.named = parse_repo_attrs(cx, attrs, Place::Field, |key, meta| match key {
         "primary_key" => flag(cx, meta, &mut out.primary_key),
         "auto" => flag(cx, meta, &mut out.auto),
         "column" => string(cx, meta, &mut out.column, "column_name"),
@@ -296,4 +361,26 @@ pub fn variant_attrs(cx: &Ctxt, attrs: &[Attribute]) -> VariantAttrs {
         string(cx, meta, &mut out.rename, "label")
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, edit_distance};
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("table", "table"), 0);
+        assert_eq!(edit_distance("tabel", "table"), 1);
+        assert_eq!(edit_distance("colum", "column"), 1);
+        assert_eq!(edit_distance("", "json"), 4);
+    }
+
+    #[test]
+    fn closest_needs_a_near_miss() {
+        let keys = &["table", "unique", "index"];
+        assert_eq!(closest("tabel", keys), Some("table"));
+        assert_eq!(closest("uniqe", keys), Some("unique"));
+        assert_eq!(closest("name", keys), None);
+        assert_eq!(closest("x", keys), None);
+    }
 }

@@ -1,8 +1,8 @@
 //! `impl Entity` and the typed column constants.
 
 use heck::ToShoutySnakeCase;
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Entity, Field, Role};
@@ -13,6 +13,17 @@ fn private() -> TokenStream {
     P.parse().expect("valid path")
 }
 
+/// [`private`] with every token at `span`.
+fn private_at(span: Span) -> TokenStream {
+    private()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
 /// The generated pieces of one field, each spanned at the field's type so a type that cannot
 /// be stored (or a wrong `created_at`) is reported on that field.
 struct FieldCode {
@@ -21,6 +32,15 @@ struct FieldCode {
     column_def: TokenStream,
     column_const: TokenStream,
     checks: TokenStream,
+}
+
+/// The spans of the first and last tokens of `ty`: generated code that starts and ends with
+/// them covers the whole type when rustc reports an error on it.
+fn outer_spans(ty: &syn::Type) -> (Span, Span) {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
 }
 
 fn field_code(
@@ -51,14 +71,10 @@ fn field_code(
     );
     let mut checks = TokenStream::new();
     if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
-        checks.extend(quote_spanned! {span=>
-            let _ = |_: &#ty| { fn timestamp<T: #p::Timestamp>() {} timestamp::<#ty>(); };
-        });
+        checks.extend(quote_spanned!(span=> timestamp_field::<#ty>();));
     }
     if field.auto {
-        checks.extend(quote_spanned! {span=>
-            let _ = |_: &#ty| { fn auto_key<T: #p::AutoKey>() {} auto_key::<#ty>(); };
-        });
+        checks.extend(quote_spanned!(span=> generated_key_field::<#ty>();));
     }
     if field.json {
         FieldCode {
@@ -84,7 +100,28 @@ fn field_code(
             checks,
         }
     } else {
+        // Every use of `DbField` carries the field type's span, so a type that cannot be stored
+        // is one error on that type rather than one per use.
         let field_ty = quote_spanned!(span=> <#ty as #p::DbField>);
+        let nullable = quote_spanned!(span=> || #field_ty::NULLABLE);
+        let column_type = quote_spanned!(span=> #field_ty::column_type);
+        let null_value = quote_spanned!(span=> #field_ty::null_value);
+        let enum_type = quote_spanned!(span=> #field_ty::enum_type);
+        // The constant's type and value start and end with the type's own first and last
+        // tokens, so rustc reports them on the whole type, like the uses above.
+        let (first, last) = outer_spans(ty);
+        let column = {
+            let p = private_at(first);
+            quote_spanned!(first=> #p::Column)
+        };
+        let scalar = quote_spanned!(last=> ::Scalar>);
+        let const_ty = quote!(#column<#entity, #field_ty #scalar);
+        let mut args = Group::new(
+            Delimiter::Parenthesis,
+            quote_spanned!(span=> #name, #field_ty::NULLABLE),
+        );
+        args.set_span(last);
+        let const_value = quote_spanned!(span=> #column::new #args);
         FieldCode {
             to_value: quote_spanned!(span=> #field_ty::to_value(&self.#ident)),
             decode: quote_spanned!(span=> #field_ty::decode(row, #index)?),
@@ -94,16 +131,15 @@ fn field_code(
                     field: #field_name,
                     role: #role,
                     auto: #auto,
-                    nullable: || #field_ty::NULLABLE,
-                    column_type: #field_ty::column_type,
-                    null_value: #field_ty::null_value,
-                    enum_type: #field_ty::enum_type,
+                    nullable: #nullable,
+                    column_type: #column_type,
+                    null_value: #null_value,
+                    enum_type: #enum_type,
                 }
             },
             column_const: quote! {
                 #[doc = #doc]
-                #vis const #const_ident: #p::Column<#entity, #field_ty::Scalar> =
-                    #p::Column::new(#name, #field_ty::NULLABLE);
+                #vis const #const_ident: #const_ty = #const_value;
             },
             checks,
         }
@@ -178,12 +214,17 @@ pub fn expand(model: &Entity) -> TokenStream {
             }
         }
 
+        // A private entity need not use every column constant.
         #[automatically_derived]
+        #[allow(dead_code)]
         impl #entity {
             #(#column_consts)*
         }
 
+        #[allow(dead_code)]
         fn __repo_field_checks() {
+            fn timestamp_field<T: #p::Timestamp>() {}
+            fn generated_key_field<T: #p::AutoKey>() {}
             #(#checks)*
         }
     }

@@ -1,0 +1,13 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+    name: String,
+    #[repo(column = "name")]
+    title: String,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+    #[repo(column = "label")]
+    name: String,
+    #[repo(column = "label")]
+    title: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use repo_core::prelude::*;
+
+#[derive(DbEnum)]
+enum Status {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use repo_core::prelude::*;
+
+#[derive(DbEnum)]
+struct Status {
+    active: bool,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use repo_core::prelude::*;
+
+#[derive(DbEnum)]
+enum Status {
+    #[repo(label = "on")]
+    Active,
+    Retired,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+struct Widget {
+    #[repo(primary_ky, auto)]
+    id: i64,
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+enum Widget {
+    Bolt,
+    Nut,
+}
+
+fn main() {}

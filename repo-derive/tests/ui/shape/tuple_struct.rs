@@ -1,0 +1,7 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+struct Widget(i64, String);
+
+fn main() {}

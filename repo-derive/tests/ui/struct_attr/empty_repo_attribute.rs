@@ -1,0 +1,11 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo]
+#[repo(table = "widgets")]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+}
+
+fn main() {}

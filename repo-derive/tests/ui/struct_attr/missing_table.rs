@@ -1,0 +1,9 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+}
+
+fn main() {}

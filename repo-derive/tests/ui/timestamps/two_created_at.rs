@@ -1,0 +1,14 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets")]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+    #[repo(created_at)]
+    created_at: DateTime<Utc>,
+    #[repo(created_at)]
+    inserted_at: DateTime<Utc>,
+}
+
+fn main() {}
