@@ -16,7 +16,11 @@ pub enum EnrichmentStatus {
 
 /// A dataset from some source, unique per source and external id.
 #[derive(Debug, Clone, Repository)]
-#[repo(table = "quickstart_datasets", unique(source_name, external_id), index(enrichment_status))]
+#[repo(
+    table = "quickstart_datasets",
+    unique(source_name, external_id),
+    index(enrichment_status)
+)]
 pub struct Dataset {
     #[repo(primary_key, auto)]
     pub id: i64,
@@ -58,13 +62,18 @@ async fn main() -> repo_core::Result<()> {
     // A unit of work: both writes commit together.
     let session = db.begin().await?;
     let repo = DatasetRepository::new(&session);
-    let first = repo.upsert(&dataset("kaggle", "owner/titanic", "Titanic")).await?;
+    let first = repo
+        .upsert(&dataset("kaggle", "owner/titanic", "Titanic"))
+        .await?;
     let batch: Vec<Dataset> = (0..1_000)
         .map(|i| dataset("kaggle", &format!("owner/set-{i}"), &format!("Set {i}")))
         .collect();
     let written = repo.bulk_upsert(&batch).await?;
     session.commit().await?;
-    println!("upserted #{} and {written} more in one transaction", first.id);
+    println!(
+        "upserted #{} and {written} more in one transaction",
+        first.id
+    );
 
     let repo = DatasetRepository::new(&db);
     let marked = repo
@@ -77,15 +86,21 @@ async fn main() -> repo_core::Result<()> {
 
     let page = repo
         .find(
-            Dataset::SOURCE_NAME
-                .eq("kaggle")
-                .and(Dataset::ENRICHMENT_STATUS.is_in([EnrichmentStatus::Minimal, EnrichmentStatus::Failed])),
-            PageRequest::new(5).offset(10).order_by(Dataset::EXTERNAL_ID.asc()),
+            Dataset::SOURCE_NAME.eq("kaggle").and(
+                Dataset::ENRICHMENT_STATUS
+                    .is_in([EnrichmentStatus::Minimal, EnrichmentStatus::Failed]),
+            ),
+            PageRequest::new(5)
+                .offset(10)
+                .order_by(Dataset::EXTERNAL_ID.asc()),
         )
         .await?;
     println!("page of {} from {} matching:", page.items.len(), page.total);
     for d in &page.items {
-        println!("  #{:<5} {:<20} {:?}", d.id, d.external_id, d.enrichment_status);
+        println!(
+            "  #{:<5} {:<20} {:?}",
+            d.id, d.external_id, d.enrichment_status
+        );
     }
 
     let mut pages = 0;
@@ -94,7 +109,9 @@ async fn main() -> repo_core::Result<()> {
         let keyset = repo
             .find_keyset(
                 Filter::all(),
-                KeysetRequest::new(250).order_by(Dataset::CREATED_AT.desc()).after_opt(cursor),
+                KeysetRequest::new(250)
+                    .order_by(Dataset::CREATED_AT.desc())
+                    .after_opt(cursor),
             )
             .await?;
         pages += 1;
@@ -106,7 +123,8 @@ async fn main() -> repo_core::Result<()> {
     println!("walked all rows in {pages} keyset pages");
     println!(
         "failed: {}, total: {}",
-        repo.count(Dataset::ENRICHMENT_STATUS.eq(EnrichmentStatus::Failed)).await?,
+        repo.count(Dataset::ENRICHMENT_STATUS.eq(EnrichmentStatus::Failed))
+            .await?,
         repo.count(Filter::all()).await?
     );
     Ok(())
