@@ -123,7 +123,7 @@ impl DatasetRepository<'_> {
         if self.backend() == Backend::Postgres {
             ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let mut update = self.update_returning();
+        let mut update = update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
@@ -141,7 +141,7 @@ impl DatasetRepository<'_> {
     /// other state it is an [`Error::Validation`] naming the current state, and nothing is
     /// written. An unknown id is [`Error::NotFound`].
     pub async fn mark_enriching(&self, id: i64) -> Result<Dataset> {
-        let mut update = self.update_returning();
+        let mut update = update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
@@ -157,7 +157,7 @@ impl DatasetRepository<'_> {
     /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
     pub async fn mark_enriched(&self, id: i64, embedding: Vec<f32>) -> Result<Dataset> {
         let at = now();
-        let mut update = self.update_returning();
+        let mut update = update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
@@ -176,7 +176,7 @@ impl DatasetRepository<'_> {
     /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
     /// The dataset is pending again until its attempts reach the caller's `max_attempts`.
     pub async fn mark_failed(&self, id: i64, message: &str) -> Result<Dataset> {
-        let mut update = self.update_returning();
+        let mut update = update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
@@ -231,16 +231,8 @@ impl DatasetRepository<'_> {
         .await
     }
 
-    /// `UPDATE datasets … RETURNING <every column>`, to fill in.
-    fn update_returning(&self) -> UpdateStatement {
-        Query::update()
-            .table(Dataset::TABLE)
-            .returning(Query::returning().columns(Dataset::COLUMNS.iter().map(|c| c.name)))
-            .to_owned()
-    }
-
     /// Run `update` on dataset `id` only if its status is one of `from`; on no match, tell
-    /// NotFound from a wrong state.
+    /// `NotFound` from a wrong state.
     async fn transition(
         &self,
         id: i64,
@@ -266,6 +258,14 @@ impl DatasetRepository<'_> {
             ),
         ))
     }
+}
+
+/// `UPDATE datasets … RETURNING <every column>`, to fill in.
+fn update_returning() -> UpdateStatement {
+    Query::update()
+        .table(Dataset::TABLE)
+        .returning(Query::returning().columns(Dataset::COLUMNS.iter().map(|c| c.name)))
+        .to_owned()
 }
 
 fn pending(source_name: &str, max_attempts: i32) -> repo_core::Filter<Dataset> {

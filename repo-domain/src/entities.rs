@@ -137,7 +137,7 @@ pub enum ErrorCategory {
     Authentication,
     /// The caller may not do this.
     Authorization,
-    /// A third-party API failed (Meshy, OpenAI, ...).
+    /// A third-party API failed (Meshy, `OpenAI`, ...).
     ExternalApi,
     /// The database failed.
     Database,

@@ -4,7 +4,7 @@
 
 use repo_core::schema::{primary_key_name, unique_key_name};
 use repo_core::sea_query::ColumnType;
-use repo_core::{Backend, Db, Entity};
+use repo_core::{Backend, BaseRepository as _, Db, Entity};
 use repo_domain::*;
 
 repo_tests::on_both_backends!(migrations_match_declarations, migrating_twice_is_a_no_op);
@@ -234,7 +234,6 @@ async fn migrations_match_declarations(db: Db) {
 async fn migrating_twice_is_a_no_op(db: Db) {
     migrate(&db).await.unwrap();
     let repo = DatasetRepository::new(&db);
-    use repo_core::BaseRepository as _;
     repo.insert(&Dataset::new("kaggle", "a/b", "kept"))
         .await
         .unwrap();
