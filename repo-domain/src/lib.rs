@@ -19,9 +19,11 @@
 //! ```
 
 mod datasets;
+mod enrichment_logs;
 pub mod entities;
 pub mod migrate;
 
 pub use datasets::{SourceStats, StatusCounts};
+pub use enrichment_logs::{ErrorTypeCount, StageResultStats};
 pub use entities::*;
 pub use migrate::migrate;
