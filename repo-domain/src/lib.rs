@@ -22,8 +22,10 @@ mod datasets;
 mod enrichment_logs;
 pub mod entities;
 pub mod migrate;
+mod pipelines;
 
 pub use datasets::{SourceStats, StatusCounts};
 pub use enrichment_logs::{ErrorTypeCount, StageResultStats};
 pub use entities::*;
 pub use migrate::migrate;
+pub use pipelines::{FindOptions, PipelineStats, PipelineUpdate};
