@@ -18,12 +18,14 @@
 //! # Ok(()) }
 //! ```
 
+mod api_errors;
 mod datasets;
 mod enrichment_logs;
 pub mod entities;
 pub mod migrate;
 mod pipelines;
 
+pub use api_errors::{AggregationFilters, ErrorFilters, ErrorStats};
 pub use datasets::{SourceStats, StatusCounts};
 pub use enrichment_logs::{ErrorTypeCount, StageResultStats};
 pub use entities::*;
