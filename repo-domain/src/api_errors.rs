@@ -340,7 +340,7 @@ impl ApiErrorRepository<'_> {
     }
 
     /// The hourly aggregations matching `filters`, oldest hour first, then by endpoint,
-    /// severity and category. Fill them with
+    /// severity and category (enum declaration order). Fill them with
     /// [`roll_up_aggregations`](Self::roll_up_aggregations).
     pub async fn get_aggregations(
         &self,
@@ -368,7 +368,18 @@ impl ApiErrorRepository<'_> {
         for column in ["hour", "endpoint", "severity", "category"] {
             select.order_by(column, Order::Asc);
         }
-        aggregations.fetch_entities(&select).await
+        let mut rows = aggregations.fetch_entities(&select).await?;
+        // Enum order is declaration order on PostgreSQL but label order on SQLite: sort in
+        // Rust so both backends agree.
+        rows.sort_by(|a, b| {
+            (a.hour, &a.endpoint, a.severity, a.category).cmp(&(
+                b.hour,
+                &b.endpoint,
+                b.severity,
+                b.category,
+            ))
+        });
+        Ok(rows)
     }
 
     /// Delete the *resolved* errors logged before `older_than`; how many. Unresolved errors
