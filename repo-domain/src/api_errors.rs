@@ -402,7 +402,7 @@ impl ApiErrorRepository<'_> {
     /// `api_errors`, so running it twice changes nothing, and re-running it over the current,
     /// still filling hour brings that hour up to date. Hours without errors get no row; an
     /// hour whose errors were since deleted keeps its last counts. Run it in a
-    /// [`Session`](repo_core::Session) to make the read and the writes one transaction.
+    /// [`Session`] to make the read and the writes one transaction.
     pub async fn roll_up_aggregations(
         &self,
         from: DateTime<Utc>,
