@@ -1,131 +1,255 @@
-//! Quickstart: declare an entity, create its table, write and query it.
+//! Quickstart: the domain end to end.
 //!
+//! Applies the migrations, runs the dataset enrichment flow and the generation pipeline flow
+//! of the seed documents, logs and rolls up API errors, and prints the statistics as tables.
 //! Runs on an in-memory SQLite database, or on the database named by `DATABASE_URL`
 //! (`postgres://…` or `sqlite:…`).
 
+#[path = "table.rs"]
+mod table;
+
 use repo_core::prelude::*;
-
-/// Where a dataset is in its enrichment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, DbEnum)]
-pub enum EnrichmentStatus {
-    Minimal,
-    Enriching,
-    Enriched,
-    Failed,
-}
-
-/// A dataset from some source, unique per source and external id.
-#[derive(Debug, Clone, Repository)]
-#[repo(
-    table = "quickstart_datasets",
-    unique(source_name, external_id),
-    index(enrichment_status)
-)]
-pub struct Dataset {
-    #[repo(primary_key, auto)]
-    pub id: i64,
-    pub source_name: String,
-    pub external_id: String,
-    pub title: String,
-    pub url: Option<String>,
-    pub enrichment_status: EnrichmentStatus,
-    pub enrichment_attempts: i32,
-    pub embedding: Option<Vec<f32>>,
-    #[repo(created_at)]
-    pub created_at: DateTime<Utc>,
-    #[repo(updated_at)]
-    pub updated_at: DateTime<Utc>,
-}
-
-fn dataset(source: &str, external_id: &str, title: &str) -> Dataset {
-    Dataset {
-        id: 0,
-        source_name: source.into(),
-        external_id: external_id.into(),
-        title: title.into(),
-        url: None,
-        enrichment_status: EnrichmentStatus::Minimal,
-        enrichment_attempts: 0,
-        embedding: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    }
-}
+use repo_domain::{
+    AggregationFilters, ApiError, ApiErrorRepository, Dataset, DatasetRepository, EnrichmentLog,
+    EnrichmentLogRepository, EnrichmentStage, ErrorCategory, ErrorSeverity, GenerationPipeline,
+    GenerationPipelineRepository, PipelineStageRepository, PipelineStatus, migrate,
+};
+use serde_json::json;
 
 #[tokio::main]
 async fn main() -> repo_core::Result<()> {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".into());
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".to_owned());
     let db = Db::connect(&url).await?;
-    db.create_schema::<Dataset>().await?;
-    println!("connected to {:?} ({url})", db.backend());
+    migrate(&db).await?;
+    println!("connected to {:?}, schema migrated", db.backend());
 
-    // A unit of work: both writes commit together.
+    enrichment_flow(&db).await?;
+    pipeline_flow(&db).await?;
+    error_flow(&db).await?;
+    Ok(())
+}
+
+async fn enrichment_flow(db: &Db) -> repo_core::Result<()> {
+    // Import: upsert on (source_name, external_id), in one unit of work.
     let session = db.begin().await?;
-    let repo = DatasetRepository::new(&session);
-    let first = repo
-        .upsert(&dataset("kaggle", "owner/titanic", "Titanic"))
-        .await?;
-    let batch: Vec<Dataset> = (0..1_000)
-        .map(|i| dataset("kaggle", &format!("owner/set-{i}"), &format!("Set {i}")))
+    let datasets = DatasetRepository::new(&session);
+    let mut first = Dataset::new("kaggle", "owner/dataset-name", "My Dataset");
+    first.url = Some("https://kaggle.com/owner/dataset-name".into());
+    datasets.upsert(&first).await?;
+    let batch: Vec<Dataset> = (0..20)
+        .map(|i| Dataset::new("kaggle", &format!("owner/set-{i}"), &format!("Set {i}")))
         .collect();
-    let written = repo.bulk_upsert(&batch).await?;
+    let written = datasets.bulk_upsert(&batch).await?;
     session.commit().await?;
-    println!(
-        "upserted #{} and {written} more in one transaction",
-        first.id
-    );
+    println!("imported 1 + {written} datasets");
 
-    let repo = DatasetRepository::new(&db);
-    let marked = repo
-        .update_where(
-            Dataset::EXTERNAL_ID.like("owner/set-1%"),
-            [Dataset::ENRICHMENT_STATUS.set(EnrichmentStatus::Failed)],
-        )
+    // Enrich: take pending datasets, log every attempt, mark each enriched or failed.
+    let datasets = DatasetRepository::new(db);
+    let logs = EnrichmentLogRepository::new(db);
+    let pending = datasets
+        .get_pending_for_enrichment("kaggle", 100, 3)
         .await?;
-    println!("marked {marked} datasets failed");
-
-    let page = repo
-        .find(
-            Dataset::SOURCE_NAME.eq("kaggle").and(
-                Dataset::ENRICHMENT_STATUS
-                    .is_in([EnrichmentStatus::Minimal, EnrichmentStatus::Failed]),
-            ),
-            PageRequest::new(5)
-                .offset(10)
-                .order_by(Dataset::EXTERNAL_ID.asc()),
-        )
-        .await?;
-    println!("page of {} from {} matching:", page.items.len(), page.total);
-    for d in &page.items {
-        println!(
-            "  #{:<5} {:<20} {:?}",
-            d.id, d.external_id, d.enrichment_status
-        );
-    }
-
-    let mut pages = 0;
-    let mut cursor = None;
-    loop {
-        let keyset = repo
-            .find_keyset(
-                Filter::all(),
-                KeysetRequest::new(250)
-                    .order_by(Dataset::CREATED_AT.desc())
-                    .after_opt(cursor),
+    println!("{} datasets pending enrichment", pending.len());
+    for (n, dataset) in pending.iter().enumerate() {
+        datasets.mark_enriching(dataset.id).await?;
+        let attempt = dataset.enrichment_attempts + 1;
+        if n % 5 == 4 {
+            datasets
+                .mark_failed(dataset.id, "Dataset not found")
+                .await?;
+            logs.log_enrichment(
+                &EnrichmentLog::failure(
+                    dataset.id,
+                    EnrichmentStage::ApiMetadata,
+                    attempt,
+                    "Dataset not found",
+                    "NotFoundError",
+                )
+                .duration_ms(234),
             )
             .await?;
-        pages += 1;
-        match keyset.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+        } else {
+            datasets
+                .mark_enriched(dataset.id, vec![0.1, 0.2, 0.3])
+                .await?;
+            logs.log_enrichment(
+                &EnrichmentLog::success(dataset.id, EnrichmentStage::ApiMetadata, attempt)
+                    .duration_ms(1000 + n as i64 * 10)
+                    .worker("worker-1")
+                    .task(&format!("task-{n}")),
+            )
+            .await?;
         }
     }
-    println!("walked all rows in {pages} keyset pages");
-    println!(
-        "failed: {}, total: {}",
-        repo.count(Dataset::ENRICHMENT_STATUS.eq(EnrichmentStatus::Failed))
-            .await?,
-        repo.count(Filter::all()).await?
+
+    let stats = datasets.get_stats_by_source("kaggle").await?;
+    table::print(
+        "Datasets of source `kaggle`",
+        &["total", "minimal", "enriching", "enriched", "failed"],
+        &[vec![
+            stats.total.to_string(),
+            stats.by_status.minimal.to_string(),
+            stats.by_status.enriching.to_string(),
+            stats.by_status.enriched.to_string(),
+            stats.by_status.failed.to_string(),
+        ]],
+    );
+    let rows: Vec<Vec<String>> = logs
+        .get_stats_by_stage_and_result(24)
+        .await?
+        .iter()
+        .map(|s| {
+            vec![
+                format!("{:?}", s.stage),
+                format!("{:?}", s.result),
+                s.count.to_string(),
+                s.avg_duration_ms
+                    .map_or("-".into(), |ms| format!("{ms:.1}")),
+            ]
+        })
+        .collect();
+    table::print(
+        "Enrichment attempts, last 24 hours",
+        &["stage", "result", "count", "avg ms"],
+        &rows,
+    );
+    let rows: Vec<Vec<String>> = logs
+        .get_top_errors(168, 10)
+        .await?
+        .into_iter()
+        .map(|e| vec![e.error_type, e.count.to_string()])
+        .collect();
+    table::print("Top errors, last 7 days", &["error type", "count"], &rows);
+    Ok(())
+}
+
+async fn pipeline_flow(db: &Db) -> repo_core::Result<()> {
+    let pipelines = GenerationPipelineRepository::new(db);
+    let stages = PipelineStageRepository::new(db);
+    for (n, outcome) in [
+        PipelineStatus::Completed,
+        PipelineStatus::Completed,
+        PipelineStatus::Failed,
+        PipelineStatus::Processing,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pipeline = pipelines
+            .create(&GenerationPipeline::new(
+                "user-1",
+                json!({"type": "character", "style": "low-poly", "n": n}),
+            ))
+            .await?;
+        pipelines
+            .update_status(&pipeline.id, PipelineStatus::Processing, None)
+            .await?;
+        stages.start_stage(&pipeline.id, "image-generation").await?;
+        pipelines
+            .update_progress(&pipeline.id, 50, Some("image-generation"))
+            .await?;
+        match outcome {
+            PipelineStatus::Completed => {
+                stages
+                    .complete_stage(&pipeline.id, "image-generation")
+                    .await?;
+                pipelines
+                    .update_status(&pipeline.id, PipelineStatus::Completed, None)
+                    .await?;
+            }
+            PipelineStatus::Failed => {
+                stages
+                    .fail_stage(&pipeline.id, "image-generation", "Meshy timed out")
+                    .await?;
+                pipelines
+                    .update_status(
+                        &pipeline.id,
+                        PipelineStatus::Failed,
+                        Some("Meshy timed out"),
+                    )
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    let stats = pipelines.get_statistics(Some("user-1")).await?;
+    table::print(
+        "Pipelines of user-1",
+        &[
+            "total",
+            "initializing",
+            "processing",
+            "completed",
+            "failed",
+            "cancelled",
+            "success rate",
+        ],
+        &[vec![
+            stats.total.to_string(),
+            stats.initializing.to_string(),
+            stats.processing.to_string(),
+            stats.completed.to_string(),
+            stats.failed.to_string(),
+            stats.cancelled.to_string(),
+            format!("{:.1}%", stats.success_rate),
+        ]],
+    );
+    Ok(())
+}
+
+async fn error_flow(db: &Db) -> repo_core::Result<()> {
+    let errors = ApiErrorRepository::new(db);
+    for (endpoint, severity, category) in [
+        (
+            "/api/generation",
+            ErrorSeverity::Error,
+            ErrorCategory::Application,
+        ),
+        (
+            "/api/generation",
+            ErrorSeverity::Error,
+            ErrorCategory::ExternalApi,
+        ),
+        (
+            "/api/assets",
+            ErrorSeverity::Warning,
+            ErrorCategory::Validation,
+        ),
+    ] {
+        errors
+            .log_error(
+                &ApiError::new(endpoint, "POST", "Failed to start pipeline")
+                    .severity(severity)
+                    .category(category)
+                    .user("user-1"),
+            )
+            .await?;
+    }
+    let now = repo_core::repository::now();
+    errors
+        .roll_up_aggregations(now - chrono::Duration::hours(1), now)
+        .await?;
+    let rows: Vec<Vec<String>> = errors
+        .get_aggregations(&AggregationFilters::default())
+        .await?
+        .into_iter()
+        .map(|a| {
+            vec![
+                a.hour.format("%Y-%m-%d %H:00").to_string(),
+                a.endpoint,
+                format!("{:?}", a.severity),
+                format!("{:?}", a.category),
+                a.error_count.to_string(),
+                a.unique_users.to_string(),
+            ]
+        })
+        .collect();
+    table::print(
+        "API errors per hour",
+        &[
+            "hour", "endpoint", "severity", "category", "errors", "users",
+        ],
+        &rows,
     );
     Ok(())
 }

@@ -1,0 +1,289 @@
+//! `DatasetRepository`: lookups by external id, the enrichment workflow and its statistics.
+
+use repo_core::prelude::*;
+use repo_core::repository::now;
+use repo_core::sea_query::{LockBehavior, LockType, UpdateStatement};
+use repo_core::{Backend, DbField as _, Result};
+
+use crate::entities::{Dataset, DatasetRepository, EnrichmentStatus};
+
+/// How many datasets of one source are in each enrichment status
+/// ([`get_stats_by_source`](DatasetRepository::get_stats_by_source)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusCounts {
+    /// Imported, not enriched yet.
+    pub minimal: u64,
+    /// Held by a worker.
+    pub enriching: u64,
+    /// Done.
+    pub enriched: u64,
+    /// Last attempt failed.
+    pub failed: u64,
+}
+
+impl StatusCounts {
+    /// The count of `status`.
+    #[must_use]
+    pub fn get(&self, status: EnrichmentStatus) -> u64 {
+        match status {
+            EnrichmentStatus::Minimal => self.minimal,
+            EnrichmentStatus::Enriching => self.enriching,
+            EnrichmentStatus::Enriched => self.enriched,
+            EnrichmentStatus::Failed => self.failed,
+        }
+    }
+
+    fn slot(&mut self, status: EnrichmentStatus) -> &mut u64 {
+        match status {
+            EnrichmentStatus::Minimal => &mut self.minimal,
+            EnrichmentStatus::Enriching => &mut self.enriching,
+            EnrichmentStatus::Enriched => &mut self.enriched,
+            EnrichmentStatus::Failed => &mut self.failed,
+        }
+    }
+}
+
+/// The datasets of one source: how many in all and in each status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStats {
+    /// The source.
+    pub source: String,
+    /// Every dataset of the source.
+    pub total: u64,
+    /// Per status; they add up to `total`.
+    pub by_status: StatusCounts,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    status: String,
+    count: i64,
+}
+
+impl DatasetRepository<'_> {
+    /// The dataset `external_id` of `source_name`, if any.
+    pub async fn get_by_external_id(
+        &self,
+        source_name: &str,
+        external_id: &str,
+    ) -> Result<Option<Dataset>> {
+        self.find_one(
+            Dataset::SOURCE_NAME
+                .eq(source_name)
+                .and(Dataset::EXTERNAL_ID.eq(external_id)),
+        )
+        .await
+    }
+
+    /// Up to `limit` datasets of `source_name` a worker may enrich: status `minimal` or
+    /// `failed` with fewer than `max_attempts` failed attempts, oldest (lowest id) first.
+    ///
+    /// This only reads: with several workers, use
+    /// [`claim_pending_for_enrichment`](Self::claim_pending_for_enrichment), which also takes
+    /// the datasets so no two workers get the same one.
+    pub async fn get_pending_for_enrichment(
+        &self,
+        source_name: &str,
+        limit: u64,
+        max_attempts: i32,
+    ) -> Result<Vec<Dataset>> {
+        check_limit(limit)?;
+        let mut select = self.select();
+        select
+            .cond_where(pending(source_name, max_attempts).into_condition())
+            .order_by(Dataset::ID.name(), Order::Asc)
+            .limit(limit);
+        self.fetch_entities(&select).await
+    }
+
+    /// Atomically take up to `limit` pending datasets of `source_name` (as
+    /// [`get_pending_for_enrichment`](Self::get_pending_for_enrichment) selects them) for
+    /// `worker`: each is set to `enriching` with `claimed_by = worker` and returned. However
+    /// many workers call this at once, every dataset goes to exactly one of them.
+    ///
+    /// One statement: `UPDATE … WHERE id IN (SELECT id … ORDER BY id LIMIT n FOR UPDATE SKIP
+    /// LOCKED) RETURNING …` on PostgreSQL (concurrent claims skip each other's rows instead of
+    /// waiting); on SQLite the same without the lock clause, which is safe because SQLite runs
+    /// one writing statement at a time and the subquery is evaluated inside it. Returned in id
+    /// order.
+    pub async fn claim_pending_for_enrichment(
+        &self,
+        source_name: &str,
+        limit: u64,
+        max_attempts: i32,
+        worker: &str,
+    ) -> Result<Vec<Dataset>> {
+        check_limit(limit)?;
+        let mut ids = Query::select();
+        ids.column(Dataset::ID.name())
+            .from(Dataset::TABLE)
+            .cond_where(pending(source_name, max_attempts).into_condition())
+            .order_by(Dataset::ID.name(), Order::Asc)
+            .limit(limit);
+        if self.backend() == Backend::Postgres {
+            ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let mut update = update_returning();
+        update
+            .value(
+                Dataset::ENRICHMENT_STATUS.name(),
+                EnrichmentStatus::Enriching.to_value(),
+            )
+            .value(Dataset::CLAIMED_BY.name(), worker)
+            .value(Dataset::UPDATED_AT.name(), now())
+            .and_where(Dataset::ID.expr().in_subquery(ids));
+        let mut claimed = self.fetch_entities(&update).await?;
+        claimed.sort_by_key(|d| d.id);
+        Ok(claimed)
+    }
+
+    /// Set dataset `id` to `enriching`. Allowed from `minimal` and `failed` only; from any
+    /// other state it is an [`Error::Validation`] naming the current state, and nothing is
+    /// written. An unknown id is [`Error::NotFound`].
+    pub async fn mark_enriching(&self, id: i64) -> Result<Dataset> {
+        let mut update = update_returning();
+        update
+            .value(
+                Dataset::ENRICHMENT_STATUS.name(),
+                EnrichmentStatus::Enriching.to_value(),
+            )
+            .value(Dataset::UPDATED_AT.name(), now());
+        self.transition(id, update, &EnrichmentStatus::PENDING, "mark_enriching")
+            .await
+    }
+
+    /// Store the embedding of dataset `id` and set it `enriched` (`enriched_at` now,
+    /// `last_error` cleared). Allowed from `enriching` only; otherwise an
+    /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
+    pub async fn mark_enriched(&self, id: i64, embedding: Vec<f32>) -> Result<Dataset> {
+        let at = now();
+        let mut update = update_returning();
+        update
+            .value(
+                Dataset::ENRICHMENT_STATUS.name(),
+                EnrichmentStatus::Enriched.to_value(),
+            )
+            .value(Dataset::EMBEDDING.name(), embedding.to_value())
+            .value(Dataset::ENRICHED_AT.name(), at)
+            .value(Dataset::LAST_ERROR.name(), None::<String>)
+            .value(Dataset::UPDATED_AT.name(), at);
+        self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_enriched")
+            .await
+    }
+
+    /// Record a failed attempt on dataset `id`: status `failed`, `enrichment_attempts` + 1,
+    /// `last_error = message`. Allowed from `enriching` only; otherwise an
+    /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
+    /// The dataset is pending again until its attempts reach the caller's `max_attempts`.
+    pub async fn mark_failed(&self, id: i64, message: &str) -> Result<Dataset> {
+        let mut update = update_returning();
+        update
+            .value(
+                Dataset::ENRICHMENT_STATUS.name(),
+                EnrichmentStatus::Failed.to_value(),
+            )
+            .value(
+                Dataset::ENRICHMENT_ATTEMPTS.name(),
+                Dataset::ENRICHMENT_ATTEMPTS.expr().add(1),
+            )
+            .value(Dataset::LAST_ERROR.name(), message)
+            .value(Dataset::UPDATED_AT.name(), now());
+        self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_failed")
+            .await
+    }
+
+    /// How many datasets `source_name` has, in all and per status.
+    pub async fn get_stats_by_source(&self, source_name: &str) -> Result<SourceStats> {
+        let select = Query::select()
+            .expr_as(Dataset::ENRICHMENT_STATUS.expr().cast_as("text"), "status")
+            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .from(Dataset::TABLE)
+            .cond_where(Dataset::SOURCE_NAME.eq(source_name).into_condition())
+            .group_by_col(Dataset::ENRICHMENT_STATUS.name())
+            .to_owned();
+        let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
+        let mut stats = SourceStats {
+            source: source_name.to_owned(),
+            total: 0,
+            by_status: StatusCounts::default(),
+        };
+        for row in rows {
+            let count = row.count as u64;
+            stats.total += count;
+            if let Some(status) = <EnrichmentStatus as repo_core::DbEnum>::from_label(&row.status) {
+                *stats.by_status.slot(status) += count;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// How many datasets of `source_name` are in `status`.
+    pub async fn count_by_status(
+        &self,
+        source_name: &str,
+        status: EnrichmentStatus,
+    ) -> Result<u64> {
+        self.count(
+            Dataset::SOURCE_NAME
+                .eq(source_name)
+                .and(Dataset::ENRICHMENT_STATUS.eq(status)),
+        )
+        .await
+    }
+
+    /// Run `update` on dataset `id` only if its status is one of `from`; on no match, tell
+    /// `NotFound` from a wrong state.
+    async fn transition(
+        &self,
+        id: i64,
+        mut update: UpdateStatement,
+        from: &[EnrichmentStatus],
+        operation: &str,
+    ) -> Result<Dataset> {
+        update.cond_where(
+            Dataset::ID
+                .eq(id)
+                .and(Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied()))
+                .into_condition(),
+        );
+        if let Some(dataset) = self.fetch_entity(&update).await? {
+            return Ok(dataset);
+        }
+        let current = self.get(id).await?;
+        Err(Error::validation(
+            "enrichment_status",
+            format!(
+                "{operation} needs dataset {id} in {from:?}, but it is {:?}",
+                current.enrichment_status
+            ),
+        ))
+    }
+}
+
+/// `UPDATE datasets … RETURNING <every column>`, to fill in.
+fn update_returning() -> UpdateStatement {
+    Query::update()
+        .table(Dataset::TABLE)
+        .returning(Query::returning().columns(Dataset::COLUMNS.iter().map(|c| c.name)))
+        .to_owned()
+}
+
+fn pending(source_name: &str, max_attempts: i32) -> repo_core::Filter<Dataset> {
+    Dataset::SOURCE_NAME
+        .eq(source_name)
+        .and(Dataset::ENRICHMENT_STATUS.is_in(EnrichmentStatus::PENDING))
+        .and(Dataset::ENRICHMENT_ATTEMPTS.lt(max_attempts))
+}
+
+pub(crate) fn check_limit(limit: u64) -> Result<()> {
+    if limit == 0 || limit > repo_core::MAX_PAGE_LIMIT {
+        return Err(Error::validation(
+            "limit",
+            format!(
+                "must be between 1 and {}, got {limit}",
+                repo_core::MAX_PAGE_LIMIT
+            ),
+        ));
+    }
+    Ok(())
+}

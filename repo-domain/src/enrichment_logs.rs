@@ -1,0 +1,207 @@
+//! `EnrichmentLogRepository`: one row per enrichment attempt, and the analytics over them.
+
+use chrono::Duration;
+use repo_core::prelude::*;
+use repo_core::repository::now;
+use repo_core::{DbEnum, Result};
+
+use crate::entities::{EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage};
+
+impl EnrichmentLog {
+    /// A successful attempt `attempt_number` (1 for the first) at `stage` of `dataset_id`.
+    #[must_use]
+    pub fn success(dataset_id: i64, stage: EnrichmentStage, attempt_number: i32) -> Self {
+        Self::attempt(dataset_id, stage, EnrichmentResult::Success, attempt_number)
+    }
+
+    /// A failed attempt, with the error's message and kind (e.g. `NotFoundError`).
+    #[must_use]
+    pub fn failure(
+        dataset_id: i64,
+        stage: EnrichmentStage,
+        attempt_number: i32,
+        error_message: &str,
+        error_type: &str,
+    ) -> Self {
+        let mut log = Self::attempt(dataset_id, stage, EnrichmentResult::Failed, attempt_number);
+        log.error_message = Some(error_message.to_owned());
+        log.error_type = Some(error_type.to_owned());
+        log
+    }
+
+    fn attempt(
+        dataset_id: i64,
+        stage: EnrichmentStage,
+        result: EnrichmentResult,
+        attempt_number: i32,
+    ) -> Self {
+        Self {
+            id: 0,
+            dataset_id,
+            stage,
+            result,
+            attempt_number,
+            duration_ms: None,
+            worker_id: None,
+            task_id: None,
+            error_message: None,
+            error_type: None,
+            created_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// With how long the attempt took.
+    #[must_use]
+    pub fn duration_ms(mut self, duration_ms: i64) -> Self {
+        self.duration_ms = Some(duration_ms);
+        self
+    }
+
+    /// With the worker that made it.
+    #[must_use]
+    pub fn worker(mut self, worker_id: &str) -> Self {
+        self.worker_id = Some(worker_id.to_owned());
+        self
+    }
+
+    /// With the task queue's id of the attempt.
+    #[must_use]
+    pub fn task(mut self, task_id: &str) -> Self {
+        self.task_id = Some(task_id.to_owned());
+        self
+    }
+}
+
+/// Attempts of one stage with one result in a window
+/// ([`get_stats_by_stage_and_result`](EnrichmentLogRepository::get_stats_by_stage_and_result)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageResultStats {
+    /// The stage.
+    pub stage: EnrichmentStage,
+    /// The result.
+    pub result: EnrichmentResult,
+    /// How many attempts.
+    pub count: u64,
+    /// Their mean duration; `None` when none recorded one.
+    pub avg_duration_ms: Option<f64>,
+}
+
+/// How often one kind of error occurred ([`get_top_errors`](EnrichmentLogRepository::get_top_errors)).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ErrorTypeCount {
+    /// The error kind.
+    pub error_type: String,
+    /// How many failed attempts had it.
+    pub count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StageResultRow {
+    stage: String,
+    result: String,
+    count: i64,
+    avg_duration_ms: Option<f64>,
+}
+
+/// The start of the window of the last `hours` hours.
+fn window_start(hours: u32) -> DateTime<Utc> {
+    now() - Duration::hours(i64::from(hours))
+}
+
+impl EnrichmentLogRepository<'_> {
+    /// Record an attempt (build it with [`EnrichmentLog::success`] or
+    /// [`EnrichmentLog::failure`]); the stored row. `attempt_number` below 1 is an
+    /// [`Error::Validation`]; a `dataset_id` with no dataset is [`Error::NotFound`]. Nothing is
+    /// written in either case.
+    pub async fn log_enrichment(&self, log: &EnrichmentLog) -> Result<EnrichmentLog> {
+        if log.attempt_number < 1 {
+            return Err(Error::validation(
+                "attempt_number",
+                format!("attempts count from 1, got {}", log.attempt_number),
+            ));
+        }
+        self.insert(log).await.map_err(|e| match e {
+            Error::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                Error::NotFound {
+                    entity: "Dataset",
+                    key: format!("id = {}", log.dataset_id),
+                }
+            }
+            other => other,
+        })
+    }
+
+    /// Per stage and result, the attempts of the last `hours` hours: how many and their mean
+    /// duration. Sorted by stage, then result (declaration order).
+    pub async fn get_stats_by_stage_and_result(&self, hours: u32) -> Result<Vec<StageResultStats>> {
+        let select = Query::select()
+            .expr_as(EnrichmentLog::STAGE.expr().cast_as("text"), "stage")
+            .expr_as(EnrichmentLog::RESULT.expr().cast_as("text"), "result")
+            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .expr_as(
+                Expr::cust("CAST(AVG(duration_ms) AS DOUBLE PRECISION)"),
+                "avg_duration_ms",
+            )
+            .from(EnrichmentLog::TABLE)
+            .cond_where(
+                EnrichmentLog::CREATED_AT
+                    .gte(window_start(hours))
+                    .into_condition(),
+            )
+            .group_by_col(EnrichmentLog::STAGE.name())
+            .group_by_col(EnrichmentLog::RESULT.name())
+            .to_owned();
+        let rows: Vec<StageResultRow> = self.fetch_rows(&select).await?;
+        let mut stats: Vec<StageResultStats> = rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(StageResultStats {
+                    stage: EnrichmentStage::from_label(&row.stage)?,
+                    result: EnrichmentResult::from_label(&row.result)?,
+                    count: row.count as u64,
+                    avg_duration_ms: row.avg_duration_ms,
+                })
+            })
+            .collect();
+        stats.sort_by_key(|s| (s.stage, s.result));
+        Ok(stats)
+    }
+
+    /// The `limit` most frequent error kinds among the failed attempts of the last `hours`
+    /// hours, most frequent first (ties by name). Failures without an `error_type` do not count.
+    pub async fn get_top_errors(&self, hours: u32, limit: u64) -> Result<Vec<ErrorTypeCount>> {
+        crate::datasets::check_limit(limit)?;
+        let select = Query::select()
+            .column(EnrichmentLog::ERROR_TYPE.name())
+            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .from(EnrichmentLog::TABLE)
+            .cond_where(
+                EnrichmentLog::RESULT
+                    .eq(EnrichmentResult::Failed)
+                    .and(EnrichmentLog::ERROR_TYPE.is_not_null())
+                    .and(EnrichmentLog::CREATED_AT.gte(window_start(hours)))
+                    .into_condition(),
+            )
+            .group_by_col(EnrichmentLog::ERROR_TYPE.name())
+            .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
+            .order_by(EnrichmentLog::ERROR_TYPE.name(), Order::Asc)
+            .limit(limit)
+            .to_owned();
+        self.fetch_rows(&select).await
+    }
+
+    /// The failed attempts logged at or after `since`, newest first.
+    pub async fn get_failed_logs(&self, since: DateTime<Utc>) -> Result<Vec<EnrichmentLog>> {
+        let mut select = self.select();
+        select
+            .cond_where(
+                EnrichmentLog::RESULT
+                    .eq(EnrichmentResult::Failed)
+                    .and(EnrichmentLog::CREATED_AT.gte(since))
+                    .into_condition(),
+            )
+            .order_by(EnrichmentLog::CREATED_AT.name(), Order::Desc)
+            .order_by(EnrichmentLog::ID.name(), Order::Desc);
+        self.fetch_entities(&select).await
+    }
+}

@@ -1,0 +1,43 @@
+//! The versioned migrations of the domain schema, embedded in the binary.
+//!
+//! `migrations/postgres/` and `migrations/sqlite/` hold sqlx-format migrations
+//! (`NNNN_name.sql`); [`migrate`] applies the ones for the database's backend that have not
+//! run yet, recording them in `_sqlx_migrations`. On PostgreSQL everything is created
+//! unqualified, in the first schema of the connection's `search_path`.
+
+use repo_core::{Backend, Db, Error, Result};
+use sqlx::migrate::Migrator;
+
+/// The PostgreSQL migrations.
+pub static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The SQLite migrations.
+pub static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The migrations for `backend`.
+#[must_use]
+pub fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE,
+        _ => &POSTGRES,
+    }
+}
+
+/// Bring `db`'s schema up to date: apply every migration of its backend not applied yet.
+/// Running it again changes nothing.
+pub async fn migrate(db: &Db) -> Result<()> {
+    let result = if let Some(pool) = db.postgres_pool() {
+        POSTGRES.run(pool).await
+    } else if let Some(pool) = db.sqlite_pool() {
+        SQLITE.run(pool).await
+    } else {
+        return Err(Error::validation(
+            "db",
+            "the domain migrations exist for PostgreSQL and SQLite only",
+        ));
+    };
+    result.map_err(|e| match e {
+        sqlx::migrate::MigrateError::Execute(e) => Error::Database(e),
+        other => Error::Database(sqlx::Error::Migrate(Box::new(other))),
+    })
+}
