@@ -560,6 +560,23 @@ async fn custom_queries_use_the_same_tools(db: Db) {
             },
         ]
     );
+    // update_returning: the stored rows come back, with updated_at moved on.
+    let mut update = repo.update_returning();
+    update
+        .value(Widget::NAME.name(), "bulk renamed")
+        .cond_where(Widget::QTY.lt(3).into_condition());
+    let renamed = repo.fetch_entities(&update).await.unwrap();
+    let mut renamed_ids = ids(&renamed);
+    renamed_ids.sort_unstable();
+    assert_eq!(renamed_ids, ids(&all[..3]));
+    for (row, before) in renamed
+        .iter()
+        .filter_map(|r| all.iter().find(|w| w.id == r.id).map(|w| (r, w)))
+    {
+        assert_eq!(row.name, "bulk renamed");
+        assert!(row.updated_at > before.updated_at);
+        assert_eq!(repo.get(row.id).await.unwrap(), *row);
+    }
     let heavy = repo.heavier_than(20.0).await.unwrap();
     let mut want: Vec<&Widget> = all
         .iter()

@@ -12,7 +12,9 @@ use crate::filter::Order;
 /// The largest page a request may ask for.
 pub const MAX_PAGE_LIMIT: u64 = 10_000;
 
-fn check_limit(limit: u64) -> Result<()> {
+/// Check a page size: 1 to [`MAX_PAGE_LIMIT`], else a [`Validation`](Error::Validation) error on
+/// `limit`. Custom queries that take a limit use it to reject what the base operations reject.
+pub fn check_limit(limit: u64) -> Result<()> {
     if limit == 0 || limit > MAX_PAGE_LIMIT {
         return Err(Error::validation(
             "limit",

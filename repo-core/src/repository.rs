@@ -11,7 +11,7 @@ use futures_core::stream::BoxStream;
 use futures_util::StreamExt as _;
 use sea_query::{
     Condition, Expr, ExprTrait as _, OnConflict, Query, QueryStatementWriter, SelectStatement,
-    Value,
+    UpdateStatement, Value,
 };
 use tracing::Instrument as _;
 
@@ -125,6 +125,24 @@ impl<'a, E: Entity> Repository<'a, E> {
             .columns(E::COLUMNS.iter().map(|c| c.name))
             .from(E::TABLE)
             .to_owned()
+    }
+
+    /// `UPDATE <table> SET <updated_at> = now RETURNING <every column>` (the `SET` only when
+    /// the entity declares `updated_at`): add values and a condition with sea-query, then run
+    /// it with [`fetch_entity`](Repository::fetch_entity) or
+    /// [`fetch_entities`](Repository::fetch_entities) to get the stored rows back.
+    #[must_use]
+    pub fn update_returning(&self) -> UpdateStatement {
+        let mut update = Query::update();
+        update
+            .table(E::TABLE)
+            .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+        for column in E::COLUMNS {
+            if column.role == ColumnRole::UpdatedAt {
+                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
+            }
+        }
+        update
     }
 
     /// Render a sea-query statement for this repository's backend.

@@ -251,8 +251,8 @@ impl ApiErrorRepository<'_> {
         resolved_by: &str,
         resolution: &str,
     ) -> Result<ApiError> {
-        let update = Query::update()
-            .table(ApiError::TABLE)
+        let update = self
+            .update_returning()
             .value(ApiError::RESOLVED.name(), true)
             .value(ApiError::RESOLVED_BY.name(), resolved_by)
             .value(ApiError::RESOLVED_AT.name(), now())
@@ -263,7 +263,6 @@ impl ApiErrorRepository<'_> {
                     .and(ApiError::RESOLVED.eq(false))
                     .into_condition(),
             )
-            .returning(Query::returning().columns(ApiError::COLUMNS.iter().map(|c| c.name)))
             .to_owned();
         if let Some(error) = self.fetch_entity(&update).await? {
             return Ok(error);

@@ -87,7 +87,7 @@ impl DatasetRepository<'_> {
         limit: u64,
         max_attempts: i32,
     ) -> Result<Vec<Dataset>> {
-        check_limit(limit)?;
+        repo_core::page::check_limit(limit)?;
         let mut select = self.select();
         select
             .cond_where(pending(source_name, max_attempts).into_condition())
@@ -113,7 +113,7 @@ impl DatasetRepository<'_> {
         max_attempts: i32,
         worker: &str,
     ) -> Result<Vec<Dataset>> {
-        check_limit(limit)?;
+        repo_core::page::check_limit(limit)?;
         let mut ids = Query::select();
         ids.column(Dataset::ID.name())
             .from(Dataset::TABLE)
@@ -123,14 +123,13 @@ impl DatasetRepository<'_> {
         if self.backend() == Backend::Postgres {
             ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let mut update = update_returning();
+        let mut update = self.update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
                 EnrichmentStatus::Enriching.to_value(),
             )
             .value(Dataset::CLAIMED_BY.name(), worker)
-            .value(Dataset::UPDATED_AT.name(), now())
             .and_where(Dataset::ID.expr().in_subquery(ids));
         let mut claimed = self.fetch_entities(&update).await?;
         claimed.sort_by_key(|d| d.id);
@@ -141,13 +140,11 @@ impl DatasetRepository<'_> {
     /// other state it is an [`Error::Validation`] naming the current state, and nothing is
     /// written. An unknown id is [`Error::NotFound`].
     pub async fn mark_enriching(&self, id: i64) -> Result<Dataset> {
-        let mut update = update_returning();
-        update
-            .value(
-                Dataset::ENRICHMENT_STATUS.name(),
-                EnrichmentStatus::Enriching.to_value(),
-            )
-            .value(Dataset::UPDATED_AT.name(), now());
+        let mut update = self.update_returning();
+        update.value(
+            Dataset::ENRICHMENT_STATUS.name(),
+            EnrichmentStatus::Enriching.to_value(),
+        );
         self.transition(id, update, &EnrichmentStatus::PENDING, "mark_enriching")
             .await
     }
@@ -156,17 +153,15 @@ impl DatasetRepository<'_> {
     /// `last_error` cleared). Allowed from `enriching` only; otherwise an
     /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
     pub async fn mark_enriched(&self, id: i64, embedding: Vec<f32>) -> Result<Dataset> {
-        let at = now();
-        let mut update = update_returning();
+        let mut update = self.update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
                 EnrichmentStatus::Enriched.to_value(),
             )
             .value(Dataset::EMBEDDING.name(), embedding.to_value())
-            .value(Dataset::ENRICHED_AT.name(), at)
-            .value(Dataset::LAST_ERROR.name(), None::<String>)
-            .value(Dataset::UPDATED_AT.name(), at);
+            .value(Dataset::ENRICHED_AT.name(), now())
+            .value(Dataset::LAST_ERROR.name(), None::<String>);
         self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_enriched")
             .await
     }
@@ -176,7 +171,7 @@ impl DatasetRepository<'_> {
     /// [`Error::Validation`] and nothing is written. An unknown id is [`Error::NotFound`].
     /// The dataset is pending again until its attempts reach the caller's `max_attempts`.
     pub async fn mark_failed(&self, id: i64, message: &str) -> Result<Dataset> {
-        let mut update = update_returning();
+        let mut update = self.update_returning();
         update
             .value(
                 Dataset::ENRICHMENT_STATUS.name(),
@@ -186,8 +181,7 @@ impl DatasetRepository<'_> {
                 Dataset::ENRICHMENT_ATTEMPTS.name(),
                 Dataset::ENRICHMENT_ATTEMPTS.expr().add(1),
             )
-            .value(Dataset::LAST_ERROR.name(), message)
-            .value(Dataset::UPDATED_AT.name(), now());
+            .value(Dataset::LAST_ERROR.name(), message);
         self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_failed")
             .await
     }
@@ -260,30 +254,9 @@ impl DatasetRepository<'_> {
     }
 }
 
-/// `UPDATE datasets … RETURNING <every column>`, to fill in.
-fn update_returning() -> UpdateStatement {
-    Query::update()
-        .table(Dataset::TABLE)
-        .returning(Query::returning().columns(Dataset::COLUMNS.iter().map(|c| c.name)))
-        .to_owned()
-}
-
 fn pending(source_name: &str, max_attempts: i32) -> repo_core::Filter<Dataset> {
     Dataset::SOURCE_NAME
         .eq(source_name)
         .and(Dataset::ENRICHMENT_STATUS.is_in(EnrichmentStatus::PENDING))
         .and(Dataset::ENRICHMENT_ATTEMPTS.lt(max_attempts))
-}
-
-pub(crate) fn check_limit(limit: u64) -> Result<()> {
-    if limit == 0 || limit > repo_core::MAX_PAGE_LIMIT {
-        return Err(Error::validation(
-            "limit",
-            format!(
-                "must be between 1 and {}, got {limit}",
-                repo_core::MAX_PAGE_LIMIT
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -170,7 +170,7 @@ impl EnrichmentLogRepository<'_> {
     /// The `limit` most frequent error kinds among the failed attempts of the last `hours`
     /// hours, most frequent first (ties by name). Failures without an `error_type` do not count.
     pub async fn get_top_errors(&self, hours: u32, limit: u64) -> Result<Vec<ErrorTypeCount>> {
-        crate::datasets::check_limit(limit)?;
+        repo_core::page::check_limit(limit)?;
         let select = Query::select()
             .column(EnrichmentLog::ERROR_TYPE.name())
             .expr_as(Expr::cust("COUNT(*)"), "count")

@@ -94,15 +94,6 @@ fn check_progress(progress: i32) -> Result<()> {
     }
 }
 
-fn update_pipeline(id: &str) -> UpdateStatement {
-    Query::update()
-        .table(GenerationPipeline::TABLE)
-        .value(GenerationPipeline::UPDATED_AT.name(), now())
-        .cond_where(GenerationPipeline::ID.eq(id).into_condition())
-        .returning(Query::returning().columns(GenerationPipeline::COLUMNS.iter().map(|c| c.name)))
-        .to_owned()
-}
-
 fn not_found_pipeline(id: &str) -> Error {
     Error::NotFound {
         entity: "GenerationPipeline",
@@ -177,7 +168,8 @@ impl GenerationPipelineRepository<'_> {
         if let Some(progress) = changes.progress {
             check_progress(progress)?;
         }
-        let mut update = update_pipeline(id);
+        let mut update = self.update_returning();
+        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
         let text = [
             (GenerationPipeline::ASSET_ID.name(), changes.asset_id),
             (
@@ -223,7 +215,8 @@ impl GenerationPipelineRepository<'_> {
         stage: Option<&str>,
     ) -> Result<GenerationPipeline> {
         check_progress(progress)?;
-        let mut update = update_pipeline(id);
+        let mut update = self.update_returning();
+        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
         update.value(GenerationPipeline::PROGRESS.name(), progress);
         if let Some(stage) = stage {
             update.value(GenerationPipeline::CURRENT_STAGE.name(), stage);
@@ -246,7 +239,8 @@ impl GenerationPipelineRepository<'_> {
         error: Option<&str>,
     ) -> Result<GenerationPipeline> {
         let at = now();
-        let mut update = update_pipeline(id);
+        let mut update = self.update_returning();
+        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
         update
             .value(GenerationPipeline::STATUS.name(), status.to_value())
             .and_where(
@@ -404,7 +398,8 @@ impl PipelineStageRepository<'_> {
                 Err(e) => return Err(map_missing_pipeline(e, pipeline_id)),
             }
         }
-        let mut update = update_stage(pipeline_id, stage_name);
+        let mut update = self.update_returning();
+        update.cond_where(stage_filter(pipeline_id, stage_name).into_condition());
         update
             .value(
                 PipelineStage::STATUS.name(),
@@ -465,7 +460,8 @@ impl PipelineStageRepository<'_> {
         let duration = stage
             .started_at
             .map(|started| Ord::max((at - started).num_milliseconds(), 0));
-        let mut update = update_stage(pipeline_id, stage_name);
+        let mut update = self.update_returning();
+        update.cond_where(stage_filter(pipeline_id, stage_name).into_condition());
         update
             .value(PipelineStage::STATUS.name(), status.to_value())
             .value(PipelineStage::COMPLETED_AT.name(), at)
@@ -541,13 +537,4 @@ fn new_stage(
         created_at: DateTime::UNIX_EPOCH,
         updated_at: DateTime::UNIX_EPOCH,
     }
-}
-
-fn update_stage(pipeline_id: &str, stage_name: &str) -> UpdateStatement {
-    Query::update()
-        .table(PipelineStage::TABLE)
-        .value(PipelineStage::UPDATED_AT.name(), now())
-        .cond_where(stage_filter(pipeline_id, stage_name).into_condition())
-        .returning(Query::returning().columns(PipelineStage::COLUMNS.iter().map(|c| c.name)))
-        .to_owned()
 }
