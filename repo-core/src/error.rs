@@ -5,9 +5,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in a repository call.
 ///
-/// Variants are structured so callers can match on them: a [`Conflict`](Error::Conflict) names the
-/// constraint, a [`NotFound`](Error::NotFound) the entity and key. Bad input is reported as
+/// Variants are structured so callers can match on them: a [`Conflict`](Error::Conflict) names
+/// the constraint, a [`NotFound`](Error::NotFound) the entity and key. Bad input is reported as
 /// [`Validation`](Error::Validation) before any statement is sent, so nothing is written.
+///
+/// Constraint violations ([`Conflict`](Error::Conflict), [`ForeignKey`](Error::ForeignKey),
+/// [`NotNull`](Error::NotNull), [`Check`](Error::Check)) name the constraint or column as the
+/// schema names it, on every backend; inside a [`Session`](crate::Session) they leave the
+/// session usable with its earlier writes intact. The `Display` of every variant that wraps a
+/// driver error ends with that error's own message, so a log line keeps the cause.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -20,11 +26,46 @@ pub enum Error {
         key: String,
     },
     /// A write would violate a unique constraint (or the primary key).
-    #[error("{entity} conflicts with an existing row on `{constraint}`")]
+    #[error("{entity} conflicts with an existing row on `{constraint}`: {source}")]
     Conflict {
         /// Rust name of the entity.
         entity: &'static str,
         /// Name of the violated constraint, as the schema names it.
+        constraint: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A write refers to a row that does not exist, or deletes a row others refer to.
+    #[error("{entity} violates foreign key `{}`: {source}", constraint.as_deref().unwrap_or("?"))]
+    ForeignKey {
+        /// Rust name of the entity.
+        entity: &'static str,
+        /// Name of the violated foreign key as the schema names it, when the database says
+        /// which one it is (SQLite reports no name: the framework finds it when the table has
+        /// exactly one foreign key).
+        constraint: Option<String>,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A write would store NULL in a NOT NULL column.
+    #[error("{entity}: column `{column}` must not be NULL: {source}")]
+    NotNull {
+        /// Rust name of the entity.
+        entity: &'static str,
+        /// The column, as the schema names it.
+        column: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A write would violate a CHECK constraint.
+    #[error("{entity} violates check `{constraint}`: {source}")]
+    Check {
+        /// Rust name of the entity.
+        entity: &'static str,
+        /// The constraint's name (SQLite names an unnamed check by its expression).
         constraint: String,
         /// The driver's error.
         #[source]
@@ -46,8 +87,31 @@ pub enum Error {
         /// What is wrong with it and what is expected.
         reason: String,
     },
+    /// A stored value cannot be read as the declared Rust type (an enum label the enum does
+    /// not know, a malformed timestamp, a type that does not match the declaration).
+    #[error("cannot decode column `{column}`: {reason}")]
+    Decode {
+        /// The column, by name when the driver knows it, else by position.
+        column: String,
+        /// What was found and what was expected.
+        reason: String,
+    },
+    /// The statement ran longer than the configured timeout and was cancelled.
+    #[error("statement timed out: {source}")]
+    Timeout {
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// An earlier statement of this [`Session`](crate::Session) failed in a way that aborts the
+    /// whole unit of work; it was rolled back and nothing of it is written.
+    #[error("the session was aborted by an earlier failure and rolled back: {cause}")]
+    SessionAborted {
+        /// The failure that aborted it.
+        cause: String,
+    },
     /// The database or driver failed.
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }
 
@@ -56,6 +120,14 @@ impl Error {
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Validation {
             field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`Decode`](Error::Decode) error.
+    pub fn decode(column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Decode {
+            column: column.into(),
             reason: reason.into(),
         }
     }
@@ -77,10 +149,33 @@ impl Error {
     pub fn is_validation(&self) -> bool {
         matches!(self, Self::Validation { .. })
     }
+
+    /// Whether this is a constraint violation: [`Conflict`](Error::Conflict),
+    /// [`ForeignKey`](Error::ForeignKey), [`NotNull`](Error::NotNull) or [`Check`](Error::Check).
+    #[must_use]
+    pub fn is_constraint_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Conflict { .. }
+                | Self::ForeignKey { .. }
+                | Self::NotNull { .. }
+                | Self::Check { .. }
+        )
+    }
+
+    /// Whether running the same unit of work again may succeed: a deadlock, a serialization
+    /// failure, a lock timeout, or a busy/locked SQLite database.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(db)) => crate::classify::is_retryable(&**db),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        Self::Database(error)
+        crate::classify::classify_untyped(error)
     }
 }

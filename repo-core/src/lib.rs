@@ -69,6 +69,7 @@
 #![deny(missing_docs)]
 
 mod bind;
+mod classify;
 pub mod db;
 pub mod entity;
 pub mod error;

@@ -31,24 +31,12 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-/// Turn a driver error into the framework's: unique violations become
-/// [`Error::Conflict`] naming the constraint (on SQLite, which reports columns, the name the
-/// generated schema gives that key).
+/// Turn a driver error raised for entity `E` into the framework's [`Error`]: constraint
+/// violations become [`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`] or
+/// [`Error::Check`] naming the constraint or column, cancelled statements [`Error::Timeout`],
+/// undecodable values [`Error::Decode`].
 pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
-    if let sqlx::Error::Database(db) = &error
-        && db.is_unique_violation()
-    {
-        let constraint = db.constraint().map_or_else(
-            || crate::schema::constraint_from_message::<E>(db.message()),
-            str::to_owned,
-        );
-        return Error::Conflict {
-            entity: E::NAME,
-            constraint,
-            source: error,
-        };
-    }
-    Error::Database(error)
+    crate::classify::classify::<E>(error)
 }
 
 fn span<E: Entity>(method: &'static str) -> tracing::Span {
@@ -219,7 +207,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             .await
             .map_err(classify_error::<E>)?;
         rows.iter()
-            .map(|row| row.decode::<R>().map_err(Error::Database))
+            .map(|row| row.decode::<R>().map_err(Error::from))
             .collect()
     }
 
@@ -233,7 +221,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             .fetch_optional(self.statement(statement))
             .await
             .map_err(classify_error::<E>)?;
-        row.map(|row| row.decode::<R>().map_err(Error::Database))
+        row.map(|row| row.decode::<R>().map_err(Error::from))
             .transpose()
     }
 
@@ -531,7 +519,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             .await
             .map_err(classify_error::<E>)?;
         let count: i64 = match row {
-            Some(row) => row.try_get(0).map_err(Error::Database)?,
+            Some(row) => row.try_get(0).map_err(Error::from)?,
             None => 0,
         };
         Ok(count as u64)
@@ -704,7 +692,7 @@ impl<'a, E: Entity> Repository<'a, E> {
 }
 
 fn decode<E: Entity>(row: &Row) -> Result<E> {
-    E::decode(row).map_err(Error::Database)
+    E::decode(row).map_err(Error::from)
 }
 
 fn not_found<E: Entity>(id: &E::Id) -> Error {

@@ -30,13 +30,8 @@ pub fn index_name(table: &str, columns: &[&str]) -> String {
 /// The constraint a SQLite unique violation names, from its message
 /// (`UNIQUE constraint failed: t.a, t.b`), as the generated schema names it.
 pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
-    let columns: Vec<&str> = message
-        .rsplit(": ")
-        .next()
-        .unwrap_or_default()
-        .split(", ")
-        .map(|c| c.rsplit('.').next().unwrap_or(c).trim())
-        .collect();
+    let columns = crate::classify::unique_columns(message);
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     if columns == [E::primary_key().name] {
         primary_key_name(E::TABLE)
     } else {

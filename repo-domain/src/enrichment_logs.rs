@@ -121,12 +121,10 @@ impl EnrichmentLogRepository<'_> {
             ));
         }
         self.insert(log).await.map_err(|e| match e {
-            Error::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                Error::NotFound {
-                    entity: "Dataset",
-                    key: format!("id = {}", log.dataset_id),
-                }
-            }
+            Error::ForeignKey { .. } => Error::NotFound {
+                entity: "Dataset",
+                key: format!("id = {}", log.dataset_id),
+            },
             other => other,
         })
     }

@@ -342,9 +342,7 @@ fn stage_filter(pipeline_id: &str, stage_name: &str) -> Filter<PipelineStage> {
 /// A foreign-key violation on insert means the pipeline does not exist.
 fn map_missing_pipeline(error: Error, pipeline_id: &str) -> Error {
     match error {
-        Error::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            not_found_pipeline(pipeline_id)
-        }
+        Error::ForeignKey { .. } => not_found_pipeline(pipeline_id),
         other => other,
     }
 }
