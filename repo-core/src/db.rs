@@ -1,5 +1,6 @@
 //! Connecting: `Db::connect(url)` picks the backend from the URL and opens a pool.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -45,8 +46,9 @@ impl Backend {
 /// connection), a 30 s acquire timeout, a 5 s SQLite busy timeout, and **no ping on checkout**:
 /// sqlx's `test_before_acquire` costs one round trip per query, so it is off; a connection that
 /// died while idle fails its next statement with [`Error::Database`] and is then discarded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbOptions {
+    cursor_key: Option<Vec<u8>>,
     max_connections: u32,
     min_connections: u32,
     acquire_timeout: Duration,
@@ -62,7 +64,61 @@ impl Default for DbOptions {
             acquire_timeout: Duration::from_secs(30),
             test_before_acquire: false,
             busy_timeout: Duration::from_secs(5),
+            cursor_key: None,
         }
+    }
+}
+
+impl std::fmt::Debug for DbOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbOptions")
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("test_before_acquire", &self.test_before_acquire)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// What every repository of one [`Db`] shares besides the pool.
+pub(crate) struct Settings {
+    /// The key keyset cursors are signed with.
+    pub(crate) cursor_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings").finish_non_exhaustive()
+    }
+}
+
+/// Shortest cursor key accepted: HMAC-SHA256 wants at least 128 bits of secret.
+const MIN_CURSOR_KEY: usize = 16;
+
+impl Settings {
+    fn from_options(options: &DbOptions) -> Result<Self> {
+        let cursor_key = match &options.cursor_key {
+            Some(key) if key.len() < MIN_CURSOR_KEY => {
+                return Err(Error::validation(
+                    "cursor_key",
+                    format!(
+                        "a cursor key needs at least {MIN_CURSOR_KEY} bytes, got {}",
+                        key.len()
+                    ),
+                ));
+            }
+            Some(key) => key.clone(),
+            None => {
+                let mut key = vec![0; 32];
+                getrandom::fill(&mut key).map_err(|e| {
+                    Error::validation("cursor_key", format!("no random key available: {e}"))
+                })?;
+                key
+            }
+        };
+        Ok(Self { cursor_key })
     }
 }
 
@@ -96,6 +152,16 @@ impl DbOptions {
         self.test_before_acquire = test;
         self
     }
+    /// The secret keyset cursors are signed with (at least 16 bytes). By default each `Db`
+    /// draws a random one, so cursors are valid only for the `Db` (and process) that issued
+    /// them; set the same key on every instance of a service whose clients may send a cursor
+    /// to another instance, or that must accept cursors across restarts. A cursor that was not
+    /// signed with the key, or was edited, is an [`Error::Validation`] on `cursor`.
+    #[must_use]
+    pub fn cursor_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.cursor_key = Some(key.into());
+        self
+    }
     /// How long SQLite waits on a locked database before failing.
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
@@ -127,6 +193,7 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct Db {
     pub(crate) pool: Pool,
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl Db {
@@ -137,6 +204,7 @@ impl Db {
 
     /// Connect with the given pool options.
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self> {
+        let settings = Arc::new(Settings::from_options(&options)?);
         match Backend::from_url(url)? {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
@@ -149,6 +217,7 @@ impl Db {
                     .await?;
                 Ok(Self {
                     pool: Pool::Postgres(pool),
+                    settings,
                 })
             }
             #[cfg(feature = "sqlite")]
@@ -177,6 +246,7 @@ impl Db {
                 };
                 Ok(Self {
                     pool: Sqlite(pool.connect_with(connect).await?),
+                    settings,
                 })
             }
             #[allow(unreachable_patterns)]

@@ -3,11 +3,12 @@
 use std::borrow::Cow;
 
 use futures_core::stream::BoxStream;
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use sea_query::{QueryStatementWriter, Value};
 use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
 
-use crate::db::{Backend, Db, Pool};
+use crate::classify::classify_untyped;
+use crate::db::{Backend, Db, Pool, Settings};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::session::{Session, Tx};
@@ -187,20 +188,52 @@ impl<'a> From<&Conn<'a>> for Conn<'a> {
 }
 
 macro_rules! dispatch {
-    ($conn:expr, $op:ident, $statement:expr) => {
+    ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
             Conn::Db(db) => match &db.pool {
                 #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => $op(pool, $statement).await,
+                Pool::Postgres(pool) => $op(pool, $statement).await.map_err($classify),
                 #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => $op(pool, $statement).await,
+                Pool::Sqlite(pool) => $op(pool, $statement).await.map_err($classify),
             },
-            Conn::Session(session) => match &mut *session.lock().await {
-                #[cfg(feature = "postgres")]
-                Tx::Postgres(tx) => $op(&mut **tx, $statement).await,
-                #[cfg(feature = "sqlite")]
-                Tx::Sqlite(tx) => $op(&mut **tx, $statement).await,
-            },
+            Conn::Session(session) => {
+                let statement = $statement;
+                let mut state = session.lock().await;
+                let guarded = state.before_statement(statement.sql()).await?;
+                let result = match &mut state.tx {
+                    #[cfg(feature = "postgres")]
+                    Tx::Postgres(tx) => $op(&mut **tx, statement).await,
+                    #[cfg(feature = "sqlite")]
+                    Tx::Sqlite(tx) => $op(&mut **tx, statement).await,
+                };
+                state.after_statement(result, guarded, $classify).await
+            }
+        }
+    };
+}
+
+/// Stream the rows of `statement` from an executor; the first failure ends the stream.
+macro_rules! stream_rows {
+    ($driver:ty, $executor:expr, $statement:expr, $wrap:path) => {
+        async_stream::stream! {
+            let query = match query::<$driver>($statement) {
+                Ok(query) => query,
+                Err(error) => {
+                    yield Err(error);
+                    return;
+                }
+            };
+            let mut rows = query.fetch($executor);
+            loop {
+                match rows.try_next().await {
+                    Ok(Some(row)) => yield Ok($wrap(row)),
+                    Ok(None) => break,
+                    Err(error) => {
+                        yield Err(error);
+                        break;
+                    }
+                }
+            }
         }
     };
 }
@@ -215,59 +248,117 @@ impl<'a> Conn<'a> {
         }
     }
 
+    pub(crate) fn settings(&self) -> &'a Settings {
+        match self {
+            Self::Db(db) => &db.settings,
+            Self::Session(session) => &session.settings,
+        }
+    }
+
     /// Run a statement; the number of rows it affected.
-    pub async fn execute(&self, statement: Statement) -> Result<u64, sqlx::Error> {
-        dispatch!(self, execute_on, statement)
+    pub async fn execute(&self, statement: Statement) -> Result<u64> {
+        self.execute_as(statement, classify_untyped).await
     }
 
     /// Run a query; all its rows.
-    pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>, sqlx::Error> {
-        dispatch!(self, fetch_all_on, statement)
+    pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>> {
+        self.fetch_all_as(statement, classify_untyped).await
     }
 
     /// Run a query; its first row, if any.
-    pub async fn fetch_optional(&self, statement: Statement) -> Result<Option<Row>, sqlx::Error> {
-        dispatch!(self, fetch_optional_on, statement)
+    pub async fn fetch_optional(&self, statement: Statement) -> Result<Option<Row>> {
+        self.fetch_optional_as(statement, classify_untyped).await
+    }
+
+    pub(crate) async fn execute_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<u64> {
+        dispatch!(self, execute_on, statement, classify)
+    }
+
+    pub(crate) async fn fetch_all_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<Vec<Row>> {
+        dispatch!(self, fetch_all_on, statement, classify)
+    }
+
+    pub(crate) async fn fetch_optional_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<Option<Row>> {
+        dispatch!(self, fetch_optional_on, statement, classify)
     }
 
     /// Run a query and receive its rows one at a time, as the server sends them.
     #[must_use]
-    pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row, sqlx::Error>> {
-        Box::pin(async_stream::try_stream! {
+    pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row>> {
+        self.fetch_as(statement, classify_untyped)
+    }
+
+    pub(crate) fn fetch_as(
+        self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> BoxStream<'a, Result<Row>> {
+        Box::pin(async_stream::stream! {
             match self {
-                Conn::Db(db) => match &db.pool {
-                    #[cfg(feature = "postgres")]
-                    Pool::Postgres(pool) => {
-                        let mut rows = query::<sqlx::Postgres>(statement)?.fetch(pool);
-                        while let Some(row) = rows.try_next().await? {
-                            yield Row::Postgres(row);
-                        }
-                    }
-                    #[cfg(feature = "sqlite")]
-                    Pool::Sqlite(pool) => {
-                        let mut rows = query::<sqlx::Sqlite>(statement)?.fetch(pool);
-                        while let Some(row) = rows.try_next().await? {
-                            yield Row::Sqlite(row);
-                        }
-                    }
-                },
-                Conn::Session(session) => {
-                    let mut guard = session.lock().await;
-                    match &mut *guard {
+                Conn::Db(db) => {
+                    let rows = match &db.pool {
                         #[cfg(feature = "postgres")]
-                        Tx::Postgres(tx) => {
-                            let mut rows = query::<sqlx::Postgres>(statement)?.fetch(&mut **tx);
-                            while let Some(row) = rows.try_next().await? {
-                                yield Row::Postgres(row);
-                            }
+                        Pool::Postgres(pool) => {
+                            stream_rows!(sqlx::Postgres, pool, statement, Row::Postgres).boxed()
                         }
                         #[cfg(feature = "sqlite")]
-                        Tx::Sqlite(tx) => {
-                            let mut rows = query::<sqlx::Sqlite>(statement)?.fetch(&mut **tx);
-                            while let Some(row) = rows.try_next().await? {
-                                yield Row::Sqlite(row);
+                        Pool::Sqlite(pool) => {
+                            stream_rows!(sqlx::Sqlite, pool, statement, Row::Sqlite).boxed()
+                        }
+                    };
+                    for await row in rows {
+                        yield row.map_err(classify);
+                    }
+                }
+                Conn::Session(session) => {
+                    let mut state = session.lock().await;
+                    if let Err(error) = state.check_usable() {
+                        yield Err(error);
+                        return;
+                    }
+                    let mut failure = None;
+                    {
+                        let rows = match &mut state.tx {
+                            #[cfg(feature = "postgres")]
+                            Tx::Postgres(tx) => {
+                                stream_rows!(sqlx::Postgres, &mut **tx, statement, Row::Postgres)
+                                    .boxed()
+                            }
+                            #[cfg(feature = "sqlite")]
+                            Tx::Sqlite(tx) => {
+                                stream_rows!(sqlx::Sqlite, &mut **tx, statement, Row::Sqlite)
+                                    .boxed()
+                            }
+                        };
+                        for await row in rows {
+                            match row {
+                                Ok(row) => yield Ok(row),
+                                Err(error) => {
+                                    failure = Some(error);
+                                    break;
+                                }
                             }
                         }
+                    }
+                    if let Some(error) = failure {
+                        let error = if crate::session::leaves_transaction_usable(&error) {
+                            classify(error)
+                        } else {
+                            state.abort(error)
+                        };
+                        yield Err(error);
                     }
                 }
             }
@@ -313,12 +404,23 @@ impl<'a> Conn<'a> {
                     within!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?)
                 }
             },
-            Conn::Session(session) => match &mut *session.lock().await {
-                #[cfg(feature = "postgres")]
-                Tx::Postgres(tx) => within!(tx.begin().await.map_err(map)?),
-                #[cfg(feature = "sqlite")]
-                Tx::Sqlite(tx) => within!(tx.begin().await.map_err(map)?),
-            },
+            Conn::Session(session) => {
+                let mut state = session.lock().await;
+                state.check_usable()?;
+                let result = match &mut state.tx {
+                    #[cfg(feature = "postgres")]
+                    Tx::Postgres(tx) => within!(tx.begin().await.map_err(map)?),
+                    #[cfg(feature = "sqlite")]
+                    Tx::Sqlite(tx) => within!(tx.begin().await.map_err(map)?),
+                };
+                if let Err(error) = &result
+                    && !(error.is_constraint_violation()
+                        || matches!(error, Error::Validation { .. } | Error::Decode { .. }))
+                {
+                    state.abort_with(error);
+                }
+                result
+            }
         }
     }
 }

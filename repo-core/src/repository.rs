@@ -203,9 +203,8 @@ impl<'a, E: Entity> Repository<'a, E> {
     ) -> Result<Vec<R>> {
         let rows = self
             .conn
-            .fetch_all(self.statement(statement))
-            .await
-            .map_err(classify_error::<E>)?;
+            .fetch_all_as(self.statement(statement), classify_error::<E>)
+            .await?;
         rows.iter()
             .map(|row| row.decode::<R>().map_err(Error::from))
             .collect()
@@ -218,9 +217,8 @@ impl<'a, E: Entity> Repository<'a, E> {
     ) -> Result<Option<R>> {
         let row = self
             .conn
-            .fetch_optional(self.statement(statement))
-            .await
-            .map_err(classify_error::<E>)?;
+            .fetch_optional_as(self.statement(statement), classify_error::<E>)
+            .await?;
         row.map(|row| row.decode::<R>().map_err(Error::from))
             .transpose()
     }
@@ -228,18 +226,16 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// Run a statement that returns no rows; the number of rows it affected.
     pub async fn execute(&self, statement: &impl QueryStatementWriter) -> Result<u64> {
         self.conn
-            .execute(self.statement(statement))
+            .execute_as(self.statement(statement), classify_error::<E>)
             .await
-            .map_err(classify_error::<E>)
     }
 
     /// Run raw SQL text with its values: the escape hatch for what sea-query cannot say.
     pub async fn fetch_entities_statement(&self, statement: Statement) -> Result<Vec<E>> {
         let rows = self
             .conn
-            .fetch_all(statement)
-            .await
-            .map_err(classify_error::<E>)?;
+            .fetch_all_as(statement, classify_error::<E>)
+            .await?;
         record_rows(rows.len() as u64);
         rows.iter().map(decode::<E>).collect()
     }
@@ -248,9 +244,8 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub async fn fetch_entity_statement(&self, statement: Statement) -> Result<Option<E>> {
         let row = self
             .conn
-            .fetch_optional(statement)
-            .await
-            .map_err(classify_error::<E>)?;
+            .fetch_optional_as(statement, classify_error::<E>)
+            .await?;
         record_rows(u64::from(row.is_some()));
         row.as_ref().map(decode::<E>).transpose()
     }
@@ -338,9 +333,11 @@ impl<'a, E: Entity> Repository<'a, E> {
             let sql = self.fixed(Fixed::Delete);
             let n = self
                 .conn
-                .execute(Statement::new(sql, vec![id.to_value()]))
-                .await
-                .map_err(classify_error::<E>)?;
+                .execute_as(
+                    Statement::new(sql, vec![id.to_value()]),
+                    classify_error::<E>,
+                )
+                .await?;
             record_rows(n);
             Ok(n > 0)
         }
@@ -515,9 +512,8 @@ impl<'a, E: Entity> Repository<'a, E> {
             .to_owned();
         let row = self
             .conn
-            .fetch_optional(self.statement(&select))
-            .await
-            .map_err(classify_error::<E>)?;
+            .fetch_optional_as(self.statement(&select), classify_error::<E>)
+            .await?;
         let count: i64 = match row {
             Some(row) => row.try_get(0).map_err(Error::from)?,
             None => 0,
@@ -535,9 +531,11 @@ impl<'a, E: Entity> Repository<'a, E> {
                 .to_owned();
             let row = self
                 .conn
-                .fetch_optional(self.statement(&select).with_literal_limit(1))
-                .await
-                .map_err(classify_error::<E>)?;
+                .fetch_optional_as(
+                    self.statement(&select).with_literal_limit(1),
+                    classify_error::<E>,
+                )
+                .await?;
             Ok(row.is_some())
         }
         .instrument(span::<E>("exists"))
@@ -613,11 +611,8 @@ impl<'a, E: Entity> Repository<'a, E> {
         let statement = self.statement(&select);
         let _entered = span::<E>("stream").entered();
         self.conn
-            .fetch(statement)
-            .map(|row| {
-                row.map_err(classify_error::<E>)
-                    .and_then(|row| decode::<E>(&row))
-            })
+            .fetch_as(statement, classify_error::<E>)
+            .map(|row| row.and_then(|row| decode::<E>(&row)))
             .boxed()
     }
 

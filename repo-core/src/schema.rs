@@ -135,9 +135,8 @@ impl Db {
 
 async fn run<E: Entity>(conn: Conn<'_>, statements: Vec<String>) -> Result<()> {
     for sql in statements {
-        conn.execute(Statement::new(sql, Vec::new()))
-            .await
-            .map_err(classify_error::<E>)?;
+        conn.execute_as(Statement::new(sql, Vec::new()), classify_error::<E>)
+            .await?;
     }
     Ok(())
 }

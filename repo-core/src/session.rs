@@ -1,9 +1,11 @@
 //! A unit of work: one transaction shared by every repository built on it.
 
+use std::sync::Arc;
+
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::db::{Backend, Db, Pool};
-use crate::error::Result;
+use crate::db::{Backend, Db, Pool, Settings};
+use crate::error::{Error, Result};
 
 /// The transaction a [`Session`] holds.
 #[derive(Debug)]
@@ -14,6 +16,127 @@ pub(crate) enum Tx {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
+/// The transaction and what the session knows about it.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) tx: Tx,
+    /// Why the unit of work can no longer commit, once a statement failed in a way that
+    /// aborts it.
+    aborted: Option<String>,
+    /// Whether the statement savepoint is defined (it is released lazily, together with
+    /// opening the next one, to save a round trip per statement).
+    savepoint_open: bool,
+}
+
+impl State {
+    /// Fail at once if an earlier statement aborted the unit of work.
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        match &self.aborted {
+            Some(cause) => Err(Error::SessionAborted {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Prepare to run a statement: on a backend whose failed statement aborts the whole
+    /// transaction (PostgreSQL), a write runs under a savepoint so that a constraint
+    /// violation can be undone alone. Returns whether the statement is guarded.
+    pub(crate) async fn before_statement(&mut self, sql: &str) -> Result<bool> {
+        self.check_usable()?;
+        if !self.needs_statement_savepoint() || is_read_only(sql) {
+            return Ok(false);
+        }
+        let sql = if self.savepoint_open {
+            "RELEASE SAVEPOINT repo_statement; SAVEPOINT repo_statement"
+        } else {
+            "SAVEPOINT repo_statement"
+        };
+        if let Err(error) = self.raw(sql).await {
+            return Err(self.abort(error));
+        }
+        self.savepoint_open = true;
+        Ok(true)
+    }
+
+    /// Record how a statement ended. A constraint violation leaves the unit of work usable
+    /// with its earlier writes (rolled back to the statement's savepoint where there is one;
+    /// SQLite undoes the failed statement by itself); any other failure aborts it.
+    pub(crate) async fn after_statement<T>(
+        &mut self,
+        result: Result<T, sqlx::Error>,
+        guarded: bool,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        if !leaves_transaction_usable(&error) {
+            return Err(self.abort(error));
+        }
+        if guarded && let Err(rollback) = self.raw("ROLLBACK TO SAVEPOINT repo_statement").await {
+            self.aborted = Some(format!("{error}; then the rollback failed: {rollback}"));
+        }
+        Err(classify(error))
+    }
+
+    /// Mark the unit of work aborted by `error`; the error to return.
+    pub(crate) fn abort(&mut self, error: sqlx::Error) -> Error {
+        let error = crate::classify::classify_untyped(error);
+        self.aborted = Some(error.to_string());
+        error
+    }
+
+    /// Mark the unit of work aborted by a failure seen outside a single statement.
+    pub(crate) fn abort_with(&mut self, error: &Error) {
+        if self.aborted.is_none() {
+            self.aborted = Some(error.to_string());
+        }
+    }
+
+    fn needs_statement_savepoint(&self) -> bool {
+        match self.tx {
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(_) => true,
+            #[cfg(feature = "sqlite")]
+            Tx::Sqlite(_) => false,
+        }
+    }
+
+    async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match &mut self.tx {
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+            #[cfg(feature = "sqlite")]
+            Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
+        }
+    }
+}
+
+/// Whether `sql` only reads (a failed read needs no savepoint: it cannot violate a constraint).
+fn is_read_only(sql: &str) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or_default();
+    head.eq_ignore_ascii_case("SELECT")
+}
+
+/// Failures after which the transaction goes on as if the statement had not run: constraint
+/// violations (the statement is undone, alone) and errors raised before anything was sent.
+pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
+    use sqlx::error::ErrorKind;
+    match error {
+        sqlx::Error::Database(db) => matches!(
+            db.kind(),
+            ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation
+        ),
+        sqlx::Error::Encode(_) => true,
+        _ => false,
+    }
+}
+
 /// A unit of work: a transaction that several repositories share.
 ///
 /// Build repositories with `XRepository::new(&session)`; every call they make runs in this
@@ -22,6 +145,22 @@ pub(crate) enum Tx {
 /// [`commit`](Session::commit) makes the work durable; [`rollback`](Session::rollback) or simply
 /// dropping the session undoes all of it. On SQLite the transaction starts `IMMEDIATE`, taking
 /// the write lock at once, so concurrent sessions queue instead of failing with a deadlock.
+///
+/// # After a failed statement
+///
+/// The same on every backend:
+///
+/// - A constraint violation ([`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`],
+///   [`Error::Check`]) undoes that statement only: catch it, and the session goes on with its
+///   earlier writes intact. On PostgreSQL, where a failed statement would abort the whole
+///   transaction, each write runs under a savepoint for this (one extra round trip per write;
+///   reads need none). Errors raised before anything is sent ([`Error::Validation`]) and
+///   outcomes of guarded writes ([`Error::NotFound`], [`Error::StaleVersion`]) change nothing.
+/// - Any other failure (a syntax error in a custom query, a timeout, a deadlock, a lost
+///   connection) aborts the unit of work: every later call on the session, and
+///   [`commit`](Session::commit), returns [`Error::SessionAborted`], and nothing is written.
+///
+/// So `commit()` returning `Ok` means every write that reported success is durable.
 ///
 /// An in-memory SQLite database has a single connection: while a session holds it, a
 /// repository on the `Db` itself waits for it (and fails after the acquire timeout), so use the
@@ -38,7 +177,8 @@ pub(crate) enum Tx {
 #[derive(Debug)]
 pub struct Session {
     backend: Backend,
-    tx: Mutex<Tx>,
+    pub(crate) settings: Arc<Settings>,
+    state: Mutex<State>,
 }
 
 impl Session {
@@ -51,7 +191,12 @@ impl Session {
         };
         Ok(Self {
             backend: db.backend(),
-            tx: Mutex::new(tx),
+            settings: Arc::clone(&db.settings),
+            state: Mutex::new(State {
+                tx,
+                aborted: None,
+                savepoint_open: false,
+            }),
         })
     }
 
@@ -61,29 +206,64 @@ impl Session {
         self.backend
     }
 
-    /// Make every write of the session durable.
+    /// Whether an earlier failure aborted the unit of work (see the type's docs): then every
+    /// call fails with [`Error::SessionAborted`] and `commit` writes nothing.
+    pub async fn is_aborted(&self) -> bool {
+        self.state.lock().await.aborted.is_some()
+    }
+
+    /// Make every write of the session durable. If an earlier failure aborted the unit of
+    /// work, it is rolled back instead and the result is [`Error::SessionAborted`].
     pub async fn commit(self) -> Result<()> {
-        match self.tx.into_inner() {
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => tx.commit().await?,
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => tx.commit().await?,
+        let state = self.state.into_inner();
+        if let Some(cause) = state.aborted {
+            // Dropping the transaction would roll it back too; do it now so the connection
+            // returns to the pool clean, and report the abort rather than a rollback error.
+            let _ = rollback(state.tx).await;
+            return Err(Error::SessionAborted { cause });
         }
-        Ok(())
+        let committed = match state.tx {
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(tx) => tx.commit().await,
+            #[cfg(feature = "sqlite")]
+            Tx::Sqlite(tx) => tx.commit().await,
+        };
+        committed.map_err(crate::classify::classify_untyped)
     }
 
     /// Undo every write of the session.
     pub async fn rollback(self) -> Result<()> {
-        match self.tx.into_inner() {
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => tx.rollback().await?,
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => tx.rollback().await?,
-        }
-        Ok(())
+        rollback(self.state.into_inner().tx).await
     }
 
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, Tx> {
-        self.tx.lock().await
+    pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().await
+    }
+}
+
+async fn rollback(tx: Tx) -> Result<()> {
+    match tx {
+        #[cfg(feature = "postgres")]
+        Tx::Postgres(tx) => tx.rollback().await?,
+        #[cfg(feature = "sqlite")]
+        Tx::Sqlite(tx) => tx.rollback().await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_read_only;
+
+    #[test]
+    fn reads_are_recognised_by_their_first_keyword() {
+        assert!(is_read_only("SELECT 1"));
+        assert!(is_read_only("  select * from t"));
+        assert!(!is_read_only("INSERT INTO t VALUES (1)"));
+        assert!(!is_read_only("UPDATE t SET a = 1"));
+        assert!(!is_read_only(
+            "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x"
+        ));
+        assert!(!is_read_only(""));
     }
 }
