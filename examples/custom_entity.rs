@@ -55,10 +55,11 @@ impl BookmarkRepository<'_> {
         let mut select = self.select();
         select
             .cond_where(
-                Bookmark::USER_ID
-                    .eq(user_id)
-                    .and(Bookmark::STARS.gte(stars))
-                    .into_condition(),
+                self.condition(
+                    Bookmark::USER_ID
+                        .eq(user_id)
+                        .and(Bookmark::STARS.gte(stars)),
+                ),
             )
             .order_by(Bookmark::STARS.name(), Order::Desc)
             .order_by(Bookmark::ID.name(), Order::Asc);

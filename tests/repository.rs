@@ -564,7 +564,7 @@ async fn custom_queries_use_the_same_tools(db: Db) {
     let mut update = repo.update_returning();
     update
         .value(Widget::NAME.name(), "bulk renamed")
-        .cond_where(Widget::QTY.lt(3).into_condition());
+        .cond_where(repo.condition(Widget::QTY.lt(3)));
     let renamed = repo.fetch_entities(&update).await.unwrap();
     let mut renamed_ids = ids(&renamed);
     renamed_ids.sort_unstable();

@@ -30,15 +30,18 @@ pub(crate) fn pg_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArgum
     for value in values {
         match value {
             Value::Bool(v) => args.add(v)?,
-            Value::TinyInt(v) => args.add(v.map(i16::from))?,
-            Value::SmallInt(v) => args.add(v)?,
-            Value::Int(v) => args.add(v)?,
+            // Every integer travels as int8 and every float as float8: PostgreSQL converts
+            // them to the column's type, and one SQL text then always has the same parameter
+            // types, which sqlx's per-connection statement cache (keyed by text) relies on.
+            Value::TinyInt(v) => args.add(v.map(i64::from))?,
+            Value::SmallInt(v) => args.add(v.map(i64::from))?,
+            Value::Int(v) => args.add(v.map(i64::from))?,
             Value::BigInt(v) => args.add(v)?,
-            Value::TinyUnsigned(v) => args.add(v.map(i16::from))?,
-            Value::SmallUnsigned(v) => args.add(v.map(i32::from))?,
+            Value::TinyUnsigned(v) => args.add(v.map(i64::from))?,
+            Value::SmallUnsigned(v) => args.add(v.map(i64::from))?,
             Value::Unsigned(v) => args.add(v.map(i64::from))?,
             Value::BigUnsigned(v) => args.add(unsigned(v)?)?,
-            Value::Float(v) => args.add(v)?,
+            Value::Float(v) => args.add(v.map(f64::from))?,
             Value::Double(v) => args.add(v)?,
             Value::String(v) => args.add(v)?,
             Value::Char(v) => args.add(v.map(String::from))?,
@@ -54,21 +57,77 @@ pub(crate) fn pg_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArgum
             Value::ChronoDateTimeWithTimeZone(v) => args.add(v)?,
             Value::Uuid(v) => args.add(v)?,
             Value::Array(ArrayType::Float, v) => args.add(v.map(|v| floats(&v)))?,
-            Value::Array(ArrayType::Double, v) => {
-                args.add(v.map(|v| v.into_iter().map(Value::unwrap::<f64>).collect::<Vec<_>>()))?;
+            Value::Array(ArrayType::Double, v) => args.add(elements::<f64>(v)?)?,
+            Value::Array(ArrayType::Bool, v) => args.add(elements::<bool>(v)?)?,
+            Value::Array(ArrayType::SmallInt, v) => args.add(elements::<i16>(v)?)?,
+            Value::Array(ArrayType::Int, v) => args.add(elements::<i32>(v)?)?,
+            Value::Array(ArrayType::BigInt, v) => args.add(elements::<i64>(v)?)?,
+            Value::Array(ArrayType::String, v) => args.add(elements::<String>(v)?)?,
+            Value::Array(ArrayType::Bytes, v) => args.add(elements::<Vec<u8>>(v)?)?,
+            Value::Array(ArrayType::Uuid, v) => args.add(elements::<uuid::Uuid>(v)?)?,
+            Value::Array(ArrayType::ChronoDate, v) => {
+                args.add(elements::<chrono::NaiveDate>(v)?)?;
             }
-            Value::Array(ArrayType::BigInt, v) => {
-                args.add(v.map(|v| v.into_iter().map(Value::unwrap::<i64>).collect::<Vec<_>>()))?;
+            Value::Array(ArrayType::ChronoTime, v) => {
+                args.add(elements::<chrono::NaiveTime>(v)?)?;
             }
-            Value::Array(ArrayType::String, v) => args.add(v.map(|v| {
-                v.into_iter()
-                    .map(Value::unwrap::<String>)
-                    .collect::<Vec<_>>()
-            }))?,
+            Value::Array(ArrayType::ChronoDateTime, v) => {
+                args.add(elements::<chrono::NaiveDateTime>(v)?)?;
+            }
+            Value::Array(ArrayType::ChronoDateTimeUtc, v) => {
+                args.add(elements::<chrono::DateTime<chrono::Utc>>(v)?)?;
+            }
             other => return Err(unsupported(&other)),
         }
     }
     Ok(args)
+}
+
+/// The elements of an array value, each of type `T`.
+fn elements<T: sea_query::ValueType>(
+    values: Option<Box<Vec<Value>>>,
+) -> Result<Option<Vec<T>>, BoxDynError> {
+    values
+        .map(|values| {
+            values
+                .into_iter()
+                .map(|v| T::try_from(v).map_err(|_| "array element of another type".into()))
+                .collect()
+        })
+        .transpose()
+}
+
+/// The parameter types of `values` as PostgreSQL receives them, one letter each: written into
+/// the text of statements whose shape comes from user filters, so two statements that differ
+/// only in their parameter types never share a cached prepared statement.
+#[cfg(feature = "postgres")]
+pub(crate) fn pg_type_signature(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|value| match value {
+            Value::Bool(_) => 'b',
+            Value::TinyInt(_)
+            | Value::SmallInt(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::TinyUnsigned(_)
+            | Value::SmallUnsigned(_)
+            | Value::Unsigned(_)
+            | Value::BigUnsigned(_) => 'i',
+            Value::Float(_) | Value::Double(_) => 'f',
+            Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
+            Value::Bytes(_) => 'y',
+            Value::Json(_) => 'j',
+            Value::ChronoDate(_) => 'd',
+            Value::ChronoTime(_) => 't',
+            Value::ChronoDateTime(_) => 'n',
+            Value::ChronoDateTimeUtc(_)
+            | Value::ChronoDateTimeLocal(_)
+            | Value::ChronoDateTimeWithTimeZone(_) => 'z',
+            Value::Uuid(_) => 'u',
+            _ => 'a',
+        })
+        .collect()
 }
 
 fn floats(values: &[Value]) -> Vec<f32> {

@@ -26,6 +26,21 @@ impl Backend {
         }
     }
 
+    /// What the backend's SQL can do; statement building asks this, not the backend's name.
+    #[must_use]
+    pub const fn capabilities(self) -> Capabilities {
+        match self {
+            Self::Postgres => Capabilities {
+                native_enums: true,
+                failed_statement_aborts_transaction: true,
+            },
+            Self::Sqlite => Capabilities {
+                native_enums: false,
+                failed_statement_aborts_transaction: false,
+            },
+        }
+    }
+
     /// The backend a URL names, from its scheme.
     pub fn from_url(url: &str) -> Result<Self> {
         let scheme = url.split(':').next().unwrap_or_default();
@@ -38,6 +53,17 @@ impl Backend {
             )),
         }
     }
+}
+
+/// What a backend's SQL can do, for statement building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Enums are a type of their own that sorts by declaration order (else: text labels).
+    pub native_enums: bool,
+    /// A failed statement aborts the whole transaction (so a session guards each write with a
+    /// savepoint); else the database undoes just the statement.
+    pub failed_statement_aborts_transaction: bool,
 }
 
 /// Pool settings for [`Db::connect_with`].
@@ -227,6 +253,8 @@ impl Db {
                 let mut connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .foreign_keys(true)
+                    // LIKE is case-sensitive on every backend (PostgreSQL's LIKE always is).
+                    .pragma("case_sensitive_like", "ON")
                     .busy_timeout(options.busy_timeout);
                 if !in_memory {
                     connect = connect.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);

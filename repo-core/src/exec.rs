@@ -30,12 +30,25 @@ impl Statement {
     }
 
     /// Render a sea-query statement for `backend`.
+    ///
+    /// On PostgreSQL the text starts with a comment naming the parameter types, because the
+    /// driver caches prepared statements by text: a custom condition comparing a column with
+    /// an `i32` in one call and an `f64` in another must not reuse the other's statement.
     pub fn build(statement: &impl QueryStatementWriter, backend: Backend) -> Self {
-        let (sql, values) = match backend {
-            Backend::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-            Backend::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-        };
-        Self::new(sql, values.0)
+        match backend {
+            Backend::Postgres => {
+                let (sql, values) = statement.build(sea_query::PostgresQueryBuilder);
+                if values.0.is_empty() {
+                    return Self::new(sql, values.0);
+                }
+                let signature = crate::bind::pg_type_signature(&values.0);
+                Self::new(format!("/*{signature}*/ {sql}"), values.0)
+            }
+            Backend::Sqlite => {
+                let (sql, values) = statement.build(sea_query::SqliteQueryBuilder);
+                Self::new(sql, values.0)
+            }
+        }
     }
 
     /// The SQL text.

@@ -3,11 +3,26 @@
 //! `#[derive(Repository)]` gives each entity one constant per field (`Dataset::SOURCE_NAME`), a
 //! [`Column`] that knows its entity and value type: comparing it with a value of another type, or
 //! mixing columns of two entities in one filter, does not compile.
+//!
+//! Every filter means the same on every backend:
+//!
+//! - Comparisons (`eq`, `lt`, `between`, `like`, …) never match a NULL value; their negations
+//!   ([`ne`](Column::ne), [`not_in`](Column::not_in), [`not_like`](Column::not_like),
+//!   [`Filter::not`]) are complements and do match NULL values: `status.ne(Active)` is every
+//!   row whose status is not `Active`, including rows without one.
+//! - Enum columns order and compare by declaration order (`lt`, `gt`, `between`, sorting).
+//! - [`like`](Column::like) is case-sensitive, with `%`, `_` and `\` as escape;
+//!   [`ilike`](Column::ilike) ignores case; [`contains`](Column::contains),
+//!   [`starts_with`](Column::starts_with) and [`ends_with`](Column::ends_with) match their
+//!   argument literally.
+//! - [`is_in`](Column::is_in) takes any number of values (long lists travel as one parameter).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use sea_query::{Condition, Expr, ExprTrait as _, IntoCondition, Value};
+use sea_query::{Condition, Expr, ExprTrait as _, IntoCondition, NullOrdering, Value};
 
+use crate::db::Backend;
 use crate::field::DbField;
 
 /// A column of entity `E` holding values of type `T` (`T` for both `T` and `Option<T>` fields).
@@ -73,80 +88,168 @@ impl<E, T> Column<E, T> {
     pub fn is_not_null(self) -> Filter<E> {
         Filter::from_condition(self.expr().is_not_null())
     }
+}
 
-    /// Ascending order on this column.
+/// The largest list [`Column::is_in`] writes as `IN (…)` with one parameter per value; longer
+/// lists travel as a single parameter, so no list is too long for the bind limit.
+pub const INLINE_LIST_LIMIT: usize = 256;
+
+fn value<T: DbField>(v: impl Into<T>) -> Value {
+    v.into().to_value()
+}
+
+/// The label of an enum value.
+fn label(value: &Value) -> Option<&str> {
+    match value {
+        Value::Enum(sea_query::OptionEnum::Some(e)) => Some(&e.value),
+        _ => None,
+    }
+}
+
+impl<E: 'static, T: DbField> Column<E, T> {
+    /// Ascending order on this column (NULLs last; see [`Order::nulls_first`]).
     #[must_use]
     pub fn asc(self) -> Order<E> {
-        Order::new(self.name, self.nullable, false)
+        Order::new(self.name, self.nullable, false, enum_labels::<T>())
     }
 
-    /// Descending order on this column.
+    /// Descending order on this column (NULLs last; see [`Order::nulls_first`]).
     #[must_use]
     pub fn desc(self) -> Order<E> {
-        Order::new(self.name, self.nullable, true)
+        Order::new(self.name, self.nullable, true, enum_labels::<T>())
     }
-}
 
-fn value<T: DbField>(v: impl Into<T>) -> Expr {
-    Expr::val(v.into().to_value())
-}
-
-impl<E, T: DbField> Column<E, T> {
     /// `column = value`.
     #[must_use]
     pub fn eq(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().eq(value(v)))
+        Filter::from_condition(self.expr().eq(value::<T>(v)))
     }
-    /// `column <> value`.
+
+    /// Every row whose value is not `value`, including rows holding NULL (SQL `IS DISTINCT
+    /// FROM`; plain `<>` on NOT NULL columns).
     #[must_use]
     pub fn ne(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().ne(value(v)))
+        let v = value::<T>(v);
+        if self.nullable {
+            Filter::from_condition(Expr::cust_with_exprs(
+                "$1 IS DISTINCT FROM $2",
+                [self.expr(), Expr::val(v)],
+            ))
+        } else {
+            Filter::from_condition(self.expr().ne(v))
+        }
     }
-    /// `column < value`.
+
+    /// `column < value` (enums: declared before `value`).
     #[must_use]
     pub fn lt(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().lt(value(v)))
+        self.compare(value::<T>(v), |a, b| a < b, Expr::lt)
     }
-    /// `column <= value`.
+    /// `column <= value` (enums: declared no later than `value`).
     #[must_use]
     pub fn lte(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().lte(value(v)))
+        self.compare(value::<T>(v), |a, b| a <= b, Expr::lte)
     }
-    /// `column > value`.
+    /// `column > value` (enums: declared after `value`).
     #[must_use]
     pub fn gt(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().gt(value(v)))
+        self.compare(value::<T>(v), |a, b| a > b, Expr::gt)
     }
-    /// `column >= value`.
+    /// `column >= value` (enums: declared no earlier than `value`).
     #[must_use]
     pub fn gte(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().gte(value(v)))
+        self.compare(value::<T>(v), |a, b| a >= b, Expr::gte)
     }
-    /// `column BETWEEN low AND high` (both ends included).
+
+    /// `column BETWEEN low AND high` (both ends included; enums by declaration order).
     #[must_use]
     pub fn between(self, low: impl Into<T>, high: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().between(value(low), value(high)))
+        let (low, high) = (value::<T>(low), value::<T>(high));
+        if let Some(labels) = enum_labels::<T>() {
+            let low_value = low.clone();
+            let (Some(low), Some(high)) = (ordinal(labels, &low), ordinal(labels, &high)) else {
+                return Filter::none();
+            };
+            return self.enum_subset(&low_value, labels, |i| i >= low && i <= high);
+        }
+        Filter::from_condition(self.expr().between(low, high))
     }
-    /// `column IN (values)`; an empty list matches nothing.
+
+    /// An order comparison; on an enum column, membership in the labels declared on the
+    /// wanted side of `v`, so every backend compares by declaration order.
+    fn compare(
+        self,
+        v: Value,
+        by_position: fn(usize, usize) -> bool,
+        plain: fn(Expr, Expr) -> Expr,
+    ) -> Filter<E> {
+        if let Some(labels) = enum_labels::<T>() {
+            let Some(at) = ordinal(labels, &v) else {
+                return Filter::none();
+            };
+            return self.enum_subset(&v, labels, |i| by_position(i, at));
+        }
+        Filter::from_condition(plain(self.expr(), Expr::val(v)))
+    }
+
+    /// Membership in the labels of `sample`'s enum whose declaration position `keep`s.
+    fn enum_subset(
+        self,
+        sample: &Value,
+        labels: &'static [&'static str],
+        keep: impl Fn(usize) -> bool,
+    ) -> Filter<E> {
+        let Value::Enum(sea_query::OptionEnum::Some(sample)) = sample else {
+            return Filter::none();
+        };
+        let values = labels
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, label)| {
+                Value::Enum(sea_query::OptionEnum::Some(Box::new(sea_query::Enum {
+                    type_name: sample.type_name.clone(),
+                    value: std::borrow::Cow::Borrowed(label),
+                })))
+            })
+            .collect();
+        self.in_values(values)
+    }
+
+    /// `column IN (values)`, with any number of values; an empty list matches nothing.
     #[must_use]
     pub fn is_in<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        let values: Vec<Expr> = values.into_iter().map(value).collect();
-        Filter::from_condition(self.expr().is_in(values))
+        self.in_values(values.into_iter().map(value::<T>).collect())
     }
-    /// `column NOT IN (values)`; an empty list matches everything.
+
+    fn in_values(self, values: Vec<Value>) -> Filter<E> {
+        if values.is_empty() {
+            return Filter::none();
+        }
+        if values.len() <= INLINE_LIST_LIMIT {
+            return Filter::from_condition(self.expr().is_in(values));
+        }
+        let values = Arc::new(values);
+        let column = self.name;
+        let typed_null = T::null_value();
+        Filter::rendered(move |backend| {
+            crate::list::in_list(backend, column, &typed_null, &values).into_condition()
+        })
+    }
+
+    /// Every row whose value is not in `values`, including rows holding NULL; an empty list
+    /// matches every row.
     #[must_use]
     pub fn not_in<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        let values: Vec<Expr> = values.into_iter().map(value).collect();
-        Filter::from_condition(self.expr().is_not_in(values))
+        self.is_in(values).not()
     }
+
     /// Set the column to `value` in [`update_where`](crate::BaseRepository::update_where).
     #[must_use]
     pub fn set(self, v: impl Into<T>) -> Assignment<E> {
         Assignment::new(self.name, v.into().to_value())
     }
-}
 
-impl<E, T: DbField> Column<E, T> {
     /// Set a nullable column to NULL in [`update_where`](crate::BaseRepository::update_where).
     #[must_use]
     pub fn set_null(self) -> Assignment<E> {
@@ -154,35 +257,103 @@ impl<E, T: DbField> Column<E, T> {
     }
 }
 
+fn enum_labels<T: DbField>() -> Option<&'static [&'static str]> {
+    T::enum_type().map(|(_, labels)| labels)
+}
+
+fn ordinal(labels: &[&str], v: &Value) -> Option<usize> {
+    let label = label(v)?;
+    labels.iter().position(|l| *l == label)
+}
+
+/// Escape `%`, `_` and `\` so `text` matches itself in a `LIKE … ESCAPE '\'` pattern.
+#[must_use]
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 impl<E> Column<E, String> {
-    /// `column LIKE pattern` (`%` any run of characters, `_` one character).
+    /// `column LIKE pattern`, case-sensitive on every backend: `%` matches any run of
+    /// characters, `_` one character, and `\` makes the next character literal (`\%`).
     #[must_use]
     pub fn like(self, pattern: impl Into<String>) -> Filter<E> {
-        Filter::from_condition(self.expr().like(pattern.into()))
+        Filter::from_condition(like(self.expr(), pattern.into()))
     }
-    /// `column NOT LIKE pattern`.
+
+    /// Every row whose value does not match `pattern` (as [`like`](Column::like)), including
+    /// rows holding NULL.
     #[must_use]
     pub fn not_like(self, pattern: impl Into<String>) -> Filter<E> {
-        Filter::from_condition(self.expr().not_like(pattern.into()))
+        self.like(pattern).not()
+    }
+
+    /// `column LIKE pattern` ignoring case: both sides are lower-cased (PostgreSQL lower-cases
+    /// every letter; SQLite only ASCII letters).
+    #[must_use]
+    pub fn ilike(self, pattern: impl Into<String>) -> Filter<E> {
+        Filter::from_condition(Expr::cust_with_exprs(
+            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+            [self.expr(), Expr::val(pattern.into())],
+        ))
+    }
+
+    /// Values containing `text` literally (`%`, `_` and `\` in it have no special meaning).
+    #[must_use]
+    pub fn contains(self, text: &str) -> Filter<E> {
+        self.like(format!("%{}%", escape_like(text)))
+    }
+
+    /// Values starting with `text` literally.
+    #[must_use]
+    pub fn starts_with(self, text: &str) -> Filter<E> {
+        self.like(format!("{}%", escape_like(text)))
+    }
+
+    /// Values ending with `text` literally.
+    #[must_use]
+    pub fn ends_with(self, text: &str) -> Filter<E> {
+        self.like(format!("%{}", escape_like(text)))
     }
 }
 
+fn like(expr: Expr, pattern: String) -> Expr {
+    expr.like(sea_query::LikeExpr::new(pattern).escape('\\'))
+}
+
+type Render = dyn Fn(Backend) -> Condition + Send + Sync;
+
 /// A condition on rows of entity `E`. Combine with [`and`](Filter::and), [`or`](Filter::or),
 /// [`not`](Filter::not) (or `&`, `|`, `!`); [`Filter::all`] matches every row.
+///
+/// A filter is rendered for the backend of the repository that runs it; in a custom query,
+/// turn it into a sea-query condition with
+/// [`Repository::condition`](crate::Repository::condition).
 pub struct Filter<E> {
-    condition: Condition,
+    render: Arc<Render>,
     _entity: PhantomData<fn() -> E>,
 }
 
 impl<E> Clone for Filter<E> {
     fn clone(&self) -> Self {
-        Self::from_condition(self.condition.clone())
+        Self {
+            render: Arc::clone(&self.render),
+            _entity: PhantomData,
+        }
     }
 }
 
 impl<E> std::fmt::Debug for Filter<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Filter").field(&self.condition).finish()
+        f.debug_tuple("Filter")
+            .field(&self.condition(Backend::Postgres))
+            .finish()
     }
 }
 
@@ -199,11 +370,23 @@ impl<E> Filter<E> {
         Self::from_condition(Condition::all())
     }
 
+    /// No row.
+    #[must_use]
+    pub fn none() -> Self {
+        Self::from_condition(Condition::any())
+    }
+
     /// A filter from any sea-query condition or expression, for what typed columns cannot say.
     #[must_use]
     pub fn from_condition(condition: impl IntoCondition) -> Self {
+        let condition = condition.into_condition();
+        Self::rendered(move |_| condition.clone())
+    }
+
+    /// A filter whose SQL depends on the backend it runs on.
+    fn rendered(render: impl Fn(Backend) -> Condition + Send + Sync + 'static) -> Self {
         Self {
-            condition: condition.into_condition(),
+            render: Arc::new(render),
             _entity: PhantomData,
         }
     }
@@ -211,26 +394,34 @@ impl<E> Filter<E> {
     /// Rows matching both.
     #[must_use]
     pub fn and(self, other: Self) -> Self {
-        Self::from_condition(Condition::all().add(self.condition).add(other.condition))
+        let (this, other) = (self.render, other.render);
+        Self::rendered(move |backend| Condition::all().add(this(backend)).add(other(backend)))
     }
 
     /// Rows matching either.
     #[must_use]
     pub fn or(self, other: Self) -> Self {
-        Self::from_condition(Condition::any().add(self.condition).add(other.condition))
+        let (this, other) = (self.render, other.render);
+        Self::rendered(move |backend| Condition::any().add(this(backend)).add(other(backend)))
     }
 
-    /// Rows not matching.
+    /// Every row this filter does not match, including rows where it compares a NULL (SQL's
+    /// `NOT` alone would leave those out): `NOT COALESCE(condition, FALSE)`.
     #[must_use]
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Self {
-        Self::from_condition(self.condition.not())
+        let this = self.render;
+        Self::rendered(move |backend| {
+            Expr::cust_with_exprs("NOT COALESCE($1, FALSE)", [Expr::from(this(backend))])
+                .into_condition()
+        })
     }
 
-    /// The sea-query condition, for custom queries.
+    /// The sea-query condition for `backend`. Custom queries usually call
+    /// [`Repository::condition`](crate::Repository::condition), which knows the backend.
     #[must_use]
-    pub fn into_condition(self) -> Condition {
-        self.condition
+    pub fn condition(&self, backend: Backend) -> Condition {
+        (self.render)(backend)
     }
 }
 
@@ -255,17 +446,35 @@ impl<E> std::ops::Not for Filter<E> {
     }
 }
 
+/// Where NULL values go in an [`Order`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nulls {
+    /// Before every value.
+    First,
+    /// After every value (the default, in both directions).
+    Last,
+}
+
 /// A sort key on a column of entity `E`, from [`Column::asc`] or [`Column::desc`].
+///
+/// The same on every backend: NULL values sort last in both directions unless
+/// [`nulls_first`](Order::nulls_first) says otherwise, and enum columns sort by declaration
+/// order.
 pub struct Order<E> {
     pub(crate) column: &'static str,
     pub(crate) nullable: bool,
     pub(crate) descending: bool,
+    pub(crate) nulls: Nulls,
+    pub(crate) labels: Option<&'static [&'static str]>,
     _entity: PhantomData<fn() -> E>,
 }
 
 impl<E> Clone for Order<E> {
     fn clone(&self) -> Self {
-        Self::new(self.column, self.nullable, self.descending)
+        Self {
+            _entity: PhantomData,
+            ..*self
+        }
     }
 }
 
@@ -276,25 +485,60 @@ impl<E> std::fmt::Debug for Order<E> {
             "{} {}",
             self.column,
             if self.descending { "DESC" } else { "ASC" }
-        )
+        )?;
+        if self.nullable {
+            write!(f, " NULLS {:?}", self.nulls)?;
+        }
+        Ok(())
     }
 }
 
 impl<E> Order<E> {
-    pub(crate) fn new(column: &'static str, nullable: bool, descending: bool) -> Self {
+    pub(crate) fn new(
+        column: &'static str,
+        nullable: bool,
+        descending: bool,
+        labels: Option<&'static [&'static str]>,
+    ) -> Self {
         Self {
             column,
             nullable,
             descending,
+            nulls: Nulls::Last,
+            labels,
             _entity: PhantomData,
         }
     }
 
-    pub(crate) fn sea_order(&self) -> sea_query::Order {
-        if self.descending {
-            sea_query::Order::Desc
-        } else {
-            sea_query::Order::Asc
+    /// Put NULL values before every value.
+    #[must_use]
+    pub fn nulls_first(mut self) -> Self {
+        self.nulls = Nulls::First;
+        self
+    }
+
+    /// Put NULL values after every value (the default).
+    #[must_use]
+    pub fn nulls_last(mut self) -> Self {
+        self.nulls = Nulls::Last;
+        self
+    }
+
+    pub(crate) fn key(&self) -> crate::keys::SortKey {
+        crate::keys::SortKey {
+            column: self.column,
+            descending: self.descending,
+            nulls: self.nullable.then_some(self.nulls),
+            labels: self.labels,
+        }
+    }
+}
+
+impl Nulls {
+    pub(crate) fn sea(self) -> NullOrdering {
+        match self {
+            Self::First => NullOrdering::First,
+            Self::Last => NullOrdering::Last,
         }
     }
 }

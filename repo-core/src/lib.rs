@@ -29,7 +29,7 @@
 //! impl WidgetRepository<'_> {
 //!     pub async fn heavier_than(&self, grams: f64) -> repo_core::Result<Vec<Widget>> {
 //!         let mut select = self.select();
-//!         select.cond_where(Widget::WEIGHT.gt(grams).into_condition());
+//!         select.cond_where(self.condition(Widget::WEIGHT.gt(grams)));
 //!         self.fetch_entities(&select).await
 //!     }
 //! }
@@ -70,25 +70,29 @@
 
 mod bind;
 mod classify;
+pub mod cursor;
 pub mod db;
 pub mod entity;
 pub mod error;
 pub mod exec;
 pub mod field;
 pub mod filter;
+mod keys;
+mod list;
 pub mod page;
 pub mod repository;
 pub mod row;
 pub mod schema;
 pub mod session;
 
-pub use db::{Backend, Db, DbOptions};
+pub use cursor::Cursor;
+pub use db::{Backend, Capabilities, Db, DbOptions};
 pub use entity::{ColumnDef, ColumnRole, Entity, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField};
-pub use filter::{Assignment, Column, Filter, Order};
-pub use page::{Cursor, KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use filter::{Assignment, Column, Filter, Nulls, Order};
+pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use repository::{BaseRepository, Repository};
 pub use row::{FromDbRow, Row};
 pub use session::Session;

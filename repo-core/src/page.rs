@@ -1,13 +1,11 @@
 //! Pages of results: by offset with a total ([`PageRequest`] → [`Page`]), or by keyset with an
 //! opaque cursor ([`KeysetRequest`] → [`KeysetPage`]) whose cost stays flat however deep.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_query::Value;
-
+use crate::cursor::Cursor;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::filter::Order;
+use crate::keys::SortKey;
 
 /// The largest page a request may ask for.
 pub const MAX_PAGE_LIMIT: u64 = 10_000;
@@ -85,71 +83,18 @@ impl<E> Page<E> {
     }
 }
 
-/// An opaque position in a keyset-ordered result, from [`KeysetPage::next`].
-///
-/// It is URL-safe text; hand it to clients as is. A cursor is tied to the order it was made
-/// under: using it with another order is a [`Validation`](Error::Validation) error.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Cursor(String);
-
-impl Cursor {
-    /// The cursor's text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub(crate) fn encode(signature: &str, values: &[Value]) -> Self {
-        let body = serde_json::json!({ "k": signature, "v": values });
-        Self(URL_SAFE_NO_PAD.encode(body.to_string()))
-    }
-
-    pub(crate) fn decode(&self, signature: &str, expected: usize) -> Result<Vec<Value>> {
-        let invalid = |reason: &str| Error::validation("cursor", reason.to_owned());
-        let bytes = URL_SAFE_NO_PAD
-            .decode(self.0.as_bytes())
-            .map_err(|_| invalid("not a cursor issued by this library"))?;
-        let body: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|_| invalid("not a cursor issued by this library"))?;
-        if body.get("k").and_then(serde_json::Value::as_str) != Some(signature) {
-            return Err(invalid("the cursor was issued for another order or entity"));
-        }
-        let values: Vec<Value> = body
-            .get("v")
-            .cloned()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| invalid("the cursor's values are damaged"))?;
-        if values.len() != expected {
-            return Err(invalid("the cursor's values are damaged"));
-        }
-        Ok(values)
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<String> for Cursor {
-    fn from(text: String) -> Self {
-        Self(text)
-    }
-}
-
-impl From<&str> for Cursor {
-    fn from(text: &str) -> Self {
-        Self(text.to_owned())
-    }
-}
-
 /// A keyset page request for [`find_keyset`](crate::BaseRepository::find_keyset): up to
 /// `limit` rows after a cursor, in a typed order with the primary key as tie-break.
 ///
-/// Order columns must be NOT NULL. For a flat cost, index the order columns followed by the
-/// primary key and keep one direction for all of them (the statement then compares a row
-/// value, `(a, b, id) > (…)`, which the index seeks to directly).
+/// Order columns may be nullable: NULLs sort where the order says ([`Order::nulls_first`],
+/// last by default) and pages continue across them. For a flat cost, index the order columns
+/// followed by the primary key, keep one direction for all of them and order by NOT NULL
+/// columns: the statement then compares a row value, `(a, b, id) > (…)`, which the index seeks
+/// to directly; other orders expand into `a > x OR (a = x AND …)`, which is correct but seeks
+/// less well.
+///
+/// The cursor is signed (see [`Cursor`]): an edited or forged one is an
+/// [`Error::Validation`] on `cursor`.
 #[derive(Debug, Clone)]
 pub struct KeysetRequest<E> {
     pub(crate) limit: u64,
@@ -190,37 +135,20 @@ impl<E> KeysetRequest<E> {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        check_limit(self.limit)?;
-        if let Some(order) = self.order.iter().find(|o| o.nullable) {
-            return Err(Error::validation(
-                "order",
-                format!(
-                    "keyset order column `{}` is nullable; order by NOT NULL columns",
-                    order.column
-                ),
-            ));
-        }
-        Ok(())
+        check_limit(self.limit)
     }
 
-    /// The order columns with the primary key appended (unless already there), as
-    /// `(column, descending)`, and the signature a cursor carries.
-    pub(crate) fn keys<T: Entity>(&self) -> (Vec<(&'static str, bool)>, String) {
-        let mut keys: Vec<(&'static str, bool)> = self
-            .order
-            .iter()
-            .map(|o| (o.column, o.descending))
-            .collect();
+    /// The order's keys with the primary key appended (unless already there), and the
+    /// signature a cursor carries.
+    pub(crate) fn keys<T: Entity>(&self) -> (Vec<SortKey>, String) {
+        let mut keys: Vec<SortKey> = self.order.iter().map(Order::key).collect();
         let pk = T::primary_key().name;
-        if !keys.iter().any(|(c, _)| *c == pk) {
-            let descending = keys.first().is_some_and(|(_, d)| *d);
-            keys.push((pk, descending));
+        if !keys.iter().any(|k| k.column == pk) {
+            let descending = keys.first().is_some_and(|k| k.descending);
+            keys.push(SortKey::plain(pk, descending));
         }
         let signature = std::iter::once(T::TABLE.to_owned())
-            .chain(
-                keys.iter()
-                    .map(|(c, d)| format!("{c}:{}", if *d { "d" } else { "a" })),
-            )
+            .chain(keys.iter().map(SortKey::signature))
             .collect::<Vec<_>>()
             .join(",");
         (keys, signature)

@@ -15,13 +15,14 @@ use sea_query::{
 };
 use tracing::Instrument as _;
 
+use crate::cursor::Cursor;
 use crate::db::Backend;
-use crate::entity::{ColumnRole, Entity, Fixed};
+use crate::entity::{ColumnDef, ColumnRole, Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
 use crate::field::DbField as _;
 use crate::filter::{Assignment, Filter};
-use crate::page::{Cursor, KeysetPage, KeysetRequest, Page, PageRequest};
+use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
 use crate::row::{FromDbRow, Row};
 
 /// The current time at the precision every backend stores (microseconds).
@@ -131,6 +132,13 @@ impl<'a, E: Entity> Repository<'a, E> {
             }
         }
         update
+    }
+
+    /// `filter` as a sea-query condition for this repository's backend, for custom queries:
+    /// `select.cond_where(self.condition(Dataset::TITLE.contains("x")))`.
+    #[must_use]
+    pub fn condition(&self, filter: Filter<E>) -> Condition {
+        filter.condition(self.backend())
     }
 
     /// Render a sea-query statement for this repository's backend.
@@ -442,13 +450,13 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub async fn find(&self, filter: Filter<E>, page: PageRequest<E>) -> Result<Page<E>> {
         async {
             page.validate()?;
-            let condition = filter.into_condition();
+            let condition = self.condition(filter);
             let total = self.count_condition(condition.clone()).await?;
             let items = if total > page.offset {
                 let mut select = self.select();
                 select.cond_where(condition);
                 for order in &page.order {
-                    select.order_by(order.column, order.sea_order());
+                    order.key().apply(&mut select, self.backend());
                 }
                 if !page.order.iter().any(|o| o.column == E::primary_key().name) {
                     select.order_by(E::primary_key().name, sea_query::Order::Asc);
@@ -475,7 +483,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         async {
             let mut select = self.select();
             select
-                .cond_where(filter.into_condition())
+                .cond_where(self.condition(filter))
                 .order_by(E::primary_key().name, sea_query::Order::Asc);
             self.fetch_entities(&select).await
         }
@@ -488,7 +496,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         async {
             let mut select = self.select();
             select
-                .cond_where(filter.into_condition())
+                .cond_where(self.condition(filter))
                 .order_by(E::primary_key().name, sea_query::Order::Asc);
             let statement = self.statement(&select).with_literal_limit(1);
             self.fetch_entity_statement(statement).await
@@ -499,7 +507,7 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     /// How many rows match `filter`.
     pub async fn count(&self, filter: Filter<E>) -> Result<u64> {
-        self.count_condition(filter.into_condition())
+        self.count_condition(self.condition(filter))
             .instrument(span::<E>("count"))
             .await
     }
@@ -527,7 +535,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             let select = Query::select()
                 .expr(Expr::cust("1"))
                 .from(E::TABLE)
-                .cond_where(filter.into_condition())
+                .cond_where(self.condition(filter))
                 .to_owned();
             let row = self
                 .conn
@@ -574,7 +582,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             let update = Query::update()
                 .table(E::TABLE)
                 .values(values)
-                .cond_where(filter.into_condition())
+                .cond_where(self.condition(filter))
                 .to_owned();
             let n = self.execute(&update).await?;
             record_rows(n);
@@ -589,7 +597,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         async {
             let delete = Query::delete()
                 .from_table(E::TABLE)
-                .cond_where(filter.into_condition())
+                .cond_where(self.condition(filter))
                 .to_owned();
             let n = self.execute(&delete).await?;
             record_rows(n);
@@ -606,7 +614,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub fn stream(&self, filter: Filter<E>) -> BoxStream<'a, Result<E>> {
         let mut select = self.select();
         select
-            .cond_where(filter.into_condition())
+            .cond_where(self.condition(filter))
             .order_by(E::primary_key().name, sea_query::Order::Asc);
         let statement = self.statement(&select);
         let _entered = span::<E>("stream").entered();
@@ -626,23 +634,22 @@ impl<'a, E: Entity> Repository<'a, E> {
     ) -> Result<Statement> {
         request.validate()?;
         let (keys, signature) = request.keys::<E>();
-        let mut condition = filter.into_condition();
+        let backend = self.backend();
+        let mut condition = self.condition(filter);
         if let Some(cursor) = &request.after {
-            let values = cursor.decode(&signature, keys.len())?;
-            check_cursor_values::<E>(&keys, &values)?;
+            let columns: Vec<&ColumnDef> = keys
+                .iter()
+                .map(|key| &E::COLUMNS[E::column_index(key.column).unwrap_or(E::PRIMARY_KEY)])
+                .collect();
+            let values = cursor.open(&self.conn.settings().cursor_key, &signature, &columns)?;
             condition = Condition::all()
                 .add(condition)
-                .add(keyset_condition(&keys, values));
+                .add(crate::keys::after(&keys, values, backend));
         }
         let mut select = self.select();
         select.cond_where(condition);
-        for (column, descending) in &keys {
-            let order = if *descending {
-                sea_query::Order::Desc
-            } else {
-                sea_query::Order::Asc
-            };
-            select.order_by(*column, order);
+        for key in &keys {
+            key.apply(&mut select, backend);
         }
         // The page size is part of the text, not a parameter: SQLite re-plans a cached
         // statement whose LIMIT is bound, and a page size rarely changes.
@@ -669,12 +676,13 @@ impl<'a, E: Entity> Repository<'a, E> {
                 (true, Some(last)) => {
                     let values = keys
                         .iter()
-                        .map(|(column, _)| {
-                            let index = E::column_index(column).unwrap_or(E::PRIMARY_KEY);
+                        .map(|key| {
+                            let index = E::column_index(key.column).unwrap_or(E::PRIMARY_KEY);
                             last.value_at(index)
                         })
                         .collect::<Result<Vec<_>>>()?;
-                    Some(Cursor::encode(&signature, &values))
+                    let key = &self.conn.settings().cursor_key;
+                    Some(Cursor::issue(key, &signature, &values))
                 }
                 _ => None,
             };
@@ -882,52 +890,6 @@ fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
             build_insert::<E>(backend, rows, bulk)
         }
     }
-}
-
-fn check_cursor_values<E: Entity>(keys: &[(&'static str, bool)], values: &[Value]) -> Result<()> {
-    for ((column, _), value) in keys.iter().zip(values) {
-        let index = E::column_index(column).unwrap_or(E::PRIMARY_KEY);
-        let expected = (E::COLUMNS[index].null_value)();
-        if std::mem::discriminant(&expected) != std::mem::discriminant(value) {
-            return Err(Error::validation(
-                "cursor",
-                "the cursor's values do not match the order's columns",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Rows strictly after `values` in the order `keys`.
-fn keyset_condition(keys: &[(&'static str, bool)], values: Vec<Value>) -> Condition {
-    let descending = keys[0].1;
-    if keys.iter().all(|(_, d)| *d == descending) {
-        // One direction: a row-value comparison, which an index on the keys seeks to.
-        let columns = Expr::tuple(keys.iter().map(|(c, _)| Expr::col(*c)));
-        let after = Expr::tuple(values.into_iter().map(Expr::val));
-        return Condition::all().add(if descending {
-            columns.lt(after)
-        } else {
-            columns.gt(after)
-        });
-    }
-    // Mixed directions: (a > x) OR (a = x AND b < y) OR ...
-    let mut any = Condition::any();
-    for i in 0..keys.len() {
-        let mut term = Condition::all();
-        for j in 0..i {
-            term = term.add(Expr::col(keys[j].0).eq(Expr::val(values[j].clone())));
-        }
-        let (column, descending) = keys[i];
-        let value = Expr::val(values[i].clone());
-        term = term.add(if descending {
-            Expr::col(column).lt(value)
-        } else {
-            Expr::col(column).gt(value)
-        });
-        any = any.add(term);
-    }
-    any
 }
 
 /// The operations every repository has, implemented once over [`Repository`].

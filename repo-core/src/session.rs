@@ -96,12 +96,13 @@ impl State {
     }
 
     fn needs_statement_savepoint(&self) -> bool {
-        match self.tx {
+        let backend = match self.tx {
             #[cfg(feature = "postgres")]
-            Tx::Postgres(_) => true,
+            Tx::Postgres(_) => Backend::Postgres,
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(_) => false,
-        }
+            Tx::Sqlite(_) => Backend::Sqlite,
+        };
+        backend.capabilities().failed_statement_aborts_transaction
     }
 
     async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -116,7 +117,14 @@ impl State {
 
 /// Whether `sql` only reads (a failed read needs no savepoint: it cannot violate a constraint).
 fn is_read_only(sql: &str) -> bool {
-    let head = sql.trim_start().get(..6).unwrap_or_default();
+    let mut sql = sql.trim_start();
+    // A leading comment (the parameter-type signature) says nothing about the statement.
+    if let Some(rest) = sql.strip_prefix("/*")
+        && let Some((_, after)) = rest.split_once("*/")
+    {
+        sql = after.trim_start();
+    }
+    let head = sql.get(..6).unwrap_or_default();
     head.eq_ignore_ascii_case("SELECT")
 }
 
@@ -259,6 +267,8 @@ mod tests {
     fn reads_are_recognised_by_their_first_keyword() {
         assert!(is_read_only("SELECT 1"));
         assert!(is_read_only("  select * from t"));
+        assert!(is_read_only("/*is*/ SELECT 1"));
+        assert!(!is_read_only("/*i*/ DELETE FROM t"));
         assert!(!is_read_only("INSERT INTO t VALUES (1)"));
         assert!(!is_read_only("UPDATE t SET a = 1"));
         assert!(!is_read_only(

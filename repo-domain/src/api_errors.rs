@@ -257,12 +257,7 @@ impl ApiErrorRepository<'_> {
             .value(ApiError::RESOLVED_BY.name(), resolved_by)
             .value(ApiError::RESOLVED_AT.name(), now())
             .value(ApiError::RESOLUTION.name(), resolution)
-            .cond_where(
-                ApiError::ID
-                    .eq(id)
-                    .and(ApiError::RESOLVED.eq(false))
-                    .into_condition(),
-            )
+            .cond_where(self.condition(ApiError::ID.eq(id).and(ApiError::RESOLVED.eq(false))))
             .to_owned();
         if let Some(error) = self.fetch_entity(&update).await? {
             return Ok(error);
@@ -326,7 +321,7 @@ impl ApiErrorRepository<'_> {
             .expr_as(key, "key")
             .expr_as(Expr::cust("COUNT(*)"), "count")
             .from(ApiError::TABLE)
-            .cond_where(filter.clone().into_condition())
+            .cond_where(self.condition(filter.clone()))
             .add_group_by([Expr::col("key")])
             .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
             .order_by("key", Order::Asc)
@@ -363,7 +358,7 @@ impl ApiErrorRepository<'_> {
         }
         let aggregations = ErrorAggregationRepository::new(self.conn());
         let mut select = aggregations.select();
-        select.cond_where(filter.into_condition());
+        select.cond_where(filter.condition(self.backend()));
         for column in ["hour", "endpoint", "severity", "category"] {
             select.order_by(column, Order::Asc);
         }
@@ -431,10 +426,11 @@ impl ApiErrorRepository<'_> {
             .expr_as(Expr::cust("COUNT(DISTINCT user_id)"), "unique_users")
             .from(ApiError::TABLE)
             .cond_where(
-                ApiError::CREATED_AT
-                    .gte(start)
-                    .and(ApiError::CREATED_AT.lt(end))
-                    .into_condition(),
+                self.condition(
+                    ApiError::CREATED_AT
+                        .gte(start)
+                        .and(ApiError::CREATED_AT.lt(end)),
+                ),
             )
             .add_group_by([
                 Expr::cust(bucket),

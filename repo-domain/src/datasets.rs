@@ -90,7 +90,7 @@ impl DatasetRepository<'_> {
         repo_core::page::check_limit(limit)?;
         let mut select = self.select();
         select
-            .cond_where(pending(source_name, max_attempts).into_condition())
+            .cond_where(self.condition(pending(source_name, max_attempts)))
             .order_by(Dataset::ID.name(), Order::Asc)
             .limit(limit);
         self.fetch_entities(&select).await
@@ -117,7 +117,7 @@ impl DatasetRepository<'_> {
         let mut ids = Query::select();
         ids.column(Dataset::ID.name())
             .from(Dataset::TABLE)
-            .cond_where(pending(source_name, max_attempts).into_condition())
+            .cond_where(self.condition(pending(source_name, max_attempts)))
             .order_by(Dataset::ID.name(), Order::Asc)
             .limit(limit);
         if self.backend() == Backend::Postgres {
@@ -192,7 +192,7 @@ impl DatasetRepository<'_> {
             .expr_as(Dataset::ENRICHMENT_STATUS.expr().cast_as("text"), "status")
             .expr_as(Expr::cust("COUNT(*)"), "count")
             .from(Dataset::TABLE)
-            .cond_where(Dataset::SOURCE_NAME.eq(source_name).into_condition())
+            .cond_where(self.condition(Dataset::SOURCE_NAME.eq(source_name)))
             .group_by_col(Dataset::ENRICHMENT_STATUS.name())
             .to_owned();
         let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
@@ -235,10 +235,11 @@ impl DatasetRepository<'_> {
         operation: &str,
     ) -> Result<Dataset> {
         update.cond_where(
-            Dataset::ID
-                .eq(id)
-                .and(Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied()))
-                .into_condition(),
+            self.condition(
+                Dataset::ID
+                    .eq(id)
+                    .and(Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied())),
+            ),
         );
         if let Some(dataset) = self.fetch_entity(&update).await? {
             return Ok(dataset);

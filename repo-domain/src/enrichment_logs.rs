@@ -141,11 +141,7 @@ impl EnrichmentLogRepository<'_> {
                 "avg_duration_ms",
             )
             .from(EnrichmentLog::TABLE)
-            .cond_where(
-                EnrichmentLog::CREATED_AT
-                    .gte(window_start(hours))
-                    .into_condition(),
-            )
+            .cond_where(self.condition(EnrichmentLog::CREATED_AT.gte(window_start(hours))))
             .group_by_col(EnrichmentLog::STAGE.name())
             .group_by_col(EnrichmentLog::RESULT.name())
             .to_owned();
@@ -174,11 +170,12 @@ impl EnrichmentLogRepository<'_> {
             .expr_as(Expr::cust("COUNT(*)"), "count")
             .from(EnrichmentLog::TABLE)
             .cond_where(
-                EnrichmentLog::RESULT
-                    .eq(EnrichmentResult::Failed)
-                    .and(EnrichmentLog::ERROR_TYPE.is_not_null())
-                    .and(EnrichmentLog::CREATED_AT.gte(window_start(hours)))
-                    .into_condition(),
+                self.condition(
+                    EnrichmentLog::RESULT
+                        .eq(EnrichmentResult::Failed)
+                        .and(EnrichmentLog::ERROR_TYPE.is_not_null())
+                        .and(EnrichmentLog::CREATED_AT.gte(window_start(hours))),
+                ),
             )
             .group_by_col(EnrichmentLog::ERROR_TYPE.name())
             .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
@@ -193,10 +190,11 @@ impl EnrichmentLogRepository<'_> {
         let mut select = self.select();
         select
             .cond_where(
-                EnrichmentLog::RESULT
-                    .eq(EnrichmentResult::Failed)
-                    .and(EnrichmentLog::CREATED_AT.gte(since))
-                    .into_condition(),
+                self.condition(
+                    EnrichmentLog::RESULT
+                        .eq(EnrichmentResult::Failed)
+                        .and(EnrichmentLog::CREATED_AT.gte(since)),
+                ),
             )
             .order_by(EnrichmentLog::CREATED_AT.name(), Order::Desc)
             .order_by(EnrichmentLog::ID.name(), Order::Desc);

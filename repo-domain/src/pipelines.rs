@@ -146,7 +146,7 @@ impl GenerationPipelineRepository<'_> {
     pub async fn find_by_status(&self, status: PipelineStatus) -> Result<Vec<GenerationPipeline>> {
         let mut select = self.select();
         select
-            .cond_where(GenerationPipeline::STATUS.eq(status).into_condition())
+            .cond_where(self.condition(GenerationPipeline::STATUS.eq(status)))
             .order_by(GenerationPipeline::CREATED_AT.name(), Order::Asc)
             .order_by(GenerationPipeline::ID.name(), Order::Asc);
         self.fetch_entities(&select).await
@@ -169,7 +169,7 @@ impl GenerationPipelineRepository<'_> {
             check_progress(progress)?;
         }
         let mut update = self.update_returning();
-        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
+        update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
         let text = [
             (GenerationPipeline::ASSET_ID.name(), changes.asset_id),
             (
@@ -216,7 +216,7 @@ impl GenerationPipelineRepository<'_> {
     ) -> Result<GenerationPipeline> {
         check_progress(progress)?;
         let mut update = self.update_returning();
-        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
+        update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
         update.value(GenerationPipeline::PROGRESS.name(), progress);
         if let Some(stage) = stage {
             update.value(GenerationPipeline::CURRENT_STAGE.name(), stage);
@@ -240,14 +240,11 @@ impl GenerationPipelineRepository<'_> {
     ) -> Result<GenerationPipeline> {
         let at = now();
         let mut update = self.update_returning();
-        update.cond_where(GenerationPipeline::ID.eq(id).into_condition());
+        update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
         update
             .value(GenerationPipeline::STATUS.name(), status.to_value())
-            .and_where(
-                GenerationPipeline::STATUS
-                    .not_in(PipelineStatus::TERMINAL)
-                    .into_condition()
-                    .into(),
+            .cond_where(
+                self.condition(GenerationPipeline::STATUS.not_in(PipelineStatus::TERMINAL)),
             );
         if let Some(error) = error {
             update.value(GenerationPipeline::ERROR.name(), error);
@@ -302,7 +299,7 @@ impl GenerationPipelineRepository<'_> {
             .group_by_col(GenerationPipeline::STATUS.name())
             .to_owned();
         if let Some(user_id) = user_id {
-            select.cond_where(GenerationPipeline::USER_ID.eq(user_id).into_condition());
+            select.cond_where(self.condition(GenerationPipeline::USER_ID.eq(user_id)));
         }
         let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
         let mut stats = PipelineStats::default();
@@ -352,7 +349,7 @@ impl PipelineStageRepository<'_> {
     pub async fn stages_of(&self, pipeline_id: &str) -> Result<Vec<PipelineStage>> {
         let mut select = self.select();
         select
-            .cond_where(PipelineStage::PIPELINE_ID.eq(pipeline_id).into_condition())
+            .cond_where(self.condition(PipelineStage::PIPELINE_ID.eq(pipeline_id)))
             .order_by(PipelineStage::ID.name(), Order::Asc);
         self.fetch_entities(&select).await
     }
@@ -397,7 +394,7 @@ impl PipelineStageRepository<'_> {
             }
         }
         let mut update = self.update_returning();
-        update.cond_where(stage_filter(pipeline_id, stage_name).into_condition());
+        update.cond_where(self.condition(stage_filter(pipeline_id, stage_name)));
         update
             .value(
                 PipelineStage::STATUS.name(),
@@ -459,7 +456,7 @@ impl PipelineStageRepository<'_> {
             .started_at
             .map(|started| Ord::max((at - started).num_milliseconds(), 0));
         let mut update = self.update_returning();
-        update.cond_where(stage_filter(pipeline_id, stage_name).into_condition());
+        update.cond_where(self.condition(stage_filter(pipeline_id, stage_name)));
         update
             .value(PipelineStage::STATUS.name(), status.to_value())
             .value(PipelineStage::COMPLETED_AT.name(), at)
@@ -493,12 +490,7 @@ impl PipelineStageRepository<'_> {
         from: &[StageStatus],
         operation: &str,
     ) -> Result<PipelineStage> {
-        update.and_where(
-            PipelineStage::STATUS
-                .is_in(from.iter().copied())
-                .into_condition()
-                .into(),
-        );
+        update.cond_where(self.condition(PipelineStage::STATUS.is_in(from.iter().copied())));
         if let Some(stage) = self.fetch_entity(&update).await? {
             return Ok(stage);
         }

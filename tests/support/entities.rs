@@ -103,7 +103,7 @@ impl WidgetRepository<'_> {
     pub async fn heavier_than(&self, weight: f64) -> repo_core::Result<Vec<Widget>> {
         let mut select = self.select();
         select
-            .cond_where(Widget::WEIGHT.gt(weight).into_condition())
+            .cond_where(self.condition(Widget::WEIGHT.gt(weight)))
             .order_by(Widget::WEIGHT.name(), Order::Desc);
         self.fetch_entities(&select).await
     }
