@@ -131,10 +131,15 @@ impl<E: 'static, T: DbField> Column<E, T> {
     pub fn ne(self, v: impl Into<T>) -> Filter<E> {
         let v = value::<T>(v);
         if self.nullable {
-            Filter::from_condition(Expr::cust_with_exprs(
-                "$1 IS DISTINCT FROM $2",
-                [self.expr(), Expr::val(v)],
-            ))
+            let column = self.name;
+            Filter::rendered(move |backend| {
+                custom(
+                    backend,
+                    "$1 IS DISTINCT FROM $2",
+                    [Expr::col(column), Expr::val(v.clone())],
+                )
+                .into_condition()
+            })
         } else {
             Filter::from_condition(self.expr().ne(v))
         }
@@ -298,10 +303,15 @@ impl<E> Column<E, String> {
     /// every letter; SQLite only ASCII letters).
     #[must_use]
     pub fn ilike(self, pattern: impl Into<String>) -> Filter<E> {
-        Filter::from_condition(Expr::cust_with_exprs(
-            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
-            [self.expr(), Expr::val(pattern.into())],
-        ))
+        let (column, pattern) = (self.name, pattern.into());
+        Filter::rendered(move |backend| {
+            custom(
+                backend,
+                "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+                [Expr::col(column), Expr::val(pattern.clone())],
+            )
+            .into_condition()
+        })
     }
 
     /// Values containing `text` literally (`%`, `_` and `\` in it have no special meaning).
@@ -321,6 +331,23 @@ impl<E> Column<E, String> {
     pub fn ends_with(self, text: &str) -> Filter<E> {
         self.like(format!("%{}", escape_like(text)))
     }
+}
+
+/// A custom SQL expression whose template numbers its operands `$1`, `$2`, … in the order
+/// they appear; SQLite's builder takes them as `?`.
+pub(crate) fn custom<const N: usize>(
+    backend: Backend,
+    template: &'static str,
+    exprs: [Expr; N],
+) -> Expr {
+    if backend == Backend::Postgres {
+        return Expr::cust_with_exprs(template, exprs);
+    }
+    let mut sequential = template.to_owned();
+    for n in (1..=N).rev() {
+        sequential = sequential.replace(&format!("${n}"), "?");
+    }
+    Expr::cust_with_exprs(sequential, exprs)
 }
 
 fn like(expr: Expr, pattern: String) -> Expr {
@@ -412,8 +439,12 @@ impl<E> Filter<E> {
     pub fn not(self) -> Self {
         let this = self.render;
         Self::rendered(move |backend| {
-            Expr::cust_with_exprs("NOT COALESCE($1, FALSE)", [Expr::from(this(backend))])
-                .into_condition()
+            custom(
+                backend,
+                "NOT COALESCE($1, FALSE)",
+                [Expr::from(this(backend))],
+            )
+            .into_condition()
         })
     }
 

@@ -29,7 +29,7 @@ pub(crate) fn in_list(
             } else {
                 "$1 IN (SELECT value FROM json_each($2))"
             };
-            Expr::cust_with_exprs(template, [Expr::col(column), Expr::val(json)])
+            crate::filter::custom(backend, template, [Expr::col(column), Expr::val(json)])
         }
     }
 }
