@@ -543,6 +543,7 @@ on_both_backends!(
     lists_of_any_length,
     parameter_types_never_share_a_prepared_statement,
     errors_keep_their_cause,
+    constraint_errors_name_what_the_schema_names,
 );
 
 /// The same filtered, ordered pages on PostgreSQL and SQLite over the same data.
@@ -589,4 +590,93 @@ async fn same_rows_on_every_backend() {
         assert!(!pages[0].1.is_empty(), "query {i} selects rows");
     }
     let _: Column<Book, String> = Book::TITLE;
+}
+
+/// A table created by plain SQL with named constraints and a column the entity leaves out.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "tomes")]
+pub struct Tome {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub code: String,
+    pub shelf_id: Option<i64>,
+    pub qty: i32,
+}
+
+async fn run_sql(db: &Db, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if let Some(pool) = db.postgres_pool() {
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+    } else {
+        let pool = db.sqlite_pool().expect("a SQLite or PostgreSQL pool");
+        sqlx::raw_sql(sql).execute(pool).await.unwrap();
+    }
+}
+
+/// Every kind of constraint violation is typed and names the constraint as the schema does.
+async fn constraint_errors_name_what_the_schema_names(db: Db) {
+    run_sql(
+        &db,
+        "CREATE TABLE shelves (id BIGINT PRIMARY KEY);
+         INSERT INTO shelves (id) VALUES (1);
+         CREATE TABLE tomes (
+             id BIGINT PRIMARY KEY,
+             code TEXT NOT NULL CONSTRAINT tomes_code_unique UNIQUE,
+             shelf_id BIGINT CONSTRAINT tomes_shelf REFERENCES shelves (id),
+             qty INTEGER NOT NULL CONSTRAINT qty_positive CHECK (qty > 0)
+         );",
+    )
+    .await;
+    let repo = TomeRepository::new(&db);
+    let tome = |id: i64, code: &str, shelf_id: Option<i64>, qty: i32| Tome {
+        id,
+        code: code.into(),
+        shelf_id,
+        qty,
+    };
+    repo.insert(&tome(1, "a", Some(1), 1)).await.unwrap();
+    match repo.insert(&tome(2, "a", None, 1)).await {
+        Err(Error::Conflict { constraint, .. }) => assert_eq!(constraint, "tomes_code_unique"),
+        other => panic!("{other:?}"),
+    }
+    match repo.insert(&tome(1, "b", None, 1)).await {
+        Err(Error::Conflict { constraint, .. }) => assert_eq!(constraint, "tomes_pkey"),
+        other => panic!("{other:?}"),
+    }
+    match repo.insert(&tome(3, "c", Some(99), 1)).await {
+        Err(Error::ForeignKey { constraint, .. }) => {
+            assert_eq!(constraint.as_deref(), Some("tomes_shelf"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match repo.insert(&tome(4, "d", None, 0)).await {
+        Err(Error::Check { constraint, .. }) => assert_eq!(constraint, "qty_positive"),
+        other => panic!("{other:?}"),
+    }
+    run_sql(
+        &db,
+        "ALTER TABLE tomes ADD COLUMN label TEXT NOT NULL DEFAULT 'x'",
+    )
+    .await;
+    run_sql(
+        &db,
+        "CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL)",
+    )
+    .await;
+    let err = repo
+        .execute(
+            &Query::insert()
+                .into_table("notes")
+                .columns(["id", "body"])
+                .values_panic([Expr::val(1), Expr::val(Option::<String>::None)])
+                .to_owned(),
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::NotNull { column, .. } => assert_eq!(column, "body"),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("body"), "{err}");
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 1);
 }

@@ -33,10 +33,12 @@ impl Backend {
             Self::Postgres => Capabilities {
                 native_enums: true,
                 failed_statement_aborts_transaction: true,
+                errors_name_constraints: true,
             },
             Self::Sqlite => Capabilities {
                 native_enums: false,
                 failed_statement_aborts_transaction: false,
+                errors_name_constraints: false,
             },
         }
     }
@@ -64,6 +66,8 @@ pub struct Capabilities {
     /// A failed statement aborts the whole transaction (so a session guards each write with a
     /// savepoint); else the database undoes just the statement.
     pub failed_statement_aborts_transaction: bool,
+    /// Constraint errors name the constraint (else the framework looks the name up).
+    pub errors_name_constraints: bool,
 }
 
 /// Pool settings for [`Db::connect_with`].

@@ -70,6 +70,7 @@
 
 mod bind;
 mod classify;
+mod constraint_names;
 pub mod cursor;
 pub mod db;
 pub mod entity;

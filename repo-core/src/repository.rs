@@ -233,17 +233,33 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     /// Run a statement that returns no rows; the number of rows it affected.
     pub async fn execute(&self, statement: &impl QueryStatementWriter) -> Result<u64> {
-        self.conn
+        let done = self
+            .conn
             .execute_as(self.statement(statement), classify_error::<E>)
-            .await
+            .await;
+        self.named(done).await
+    }
+
+    /// Name a constraint error as the schema does, where the database does not say.
+    async fn named<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(error)
+                if error.is_constraint_violation()
+                    && !self.backend().capabilities().errors_name_constraints =>
+            {
+                Err(
+                    crate::constraint_names::name_sqlite_constraint(&self.conn, E::TABLE, error)
+                        .await,
+                )
+            }
+            other => other,
+        }
     }
 
     /// Run raw SQL text with its values: the escape hatch for what sea-query cannot say.
     pub async fn fetch_entities_statement(&self, statement: Statement) -> Result<Vec<E>> {
-        let rows = self
-            .conn
-            .fetch_all_as(statement, classify_error::<E>)
-            .await?;
+        let rows = self.conn.fetch_all_as(statement, classify_error::<E>).await;
+        let rows = self.named(rows).await?;
         record_rows(rows.len() as u64);
         rows.iter().map(decode::<E>).collect()
     }
@@ -253,7 +269,8 @@ impl<'a, E: Entity> Repository<'a, E> {
         let row = self
             .conn
             .fetch_optional_as(statement, classify_error::<E>)
-            .await?;
+            .await;
+        let row = self.named(row).await?;
         record_rows(u64::from(row.is_some()));
         row.as_ref().map(decode::<E>).transpose()
     }
@@ -345,7 +362,8 @@ impl<'a, E: Entity> Repository<'a, E> {
                     Statement::new(sql, vec![id.to_value()]),
                     classify_error::<E>,
                 )
-                .await?;
+                .await;
+            let n = self.named(n).await?;
             record_rows(n);
             Ok(n > 0)
         }
@@ -433,13 +451,15 @@ impl<'a, E: Entity> Repository<'a, E> {
             }
             Ok(Statement::new(sql, values))
         });
-        self.conn
+        let done = self
+            .conn
             .atomic(
                 statements,
                 kind == BulkKind::UpsertReturning,
                 classify_error::<E>,
             )
-            .await
+            .await;
+        self.named(done).await
     }
 
     /// One page of the rows matching `filter`, and how many match in all.
