@@ -83,7 +83,8 @@ pub(crate) fn pg_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArgum
     Ok(args)
 }
 
-/// The elements of an array value, each of type `T`.
+/// The elements of an array value, each of type `T` (sea-query boxes array values).
+#[allow(clippy::box_collection)]
 fn elements<T: sea_query::ValueType>(
     values: Option<Box<Vec<Value>>>,
 ) -> Result<Option<Vec<T>>, BoxDynError> {
@@ -125,7 +126,7 @@ pub(crate) fn pg_type_signature(values: &[Value]) -> String {
             | Value::ChronoDateTimeLocal(_)
             | Value::ChronoDateTimeWithTimeZone(_) => 'z',
             Value::Uuid(_) => 'u',
-            _ => 'a',
+            Value::Array(..) => 'a',
         })
         .collect()
 }

@@ -59,7 +59,14 @@ fn array_type(typed_null: &Value) -> ArrayType {
 
 /// A value as SQLite stores it, in JSON (blobs as hex, read back with `unhex`).
 fn sqlite_json(value: &Value) -> Json {
-    let hex = |bytes: &[u8]| Json::String(bytes.iter().map(|b| format!("{b:02x}")).collect());
+    let hex = |bytes: &[u8]| {
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            let _ = write!(text, "{b:02x}");
+        }
+        Json::String(text)
+    };
     match value {
         Value::Bool(Some(v)) => Json::from(i64::from(*v)),
         Value::TinyInt(Some(v)) => Json::from(*v),

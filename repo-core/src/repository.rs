@@ -36,6 +36,7 @@ pub fn now() -> DateTime<Utc> {
 /// violations become [`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`] or
 /// [`Error::Check`] naming the constraint or column, cancelled statements [`Error::Timeout`],
 /// undecodable values [`Error::Decode`].
+#[must_use]
 pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
     crate::classify::classify::<E>(error)
 }
@@ -137,8 +138,8 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// `filter` as a sea-query condition for this repository's backend, for custom queries:
     /// `select.cond_where(self.condition(Dataset::TITLE.contains("x")))`.
     #[must_use]
-    pub fn condition(&self, filter: Filter<E>) -> Condition {
-        filter.condition(self.backend())
+    pub fn condition(&self, filter: impl std::borrow::Borrow<Filter<E>>) -> Condition {
+        filter.borrow().condition(self.backend())
     }
 
     /// Render a sea-query statement for this repository's backend.
