@@ -2,13 +2,75 @@
 //!
 //! The maintained binder (`sea-query-binder`) targets sqlx 0.8; this framework runs on sqlx 0.9,
 //! so this module is the smallest adapter that does the same for the value kinds entities use.
-//! It also fixes two storage choices on SQLite: timestamps are UTC text
-//! `YYYY-MM-DD HH:MM:SS.ffffff` (fixed width, so text order is time order and it compares with
-//! SQLite's own `datetime()`), and `f32` arrays are little-endian BLOBs.
+//! It also fixes two storage choices on SQLite:
+//!
+//! - Timestamps are UTC text `YYYY-MM-DD HH:MM:SS`, followed by `.` and the microseconds with
+//!   trailing zeros trimmed only when the fraction is not zero (`2024-01-01 00:00:00`,
+//!   `2024-01-01 00:00:00.5`, `2024-01-01 00:00:00.000001`). A whole second is exactly what
+//!   SQLite's `datetime()` and `CURRENT_TIMESTAMP` write, so such rows compare equal to bound
+//!   values, and text order is time order (a trimmed fraction compares correctly as text).
+//!   Dates are `YYYY-MM-DD`. Zone-aware values are converted to UTC first.
+//! - `f32` arrays are little-endian BLOBs.
+//!
+//! Dates and timestamps outside years 1 to 9999 are refused on every backend before anything
+//! is sent (the four-digit text form has no room for them, and PostgreSQL would otherwise
+//! store what SQLite cannot): the bind fails with [`InvalidValue`], which the repository
+//! reports as [`Error::Validation`](crate::Error::Validation).
 
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, TimeZone};
 use sea_query::{ArrayType, OptionEnum, Value};
 use sqlx::Arguments as _;
 use sqlx::error::BoxDynError;
+
+/// A bound value no backend may store; reported as [`Error::Validation`](crate::Error::Validation).
+#[derive(Debug)]
+pub(crate) struct InvalidValue(pub(crate) String);
+
+impl std::fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidValue {}
+
+/// The first and last year stored alike on every backend.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn check_year(year: i32, what: &str, shown: &dyn std::fmt::Display) -> Result<(), InvalidValue> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(InvalidValue(format!(
+            "{what} {shown} is outside years 1 to 9999, the range every backend stores alike"
+        )))
+    }
+}
+
+fn date(value: Option<NaiveDate>) -> Result<Option<NaiveDate>, InvalidValue> {
+    if let Some(d) = value {
+        check_year(d.year(), "date", &d)?;
+    }
+    Ok(value)
+}
+
+fn naive(value: Option<NaiveDateTime>) -> Result<Option<NaiveDateTime>, InvalidValue> {
+    if let Some(t) = value {
+        check_year(t.year(), "timestamp", &t)?;
+    }
+    Ok(value)
+}
+
+/// A zone-aware timestamp, checked by its UTC year (the instant that is stored).
+fn aware<Tz: TimeZone>(value: Option<DateTime<Tz>>) -> Result<Option<DateTime<Tz>>, InvalidValue>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    if let Some(t) = &value {
+        check_year(t.naive_utc().year(), "timestamp", t)?;
+    }
+    Ok(value)
+}
 
 fn unsupported(value: &Value) -> BoxDynError {
     format!("value kind {value:?} is not supported by this backend").into()
@@ -49,12 +111,12 @@ pub(crate) fn pg_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArgum
             Value::Enum(OptionEnum::None(_)) => args.add(None::<String>)?,
             Value::Bytes(v) => args.add(v)?,
             Value::Json(v) => args.add(v.map(|v| *v))?,
-            Value::ChronoDate(v) => args.add(v)?,
+            Value::ChronoDate(v) => args.add(date(v)?)?,
             Value::ChronoTime(v) => args.add(v)?,
-            Value::ChronoDateTime(v) => args.add(v)?,
-            Value::ChronoDateTimeUtc(v) => args.add(v)?,
-            Value::ChronoDateTimeLocal(v) => args.add(v)?,
-            Value::ChronoDateTimeWithTimeZone(v) => args.add(v)?,
+            Value::ChronoDateTime(v) => args.add(naive(v)?)?,
+            Value::ChronoDateTimeUtc(v) => args.add(aware(v)?)?,
+            Value::ChronoDateTimeLocal(v) => args.add(aware(v)?)?,
+            Value::ChronoDateTimeWithTimeZone(v) => args.add(aware(v)?)?,
             Value::Uuid(v) => args.add(v)?,
             Value::Array(ArrayType::Float, v) => args.add(v.map(|v| floats(&v)))?,
             Value::Array(ArrayType::Double, v) => args.add(elements::<f64>(v)?)?,
@@ -141,10 +203,29 @@ fn floats(values: &[Value]) -> Vec<f32> {
         .collect()
 }
 
-/// The text form of a UTC timestamp on SQLite.
+/// The text form of a UTC timestamp on SQLite: `YYYY-MM-DD HH:MM:SS`, then `.` and the
+/// microseconds without trailing zeros when there are any (see the module documentation).
+/// Digits below the microsecond are dropped, as PostgreSQL drops them.
 #[cfg(feature = "sqlite")]
-pub(crate) fn sqlite_timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+pub(crate) fn sqlite_timestamp(at: &NaiveDateTime) -> String {
+    use chrono::Timelike as _;
+    let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+    let micros = at.nanosecond() % 1_000_000_000 / 1_000;
+    if micros != 0 {
+        let digits = format!("{micros:06}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    text
+}
+
+/// The SQLite text of a zone-aware timestamp: its UTC instant.
+#[cfg(feature = "sqlite")]
+fn sqlite_aware<Tz: TimeZone>(value: Option<DateTime<Tz>>) -> Result<Option<String>, InvalidValue>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    Ok(aware(value)?.map(|t| sqlite_timestamp(&t.naive_utc())))
 }
 
 /// Arguments for a SQLite statement.
@@ -173,18 +254,12 @@ pub(crate) fn sqlite_arguments(
             Value::Enum(OptionEnum::None(_)) => args.add(None::<String>)?,
             Value::Bytes(v) => args.add(v)?,
             Value::Json(v) => args.add(v.map(|v| v.to_string()))?,
-            Value::ChronoDate(v) => args.add(v.map(|d| d.format("%Y-%m-%d").to_string()))?,
+            Value::ChronoDate(v) => args.add(date(v)?.map(|d| d.format("%Y-%m-%d").to_string()))?,
             Value::ChronoTime(v) => args.add(v)?,
-            Value::ChronoDateTime(v) => {
-                args.add(v.map(|t| sqlite_timestamp(&t.and_utc())))?;
-            }
-            Value::ChronoDateTimeUtc(v) => args.add(v.map(|t| sqlite_timestamp(&t)))?,
-            Value::ChronoDateTimeLocal(v) => {
-                args.add(v.map(|t| sqlite_timestamp(&t.to_utc())))?;
-            }
-            Value::ChronoDateTimeWithTimeZone(v) => {
-                args.add(v.map(|t| sqlite_timestamp(&t.to_utc())))?;
-            }
+            Value::ChronoDateTime(v) => args.add(naive(v)?.map(|t| sqlite_timestamp(&t)))?,
+            Value::ChronoDateTimeUtc(v) => args.add(sqlite_aware(v)?)?,
+            Value::ChronoDateTimeLocal(v) => args.add(sqlite_aware(v)?)?,
+            Value::ChronoDateTimeWithTimeZone(v) => args.add(sqlite_aware(v)?)?,
             Value::Uuid(v) => args.add(v)?,
             Value::Array(ArrayType::Float, v) => {
                 args.add(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))?;

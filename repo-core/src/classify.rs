@@ -47,6 +47,14 @@ fn classify_for(
             return Error::decode(index.trim_matches('"'), source.to_string());
         }
         sqlx::Error::Decode(source) => return Error::decode("?", source.to_string()),
+        // A value refused while binding (a timestamp outside years 1 to 9999): it never reached
+        // the database, so nothing was written.
+        sqlx::Error::Encode(source) => {
+            return match source.downcast_ref::<crate::bind::InvalidValue>() {
+                Some(invalid) => Error::validation("value", invalid.to_string()),
+                None => Error::Database(error),
+            };
+        }
         _ => return Error::Database(error),
     };
     if db

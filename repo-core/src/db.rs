@@ -265,7 +265,8 @@ impl Db {
                 }
                 let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .acquire_timeout(options.acquire_timeout)
-                    .test_before_acquire(options.test_before_acquire);
+                    .test_before_acquire(options.test_before_acquire)
+                    .after_connect(|conn, _| Box::pin(forbid_double_quoted_strings(conn)));
                 pool = if in_memory {
                     // Each connection to `:memory:` is its own database: keep exactly one, forever.
                     pool.max_connections(1)
@@ -342,3 +343,58 @@ impl Db {
 
 #[cfg(feature = "sqlite")]
 use Pool::Sqlite;
+
+/// Turn off SQLite's double-quoted string literals on a new connection, for DML and DDL alike.
+///
+/// By default SQLite reads a double-quoted name that matches no column as a string literal, so
+/// `SELECT "no_such_column" FROM t` returns the text instead of failing, and a typo or a drifted
+/// schema gives wrong results silently. With this off, such a statement fails as it does on
+/// PostgreSQL; string literals take single quotes, as generated SQL always writes them.
+#[cfg(feature = "sqlite")]
+async fn forbid_double_quoted_strings(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    switch_off_double_quoted_strings(&mut handle).map_err(|(name, code)| {
+        sqlx::Error::Configuration(
+            format!("SQLite refused to turn off {name}: result code {code}").into(),
+        )
+    })
+}
+
+/// `sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL)`, then the same for
+/// `SQLITE_DBCONFIG_DQS_DDL`; on failure the option's name and SQLite's result code.
+///
+/// `unsafe` is needed because this is a C call into the SQLite library sqlx links (through
+/// `libsqlite3-sys`, the same version): sqlx has no option for these settings, and SQLite offers
+/// them only through this variadic function, not as a pragma.
+#[cfg(feature = "sqlite")]
+#[allow(unsafe_code)]
+fn switch_off_double_quoted_strings(
+    handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+) -> Result<(), (&'static str, std::ffi::c_int)> {
+    use libsqlite3_sys::{SQLITE_DBCONFIG_DQS_DDL, SQLITE_DBCONFIG_DQS_DML, SQLITE_OK};
+    let db = handle.as_raw_handle().as_ptr();
+    let off: std::ffi::c_int = 0;
+    for (option, name) in [
+        (SQLITE_DBCONFIG_DQS_DML, "SQLITE_DBCONFIG_DQS_DML"),
+        (SQLITE_DBCONFIG_DQS_DDL, "SQLITE_DBCONFIG_DQS_DDL"),
+    ] {
+        // SAFETY: `db` is the handle of an open connection, valid, and used by no other thread
+        // while `handle` (sqlx's lock on it) is borrowed, which spans this function. Both
+        // options are documented to take exactly an `int` (the new setting) and an `int*` for
+        // the previous one, which may be NULL; they are passed with exactly those C types.
+        let code = unsafe {
+            libsqlite3_sys::sqlite3_db_config(
+                db,
+                option,
+                off,
+                std::ptr::null_mut::<std::ffi::c_int>(),
+            )
+        };
+        if code != SQLITE_OK {
+            return Err((name, code));
+        }
+    }
+    Ok(())
+}

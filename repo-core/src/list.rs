@@ -86,8 +86,10 @@ fn sqlite_json(value: &Value) -> Json {
         Value::Uuid(Some(v)) => hex(v.as_bytes()),
         Value::Json(Some(v)) => Json::String(v.to_string()),
         Value::ChronoDate(Some(v)) => Json::String(v.format("%Y-%m-%d").to_string()),
-        Value::ChronoDateTimeUtc(Some(v)) => Json::String(crate::bind::sqlite_timestamp(v)),
-        Value::ChronoDateTime(Some(v)) => Json::String(crate::bind::sqlite_timestamp(&v.and_utc())),
+        Value::ChronoDateTimeUtc(Some(v)) => {
+            Json::String(crate::bind::sqlite_timestamp(&v.naive_utc()))
+        }
+        Value::ChronoDateTime(Some(v)) => Json::String(crate::bind::sqlite_timestamp(v)),
         _ => Json::Null,
     }
 }

@@ -415,7 +415,9 @@ impl ApiErrorRepository<'_> {
             Backend::Postgres => {
                 "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
             }
-            _ => "strftime('%Y-%m-%d %H:00:00.000000', created_at)",
+            // The hour in the text form SQLite timestamps are stored in (whole seconds carry
+            // no fraction), so it equals the `hour` the aggregation row is stored with.
+            _ => "strftime('%Y-%m-%d %H:00:00', created_at)",
         };
         let select = Query::select()
             .expr_as(Expr::cust(bucket), "hour")

@@ -327,6 +327,17 @@ async fn roll_up_is_idempotent_and_windowed(db: Db) {
             .iter()
             .all(|a| a.severity == ErrorSeverity::Error && a.category == ErrorCategory::Network)
     );
+    if let Some(pool) = db.sqlite_pool() {
+        // The SQLite hour bucket is the stored text of the hour: whole seconds, no fraction.
+        let differing: i64 = repo_core::sqlx::query_scalar(
+            "SELECT COUNT(*) FROM error_aggregations \
+             WHERE hour <> strftime('%Y-%m-%d %H:00:00', hour) OR hour LIKE '%.%'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(differing, 0);
+    }
 
     repo.roll_up_aggregations(h0 + Duration::minutes(10), h1 + Duration::minutes(5))
         .await
