@@ -452,18 +452,15 @@ async fn abandoned_stream_whose_query_fails_never_commits_silently(db: Db) {
         let mut rows = Conn::Session(&session).fetch(balances_failing_at_three());
         assert!(rows.next().await.unwrap().is_ok());
     }
-    match db.backend() {
+    if db.backend() == Backend::Sqlite {
         // SQLite computes rows as they are read: the failing row never ran, nothing failed.
-        Backend::Sqlite => {
-            session.commit().await.unwrap();
-            assert_eq!(stored_accounts(&db).await.len(), 5);
-        }
+        session.commit().await.unwrap();
+        assert_eq!(stored_accounts(&db).await.len(), 5);
+    } else {
         // PostgreSQL ran the whole query, and its failure aborted the transaction: commit
         // must say so rather than report success for a transaction the server rolled back.
-        _ => {
-            assert_session_aborted(session.commit().await);
-            assert!(stored_accounts(&db).await.is_empty());
-        }
+        assert_session_aborted(session.commit().await);
+        assert!(stored_accounts(&db).await.is_empty());
     }
 }
 

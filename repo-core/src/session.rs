@@ -177,6 +177,11 @@ pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
 ///   connection) aborts the unit of work: every later call on the session, and
 ///   [`commit`](Session::commit), returns [`Error::SessionAborted`], and nothing is written.
 ///
+/// Statements streamed with [`Conn::fetch`](crate::Conn::fetch) follow the same rules. A stream
+/// dropped before its end leaves its statement to finish on the server: on PostgreSQL a failure
+/// in the unread rows aborts the unit of work like any other, and the next call (or `commit`)
+/// reports it; SQLite never computes the unread rows.
+///
 /// So `commit()` returning `Ok` means every write that reported success is durable.
 ///
 /// An in-memory SQLite database has a single connection: while a session holds it, a
