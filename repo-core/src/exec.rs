@@ -337,10 +337,15 @@ impl<'a> Conn<'a> {
                 }
                 Conn::Session(session) => {
                     let mut state = session.lock().await;
-                    if let Err(error) = state.check_usable() {
-                        yield Err(error);
-                        return;
-                    }
+                    let guarded = match state.before_statement(statement.sql()).await {
+                        Ok(guarded) => guarded,
+                        Err(error) => {
+                            yield Err(error);
+                            return;
+                        }
+                    };
+                    // Cleared once the statement has run to its end, whichever way it ended.
+                    state.stream_unfinished = true;
                     let mut failure = None;
                     {
                         let rows = match &mut state.tx {
@@ -365,13 +370,15 @@ impl<'a> Conn<'a> {
                             }
                         }
                     }
+                    state.stream_unfinished = false;
                     if let Some(error) = failure {
-                        let error = if crate::session::leaves_transaction_usable(&error) {
-                            classify(error)
-                        } else {
-                            state.abort(error)
-                        };
-                        yield Err(error);
+                        // A constraint violation (a streamed write) is undone alone, as in
+                        // `execute`; any other failure aborts the unit of work.
+                        if let Err(error) =
+                            state.after_statement::<()>(Err(error), guarded, classify).await
+                        {
+                            yield Err(error);
+                        }
                     }
                 }
             }
@@ -419,7 +426,7 @@ impl<'a> Conn<'a> {
             },
             Conn::Session(session) => {
                 let mut state = session.lock().await;
-                state.check_usable()?;
+                state.ready().await?;
                 let result = match &mut state.tx {
                     #[cfg(feature = "postgres")]
                     Tx::Postgres(tx) => within!(tx.begin().await.map_err(map)?),

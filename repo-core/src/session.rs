@@ -26,11 +26,14 @@ pub(crate) struct State {
     /// Whether the statement savepoint is defined (it is released lazily, together with
     /// opening the next one, to save a round trip per statement).
     savepoint_open: bool,
+    /// Whether a stream was dropped before its statement finished. PostgreSQL runs the whole
+    /// statement regardless, and a failure in its unread part aborts the transaction.
+    pub(crate) stream_unfinished: bool,
 }
 
 impl State {
     /// Fail at once if an earlier statement aborted the unit of work.
-    pub(crate) fn check_usable(&self) -> Result<()> {
+    fn check_usable(&self) -> Result<()> {
         match &self.aborted {
             Some(cause) => Err(Error::SessionAborted {
                 cause: cause.clone(),
@@ -39,11 +42,25 @@ impl State {
         }
     }
 
+    /// Fail if the unit of work was aborted, including by the unread end of a dropped stream:
+    /// after one, a round trip finds out whether the transaction still stands.
+    pub(crate) async fn ready(&mut self) -> Result<()> {
+        self.check_usable()?;
+        if self.stream_unfinished {
+            self.stream_unfinished = false;
+            if let Err(error) = self.raw("SELECT 1").await {
+                self.abort(error);
+                return self.check_usable();
+            }
+        }
+        Ok(())
+    }
+
     /// Prepare to run a statement: on a backend whose failed statement aborts the whole
     /// transaction (PostgreSQL), a write runs under a savepoint so that a constraint
     /// violation can be undone alone. Returns whether the statement is guarded.
     pub(crate) async fn before_statement(&mut self, sql: &str) -> Result<bool> {
-        self.check_usable()?;
+        self.ready().await?;
         if !self.needs_statement_savepoint() || is_read_only(sql) {
             return Ok(false);
         }
@@ -168,6 +185,11 @@ pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
 ///   connection) aborts the unit of work: every later call on the session, and
 ///   [`commit`](Session::commit), returns [`Error::SessionAborted`], and nothing is written.
 ///
+/// Statements streamed with [`Conn::fetch`](crate::Conn::fetch) follow the same rules. A stream
+/// dropped before its end leaves its statement to finish on the server: on PostgreSQL a failure
+/// in the unread rows aborts the unit of work like any other, and the next call (or `commit`)
+/// reports it; SQLite never computes the unread rows.
+///
 /// So `commit()` returning `Ok` means every write that reported success is durable.
 ///
 /// An in-memory SQLite database has a single connection: while a session holds it, a
@@ -204,6 +226,7 @@ impl Session {
                 tx,
                 aborted: None,
                 savepoint_open: false,
+                stream_unfinished: false,
             }),
         })
     }
@@ -223,7 +246,9 @@ impl Session {
     /// Make every write of the session durable. If an earlier failure aborted the unit of
     /// work, it is rolled back instead and the result is [`Error::SessionAborted`].
     pub async fn commit(self) -> Result<()> {
-        let state = self.state.into_inner();
+        let mut state = self.state.into_inner();
+        // The only failure `ready` reports is the abort handled just below.
+        let _ = state.ready().await;
         if let Some(cause) = state.aborted {
             // Dropping the transaction would roll it back too; do it now so the connection
             // returns to the pool clean, and report the abort rather than a rollback error.
