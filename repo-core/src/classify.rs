@@ -18,7 +18,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "262",   // SQLITE_LOCKED_SHAREDCACHE
 ];
 
-/// Statement cancelled by a timeout: PostgreSQL query_canceled, SQLite SQLITE_INTERRUPT.
+/// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
 const TIMEOUT_CODES: &[&str] = &["57014", "9"];
 
 pub(crate) fn is_retryable(db: &dyn DatabaseError) -> bool {

@@ -35,6 +35,7 @@ pub fn now() -> DateTime<Utc> {
 /// violations become [`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`] or
 /// [`Error::Check`] naming the constraint or column, cancelled statements [`Error::Timeout`],
 /// undecodable values [`Error::Decode`].
+#[must_use]
 pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
     crate::classify::classify::<E>(error)
 }

@@ -116,28 +116,20 @@ impl Row {
 
     /// The position of the column named `column`.
     pub fn index_of(&self, column: &str) -> Result<usize, sqlx::Error> {
-        use sqlx::Column as _;
-        let columns: Vec<&str> = match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.columns().iter().map(|c| c.name()).collect(),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.columns().iter().map(|c| c.name()).collect(),
-        };
-        columns
-            .iter()
-            .position(|name| *name == column)
+        (0..)
+            .map_while(|index| self.column_name(index))
+            .position(|name| name == column)
             .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))
     }
 
     /// The name of the column at `index`, if the row has one there.
     #[must_use]
     pub fn column_name(&self, index: usize) -> Option<&str> {
-        use sqlx::Column as _;
         match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.columns().get(index).map(|c| c.name()),
+            Self::Postgres(row) => row.columns().get(index).map(sqlx::Column::name),
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.columns().get(index).map(|c| c.name()),
+            Self::Sqlite(row) => row.columns().get(index).map(sqlx::Column::name),
         }
     }
 

@@ -56,7 +56,7 @@ pub struct SourceStats {
 
 #[derive(FromRow)]
 struct StatusRow {
-    status: EnrichmentStatus,
+    enrichment_status: EnrichmentStatus,
     count: i64,
 }
 
@@ -189,7 +189,7 @@ impl DatasetRepository<'_> {
     /// How many datasets `source_name` has, in all and per status.
     pub async fn get_stats_by_source(&self, source_name: &str) -> Result<SourceStats> {
         let select = Query::select()
-            .expr_as(Dataset::ENRICHMENT_STATUS.expr(), "status")
+            .column(Dataset::ENRICHMENT_STATUS.name())
             .expr_as(count_rows(), "count")
             .from(Dataset::TABLE)
             .cond_where(Dataset::SOURCE_NAME.eq(source_name).into_condition())
@@ -204,7 +204,7 @@ impl DatasetRepository<'_> {
         for row in rows {
             let count = row.count as u64;
             stats.total += count;
-            *stats.by_status.slot(row.status) += count;
+            *stats.by_status.slot(row.enrichment_status) += count;
         }
         Ok(stats)
     }

@@ -296,7 +296,7 @@ impl GenerationPipelineRepository<'_> {
     /// Counts per status and the success rate, of `user_id`'s pipelines or of all when `None`.
     pub async fn get_statistics(&self, user_id: Option<&str>) -> Result<PipelineStats> {
         let mut select = Query::select()
-            .expr_as(GenerationPipeline::STATUS.expr(), "status")
+            .column(GenerationPipeline::STATUS.name())
             .expr_as(count_rows(), "count")
             .from(GenerationPipeline::TABLE)
             .group_by_col(GenerationPipeline::STATUS.name())
