@@ -1,7 +1,7 @@
 //! sqlx's `Type`, `Encode` and `Decode` for `#[derive(DbEnum)]` enums, on every enabled backend.
 //!
 //! A blanket `impl<T: DbEnum> sqlx::Decode<'_, Postgres> for T` is not allowed here (neither the
-//! trait nor `T` is local), so the derive expands to one call of [`impl_sqlx_for_db_enum!`]
+//! trait nor `T` is local), so the derive expands to one call of `impl_sqlx_for_db_enum!`
 //! naming the enum; that macro is defined for the backends this crate was built with, so the
 //! user's crate needs neither `cfg`s nor a direct sqlx dependency. The impls it writes delegate
 //! to the generic functions of this module, which are also what
