@@ -2,7 +2,7 @@
 //!
 //! Declaring `#[derive(Repository)]` on a struct gives a `BookmarkRepository` with every base
 //! operation; the declaring crate adds queries as inherent methods, using the same tools the
-//! base uses (a pre-filled select, row decoding into the entity or any `sqlx::FromRow` type).
+//! base uses (a pre-filled select, row decoding into the entity or any `#[derive(FromRow)]` type, portable aggregates).
 //! Runs on an in-memory SQLite database, or on the database named by `DATABASE_URL`.
 
 #[path = "table.rs"]
@@ -25,7 +25,7 @@ pub struct Bookmark {
 }
 
 /// A row of the custom statistics query.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, FromRow)]
 pub struct TagStats {
     pub tag: String,
     pub bookmarks: i64,
@@ -36,16 +36,13 @@ impl BookmarkRepository<'_> {
     /// Bookmarks per tag with their mean stars, most bookmarked first.
     pub async fn stats_by_tag(&self) -> repo_core::Result<Vec<TagStats>> {
         let select = Query::select()
-            .column("tag")
-            .expr_as(Expr::cust("COUNT(*)"), "bookmarks")
-            .expr_as(
-                Expr::cust("CAST(AVG(stars) AS DOUBLE PRECISION)"),
-                "avg_stars",
-            )
+            .column(Bookmark::TAG.name())
+            .expr_as(count_rows(), "bookmarks")
+            .expr_as(Bookmark::STARS.avg(), "avg_stars")
             .from(Bookmark::TABLE)
-            .group_by_col("tag")
-            .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
-            .order_by("tag", Order::Asc)
+            .group_by_col(Bookmark::TAG.name())
+            .order_by_expr(count_rows(), Order::Desc)
+            .order_by(Bookmark::TAG.name(), Order::Asc)
             .to_owned();
         self.fetch_rows(&select).await
     }

@@ -391,13 +391,16 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
 /// A Rust enum stored by label: a native enum type on PostgreSQL, text elsewhere.
 ///
 /// Derive it with `#[derive(DbEnum)]`; labels default to the variant names in `snake_case` and
-/// the PostgreSQL type name to the enum name in `snake_case`.
+/// the PostgreSQL type name to the enum name in `snake_case`. The derive also implements sqlx's
+/// `Type`, `Encode` and `Decode` on every enabled backend (see [`db_enum`](crate::db_enum)), so
+/// an enum can be a field of a [`FromRow`](crate::FromDbRow) row or a parameter of a plain
+/// sqlx query.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
     note = "column types: bool, i16, i32, i64, f32, f64, String, Vec<u8>, DateTime<Utc>, NaiveDate, Uuid, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)]"
 )]
-pub trait DbEnum: Sized + Send + Sync + 'static {
+pub trait DbEnum: Sized + Send + Sync + 'static + crate::row::Decodable {
     /// The PostgreSQL type name.
     const TYPE_NAME: &'static str;
     /// Every label, in declaration order.
@@ -419,21 +422,10 @@ impl<T: DbEnum> DbField for T {
     fn null_value() -> Value {
         Value::Enum(OptionEnum::None(T::TYPE_NAME.into()))
     }
+    /// Decoded by the enum's sqlx `Decode` impl (see [`db_enum`](crate::db_enum)): a label the
+    /// enum does not know is an error naming the label, the enum and the column.
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-        let parse = |label: &str| {
-            T::from_label(label).ok_or_else(|| sqlx::Error::ColumnDecode {
-                index: index.to_string(),
-                source: format!("`{label}` is not a label of {}", T::TYPE_NAME).into(),
-            })
-        };
-        match row {
-            // PostgreSQL reports the enum's own type, which sqlx's text check refuses; the
-            // wire format is the label's text, so decode it unchecked.
-            #[cfg(feature = "postgres")]
-            Row::Postgres(row) => parse(sqlx::Row::try_get_unchecked::<&str, _>(row, index)?),
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(row) => parse(sqlx::Row::try_get::<&str, _>(row, index)?),
-        }
+        row.try_get(index)
     }
     fn column_type(backend: Backend) -> ColumnType {
         match backend {

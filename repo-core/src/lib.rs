@@ -69,11 +69,18 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+// The README's code runs as a doctest of this crate, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
+pub mod aggregate;
 mod bind;
 mod classify;
 mod constraint_names;
 pub mod cursor;
 pub mod db;
+pub mod db_enum;
 pub mod entity;
 pub mod error;
 pub mod exec;
@@ -100,17 +107,31 @@ pub use row::{FromDbRow, Row};
 pub use session::Session;
 
 #[cfg(feature = "derive")]
-pub use repo_derive::{DbEnum, Repository};
+pub use repo_derive::{DbEnum, FromRow, Repository};
 
 /// The sea-query and sqlx this crate builds on, for custom queries.
 pub use sea_query;
 pub use sqlx;
 
 /// What a user of the framework imports: `use repo_core::prelude::*;`.
+///
+/// Besides the framework's types and derives it brings what custom queries are written with:
+/// sea-query's statement builders ([`Query`](sea_query::Query), [`Expr`](sea_query::Expr),
+/// [`ExprTrait`](sea_query::ExprTrait), [`Cond`](sea_query::Cond)), the portable aggregates
+/// ([`count_rows`](crate::aggregate::count_rows) and the `sum`/`avg`/`min`/`max` methods of
+/// typed columns) and `#[derive(FromRow)]` for their result rows.
+///
+/// There is one `Order` here: **sea-query's sort direction**, `Order::Asc` / `Order::Desc`,
+/// as in `select.order_by(column, Order::Desc)`. The framework's typed sort key,
+/// [`repo_core::Order<E>`](crate::Order) (what [`PageRequest::order_by`](crate::PageRequest::order_by)
+/// takes), is never written by name: it comes from `Column::asc()` / `Column::desc()`.
 pub mod prelude {
+    #[cfg(feature = "derive")]
+    pub use crate::FromRow;
+    pub use crate::aggregate::count_rows;
     pub use crate::{
-        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, KeysetPage,
-        KeysetRequest, Page, PageRequest, Repository, Session,
+        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow,
+        KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session,
     };
     pub use chrono::{DateTime, Utc};
     pub use sea_query::{Cond, Expr, ExprTrait, Order, Query};
@@ -125,9 +146,11 @@ pub mod __private {
     pub use crate::field::{AutoKey, DbEnum, DbField, Timestamp, json};
     pub use crate::filter::Column;
     pub use crate::repository::{BaseRepository, Repository};
-    pub use crate::row::Row;
+    pub use crate::row::{FromDbRow, Row};
+    pub use crate::{db_enum, impl_sqlx_for_db_enum};
     pub use sea_query::{ColumnType, Value};
     pub use serde_json::Value as JsonValue;
+    pub use sqlx;
     pub use sqlx::Error as SqlxError;
     pub use std::option::Option;
     pub use std::result::Result as StdResult;

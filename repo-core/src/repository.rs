@@ -60,7 +60,7 @@ fn record_rows(rows: u64) {
 /// Generated repositories (`DatasetRepository`) wrap one and dereference to it, so custom
 /// queries use the same tools as the base operations: [`select`](Repository::select) (a
 /// statement pre-filled with the table and columns), [`fetch_entities`](Repository::fetch_entities),
-/// [`fetch_rows`](Repository::fetch_rows) (any `sqlx::FromRow` type) and
+/// [`fetch_rows`](Repository::fetch_rows) (any [`FromDbRow`] type) and
 /// [`execute`](Repository::execute).
 pub struct Repository<'a, E> {
     conn: Conn<'a>,
@@ -159,35 +159,48 @@ impl<'a, E: Entity> Repository<'a, E> {
         self.fetch_entity_statement(self.statement(statement)).await
     }
 
-    /// Run any query and decode each row as `R`, e.g. a `#[derive(sqlx::FromRow)]` stats row.
+    /// Run any query and decode each row as `R`: a `#[derive(FromRow)]` struct (fields read
+    /// by column name) or a tuple (by position). [`aggregate`](crate::aggregate) has aggregates
+    /// that decode as the same type on every backend.
     ///
     /// ```
     /// use repo_core::prelude::*;
     ///
+    /// #[derive(Debug, Clone, Copy, PartialEq, Eq, DbEnum)]
+    /// pub enum Channel { Shop, Web }
+    ///
     /// #[derive(Debug, Clone, Repository)]
-    /// #[repo(table = "orders")]
-    /// pub struct Order {
+    /// #[repo(table = "purchases")]
+    /// pub struct Purchase {
     ///     #[repo(primary_key, auto)]
     ///     pub id: i64,
     ///     pub customer: String,
+    ///     pub channel: Channel,
     ///     pub cents: i64,
     /// }
     ///
-    /// #[derive(Debug, PartialEq, sqlx::FromRow)]
+    /// #[derive(Debug, PartialEq, FromRow)]
     /// pub struct Spend {
     ///     pub customer: String,
+    ///     pub channel: Channel,
+    ///     pub purchases: i64,
     ///     pub total: i64,
+    ///     pub mean: Option<f64>,
     /// }
     ///
-    /// impl OrderRepository<'_> {
-    ///     /// Total spend per customer, biggest first.
+    /// impl PurchaseRepository<'_> {
+    ///     /// Spend per customer and channel, biggest first.
     ///     pub async fn spend(&self) -> repo_core::Result<Vec<Spend>> {
     ///         let select = Query::select()
-    ///             .column(Order::CUSTOMER.name())
-    ///             .expr_as(Expr::col(Order::CENTS.name()).sum(), "total")
-    ///             .from(Order::TABLE)
-    ///             .group_by_col(Order::CUSTOMER.name())
-    ///             .order_by("total", sea_query::Order::Desc)
+    ///             .column(Purchase::CUSTOMER.name())
+    ///             .column(Purchase::CHANNEL.name())
+    ///             .expr_as(count_rows(), "purchases")
+    ///             .expr_as(Purchase::CENTS.sum(), "total")
+    ///             .expr_as(Purchase::CENTS.avg(), "mean")
+    ///             .from(Purchase::TABLE)
+    ///             .group_by_col(Purchase::CUSTOMER.name())
+    ///             .group_by_col(Purchase::CHANNEL.name())
+    ///             .order_by("total", Order::Desc)
     ///             .to_owned();
     ///         self.fetch_rows(&select).await
     ///     }
@@ -196,14 +209,20 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> repo_core::Result<()> {
     /// let db = Db::connect("sqlite::memory:").await?;
-    /// db.create_schema::<Order>().await?;
-    /// let repo = OrderRepository::new(&db);
+    /// db.create_schema::<Purchase>().await?;
+    /// let repo = PurchaseRepository::new(&db);
     /// for (customer, cents) in [("ann", 500), ("bob", 200), ("ann", 250)] {
-    ///     repo.insert(&Order { id: 0, customer: customer.into(), cents }).await?;
+    ///     repo.insert(&Purchase { id: 0, customer: customer.into(), channel: Channel::Web, cents })
+    ///         .await?;
     /// }
     /// let spend = repo.spend().await?;
-    /// assert_eq!(spend[0], Spend { customer: "ann".into(), total: 750 });
-    /// assert_eq!(spend[1], Spend { customer: "bob".into(), total: 200 });
+    /// assert_eq!(
+    ///     spend,
+    ///     [
+    ///         Spend { customer: "ann".into(), channel: Channel::Web, purchases: 2, total: 750, mean: Some(375.0) },
+    ///         Spend { customer: "bob".into(), channel: Channel::Web, purchases: 1, total: 200, mean: Some(200.0) },
+    ///     ]
+    /// );
     /// # Ok(()) }
     /// ```
     pub async fn fetch_rows<R: FromDbRow>(

@@ -7,6 +7,8 @@ use sqlx::postgres::{PgRow, Postgres};
 #[cfg(feature = "sqlite")]
 use sqlx::sqlite::{Sqlite, SqliteRow};
 
+use crate::field::DbField;
+
 /// One result row, from whichever backend ran the statement.
 ///
 /// Generated entity code decodes it by column position; custom queries decode it into any
@@ -45,44 +47,122 @@ backend_trait!(
     /// A type sqlx can decode from a SQLite column (every type when the backend is off).
     SqliteDecode, "sqlite", for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>
 );
-backend_trait!(
-    /// A row type sqlx can build from a PostgreSQL row (every type when the backend is off).
-    PgFromRow, "postgres", for<'r> sqlx::FromRow<'r, PgRow>
-);
-backend_trait!(
-    /// A row type sqlx can build from a SQLite row (every type when the backend is off).
-    SqliteFromRow, "sqlite", for<'r> sqlx::FromRow<'r, SqliteRow>
-);
-
 /// A type sqlx decodes from a single column on every enabled backend.
 pub trait Decodable: PgDecode + SqliteDecode {}
 impl<T: PgDecode + SqliteDecode> Decodable for T {}
 
-/// A row type (usually `#[derive(sqlx::FromRow)]`) that decodes on every enabled backend:
-/// the target of custom queries such as statistics.
-pub trait FromDbRow: PgFromRow + SqliteFromRow + Send + Unpin + 'static {}
-impl<T: PgFromRow + SqliteFromRow + Send + Unpin + 'static> FromDbRow for T {}
+/// A row type that decodes on every enabled backend: the target of custom queries such as
+/// statistics ([`fetch_rows`](crate::Repository::fetch_rows)).
+///
+/// Derive it with `#[derive(FromRow)]` (re-exported by this crate and its prelude): each field
+/// is read from the column of the same name (or `#[repo(column = "name")]`) through
+/// [`DbField`], exactly as entity fields are, so enums, timestamps, embeddings and
+/// `#[repo(json)]` fields decode the same way in both. Tuples of up to eight [`DbField`]s
+/// decode by position.
+///
+/// sqlx's own `#[derive(sqlx::FromRow)]` is not used for this: its expansion names `::sqlx`,
+/// so it needs a direct sqlx dependency, and it decodes with each backend's sqlx types rather
+/// than the framework's column types.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be built from a result row",
+    label = "not a row type",
+    note = "derive it with `#[derive(FromRow)]` from `repo_core::prelude`, or use a tuple of column types"
+)]
+pub trait FromDbRow: Sized + Send + Unpin + 'static {
+    /// Build the value from `row`.
+    fn from_db_row(row: &Row) -> Result<Self, sqlx::Error>;
+}
+
+macro_rules! tuple_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: DbField + Unpin),+> FromDbRow for ($($t,)+) {
+            fn from_db_row(row: &Row) -> Result<Self, sqlx::Error> {
+                Ok(($(row.field::<$t>($i)?,)+))
+            }
+        }
+    };
+}
+
+tuple_row!(A 0);
+tuple_row!(A 0, B 1);
+tuple_row!(A 0, B 1, C 2);
+tuple_row!(A 0, B 1, C 2, D 3);
+tuple_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 impl Row {
     /// Decode the column at `index` as `T`, with sqlx's type check.
     pub fn try_get<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
-        match self {
+        let result = match self {
             #[cfg(feature = "postgres")]
             Self::Postgres(row) => row.try_get(index),
             #[cfg(feature = "sqlite")]
             Self::Sqlite(row) => row.try_get(index),
+        };
+        result.map_err(|e| self.name_column(e))
+    }
+
+    /// Decode the column at `index` as the [`DbField`] `T`, as entity fields are decoded.
+    pub fn field<T: DbField>(&self, index: usize) -> Result<T, sqlx::Error> {
+        T::decode(self, index).map_err(|e| self.name_column(e))
+    }
+
+    /// Decode the column named `column` as the [`DbField`] `T`.
+    pub fn field_named<T: DbField>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.field(self.index_of(column)?)
+    }
+
+    /// The position of the column named `column`.
+    pub fn index_of(&self, column: &str) -> Result<usize, sqlx::Error> {
+        (0..)
+            .map_while(|index| self.column_name(index))
+            .position(|name| name == column)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_owned()))
+    }
+
+    /// The name of the column at `index`, if the row has one there.
+    #[must_use]
+    pub fn column_name(&self, index: usize) -> Option<&str> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(row) => row.columns().get(index).map(sqlx::Column::name),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(row) => row.columns().get(index).map(sqlx::Column::name),
+        }
+    }
+
+    /// `error` with the column it names by position named by its name instead, so an
+    /// [`Error::Decode`](crate::Error::Decode) says which column could not be read.
+    #[must_use]
+    pub fn name_column(&self, error: sqlx::Error) -> sqlx::Error {
+        match error {
+            sqlx::Error::ColumnDecode { index, source } => {
+                let name = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.column_name(i))
+                    .map_or(index, str::to_owned);
+                sqlx::Error::ColumnDecode {
+                    index: name,
+                    source,
+                }
+            }
+            other => other,
         }
     }
 
     /// Decode the column at `index` as `T` without sqlx's type check (PostgreSQL enum labels
     /// arrive as their own type but decode as text).
     pub fn try_get_unchecked<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
-        match self {
+        let result = match self {
             #[cfg(feature = "postgres")]
             Self::Postgres(row) => row.try_get_unchecked(index),
             #[cfg(feature = "sqlite")]
             Self::Sqlite(row) => row.try_get_unchecked(index),
-        }
+        };
+        result.map_err(|e| self.name_column(e))
     }
 
     /// Whether the column at `index` is SQL NULL.
@@ -96,13 +176,8 @@ impl Row {
         })
     }
 
-    /// Build a whole-row type, such as a `#[derive(sqlx::FromRow)]` statistics struct.
+    /// Build a whole-row type, such as a `#[derive(FromRow)]` statistics struct.
     pub fn decode<T: FromDbRow>(&self) -> Result<T, sqlx::Error> {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => T::from_row(row),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => T::from_row(row),
-        }
+        T::from_db_row(self)
     }
 }

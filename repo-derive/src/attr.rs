@@ -14,6 +14,8 @@ enum Place {
     Field,
     Enum,
     Variant,
+    /// A field of a `#[derive(FromRow)]` struct.
+    RowField,
 }
 
 impl Place {
@@ -32,6 +34,7 @@ impl Place {
             ],
             Self::Enum => &["type_name", "rename_all"],
             Self::Variant => &["rename"],
+            Self::RowField => &["column", "json"],
         }
     }
 
@@ -41,6 +44,7 @@ impl Place {
             Self::Field => "field",
             Self::Enum => "enum",
             Self::Variant => "variant",
+            Self::RowField => "row field",
         }
     }
 
@@ -50,6 +54,7 @@ impl Place {
             Self::Field => "on a field, as in #[repo(primary_key)]",
             Self::Enum => "on an enum deriving DbEnum, as in #[repo(type_name = \"status\")]",
             Self::Variant => "on an enum variant, as in #[repo(rename = \"label\")]",
+            Self::RowField => "on a field of a FromRow struct, as in #[repo(column = \"name\")]",
         }
     }
 }
@@ -82,6 +87,12 @@ pub struct FieldAttrs {
     pub index: Option<Ident>,
     /// As in [`StructAttrs::named`].
     pub named: Vec<&'static str>,
+}
+
+#[derive(Default)]
+pub struct RowFieldAttrs {
+    pub column: Option<LitStr>,
+    pub json: Option<Ident>,
 }
 
 #[derive(Default)]
@@ -248,8 +259,10 @@ fn parse_repo_attrs(
                 named.push(*known);
                 return handle(&key, &meta);
             }
+            // A row field is a field too: an entity's field key on it is unknown, not misplaced.
             let home = [Place::Struct, Place::Field, Place::Enum, Place::Variant]
                 .into_iter()
+                .filter(|_| place != Place::RowField)
                 .find(|p| *p != place && p.keys().contains(&key.as_str()));
             let message = match (home, closest(&key, place.keys())) {
                 (Some(home), _) => format!(
@@ -342,6 +355,15 @@ pub fn field_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         "json" => flag(cx, meta, &mut out.json),
         "unique" => flag(cx, meta, &mut out.unique),
         _ => flag(cx, meta, &mut out.index),
+    });
+    out
+}
+
+pub fn row_field_attrs(cx: &Ctxt, attrs: &[Attribute]) -> RowFieldAttrs {
+    let mut out = RowFieldAttrs::default();
+    parse_repo_attrs(cx, attrs, Place::RowField, |key, meta| match key {
+        "column" => string(cx, meta, &mut out.column, "column_name"),
+        _ => flag(cx, meta, &mut out.json),
     });
     out
 }

@@ -1,5 +1,6 @@
 //! Derives for `repo-core`: `#[derive(Repository)]` declares an entity and its repository,
-//! `#[derive(DbEnum)]` stores a Rust enum by label. Use them through `repo_core::prelude`.
+//! `#[derive(DbEnum)]` stores a Rust enum by label, `#[derive(FromRow)]` reads the rows of a
+//! custom query. Use them through `repo_core::prelude`.
 #![forbid(unsafe_code)]
 
 mod ast;
@@ -30,4 +31,20 @@ pub fn derive_repository(input: TokenStream) -> TokenStream {
 pub fn derive_db_enum(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive_db_enum(&input).into()
+}
+
+/// Read a struct from a result row of a custom query (`repo_core::FromDbRow`): each field from
+/// the column of its name, decoded through `repo_core::DbField` exactly as entity fields are,
+/// so enums, timestamps, embeddings and JSON read the same on every backend.
+///
+/// Field attributes: `#[repo(column = "name")]` (the column, when it differs from the field),
+/// `#[repo(json)]` (any serde type, stored as JSON).
+///
+/// sqlx's own `#[derive(sqlx::FromRow)]` is not reused: its expansion names `::sqlx`, which
+/// needs a direct sqlx dependency, and it decodes with each backend's sqlx types instead of
+/// the framework's column types.
+#[proc_macro_derive(FromRow, attributes(repo))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive_from_row(&input).into()
 }

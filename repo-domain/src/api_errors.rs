@@ -4,7 +4,7 @@
 use chrono::{Duration, DurationRound as _};
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::{Backend, Result};
+use repo_core::{Backend, Column, DbField, Result};
 use uuid::Uuid;
 
 use crate::entities::{
@@ -191,18 +191,18 @@ pub struct ErrorStats {
     pub top_endpoints: Vec<(String, u64)>,
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyCount {
-    key: String,
+#[derive(FromRow)]
+struct KeyCount<K: DbField + Unpin> {
+    key: K,
     count: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 struct HourRow {
     hour: DateTime<Utc>,
     endpoint: String,
-    severity: String,
-    category: String,
+    severity: ErrorSeverity,
+    category: ErrorCategory,
     error_count: i64,
     unique_users: i64,
 }
@@ -282,25 +282,15 @@ impl ApiErrorRepository<'_> {
         let resolved = self
             .count(filter.clone().and(ApiError::RESOLVED.eq(true)))
             .await?;
-        let severity = self
-            .counts_by(&filter, ApiError::SEVERITY.expr().cast_as("text"), None)
-            .await?;
-        let category = self
-            .counts_by(&filter, ApiError::CATEGORY.expr().cast_as("text"), None)
-            .await?;
-        let endpoints = self
-            .counts_by(&filter, ApiError::ENDPOINT.expr(), Some(10))
-            .await?;
-        let mut by_severity: Vec<(ErrorSeverity, u64)> = severity
-            .into_iter()
-            .filter_map(|(k, n)| Some((ErrorSeverity::from_label(&k)?, n)))
-            .collect();
+        let mut by_severity: Vec<(ErrorSeverity, u64)> =
+            self.counts_by(&filter, ApiError::SEVERITY, None).await?;
         by_severity.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
-        let mut by_category: Vec<(ErrorCategory, u64)> = category
-            .into_iter()
-            .filter_map(|(k, n)| Some((ErrorCategory::from_label(&k)?, n)))
-            .collect();
+        let mut by_category: Vec<(ErrorCategory, u64)> =
+            self.counts_by(&filter, ApiError::CATEGORY, None).await?;
         by_category.sort_by_key(|(c, _)| *c);
+        let endpoints = self
+            .counts_by(&filter, ApiError::ENDPOINT, Some(10))
+            .await?;
         Ok(ErrorStats {
             total,
             resolved,
@@ -311,15 +301,16 @@ impl ApiErrorRepository<'_> {
         })
     }
 
-    async fn counts_by(
+    /// Per value of `key`, how many errors match `filter`: most first, ties by value.
+    async fn counts_by<K: DbField + Unpin>(
         &self,
         filter: &Filter<ApiError>,
-        key: Expr,
+        key: Column<ApiError, K>,
         limit: Option<u64>,
-    ) -> Result<Vec<(String, u64)>> {
+    ) -> Result<Vec<(K, u64)>> {
         let mut select = Query::select()
-            .expr_as(key, "key")
-            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .expr_as(key.expr(), "key")
+            .expr_as(count_rows(), "count")
             .from(ApiError::TABLE)
             .cond_where(self.condition(filter.clone()))
             .add_group_by([Expr::col("key")])
@@ -329,7 +320,7 @@ impl ApiErrorRepository<'_> {
         if let Some(limit) = limit {
             select.limit(limit);
         }
-        let rows: Vec<KeyCount> = self.fetch_rows(&select).await?;
+        let rows: Vec<KeyCount<K>> = self.fetch_rows(&select).await?;
         Ok(rows.into_iter().map(|r| (r.key, r.count as u64)).collect())
     }
 
@@ -422,10 +413,10 @@ impl ApiErrorRepository<'_> {
         let select = Query::select()
             .expr_as(Expr::cust(bucket), "hour")
             .column(ApiError::ENDPOINT.name())
-            .expr_as(ApiError::SEVERITY.expr().cast_as("text"), "severity")
-            .expr_as(ApiError::CATEGORY.expr().cast_as("text"), "category")
-            .expr_as(Expr::cust("COUNT(*)"), "error_count")
-            .expr_as(Expr::cust("COUNT(DISTINCT user_id)"), "unique_users")
+            .column(ApiError::SEVERITY.name())
+            .column(ApiError::CATEGORY.name())
+            .expr_as(count_rows(), "error_count")
+            .expr_as(ApiError::USER_ID.count_distinct(), "unique_users")
             .from(ApiError::TABLE)
             .cond_where(
                 self.condition(
@@ -444,17 +435,15 @@ impl ApiErrorRepository<'_> {
         let rows: Vec<HourRow> = self.fetch_rows(&select).await?;
         let aggregations: Vec<ErrorAggregation> = rows
             .into_iter()
-            .filter_map(|row| {
-                Some(ErrorAggregation {
-                    id: 0,
-                    hour: row.hour,
-                    endpoint: row.endpoint,
-                    severity: ErrorSeverity::from_label(&row.severity)?,
-                    category: ErrorCategory::from_label(&row.category)?,
-                    error_count: row.error_count,
-                    unique_users: row.unique_users,
-                    created_at: DateTime::UNIX_EPOCH,
-                })
+            .map(|row| ErrorAggregation {
+                id: 0,
+                hour: row.hour,
+                endpoint: row.endpoint,
+                severity: row.severity,
+                category: row.category,
+                error_count: row.error_count,
+                unique_users: row.unique_users,
+                created_at: DateTime::UNIX_EPOCH,
             })
             .collect();
         ErrorAggregationRepository::new(self.conn())

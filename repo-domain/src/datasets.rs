@@ -54,9 +54,9 @@ pub struct SourceStats {
     pub by_status: StatusCounts,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 struct StatusRow {
-    status: String,
+    enrichment_status: EnrichmentStatus,
     count: i64,
 }
 
@@ -189,8 +189,8 @@ impl DatasetRepository<'_> {
     /// How many datasets `source_name` has, in all and per status.
     pub async fn get_stats_by_source(&self, source_name: &str) -> Result<SourceStats> {
         let select = Query::select()
-            .expr_as(Dataset::ENRICHMENT_STATUS.expr().cast_as("text"), "status")
-            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .column(Dataset::ENRICHMENT_STATUS.name())
+            .expr_as(count_rows(), "count")
             .from(Dataset::TABLE)
             .cond_where(self.condition(Dataset::SOURCE_NAME.eq(source_name)))
             .group_by_col(Dataset::ENRICHMENT_STATUS.name())
@@ -204,9 +204,7 @@ impl DatasetRepository<'_> {
         for row in rows {
             let count = row.count as u64;
             stats.total += count;
-            if let Some(status) = <EnrichmentStatus as repo_core::DbEnum>::from_label(&row.status) {
-                *stats.by_status.slot(status) += count;
-            }
+            *stats.by_status.slot(row.enrichment_status) += count;
         }
         Ok(stats)
     }

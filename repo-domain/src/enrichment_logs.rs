@@ -1,9 +1,9 @@
 //! `EnrichmentLogRepository`: one row per enrichment attempt, and the analytics over them.
 
 use chrono::Duration;
+use repo_core::Result;
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::{DbEnum, Result};
 
 use crate::entities::{EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage};
 
@@ -87,7 +87,7 @@ pub struct StageResultStats {
 }
 
 /// How often one kind of error occurred ([`get_top_errors`](EnrichmentLogRepository::get_top_errors)).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ErrorTypeCount {
     /// The error kind.
     pub error_type: String,
@@ -95,10 +95,10 @@ pub struct ErrorTypeCount {
     pub count: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 struct StageResultRow {
-    stage: String,
-    result: String,
+    stage: EnrichmentStage,
+    result: EnrichmentResult,
     count: i64,
     avg_duration_ms: Option<f64>,
 }
@@ -133,13 +133,10 @@ impl EnrichmentLogRepository<'_> {
     /// duration. Sorted by stage, then result (declaration order).
     pub async fn get_stats_by_stage_and_result(&self, hours: u32) -> Result<Vec<StageResultStats>> {
         let select = Query::select()
-            .expr_as(EnrichmentLog::STAGE.expr().cast_as("text"), "stage")
-            .expr_as(EnrichmentLog::RESULT.expr().cast_as("text"), "result")
-            .expr_as(Expr::cust("COUNT(*)"), "count")
-            .expr_as(
-                Expr::cust("CAST(AVG(duration_ms) AS DOUBLE PRECISION)"),
-                "avg_duration_ms",
-            )
+            .column(EnrichmentLog::STAGE.name())
+            .column(EnrichmentLog::RESULT.name())
+            .expr_as(count_rows(), "count")
+            .expr_as(EnrichmentLog::DURATION_MS.avg(), "avg_duration_ms")
             .from(EnrichmentLog::TABLE)
             .cond_where(self.condition(EnrichmentLog::CREATED_AT.gte(window_start(hours))))
             .group_by_col(EnrichmentLog::STAGE.name())
@@ -148,13 +145,11 @@ impl EnrichmentLogRepository<'_> {
         let rows: Vec<StageResultRow> = self.fetch_rows(&select).await?;
         let mut stats: Vec<StageResultStats> = rows
             .into_iter()
-            .filter_map(|row| {
-                Some(StageResultStats {
-                    stage: EnrichmentStage::from_label(&row.stage)?,
-                    result: EnrichmentResult::from_label(&row.result)?,
-                    count: row.count as u64,
-                    avg_duration_ms: row.avg_duration_ms,
-                })
+            .map(|row| StageResultStats {
+                stage: row.stage,
+                result: row.result,
+                count: row.count as u64,
+                avg_duration_ms: row.avg_duration_ms,
             })
             .collect();
         stats.sort_by_key(|s| (s.stage, s.result));

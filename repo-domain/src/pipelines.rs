@@ -77,9 +77,9 @@ pub struct PipelineStats {
     pub success_rate: f64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 struct StatusRow {
-    status: String,
+    status: PipelineStatus,
     count: i64,
 }
 
@@ -293,8 +293,8 @@ impl GenerationPipelineRepository<'_> {
     /// Counts per status and the success rate, of `user_id`'s pipelines or of all when `None`.
     pub async fn get_statistics(&self, user_id: Option<&str>) -> Result<PipelineStats> {
         let mut select = Query::select()
-            .expr_as(GenerationPipeline::STATUS.expr().cast_as("text"), "status")
-            .expr_as(Expr::cust("COUNT(*)"), "count")
+            .column(GenerationPipeline::STATUS.name())
+            .expr_as(count_rows(), "count")
             .from(GenerationPipeline::TABLE)
             .group_by_col(GenerationPipeline::STATUS.name())
             .to_owned();
@@ -306,13 +306,12 @@ impl GenerationPipelineRepository<'_> {
         for row in rows {
             let count = row.count as u64;
             stats.total += count;
-            match PipelineStatus::from_label(&row.status) {
-                Some(PipelineStatus::Initializing) => stats.initializing += count,
-                Some(PipelineStatus::Processing) => stats.processing += count,
-                Some(PipelineStatus::Completed) => stats.completed += count,
-                Some(PipelineStatus::Failed) => stats.failed += count,
-                Some(PipelineStatus::Cancelled) => stats.cancelled += count,
-                None => {}
+            match row.status {
+                PipelineStatus::Initializing => stats.initializing += count,
+                PipelineStatus::Processing => stats.processing += count,
+                PipelineStatus::Completed => stats.completed += count,
+                PipelineStatus::Failed => stats.failed += count,
+                PipelineStatus::Cancelled => stats.cancelled += count,
             }
         }
         let finished = stats.completed + stats.failed + stats.cancelled;

@@ -13,6 +13,7 @@ repo_tests::on_both_backends!(
     enrichment_workflow_and_guards,
     guarded_transitions_write_nothing,
     stats_by_source_and_count_by_status,
+    unknown_status_label_is_a_decode_error_not_a_missing_row,
     claim_hands_each_dataset_to_one_worker,
     eight_workers_claim_five_thousand_datasets_once,
 );
@@ -364,4 +365,55 @@ async fn eight_workers_claim_five_thousand_datasets_once(db: Db) {
             .is_empty(),
         "none left behind"
     );
+}
+
+/// A status label written by something newer than this code (added to the PostgreSQL type, or
+/// past SQLite's CHECK) makes reads and statistics fail naming the column and the label,
+/// rather than leaving the dataset out of the counts.
+async fn unknown_status_label_is_a_decode_error_not_a_missing_row(db: Db) {
+    let repo = setup(&db).await;
+    let kept = repo
+        .insert(&Dataset::new("kaggle", "k0", "t"))
+        .await
+        .unwrap();
+    let odd = repo
+        .insert(&Dataset::new("kaggle", "k1", "t"))
+        .await
+        .unwrap();
+    let update = format!(
+        "UPDATE datasets SET enrichment_status = 'archived' WHERE id = {}",
+        odd.id
+    );
+    if let Some(pool) = db.postgres_pool() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(
+            "ALTER TYPE enrichment_status ADD VALUE 'archived'".to_owned(),
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(update))
+            .execute(pool)
+            .await
+            .unwrap();
+    } else {
+        let pool = db.sqlite_pool().unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA ignore_check_constraints = ON; {update}; PRAGMA ignore_check_constraints = OFF"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    let is_decode_error = |result: Result<_, Error>| match result {
+        Err(Error::Decode { column, reason }) => {
+            assert_eq!(column, "enrichment_status", "{reason}");
+            assert!(reason.contains("`archived`"), "{reason}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    };
+    is_decode_error(repo.get_stats_by_source("kaggle").await.map(|_| ()));
+    is_decode_error(repo.find_all(Filter::all()).await.map(|_| ()));
+    is_decode_error(repo.get(odd.id).await.map(|_| ()));
+    assert_eq!(repo.get(kept.id).await.unwrap().id, kept.id);
 }

@@ -77,8 +77,9 @@ impl Widget {
     }
 }
 
-/// A custom query: statistics rows decoded with `sqlx::FromRow`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A custom query: statistics rows decoded with `#[derive(FromRow)]`; the enum is cast to
+/// text and read as a `String`.
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct StatusCount {
     pub status: String,
     pub count: i64,
@@ -179,4 +180,27 @@ pub struct Score {
     pub id: i64,
     pub player: String,
     pub score: i64,
+}
+
+/// A plan tier, a PostgreSQL enum type of its own: tests add labels to it that Rust lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, DbEnum)]
+pub enum Tier {
+    Free,
+    Team,
+    Pro,
+}
+
+/// Enum, integer, float and timestamp columns to aggregate, some nullable.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "subscriptions")]
+pub struct Subscription {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub customer: String,
+    pub tier: Tier,
+    pub previous_tier: Option<Tier>,
+    pub seats: i64,
+    pub discount: Option<i32>,
+    pub price: f64,
+    pub started_at: DateTime<Utc>,
 }

@@ -1,4 +1,5 @@
-//! `impl DbEnum`: labels both ways and the PostgreSQL type name.
+//! `impl DbEnum`: labels both ways and the PostgreSQL type name; and sqlx's `Type`, `Encode`
+//! and `Decode`, written by a macro of `repo_core` that knows which backends it was built with.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -27,5 +28,7 @@ pub fn expand(model: &Enum) -> TokenStream {
                 }
             }
         }
+
+        ::repo_core::__private::impl_sqlx_for_db_enum!(#ident);
     }
 }

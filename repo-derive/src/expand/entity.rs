@@ -203,9 +203,13 @@ pub fn expand(model: &Entity) -> TokenStream {
             }
 
             fn decode(row: &#p::Row) -> #p::StdResult<Self, #p::SqlxError> {
-                Ok(Self {
-                    #(#idents: #decodes,)*
-                })
+                // A value that cannot be decoded is reported with its column's name.
+                let fields = || -> #p::StdResult<Self, #p::SqlxError> {
+                    Ok(Self {
+                        #(#idents: #decodes,)*
+                    })
+                };
+                fields().map_err(|error| row.name_column(error))
             }
 
             fn statements() -> &'static #p::StatementCache {

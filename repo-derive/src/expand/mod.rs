@@ -3,6 +3,7 @@
 mod db_enum;
 mod entity;
 mod repository;
+mod row;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -42,6 +43,25 @@ pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
     match (cx.check(), model) {
         (Ok(()), Some(model)) => {
             let body = db_enum::expand(&model);
+            quote! {
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]
+                const _: () = {
+                    #body
+                };
+            }
+        }
+        (Err(error), _) => error.to_compile_error(),
+        (Ok(()), None) => unreachable!("a missing model always reports an error"),
+    }
+}
+
+pub fn derive_from_row(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::default();
+    let model = ast::row(&cx, input);
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => {
+            let body = row::expand(&model);
             quote! {
                 #[doc(hidden)]
                 #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]

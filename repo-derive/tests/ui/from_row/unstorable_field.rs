@@ -1,0 +1,8 @@
+use repo_core::prelude::*;
+
+#[derive(FromRow)]
+pub struct Stats {
+    pub count: u64,
+}
+
+fn main() {}
