@@ -109,11 +109,8 @@ pub(crate) fn unique_columns(message: &str) -> Vec<String> {
 }
 
 fn not_null_column(db: &dyn DatabaseError) -> String {
-    #[cfg(feature = "postgres")]
-    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-        && let Some(column) = pg.column()
-    {
-        return column.to_owned();
+    if let Some(column) = crate::backend::not_null_column(db) {
+        return column;
     }
     let subject = after_colon(db.message());
     subject.rsplit('.').next().unwrap_or(subject).to_owned()

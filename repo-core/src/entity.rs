@@ -110,7 +110,7 @@ pub(crate) enum Fixed {
 }
 
 const FIXED_KINDS: usize = 8;
-const BACKENDS: usize = 2;
+use crate::backend::BACKENDS;
 
 /// SQL text of an entity's fixed statements, one slot per statement and backend, filled once.
 #[derive(Debug)]
@@ -133,10 +133,7 @@ impl StatementCache {
         kind: Fixed,
         build: impl FnOnce() -> String,
     ) -> &'static str {
-        let backend = match backend {
-            Backend::Postgres => 0,
-            Backend::Sqlite => 1,
-        };
+        let backend = backend.slot();
         self.slots[kind as usize * BACKENDS + backend].get_or_init(build)
     }
 }

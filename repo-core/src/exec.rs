@@ -7,11 +7,12 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use sea_query::{QueryStatementWriter, Value};
 use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
 
+use crate::backend::{Driver, dispatch};
 use crate::classify::classify_untyped;
-use crate::db::{Backend, Db, Pool, Settings};
+use crate::db::{Backend, Db, Settings};
 use crate::error::{Error, Result};
 use crate::row::Row;
-use crate::session::{Session, Tx};
+use crate::session::Session;
 
 /// SQL text with its bound values, ready to run.
 #[derive(Debug, Clone)]
@@ -31,23 +32,15 @@ impl Statement {
 
     /// Render a sea-query statement for `backend`.
     ///
-    /// On PostgreSQL the text starts with a comment naming the parameter types, because the
-    /// driver caches prepared statements by text: a custom condition comparing a column with
-    /// an `i32` in one call and an `f64` in another must not reuse the other's statement.
+    /// Where a prepared statement fixes its parameter types (PostgreSQL), the text starts with
+    /// a comment naming them, because the driver caches prepared statements by text: a custom
+    /// condition comparing a column with an `i32` in one call and an `f64` in another must not
+    /// reuse the other's statement.
     pub fn build(statement: &impl QueryStatementWriter, backend: Backend) -> Self {
-        match backend {
-            Backend::Postgres => {
-                let (sql, values) = statement.build(sea_query::PostgresQueryBuilder);
-                if values.0.is_empty() {
-                    return Self::new(sql, values.0);
-                }
-                let signature = crate::bind::pg_type_signature(&values.0);
-                Self::new(format!("/*{signature}*/ {sql}"), values.0)
-            }
-            Backend::Sqlite => {
-                let (sql, values) = statement.build(sea_query::SqliteQueryBuilder);
-                Self::new(sql, values.0)
-            }
+        let (sql, values) = backend.render(statement);
+        match backend.type_signature(&values) {
+            Some(signature) => Self::new(format!("/*{signature}*/ {sql}"), values),
+            None => Self::new(sql, values),
         }
     }
 
@@ -76,39 +69,6 @@ impl Statement {
     /// declarations and every value travels as a bound parameter.
     fn into_parts(self) -> (SqlStr, Vec<Value>) {
         (AssertSqlSafe(self.sql).into_sql_str(), self.values)
-    }
-}
-
-/// A backend driver: how its arguments are built and its rows wrapped.
-trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
-    fn wrap(row: Self::Row) -> Row;
-    fn rows_affected(result: &Self::QueryResult) -> u64;
-}
-
-#[cfg(feature = "postgres")]
-impl Driver for sqlx::Postgres {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
-        crate::bind::pg_arguments(values)
-    }
-    fn wrap(row: Self::Row) -> Row {
-        Row::Postgres(row)
-    }
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
-}
-
-#[cfg(feature = "sqlite")]
-impl Driver for sqlx::Sqlite {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
-        crate::bind::sqlite_arguments(values)
-    }
-    fn wrap(row: Self::Row) -> Row {
-        Row::Sqlite(row)
-    }
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
     }
 }
 
@@ -200,25 +160,17 @@ impl<'a> From<&Conn<'a>> for Conn<'a> {
     }
 }
 
-macro_rules! dispatch {
+macro_rules! run {
     ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
-            Conn::Db(db) => match &db.pool {
-                #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => $op(pool, $statement).await.map_err($classify),
-                #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => $op(pool, $statement).await.map_err($classify),
-            },
+            Conn::Db(db) => dispatch!(Pool, &db.pool, |pool, D| $op(pool, $statement)
+                .await
+                .map_err($classify)),
             Conn::Session(session) => {
                 let statement = $statement;
                 let mut state = session.lock().await;
                 let guarded = state.before_statement(statement.sql()).await?;
-                let result = match &mut state.tx {
-                    #[cfg(feature = "postgres")]
-                    Tx::Postgres(tx) => $op(&mut **tx, statement).await,
-                    #[cfg(feature = "sqlite")]
-                    Tx::Sqlite(tx) => $op(&mut **tx, statement).await,
-                };
+                let result = dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, statement).await);
                 state.after_statement(result, guarded, $classify).await
             }
         }
@@ -227,7 +179,7 @@ macro_rules! dispatch {
 
 /// Stream the rows of `statement` from an executor; the first failure ends the stream.
 macro_rules! stream_rows {
-    ($driver:ty, $executor:expr, $statement:expr, $wrap:path) => {
+    ($driver:ty, $executor:expr, $statement:expr) => {
         async_stream::stream! {
             let query = match query::<$driver>($statement) {
                 Ok(query) => query,
@@ -239,7 +191,7 @@ macro_rules! stream_rows {
             let mut rows = query.fetch($executor);
             loop {
                 match rows.try_next().await {
-                    Ok(Some(row)) => yield Ok($wrap(row)),
+                    Ok(Some(row)) => yield Ok(<$driver as Driver>::wrap(row)),
                     Ok(None) => break,
                     Err(error) => {
                         yield Err(error);
@@ -288,7 +240,7 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<u64> {
-        dispatch!(self, execute_on, statement, classify)
+        run!(self, execute_on, statement, classify)
     }
 
     pub(crate) async fn fetch_all_as(
@@ -296,7 +248,7 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<Vec<Row>> {
-        dispatch!(self, fetch_all_on, statement, classify)
+        run!(self, fetch_all_on, statement, classify)
     }
 
     pub(crate) async fn fetch_optional_as(
@@ -304,7 +256,7 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<Option<Row>> {
-        dispatch!(self, fetch_optional_on, statement, classify)
+        run!(self, fetch_optional_on, statement, classify)
     }
 
     /// Run a query and receive its rows one at a time, as the server sends them.
@@ -321,16 +273,9 @@ impl<'a> Conn<'a> {
         Box::pin(async_stream::stream! {
             match self {
                 Conn::Db(db) => {
-                    let rows = match &db.pool {
-                        #[cfg(feature = "postgres")]
-                        Pool::Postgres(pool) => {
-                            stream_rows!(sqlx::Postgres, pool, statement, Row::Postgres).boxed()
-                        }
-                        #[cfg(feature = "sqlite")]
-                        Pool::Sqlite(pool) => {
-                            stream_rows!(sqlx::Sqlite, pool, statement, Row::Sqlite).boxed()
-                        }
-                    };
+                    let rows = dispatch!(Pool, &db.pool, |pool, D| {
+                        stream_rows!(D, pool, statement).boxed()
+                    });
                     for await row in rows {
                         yield row.map_err(classify);
                     }
@@ -348,18 +293,9 @@ impl<'a> Conn<'a> {
                     state.stream_unfinished = true;
                     let mut failure = None;
                     {
-                        let rows = match &mut state.tx {
-                            #[cfg(feature = "postgres")]
-                            Tx::Postgres(tx) => {
-                                stream_rows!(sqlx::Postgres, &mut **tx, statement, Row::Postgres)
-                                    .boxed()
-                            }
-                            #[cfg(feature = "sqlite")]
-                            Tx::Sqlite(tx) => {
-                                stream_rows!(sqlx::Sqlite, &mut **tx, statement, Row::Sqlite)
-                                    .boxed()
-                            }
-                        };
+                        let rows = dispatch!(Tx, &mut state.tx, |tx, D| {
+                            stream_rows!(D, &mut **tx, statement).boxed()
+                        });
                         for await row in rows {
                             match row {
                                 Ok(row) => yield Ok(row),
@@ -416,23 +352,30 @@ impl<'a> Conn<'a> {
             }};
         }
         match self {
-            Conn::Db(db) => match &db.pool {
-                #[cfg(feature = "postgres")]
-                Pool::Postgres(pool) => within!(pool.begin().await.map_err(map)?),
-                #[cfg(feature = "sqlite")]
-                Pool::Sqlite(pool) => {
-                    within!(pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?)
+            Conn::Db(db) => {
+                let mut tx = db.pool.begin().await?;
+                let result = dispatch!(Tx, &mut tx, |inner, D| {
+                    run_all(&mut **inner, statements, want_rows, map).await
+                });
+                match result {
+                    Ok(done) => {
+                        tx.commit().await.map_err(map)?;
+                        Ok(done)
+                    }
+                    Err(error) => {
+                        // The error that stopped the batch matters more than a failed rollback,
+                        // and dropping the transaction rolls it back regardless.
+                        let _ = tx.rollback().await;
+                        Err(error)
+                    }
                 }
-            },
+            }
             Conn::Session(session) => {
                 let mut state = session.lock().await;
                 state.ready().await?;
-                let result = match &mut state.tx {
-                    #[cfg(feature = "postgres")]
-                    Tx::Postgres(tx) => within!(tx.begin().await.map_err(map)?),
-                    #[cfg(feature = "sqlite")]
-                    Tx::Sqlite(tx) => within!(tx.begin().await.map_err(map)?),
-                };
+                let result = dispatch!(Tx, &mut state.tx, |tx, D| within!(
+                    tx.begin().await.map_err(map)?
+                ));
                 if let Err(error) = &result
                     && !(error.is_constraint_violation()
                         || matches!(error, Error::Validation { .. } | Error::Decode { .. }))

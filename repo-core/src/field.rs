@@ -97,196 +97,10 @@ impl DbField for DateTime<Utc> {
         Value::ChronoDateTimeUtc(None)
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-        match row {
-            #[cfg(feature = "postgres")]
-            Row::Postgres(row) => sqlx::Row::try_get(row, index),
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(row) => sqlite_timestamp::decode(row, index),
-        }
+        row.timestamp(index)
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::TimestampWithTimeZone
-    }
-}
-
-/// Reading SQLite timestamps in every form SQLite's date functions accept.
-#[cfg(feature = "sqlite")]
-mod sqlite_timestamp {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
-    use sqlx::sqlite::SqliteRow;
-    use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
-
-    /// Decode the column at `index`: TEXT in any accepted form, INTEGER unix seconds or REAL
-    /// julian day number.
-    pub(super) fn decode(row: &SqliteRow, index: usize) -> Result<DateTime<Utc>, sqlx::Error> {
-        let raw = row.try_get_raw(index)?;
-        let kind = raw.type_info().name().to_owned();
-        let parsed = match kind.as_str() {
-            "TEXT" => {
-                let text: &str = row.try_get_unchecked(index)?;
-                parse(text).ok_or_else(|| {
-                    format!(
-                        "`{text}` is not a timestamp: expected `YYYY-MM-DD HH:MM:SS[.fraction]` \
-                         (or `T` for the space, an offset, or a bare date)"
-                    )
-                })
-            }
-            "INTEGER" => {
-                let seconds: i64 = row.try_get_unchecked(index)?;
-                DateTime::from_timestamp(seconds, 0)
-                    .ok_or_else(|| format!("{seconds} unix seconds is out of range"))
-            }
-            "REAL" => {
-                let day: f64 = row.try_get_unchecked(index)?;
-                from_julian_day(day)
-                    .ok_or_else(|| format!("julian day {day} is not a representable instant"))
-            }
-            other => Err(format!("a {other} value is not a timestamp")),
-        };
-        parsed.map_err(|reason| sqlx::Error::ColumnDecode {
-            index: row
-                .columns()
-                .get(index)
-                .map_or_else(|| index.to_string(), |c| c.name().to_owned()),
-            source: reason.into(),
-        })
-    }
-
-    /// The instant of a julian day number, at the millisecond precision SQLite computes with.
-    fn from_julian_day(day: f64) -> Option<DateTime<Utc>> {
-        /// Milliseconds from the julian day epoch to the unix epoch (julian day 2440587.5).
-        const UNIX_EPOCH_MS: i64 = 210_866_760_000_000;
-        let ms = (day * 86_400_000.0).round();
-        // Beyond this, f64 milliseconds are no longer exact and chrono's range is long passed.
-        if !ms.is_finite() || ms.abs() > 9.0e15 {
-            return None;
-        }
-        DateTime::from_timestamp_millis(ms as i64 - UNIX_EPOCH_MS)
-    }
-
-    /// Parse `YYYY-MM-DD`, optionally followed by ` ` or `T`, `HH:MM`, optionally `:SS` and
-    /// `.` with one or more fraction digits, optionally `Z` or `±HH:MM` (optionally after
-    /// spaces); the UTC instant.
-    pub(crate) fn parse(text: &str) -> Option<DateTime<Utc>> {
-        let bytes = text.as_bytes();
-        let date = date(bytes.get(..10)?)?;
-        let rest = &bytes[10..];
-        let Some((&separator, rest)) = rest.split_first() else {
-            return Some(date.and_time(NaiveTime::MIN).and_utc());
-        };
-        if separator != b' ' && separator != b'T' {
-            return None;
-        }
-        let hour = number(rest.get(..2)?)?;
-        if rest.get(2) != Some(&b':') {
-            return None;
-        }
-        let minute = number(rest.get(3..5)?)?;
-        let mut rest = &rest[5..];
-        let mut second = 0;
-        let mut nanos = 0;
-        if let [b':', s1, s2, tail @ ..] = rest {
-            second = number(&[*s1, *s2])?;
-            rest = tail;
-            if let [b'.', tail @ ..] = rest {
-                let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
-                if digits == 0 {
-                    return None;
-                }
-                // Nanoseconds from the first nine digits; later digits are below chrono's
-                // precision.
-                for position in 0..9 {
-                    let digit = tail.get(position).filter(|_| position < digits);
-                    nanos = nanos * 10 + digit.map_or(0, |d| u32::from(d - b'0'));
-                }
-                rest = &tail[digits..];
-            }
-        }
-        let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
-        let local = NaiveDateTime::new(date, time);
-        let offset = offset(rest.trim_ascii_start())?;
-        Some(local.checked_sub_signed(offset)?.and_utc())
-    }
-
-    /// `YYYY-MM-DD`.
-    fn date(bytes: &[u8]) -> Option<NaiveDate> {
-        let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = bytes else {
-            return None;
-        };
-        let year = number(&[*y1, *y2, *y3, *y4])?;
-        NaiveDate::from_ymd_opt(
-            i32::try_from(year).ok()?,
-            number(&[*m1, *m2])?,
-            number(&[*d1, *d2])?,
-        )
-    }
-
-    /// The offset east of UTC a zone suffix names: none, `Z`, or `±HH:MM`.
-    fn offset(zone: &[u8]) -> Option<TimeDelta> {
-        match zone {
-            [] | [b'Z' | b'z'] => Some(TimeDelta::zero()),
-            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let hours = number(&[*h1, *h2])?;
-                let minutes = number(&[*m1, *m2])?;
-                if hours > 14 || minutes > 59 {
-                    return None;
-                }
-                let delta = TimeDelta::minutes(i64::from(hours * 60 + minutes));
-                Some(if *sign == b'-' { -delta } else { delta })
-            }
-            _ => None,
-        }
-    }
-
-    /// ASCII digits as a number; `None` for anything else.
-    fn number(digits: &[u8]) -> Option<u32> {
-        digits.iter().try_fold(0_u32, |n, b| {
-            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-        })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::parse;
-
-        fn at(text: &str) -> String {
-            parse(text).map_or_else(|| "none".to_owned(), |t| t.to_rfc3339())
-        }
-
-        #[test]
-        fn accepts_every_sqlite_form() {
-            let midnight = "2024-01-01T00:00:00+00:00";
-            assert_eq!(at("2024-01-01"), midnight);
-            assert_eq!(at("2024-01-01 00:00"), midnight);
-            assert_eq!(at("2024-01-01 00:00:00"), midnight);
-            assert_eq!(at("2024-01-01T00:00:00"), midnight);
-            assert_eq!(at("2024-01-01 00:00:00.000000"), midnight);
-            assert_eq!(at("2024-01-01 00:00:00Z"), midnight);
-            assert_eq!(at("2024-01-01T02:30:00+02:30"), midnight);
-            assert_eq!(at("2023-12-31 22:00 -02:00"), midnight);
-            assert_eq!(at("2024-01-01 00:00:00.5"), "2024-01-01T00:00:00.500+00:00");
-            assert_eq!(
-                at("2024-01-01 00:00:00.0000015999"),
-                "2024-01-01T00:00:00.000001599+00:00"
-            );
-        }
-
-        #[test]
-        fn refuses_malformed_text() {
-            for text in [
-                "",
-                "yesterday",
-                "2024-1-01",
-                "2024-02-30",
-                "2024-01-01 24:00:00",
-                "2024-01-01 00:00:00.",
-                "2024-01-01 00:00:00+2",
-                "2024-01-01x00:00",
-                "2024-01-01 00:00:00 UTC",
-            ] {
-                assert_eq!(at(text), "none", "{text:?}");
-            }
-        }
     }
 }
 
@@ -320,23 +134,13 @@ impl DbField for Vec<f32> {
         Value::Array(ArrayType::Float, None)
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-        match row {
-            #[cfg(feature = "postgres")]
-            Row::Postgres(row) => sqlx::Row::try_get(row, index),
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(row) => {
-                let bytes: &[u8] = sqlx::Row::try_get(row, index)?;
-                decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
-                    index: index.to_string(),
-                    source: source.into(),
-                })
-            }
-        }
+        row.floats(index)
     }
     fn column_type(backend: Backend) -> ColumnType {
-        match backend {
-            Backend::Postgres => ColumnType::Array(RcOrArc::new(ColumnType::Float)),
-            Backend::Sqlite => ColumnType::Blob,
+        if backend.capabilities().arrays {
+            ColumnType::Array(RcOrArc::new(ColumnType::Float))
+        } else {
+            ColumnType::Blob
         }
     }
 }
@@ -428,9 +232,10 @@ impl<T: DbEnum> DbField for T {
         row.try_get(index)
     }
     fn column_type(backend: Backend) -> ColumnType {
-        match backend {
-            Backend::Postgres => ColumnType::Custom(T::TYPE_NAME.into()),
-            Backend::Sqlite => ColumnType::String(StringLen::None),
+        if backend.capabilities().native_enums {
+            ColumnType::Custom(T::TYPE_NAME.into())
+        } else {
+            ColumnType::String(StringLen::None)
         }
     }
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {

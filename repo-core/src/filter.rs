@@ -238,7 +238,9 @@ impl<E: 'static, T: DbField> Column<E, T> {
         let column = self.name;
         let typed_null = T::null_value();
         Filter::rendered(move |backend| {
-            crate::list::in_list(backend, column, &typed_null, &values).into_condition()
+            backend
+                .in_list(column, &typed_null, &values)
+                .into_condition()
         })
     }
 
@@ -340,7 +342,7 @@ pub(crate) fn custom<const N: usize>(
     template: &'static str,
     exprs: [Expr; N],
 ) -> Expr {
-    if backend == Backend::Postgres {
+    if backend.capabilities().numbered_placeholders {
         return Expr::cust_with_exprs(template, exprs);
     }
     let mut sequential = template.to_owned();

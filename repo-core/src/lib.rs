@@ -75,19 +75,19 @@
 struct ReadmeDoctests;
 
 pub mod aggregate;
+pub mod backend;
 mod bind;
 mod classify;
 mod constraint_names;
 pub mod cursor;
 pub mod db;
-pub mod db_enum;
+pub use backend::db_enum;
 pub mod entity;
 pub mod error;
 pub mod exec;
 pub mod field;
 pub mod filter;
 mod keys;
-mod list;
 pub mod page;
 pub mod repository;
 pub mod row;

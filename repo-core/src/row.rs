@@ -1,55 +1,8 @@
 //! Rows as the driver returns them, and decoding them into Rust values on any backend.
 
-#[allow(unused_imports)]
-use sqlx::Row as _;
-#[cfg(feature = "postgres")]
-use sqlx::postgres::{PgRow, Postgres};
-#[cfg(feature = "sqlite")]
-use sqlx::sqlite::{Sqlite, SqliteRow};
-
+use crate::backend::dispatch;
+pub use crate::backend::{Decodable, Row};
 use crate::field::DbField;
-
-/// One result row, from whichever backend ran the statement.
-///
-/// Generated entity code decodes it by column position; custom queries decode it into any
-/// [`FromDbRow`] type with [`Row::decode`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Row {
-    /// A PostgreSQL row.
-    #[cfg(feature = "postgres")]
-    Postgres(PgRow),
-    /// A SQLite row.
-    #[cfg(feature = "sqlite")]
-    Sqlite(SqliteRow),
-}
-
-macro_rules! backend_trait {
-    ($(#[$m:meta])* $name:ident, $feature:literal, $($bound:tt)+) => {
-        $(#[$m])*
-        #[cfg(feature = $feature)]
-        pub trait $name: $($bound)+ {}
-        #[cfg(feature = $feature)]
-        impl<T: $($bound)+> $name for T {}
-        $(#[$m])*
-        #[cfg(not(feature = $feature))]
-        pub trait $name {}
-        #[cfg(not(feature = $feature))]
-        impl<T: ?Sized> $name for T {}
-    };
-}
-
-backend_trait!(
-    /// A type sqlx can decode from a PostgreSQL column (every type when the backend is off).
-    PgDecode, "postgres", for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
-);
-backend_trait!(
-    /// A type sqlx can decode from a SQLite column (every type when the backend is off).
-    SqliteDecode, "sqlite", for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>
-);
-/// A type sqlx decodes from a single column on every enabled backend.
-pub trait Decodable: PgDecode + SqliteDecode {}
-impl<T: PgDecode + SqliteDecode> Decodable for T {}
 
 /// A row type that decodes on every enabled backend: the target of custom queries such as
 /// statistics ([`fetch_rows`](crate::Repository::fetch_rows)).
@@ -95,12 +48,7 @@ tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 impl Row {
     /// Decode the column at `index` as `T`, with sqlx's type check.
     pub fn try_get<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
-        let result = match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.try_get(index),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.try_get(index),
-        };
+        let result = dispatch!(Row, self, |row, D| sqlx::Row::try_get(row, index));
         result.map_err(|e| self.name_column(e))
     }
 
@@ -125,12 +73,9 @@ impl Row {
     /// The name of the column at `index`, if the row has one there.
     #[must_use]
     pub fn column_name(&self, index: usize) -> Option<&str> {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.columns().get(index).map(sqlx::Column::name),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.columns().get(index).map(sqlx::Column::name),
-        }
+        dispatch!(Row, self, |row, D| sqlx::Row::columns(row)
+            .get(index)
+            .map(sqlx::Column::name))
     }
 
     /// `error` with the column it names by position named by its name instead, so an
@@ -156,24 +101,17 @@ impl Row {
     /// Decode the column at `index` as `T` without sqlx's type check (PostgreSQL enum labels
     /// arrive as their own type but decode as text).
     pub fn try_get_unchecked<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
-        let result = match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.try_get_unchecked(index),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.try_get_unchecked(index),
-        };
+        let result = dispatch!(Row, self, |row, D| sqlx::Row::try_get_unchecked(row, index));
         result.map_err(|e| self.name_column(e))
     }
 
     /// Whether the column at `index` is SQL NULL.
     pub fn is_null(&self, index: usize) -> Result<bool, sqlx::Error> {
         use sqlx::ValueRef as _;
-        Ok(match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => row.try_get_raw(index)?.is_null(),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => row.try_get_raw(index)?.is_null(),
-        })
+        Ok(dispatch!(Row, self, |row, D| sqlx::Row::try_get_raw(
+            row, index
+        )?
+        .is_null()))
     }
 
     /// Build a whole-row type, such as a `#[derive(FromRow)]` statistics struct.

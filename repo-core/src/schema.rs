@@ -44,7 +44,7 @@ pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
 #[must_use]
 pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
     let mut statements = Vec::new();
-    if backend == Backend::Postgres {
+    if backend.capabilities().native_enums {
         let mut seen = Vec::new();
         for column in E::COLUMNS {
             if let Some((name, labels)) = (column.enum_type)() {
@@ -89,10 +89,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
         }
         table.index(&mut index);
     }
-    statements.push(match backend {
-        Backend::Postgres => table.to_string(sea_query::PostgresQueryBuilder),
-        Backend::Sqlite => table.to_string(sea_query::SqliteQueryBuilder),
-    });
+    statements.push(backend.render_schema(&table));
 
     for columns in E::INDEXES {
         let mut index = Index::create();
@@ -103,10 +100,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
         for column in *columns {
             index.col(*column);
         }
-        statements.push(match backend {
-            Backend::Postgres => index.to_string(sea_query::PostgresQueryBuilder),
-            Backend::Sqlite => index.to_string(sea_query::SqliteQueryBuilder),
-        });
+        statements.push(backend.render_schema(&index));
     }
     statements
 }
@@ -115,10 +109,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
 #[must_use]
 pub fn drop_statements<E: Entity>(backend: Backend) -> Vec<String> {
     let drop = Table::drop().table(E::TABLE).if_exists().to_owned();
-    vec![match backend {
-        Backend::Postgres => drop.to_string(sea_query::PostgresQueryBuilder),
-        Backend::Sqlite => drop.to_string(sea_query::SqliteQueryBuilder),
-    }]
+    vec![backend.render_schema(&drop)]
 }
 
 impl Db {

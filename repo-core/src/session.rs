@@ -4,17 +4,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::db::{Backend, Db, Pool, Settings};
+use crate::backend::Tx;
+use crate::db::{Backend, Db, Settings};
 use crate::error::{Error, Result};
-
-/// The transaction a [`Session`] holds.
-#[derive(Debug)]
-pub(crate) enum Tx {
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-}
 
 /// The transaction and what the session knows about it.
 #[derive(Debug)]
@@ -113,22 +105,14 @@ impl State {
     }
 
     fn needs_statement_savepoint(&self) -> bool {
-        let backend = match self.tx {
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(_) => Backend::Postgres,
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(_) => Backend::Sqlite,
-        };
-        backend.capabilities().failed_statement_aborts_transaction
+        self.tx
+            .backend()
+            .capabilities()
+            .failed_statement_aborts_transaction
     }
 
     async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        match &mut self.tx {
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => sqlx::raw_sql(sql).execute(&mut **tx).await.map(drop),
-        }
+        self.tx.raw(sql).await
     }
 }
 
@@ -213,12 +197,7 @@ pub struct Session {
 
 impl Session {
     pub(crate) async fn begin(db: &Db) -> Result<Self> {
-        let tx = match &db.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-        };
+        let tx = db.pool.begin().await?;
         Ok(Self {
             backend: db.backend(),
             settings: Arc::clone(&db.settings),
@@ -255,12 +234,7 @@ impl Session {
             let _ = rollback(state.tx).await;
             return Err(Error::SessionAborted { cause });
         }
-        let committed = match state.tx {
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => tx.commit().await,
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => tx.commit().await,
-        };
+        let committed = state.tx.commit().await;
         committed.map_err(crate::classify::classify_untyped)
     }
 
@@ -275,13 +249,7 @@ impl Session {
 }
 
 async fn rollback(tx: Tx) -> Result<()> {
-    match tx {
-        #[cfg(feature = "postgres")]
-        Tx::Postgres(tx) => tx.rollback().await?,
-        #[cfg(feature = "sqlite")]
-        Tx::Sqlite(tx) => tx.rollback().await?,
-    }
-    Ok(())
+    Ok(tx.rollback().await?)
 }
 
 #[cfg(test)]

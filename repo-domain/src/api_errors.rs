@@ -4,7 +4,7 @@
 use chrono::{Duration, DurationRound as _};
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::{Backend, Column, DbField, Result};
+use repo_core::{Column, DbField, Result};
 use uuid::Uuid;
 
 use crate::entities::{
@@ -402,16 +402,9 @@ impl ApiErrorRepository<'_> {
         let hour = Duration::hours(1);
         let start = from.duration_trunc(hour).unwrap_or(from);
         let end = to.duration_round_up(hour).unwrap_or(to);
-        let bucket = match self.backend() {
-            Backend::Postgres => {
-                "date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-            }
-            // The hour in the text form SQLite timestamps are stored in (whole seconds carry
-            // no fraction), so it equals the `hour` the aggregation row is stored with.
-            _ => "strftime('%Y-%m-%d %H:00:00', created_at)",
-        };
+        let bucket = self.backend().hour_of(ApiError::CREATED_AT.name());
         let select = Query::select()
-            .expr_as(Expr::cust(bucket), "hour")
+            .expr_as(bucket.clone(), "hour")
             .column(ApiError::ENDPOINT.name())
             .column(ApiError::SEVERITY.name())
             .column(ApiError::CATEGORY.name())
@@ -426,7 +419,7 @@ impl ApiErrorRepository<'_> {
                 ),
             )
             .add_group_by([
-                Expr::cust(bucket),
+                bucket,
                 ApiError::ENDPOINT.expr(),
                 ApiError::SEVERITY.expr(),
                 ApiError::CATEGORY.expr(),

@@ -3,7 +3,7 @@
 use repo_core::prelude::*;
 use repo_core::repository::now;
 use repo_core::sea_query::{LockBehavior, LockType, UpdateStatement};
-use repo_core::{Backend, DbField as _, Result};
+use repo_core::{DbField as _, Result};
 
 use crate::entities::{Dataset, DatasetRepository, EnrichmentStatus};
 
@@ -120,7 +120,7 @@ impl DatasetRepository<'_> {
             .cond_where(self.condition(pending(source_name, max_attempts)))
             .order_by(Dataset::ID.name(), Order::Asc)
             .limit(limit);
-        if self.backend() == Backend::Postgres {
+        if self.backend().capabilities().skip_locked {
             ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         let mut update = self.update_returning();

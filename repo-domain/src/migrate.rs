@@ -14,13 +14,17 @@ pub static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 /// The SQLite migrations.
 pub static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The migrations for `backend`.
+/// The migrations of each backend this crate has them for.
+static MIGRATORS: [(Backend, &Migrator); 2] =
+    [(Backend::Postgres, &POSTGRES), (Backend::Sqlite, &SQLITE)];
+
+/// The migrations for `backend`, if this crate has them.
 #[must_use]
-pub fn migrator(backend: Backend) -> &'static Migrator {
-    match backend {
-        Backend::Sqlite => &SQLITE,
-        _ => &POSTGRES,
-    }
+pub fn migrator(backend: Backend) -> Option<&'static Migrator> {
+    MIGRATORS
+        .iter()
+        .find(|(b, _)| *b == backend)
+        .map(|(_, migrator)| *migrator)
 }
 
 /// Bring `db`'s schema up to date: apply every migration of its backend not applied yet.

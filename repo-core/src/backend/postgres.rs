@@ -1,0 +1,194 @@
+//! PostgreSQL: connecting, binding, and what its errors say.
+
+use sea_query::{ArrayType, OptionEnum, Value};
+use sqlx::Arguments as _;
+use sqlx::error::BoxDynError;
+
+use super::{Driver, Row};
+use crate::bind::{aware, date, floats, naive, unsigned, unsupported};
+use crate::db::DbOptions;
+
+pub(crate) async fn connect(url: &str, options: &DbOptions) -> Result<sqlx::PgPool, sqlx::Error> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .min_connections(options.min_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(options.test_before_acquire)
+        .connect(url)
+        .await
+}
+
+impl Driver for sqlx::Postgres {
+    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
+        arguments(values)
+    }
+    fn wrap(row: Self::Row) -> Row {
+        Row::Postgres(row)
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+/// The column of a NOT NULL violation, which PostgreSQL reports in a field of its own.
+pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(sqlx::postgres::PgDatabaseError::column)
+        .map(str::to_owned)
+}
+
+/// Arguments for a PostgreSQL statement.
+pub(crate) fn arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
+    let mut args = sqlx::postgres::PgArguments::default();
+    args.reserve(values.len(), values.len() * 8);
+    for value in values {
+        match value {
+            Value::Bool(v) => args.add(v)?,
+            // Every integer travels as int8 and every float as float8: PostgreSQL converts
+            // them to the column's type, and one SQL text then always has the same parameter
+            // types, which sqlx's per-connection statement cache (keyed by text) relies on.
+            Value::TinyInt(v) => args.add(v.map(i64::from))?,
+            Value::SmallInt(v) => args.add(v.map(i64::from))?,
+            Value::Int(v) => args.add(v.map(i64::from))?,
+            Value::BigInt(v) => args.add(v)?,
+            Value::TinyUnsigned(v) => args.add(v.map(i64::from))?,
+            Value::SmallUnsigned(v) => args.add(v.map(i64::from))?,
+            Value::Unsigned(v) => args.add(v.map(i64::from))?,
+            Value::BigUnsigned(v) => args.add(unsigned(v)?)?,
+            Value::Float(v) => args.add(v.map(f64::from))?,
+            Value::Double(v) => args.add(v)?,
+            Value::String(v) => args.add(v)?,
+            Value::Char(v) => args.add(v.map(String::from))?,
+            Value::Enum(OptionEnum::Some(v)) => args.add(v.value.into_owned())?,
+            Value::Enum(OptionEnum::None(_)) => args.add(None::<String>)?,
+            Value::Bytes(v) => args.add(v)?,
+            Value::Json(v) => args.add(v.map(|v| *v))?,
+            Value::ChronoDate(v) => args.add(date(v)?)?,
+            Value::ChronoTime(v) => args.add(v)?,
+            Value::ChronoDateTime(v) => args.add(naive(v)?)?,
+            Value::ChronoDateTimeUtc(v) => args.add(aware(v)?)?,
+            Value::ChronoDateTimeLocal(v) => args.add(aware(v)?)?,
+            Value::ChronoDateTimeWithTimeZone(v) => args.add(aware(v)?)?,
+            Value::Uuid(v) => args.add(v)?,
+            Value::Array(ArrayType::Float, v) => args.add(v.map(|v| floats(&v)))?,
+            Value::Array(ArrayType::Double, v) => args.add(elements::<f64>(v)?)?,
+            Value::Array(ArrayType::Bool, v) => args.add(elements::<bool>(v)?)?,
+            Value::Array(ArrayType::SmallInt, v) => args.add(elements::<i16>(v)?)?,
+            Value::Array(ArrayType::Int, v) => args.add(elements::<i32>(v)?)?,
+            Value::Array(ArrayType::BigInt, v) => args.add(elements::<i64>(v)?)?,
+            Value::Array(ArrayType::String, v) => args.add(elements::<String>(v)?)?,
+            Value::Array(ArrayType::Bytes, v) => args.add(elements::<Vec<u8>>(v)?)?,
+            Value::Array(ArrayType::Uuid, v) => args.add(elements::<uuid::Uuid>(v)?)?,
+            Value::Array(ArrayType::ChronoDate, v) => {
+                args.add(elements::<chrono::NaiveDate>(v)?)?;
+            }
+            Value::Array(ArrayType::ChronoTime, v) => {
+                args.add(elements::<chrono::NaiveTime>(v)?)?;
+            }
+            Value::Array(ArrayType::ChronoDateTime, v) => {
+                args.add(elements::<chrono::NaiveDateTime>(v)?)?;
+            }
+            Value::Array(ArrayType::ChronoDateTimeUtc, v) => {
+                args.add(elements::<chrono::DateTime<chrono::Utc>>(v)?)?;
+            }
+            other => return Err(unsupported(&other)),
+        }
+    }
+    Ok(args)
+}
+
+/// The elements of an array value, each of type `T` (sea-query boxes array values).
+#[allow(clippy::box_collection)]
+fn elements<T: sea_query::ValueType>(
+    values: Option<Box<Vec<Value>>>,
+) -> Result<Option<Vec<T>>, BoxDynError> {
+    values
+        .map(|values| {
+            values
+                .into_iter()
+                .map(|v| T::try_from(v).map_err(|_| "array element of another type".into()))
+                .collect()
+        })
+        .transpose()
+}
+
+/// The parameter types of `values` as PostgreSQL receives them, one letter each: written into
+/// the text of statements whose shape comes from user filters, so two statements that differ
+/// only in their parameter types never share a cached prepared statement.
+pub(crate) fn type_signature(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|value| match value {
+            Value::Bool(_) => 'b',
+            Value::TinyInt(_)
+            | Value::SmallInt(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::TinyUnsigned(_)
+            | Value::SmallUnsigned(_)
+            | Value::Unsigned(_)
+            | Value::BigUnsigned(_) => 'i',
+            Value::Float(_) | Value::Double(_) => 'f',
+            Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
+            Value::Bytes(_) => 'y',
+            Value::Json(_) => 'j',
+            Value::ChronoDate(_) => 'd',
+            Value::ChronoTime(_) => 't',
+            Value::ChronoDateTime(_) => 'n',
+            Value::ChronoDateTimeUtc(_)
+            | Value::ChronoDateTimeLocal(_)
+            | Value::ChronoDateTimeWithTimeZone(_) => 'z',
+            Value::Uuid(_) => 'u',
+            Value::Array(..) => 'a',
+        })
+        .collect()
+}
+
+impl crate::Db {
+    /// The PostgreSQL pool, for hand-written sqlx beside the repositories.
+    #[must_use]
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        #[allow(irrefutable_let_patterns)]
+        if let super::Pool::Postgres(pool) = &self.pool {
+            Some(pool)
+        } else {
+            None
+        }
+    }
+}
+
+/// `column = ANY($1)`: a long list as one array parameter.
+pub(crate) fn in_list(
+    column: &'static str,
+    typed_null: &Value,
+    values: &[Value],
+) -> sea_query::Expr {
+    use sea_query::ExprTrait as _;
+    let array = Value::Array(array_type(typed_null), Some(Box::new(values.to_vec())));
+    sea_query::Expr::col(column).eq(sea_query::extension::postgres::PgFunc::any(
+        sea_query::Expr::val(array),
+    ))
+}
+
+/// The PostgreSQL array type whose elements have `typed_null`'s type.
+fn array_type(typed_null: &Value) -> ArrayType {
+    match typed_null {
+        Value::Bool(_) => ArrayType::Bool,
+        Value::TinyInt(_) | Value::SmallInt(_) => ArrayType::SmallInt,
+        Value::Int(_) => ArrayType::Int,
+        Value::Float(_) => ArrayType::Float,
+        Value::Double(_) => ArrayType::Double,
+        Value::String(_) | Value::Char(_) => ArrayType::String,
+        Value::Enum(OptionEnum::None(name)) => ArrayType::Enum(Box::new(name.clone())),
+        Value::Bytes(_) => ArrayType::Bytes,
+        Value::Json(_) => ArrayType::Json,
+        Value::ChronoDate(_) => ArrayType::ChronoDate,
+        Value::ChronoTime(_) => ArrayType::ChronoTime,
+        Value::ChronoDateTime(_) => ArrayType::ChronoDateTime,
+        Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => ArrayType::ChronoDateTimeUtc,
+        Value::Uuid(_) => ArrayType::Uuid,
+        _ => ArrayType::BigInt,
+    }
+}
