@@ -20,7 +20,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sea_query::{Condition, Expr, ExprTrait as _, IntoCondition, NullOrdering, Value};
+use sea_query::{Condition, Expr, ExprTrait as _, IntoCondition, Value};
+
+pub use crate::order::{Nulls, Order};
+pub use crate::text::escape_like;
 
 use crate::db::Backend;
 use crate::field::DbField;
@@ -273,68 +276,6 @@ fn ordinal(labels: &[&str], v: &Value) -> Option<usize> {
     labels.iter().position(|l| *l == label)
 }
 
-/// Escape `%`, `_` and `\` so `text` matches itself in a `LIKE … ESCAPE '\'` pattern.
-#[must_use]
-pub fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-impl<E> Column<E, String> {
-    /// `column LIKE pattern`, case-sensitive on every backend: `%` matches any run of
-    /// characters, `_` one character, and `\` makes the next character literal (`\%`).
-    #[must_use]
-    pub fn like(self, pattern: impl Into<String>) -> Filter<E> {
-        Filter::from_condition(like(self.expr(), pattern.into()))
-    }
-
-    /// Every row whose value does not match `pattern` (as [`like`](Column::like)), including
-    /// rows holding NULL.
-    #[must_use]
-    pub fn not_like(self, pattern: impl Into<String>) -> Filter<E> {
-        self.like(pattern).not()
-    }
-
-    /// `column LIKE pattern` ignoring case: both sides are lower-cased (PostgreSQL lower-cases
-    /// every letter; SQLite only ASCII letters).
-    #[must_use]
-    pub fn ilike(self, pattern: impl Into<String>) -> Filter<E> {
-        let (column, pattern) = (self.name, pattern.into());
-        Filter::rendered(move |backend| {
-            custom(
-                backend,
-                "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
-                [Expr::col(column), Expr::val(pattern.clone())],
-            )
-            .into_condition()
-        })
-    }
-
-    /// Values containing `text` literally (`%`, `_` and `\` in it have no special meaning).
-    #[must_use]
-    pub fn contains(self, text: &str) -> Filter<E> {
-        self.like(format!("%{}%", escape_like(text)))
-    }
-
-    /// Values starting with `text` literally.
-    #[must_use]
-    pub fn starts_with(self, text: &str) -> Filter<E> {
-        self.like(format!("{}%", escape_like(text)))
-    }
-
-    /// Values ending with `text` literally.
-    #[must_use]
-    pub fn ends_with(self, text: &str) -> Filter<E> {
-        self.like(format!("%{}", escape_like(text)))
-    }
-}
-
 /// A custom SQL expression whose template numbers its operands `$1`, `$2`, … in the order
 /// they appear; SQLite's builder takes them as `?`.
 pub(crate) fn custom<const N: usize>(
@@ -350,10 +291,6 @@ pub(crate) fn custom<const N: usize>(
         sequential = sequential.replace(&format!("${n}"), "?");
     }
     Expr::cust_with_exprs(sequential, exprs)
-}
-
-fn like(expr: Expr, pattern: String) -> Expr {
-    expr.like(sea_query::LikeExpr::new(pattern).escape('\\'))
 }
 
 type Render = dyn Fn(Backend) -> Condition + Send + Sync;
@@ -413,7 +350,7 @@ impl<E> Filter<E> {
     }
 
     /// A filter whose SQL depends on the backend it runs on.
-    fn rendered(render: impl Fn(Backend) -> Condition + Send + Sync + 'static) -> Self {
+    pub(crate) fn rendered(render: impl Fn(Backend) -> Condition + Send + Sync + 'static) -> Self {
         Self {
             render: Arc::new(render),
             _entity: PhantomData,
@@ -476,103 +413,6 @@ impl<E> std::ops::Not for Filter<E> {
     type Output = Self;
     fn not(self) -> Self {
         Filter::not(self)
-    }
-}
-
-/// Where NULL values go in an [`Order`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Nulls {
-    /// Before every value.
-    First,
-    /// After every value (the default, in both directions).
-    Last,
-}
-
-/// A sort key on a column of entity `E`, from [`Column::asc`] or [`Column::desc`].
-///
-/// The same on every backend: NULL values sort last in both directions unless
-/// [`nulls_first`](Order::nulls_first) says otherwise, and enum columns sort by declaration
-/// order.
-pub struct Order<E> {
-    pub(crate) column: &'static str,
-    pub(crate) nullable: bool,
-    pub(crate) descending: bool,
-    pub(crate) nulls: Nulls,
-    pub(crate) labels: Option<&'static [&'static str]>,
-    _entity: PhantomData<fn() -> E>,
-}
-
-impl<E> Clone for Order<E> {
-    fn clone(&self) -> Self {
-        Self {
-            _entity: PhantomData,
-            ..*self
-        }
-    }
-}
-
-impl<E> std::fmt::Debug for Order<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            self.column,
-            if self.descending { "DESC" } else { "ASC" }
-        )?;
-        if self.nullable {
-            write!(f, " NULLS {:?}", self.nulls)?;
-        }
-        Ok(())
-    }
-}
-
-impl<E> Order<E> {
-    pub(crate) fn new(
-        column: &'static str,
-        nullable: bool,
-        descending: bool,
-        labels: Option<&'static [&'static str]>,
-    ) -> Self {
-        Self {
-            column,
-            nullable,
-            descending,
-            nulls: Nulls::Last,
-            labels,
-            _entity: PhantomData,
-        }
-    }
-
-    /// Put NULL values before every value.
-    #[must_use]
-    pub fn nulls_first(mut self) -> Self {
-        self.nulls = Nulls::First;
-        self
-    }
-
-    /// Put NULL values after every value (the default).
-    #[must_use]
-    pub fn nulls_last(mut self) -> Self {
-        self.nulls = Nulls::Last;
-        self
-    }
-
-    pub(crate) fn key(&self) -> crate::keys::SortKey {
-        crate::keys::SortKey {
-            column: self.column,
-            descending: self.descending,
-            nulls: self.nullable.then_some(self.nulls),
-            labels: self.labels,
-        }
-    }
-}
-
-impl Nulls {
-    pub(crate) fn sea(self) -> NullOrdering {
-        match self {
-            Self::First => NullOrdering::First,
-            Self::Last => NullOrdering::Last,
-        }
     }
 }
 

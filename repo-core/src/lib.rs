@@ -69,6 +69,9 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+// Lets the derives, which name `::repo_core`, be used in this crate's own tests.
+extern crate self as repo_core;
+
 // The README's code runs as a doctest of this crate, so it cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
@@ -88,11 +91,14 @@ pub mod exec;
 pub mod field;
 pub mod filter;
 mod keys;
+pub mod order;
 pub mod page;
 pub mod repository;
 pub mod row;
 pub mod schema;
 pub mod session;
+mod statements;
+mod text;
 
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions};

@@ -1,0 +1,114 @@
+//! `BaseRepository<E>`: the operations every generated repository has, forwarding to
+//! [`Repository`].
+
+use std::future::Future;
+
+use futures_core::stream::BoxStream;
+
+use super::Repository;
+use crate::entity::Entity;
+use crate::error::Result;
+use crate::filter::{Assignment, Filter};
+use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
+
+/// The operations every repository has, implemented once over [`Repository`].
+///
+/// Generated repositories implement it by returning their inner [`Repository`]; write generic
+/// code against it (`fn f(r: &impl BaseRepository<Dataset>)`). See [`Repository`] for what
+/// each operation guarantees.
+pub trait BaseRepository<E: Entity>: Send + Sync {
+    /// The generic repository doing the work.
+    fn repository(&self) -> &Repository<'_, E>;
+
+    /// See [`Repository::find_by_id`].
+    fn find_by_id(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<Option<E>>> + Send {
+        self.repository().find_by_id(id)
+    }
+    /// See [`Repository::get`].
+    fn get(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send {
+        self.repository().get(id)
+    }
+    /// See [`Repository::insert`].
+    fn insert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+        self.repository().insert(entity)
+    }
+    /// See [`Repository::update`].
+    fn update(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+        self.repository().update(entity)
+    }
+    /// See [`Repository::delete`].
+    fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send {
+        self.repository().delete(id)
+    }
+    /// See [`Repository::upsert`].
+    fn upsert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+        self.repository().upsert(entity)
+    }
+    /// See [`Repository::bulk_insert`].
+    fn bulk_insert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().bulk_insert(entities)
+    }
+    /// See [`Repository::bulk_upsert`].
+    fn bulk_upsert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().bulk_upsert(entities)
+    }
+    /// See [`Repository::bulk_upsert_returning`].
+    fn bulk_upsert_returning(&self, entities: &[E]) -> impl Future<Output = Result<Vec<E>>> + Send {
+        self.repository().bulk_upsert_returning(entities)
+    }
+    /// See [`Repository::find`].
+    fn find(
+        &self,
+        filter: Filter<E>,
+        page: PageRequest<E>,
+    ) -> impl Future<Output = Result<Page<E>>> + Send {
+        self.repository().find(filter, page)
+    }
+    /// See [`Repository::find_all`].
+    fn find_all(&self, filter: Filter<E>) -> impl Future<Output = Result<Vec<E>>> + Send {
+        self.repository().find_all(filter)
+    }
+    /// See [`Repository::find_one`].
+    fn find_one(&self, filter: Filter<E>) -> impl Future<Output = Result<Option<E>>> + Send {
+        self.repository().find_one(filter)
+    }
+    /// See [`Repository::count`].
+    fn count(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().count(filter)
+    }
+    /// See [`Repository::exists`].
+    fn exists(&self, filter: Filter<E>) -> impl Future<Output = Result<bool>> + Send {
+        self.repository().exists(filter)
+    }
+    /// See [`Repository::update_where`].
+    fn update_where(
+        &self,
+        filter: Filter<E>,
+        assignments: impl IntoIterator<Item = Assignment<E>>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
+        self.repository().update_where(filter, assignments)
+    }
+    /// See [`Repository::delete_where`].
+    fn delete_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().delete_where(filter)
+    }
+    /// See [`Repository::stream`].
+    fn stream(&self, filter: Filter<E>) -> BoxStream<'_, Result<E>> {
+        self.repository().stream(filter)
+    }
+    /// See [`Repository::find_keyset`].
+    fn find_keyset(
+        &self,
+        filter: Filter<E>,
+        request: KeysetRequest<E>,
+    ) -> impl Future<Output = Result<KeysetPage<E>>> + Send {
+        self.repository().find_keyset(filter, request)
+    }
+}
+
+impl<E: Entity> BaseRepository<E> for Repository<'_, E> {
+    fn repository(&self) -> &Repository<'_, E> {
+        self
+    }
+}

@@ -1,0 +1,302 @@
+//! `Repository<E>`: every generic operation, written once; and `BaseRepository<E>`, the trait
+//! generated repositories implement by pointing at one.
+//!
+//! This module holds the repository and the tools custom queries share with the base
+//! operations; `operations` the operations, `base` the trait. Statements are built in
+//! [`statements`](crate::statements).
+
+mod base;
+mod operations;
+
+pub use base::BaseRepository;
+
+use std::marker::PhantomData;
+
+use chrono::{DateTime, Utc};
+use sea_query::{Condition, Query, QueryStatementWriter, SelectStatement, UpdateStatement, Value};
+
+use crate::db::Backend;
+use crate::entity::{ColumnRole, Entity};
+use crate::error::{Error, Result};
+use crate::exec::{Conn, Statement};
+use crate::filter::Filter;
+use crate::row::{FromDbRow, Row};
+
+/// The current time at the precision every backend stores (microseconds).
+#[must_use]
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// Turn a driver error raised for entity `E` into the framework's [`Error`]: constraint
+/// violations become [`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`] or
+/// [`Error::Check`] naming the constraint or column, cancelled statements [`Error::Timeout`],
+/// undecodable values [`Error::Decode`].
+#[must_use]
+pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
+    crate::classify::classify::<E>(error)
+}
+
+fn span<E: Entity>(method: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "repository",
+        otel.name = %format_args!("{}.{}", E::NAME, method),
+        entity = E::NAME,
+        method,
+        rows = tracing::field::Empty,
+    )
+}
+
+fn record_rows(rows: u64) {
+    tracing::Span::current().record("rows", rows);
+}
+
+/// The generic repository of entity `E` on a pool or in a session.
+///
+/// Generated repositories (`DatasetRepository`) wrap one and dereference to it, so custom
+/// queries use the same tools as the base operations: [`select`](Repository::select) (a
+/// statement pre-filled with the table and columns), [`fetch_entities`](Repository::fetch_entities),
+/// [`fetch_rows`](Repository::fetch_rows) (any [`FromDbRow`] type) and
+/// [`execute`](Repository::execute).
+pub struct Repository<'a, E> {
+    conn: Conn<'a>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Clone for Repository<'_, E> {
+    fn clone(&self) -> Self {
+        Self {
+            conn: self.conn,
+            _entity: PhantomData,
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for Repository<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl<'a, E: Entity> Repository<'a, E> {
+    /// A repository on a [`Db`](crate::Db) (autocommit) or a [`Session`](crate::Session).
+    pub fn new(conn: impl Into<Conn<'a>>) -> Self {
+        Self {
+            conn: conn.into(),
+            _entity: PhantomData,
+        }
+    }
+
+    /// Where statements run.
+    #[must_use]
+    pub fn conn(&self) -> Conn<'a> {
+        self.conn
+    }
+
+    /// The backend statements run on.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.conn.backend()
+    }
+
+    // ----- tools for custom queries -------------------------------------------------------
+
+    /// `SELECT <every column> FROM <table>`, to refine with sea-query and run with
+    /// [`fetch_entities`](Repository::fetch_entities).
+    #[must_use]
+    pub fn select(&self) -> SelectStatement {
+        crate::statements::select_all::<E>()
+    }
+
+    /// `UPDATE <table> SET <updated_at> = now RETURNING <every column>` (the `SET` only when
+    /// the entity declares `updated_at`): add values and a condition with sea-query, then run
+    /// it with [`fetch_entity`](Repository::fetch_entity) or
+    /// [`fetch_entities`](Repository::fetch_entities) to get the stored rows back.
+    #[must_use]
+    pub fn update_returning(&self) -> UpdateStatement {
+        let mut update = Query::update();
+        update
+            .table(E::TABLE)
+            .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+        for column in E::COLUMNS {
+            if column.role == ColumnRole::UpdatedAt {
+                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
+            }
+        }
+        update
+    }
+
+    /// `filter` as a sea-query condition for this repository's backend, for custom queries:
+    /// `select.cond_where(self.condition(Dataset::TITLE.contains("x")))`.
+    #[must_use]
+    pub fn condition(&self, filter: impl std::borrow::Borrow<Filter<E>>) -> Condition {
+        filter.borrow().condition(self.backend())
+    }
+
+    /// Render a sea-query statement for this repository's backend.
+    #[must_use]
+    pub fn statement(&self, statement: &impl QueryStatementWriter) -> Statement {
+        Statement::build(statement, self.backend())
+    }
+
+    /// Run a query selecting every column (as [`select`](Repository::select) does); the entities.
+    pub async fn fetch_entities(&self, statement: &impl QueryStatementWriter) -> Result<Vec<E>> {
+        self.fetch_entities_statement(self.statement(statement))
+            .await
+    }
+
+    /// Like [`fetch_entities`](Repository::fetch_entities), the first row only.
+    pub async fn fetch_entity(&self, statement: &impl QueryStatementWriter) -> Result<Option<E>> {
+        self.fetch_entity_statement(self.statement(statement)).await
+    }
+
+    /// Run any query and decode each row as `R`: a `#[derive(FromRow)]` struct (fields read
+    /// by column name) or a tuple (by position). [`aggregate`](crate::aggregate) has aggregates
+    /// that decode as the same type on every backend.
+    ///
+    /// ```
+    /// use repo_core::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Copy, PartialEq, Eq, DbEnum)]
+    /// pub enum Channel { Shop, Web }
+    ///
+    /// #[derive(Debug, Clone, Repository)]
+    /// #[repo(table = "purchases")]
+    /// pub struct Purchase {
+    ///     #[repo(primary_key, auto)]
+    ///     pub id: i64,
+    ///     pub customer: String,
+    ///     pub channel: Channel,
+    ///     pub cents: i64,
+    /// }
+    ///
+    /// #[derive(Debug, PartialEq, FromRow)]
+    /// pub struct Spend {
+    ///     pub customer: String,
+    ///     pub channel: Channel,
+    ///     pub purchases: i64,
+    ///     pub total: i64,
+    ///     pub mean: Option<f64>,
+    /// }
+    ///
+    /// impl PurchaseRepository<'_> {
+    ///     /// Spend per customer and channel, biggest first.
+    ///     pub async fn spend(&self) -> repo_core::Result<Vec<Spend>> {
+    ///         let select = Query::select()
+    ///             .column(Purchase::CUSTOMER.name())
+    ///             .column(Purchase::CHANNEL.name())
+    ///             .expr_as(count_rows(), "purchases")
+    ///             .expr_as(Purchase::CENTS.sum(), "total")
+    ///             .expr_as(Purchase::CENTS.avg(), "mean")
+    ///             .from(Purchase::TABLE)
+    ///             .group_by_col(Purchase::CUSTOMER.name())
+    ///             .group_by_col(Purchase::CHANNEL.name())
+    ///             .order_by("total", Order::Desc)
+    ///             .to_owned();
+    ///         self.fetch_rows(&select).await
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> repo_core::Result<()> {
+    /// let db = Db::connect("sqlite::memory:").await?;
+    /// db.create_schema::<Purchase>().await?;
+    /// let repo = PurchaseRepository::new(&db);
+    /// for (customer, cents) in [("ann", 500), ("bob", 200), ("ann", 250)] {
+    ///     repo.insert(&Purchase { id: 0, customer: customer.into(), channel: Channel::Web, cents })
+    ///         .await?;
+    /// }
+    /// let spend = repo.spend().await?;
+    /// assert_eq!(
+    ///     spend,
+    ///     [
+    ///         Spend { customer: "ann".into(), channel: Channel::Web, purchases: 2, total: 750, mean: Some(375.0) },
+    ///         Spend { customer: "bob".into(), channel: Channel::Web, purchases: 1, total: 200, mean: Some(200.0) },
+    ///     ]
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch_rows<R: FromDbRow>(
+        &self,
+        statement: &impl QueryStatementWriter,
+    ) -> Result<Vec<R>> {
+        let rows = self
+            .conn
+            .fetch_all_as(self.statement(statement), classify_error::<E>)
+            .await?;
+        rows.iter()
+            .map(|row| row.decode::<R>().map_err(Error::from))
+            .collect()
+    }
+
+    /// Like [`fetch_rows`](Repository::fetch_rows), the first row only.
+    pub async fn fetch_row<R: FromDbRow>(
+        &self,
+        statement: &impl QueryStatementWriter,
+    ) -> Result<Option<R>> {
+        let row = self
+            .conn
+            .fetch_optional_as(self.statement(statement), classify_error::<E>)
+            .await?;
+        row.map(|row| row.decode::<R>().map_err(Error::from))
+            .transpose()
+    }
+
+    /// Run a statement that returns no rows; the number of rows it affected.
+    pub async fn execute(&self, statement: &impl QueryStatementWriter) -> Result<u64> {
+        let done = self
+            .conn
+            .execute_as(self.statement(statement), classify_error::<E>)
+            .await;
+        self.named(done).await
+    }
+
+    /// Name a constraint error as the schema does, where the database does not say.
+    async fn named<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(error)
+                if error.is_constraint_violation()
+                    && !self.backend().capabilities().errors_name_constraints =>
+            {
+                Err(
+                    crate::constraint_names::name_sqlite_constraint(&self.conn, E::TABLE, error)
+                        .await,
+                )
+            }
+            other => other,
+        }
+    }
+
+    /// Run raw SQL text with its values: the escape hatch for what sea-query cannot say.
+    pub async fn fetch_entities_statement(&self, statement: Statement) -> Result<Vec<E>> {
+        let rows = self.conn.fetch_all_as(statement, classify_error::<E>).await;
+        let rows = self.named(rows).await?;
+        record_rows(rows.len() as u64);
+        rows.iter().map(decode::<E>).collect()
+    }
+
+    /// Like [`fetch_entities_statement`](Repository::fetch_entities_statement), the first row.
+    pub async fn fetch_entity_statement(&self, statement: Statement) -> Result<Option<E>> {
+        let row = self
+            .conn
+            .fetch_optional_as(statement, classify_error::<E>)
+            .await;
+        let row = self.named(row).await?;
+        record_rows(u64::from(row.is_some()));
+        row.as_ref().map(decode::<E>).transpose()
+    }
+}
+
+pub(crate) fn decode<E: Entity>(row: &Row) -> Result<E> {
+    E::decode(row).map_err(Error::from)
+}
+
+pub(crate) fn not_found<E: Entity>(id: &E::Id) -> Error {
+    Error::NotFound {
+        entity: E::NAME,
+        key: format!("{} = {id:?}", E::primary_key().name),
+    }
+}

@@ -1,0 +1,444 @@
+//! Statement building as pure functions: entity metadata and a request in, SQL out.
+//!
+//! Nothing here runs a statement; the repository renders what these build for its backend and
+//! executes it. Statements of fixed shape are rendered once per entity and backend (see
+//! [`StatementCache`](crate::StatementCache)).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_query::{
+    Condition, DeleteStatement, Expr, ExprTrait as _, OnConflict, Query, SelectStatement,
+    UpdateStatement, Value,
+};
+
+use crate::backend::Backend;
+use crate::entity::{ColumnRole, Entity, Fixed};
+use crate::error::{Error, Result};
+use crate::exec::Statement;
+use crate::filter::Assignment;
+use crate::keys::SortKey;
+use crate::page::PageRequest;
+
+/// `SELECT <every column> FROM <table>`.
+#[must_use]
+pub(crate) fn select_all<E: Entity>() -> SelectStatement {
+    Query::select()
+        .columns(E::COLUMNS.iter().map(|c| c.name))
+        .from(E::TABLE)
+        .to_owned()
+}
+
+/// Every column of the rows matching `condition`, by primary key.
+pub(crate) fn select_by_key<E: Entity>(condition: Condition) -> SelectStatement {
+    let mut select = select_all::<E>();
+    select
+        .cond_where(condition)
+        .order_by(E::primary_key().name, sea_query::Order::Asc);
+    select
+}
+
+/// One page of the rows matching `condition`: the request's orders, then the primary key.
+pub(crate) fn page<E: Entity>(
+    backend: Backend,
+    condition: Condition,
+    page: &PageRequest<E>,
+) -> SelectStatement {
+    let mut select = select_all::<E>();
+    select.cond_where(condition);
+    for order in &page.order {
+        order.key().apply(&mut select, backend);
+    }
+    if !page.order.iter().any(|o| o.column == E::primary_key().name) {
+        select.order_by(E::primary_key().name, sea_query::Order::Asc);
+    }
+    select.limit(page.limit).offset(page.offset);
+    select
+}
+
+/// `SELECT COUNT(*)` of the rows matching `condition`.
+pub(crate) fn count<E: Entity>(condition: Condition) -> SelectStatement {
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(E::TABLE)
+        .cond_where(condition)
+        .to_owned()
+}
+
+/// `SELECT 1` of the rows matching `condition` (the caller adds a literal `LIMIT 1`).
+pub(crate) fn exists<E: Entity>(condition: Condition) -> SelectStatement {
+    Query::select()
+        .expr(Expr::cust("1"))
+        .from(E::TABLE)
+        .cond_where(condition)
+        .to_owned()
+}
+
+/// `UPDATE` the rows matching `condition` with `assignments`, and `updated_at` to `now`
+/// unless assigned. No assignment is a [`Error::Validation`].
+pub(crate) fn update_where<E: Entity>(
+    condition: Condition,
+    assignments: Vec<Assignment<E>>,
+    now: DateTime<Utc>,
+) -> Result<UpdateStatement> {
+    if assignments.is_empty() {
+        return Err(Error::validation(
+            "assignments",
+            "update_where needs at least one `Column::set(...)`",
+        ));
+    }
+    let mut values: Vec<(&'static str, Expr)> = assignments
+        .into_iter()
+        .map(|a| (a.column, Expr::val(a.value)))
+        .collect();
+    for column in E::COLUMNS {
+        if column.role == ColumnRole::UpdatedAt
+            && !values.iter().any(|(name, _)| *name == column.name)
+        {
+            values.push((column.name, Expr::val(Value::ChronoDateTimeUtc(Some(now)))));
+        }
+    }
+    Ok(Query::update()
+        .table(E::TABLE)
+        .values(values)
+        .cond_where(condition)
+        .to_owned())
+}
+
+/// `DELETE` the rows matching `condition`.
+pub(crate) fn delete_where<E: Entity>(condition: Condition) -> DeleteStatement {
+    Query::delete()
+        .from_table(E::TABLE)
+        .cond_where(condition)
+        .to_owned()
+}
+
+/// The rows matching `condition` in the order `keys` (the caller adds a literal LIMIT).
+pub(crate) fn keyset<E: Entity>(
+    backend: Backend,
+    condition: Condition,
+    keys: &[SortKey],
+) -> SelectStatement {
+    let mut select = select_all::<E>();
+    select.cond_where(condition);
+    for key in keys {
+        key.apply(&mut select, backend);
+    }
+    select
+}
+
+pub(crate) fn conflict_key<E: Entity>() -> Result<&'static [&'static str]> {
+    E::conflict_key().ok_or_else(|| {
+        Error::validation(
+            "upsert",
+            format!(
+                "{} has a generated primary key and no unique key to resolve conflicts on; \
+                 declare #[repo(unique(...))]",
+                E::NAME
+            ),
+        )
+    })
+}
+
+/// The columns an INSERT names: every column but a database-generated key.
+pub(crate) fn insert_columns<E: Entity>() -> impl Iterator<Item = &'static crate::entity::ColumnDef>
+{
+    E::COLUMNS
+        .iter()
+        .filter(|c| !(c.auto && c.role == ColumnRole::PrimaryKey))
+}
+
+/// Push the INSERT values of `entity`: timestamps set to `now`, a generated key left out.
+pub(crate) fn insert_values<E: Entity>(
+    entity: &E,
+    now: DateTime<Utc>,
+    out: &mut Vec<Value>,
+) -> Result<()> {
+    let start = out.len();
+    entity.push_values(out)?;
+    for (index, column) in E::COLUMNS.iter().enumerate() {
+        if matches!(column.role, ColumnRole::CreatedAt | ColumnRole::UpdatedAt) {
+            out[start + index] = Value::ChronoDateTimeUtc(Some(now));
+        }
+    }
+    let pk = E::primary_key();
+    if pk.auto {
+        out.remove(start + E::PRIMARY_KEY);
+    }
+    Ok(())
+}
+
+/// Keep, for each conflict key, only the last entity that has it (PostgreSQL refuses to
+/// update one row twice in a statement; SQLite would let the last win: both now agree).
+pub(crate) fn dedupe_last_wins<E: Entity>(entities: &[E]) -> Result<Vec<&E>> {
+    let Some(key) = E::conflict_key() else {
+        return Ok(entities.iter().collect());
+    };
+    if entities.len() < 2 {
+        return Ok(entities.iter().collect());
+    }
+    let indexes: Vec<usize> = key
+        .iter()
+        .filter_map(|name| E::column_index(name))
+        .collect();
+    let mut last: HashMap<Vec<Value>, usize> = HashMap::with_capacity(entities.len());
+    for (position, entity) in entities.iter().enumerate() {
+        let values = indexes
+            .iter()
+            .map(|&i| entity.value_at(i))
+            .collect::<Result<Vec<_>>>()?;
+        last.insert(values, position);
+    }
+    if last.len() == entities.len() {
+        return Ok(entities.iter().collect());
+    }
+    let keep: HashSet<usize> = last.into_values().collect();
+    Ok(entities
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| keep.contains(position))
+        .map(|(_, entity)| entity)
+        .collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BulkKind {
+    Insert,
+    Upsert,
+    UpsertReturning,
+}
+
+impl BulkKind {
+    pub(crate) fn fixed(self) -> Fixed {
+        match self {
+            Self::Insert => Fixed::BulkInsert,
+            Self::Upsert => Fixed::BulkUpsert,
+            Self::UpsertReturning => Fixed::BulkUpsertReturning,
+        }
+    }
+}
+
+/// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause.
+pub(crate) fn build_insert<E: Entity>(backend: Backend, rows: usize, kind: BulkKind) -> String {
+    build_insert_statement::<E>(
+        backend,
+        rows,
+        kind != BulkKind::Insert,
+        kind == BulkKind::UpsertReturning,
+    )
+}
+
+pub(crate) fn build_insert_statement<E: Entity>(
+    backend: Backend,
+    rows: usize,
+    upsert: bool,
+    returning: bool,
+) -> String {
+    let mut insert = Query::insert();
+    insert
+        .into_table(E::TABLE)
+        .columns(insert_columns::<E>().map(|c| c.name));
+    let placeholders: Vec<Expr> = insert_columns::<E>()
+        .map(|c| Expr::val((c.null_value)()))
+        .collect();
+    for _ in 0..rows {
+        insert.values_panic(placeholders.iter().cloned());
+    }
+    if upsert {
+        let key = E::conflict_key().unwrap_or_default();
+        let mut update: Vec<&'static str> = insert_columns::<E>()
+            .filter(|c| {
+                !key.contains(&c.name)
+                    && c.role != ColumnRole::CreatedAt
+                    && c.role != ColumnRole::PrimaryKey
+            })
+            .map(|c| c.name)
+            .collect();
+        if update.is_empty() {
+            // Every column is part of the key: a no-op update still lets RETURNING see the row.
+            update.extend(key.first().copied());
+        }
+        insert.on_conflict(
+            OnConflict::columns(key.iter().copied())
+                .update_columns(update)
+                .to_owned(),
+        );
+    }
+    if returning {
+        insert.returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+    }
+    Statement::build(&insert, backend).sql().to_owned()
+}
+
+pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
+    let pk = E::primary_key();
+    let by_id = Expr::col(pk.name).eq(Expr::val((pk.null_value)()));
+    let all = || E::COLUMNS.iter().map(|c| c.name);
+    match kind {
+        Fixed::SelectById => {
+            let select = Query::select()
+                .columns(all())
+                .from(E::TABLE)
+                .and_where(by_id)
+                .to_owned();
+            Statement::build(&select, backend).sql().to_owned()
+        }
+        Fixed::Insert => build_insert_statement::<E>(backend, 1, false, true),
+        Fixed::Upsert => build_insert_statement::<E>(backend, 1, true, true),
+        Fixed::Update => {
+            let sets: Vec<(&'static str, Expr)> = E::COLUMNS
+                .iter()
+                .filter(|c| matches!(c.role, ColumnRole::Plain | ColumnRole::UpdatedAt))
+                .map(|c| (c.name, Expr::val((c.null_value)())))
+                .collect();
+            let update = Query::update()
+                .table(E::TABLE)
+                .values(sets)
+                .and_where(by_id)
+                .returning(Query::returning().columns(all()))
+                .to_owned();
+            Statement::build(&update, backend).sql().to_owned()
+        }
+        Fixed::Delete => {
+            let delete = Query::delete()
+                .from_table(E::TABLE)
+                .and_where(by_id)
+                .to_owned();
+            Statement::build(&delete, backend).sql().to_owned()
+        }
+        Fixed::BulkInsert | Fixed::BulkUpsert | Fixed::BulkUpsertReturning => {
+            let bulk = match kind {
+                Fixed::BulkInsert => BulkKind::Insert,
+                Fixed::BulkUpsert => BulkKind::Upsert,
+                _ => BulkKind::UpsertReturning,
+            };
+            let width = insert_columns::<E>().count();
+            let rows = (backend.max_bind_parameters() / width).max(1);
+            build_insert::<E>(backend, rows, bulk)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::{DateTime, PageRequest, Utc};
+
+    #[derive(Debug, Clone, Copy, PartialEq, repo_core::DbEnum)]
+    enum Mood {
+        Calm,
+        Loud,
+    }
+
+    #[derive(Debug, Clone, repo_core::Repository)]
+    #[repo(table = "notes", unique(slug))]
+    struct Note {
+        #[repo(primary_key, auto)]
+        id: i64,
+        slug: String,
+        mood: Mood,
+        stars: Option<i32>,
+        #[repo(updated_at)]
+        updated_at: DateTime<Utc>,
+    }
+
+    fn sql(backend: Backend, statement: &impl sea_query::QueryStatementWriter) -> String {
+        Statement::build(statement, backend).sql().to_owned()
+    }
+
+    #[test]
+    fn pages_order_by_the_request_then_the_key_with_nulls_last() {
+        let request = PageRequest::new(10).offset(20).order_by(Note::STARS.desc());
+        let select = page::<Note>(Backend::Sqlite, Condition::all(), &request);
+        assert_eq!(
+            sql(Backend::Sqlite, &select),
+            r#"SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE TRUE ORDER BY "stars" DESC NULLS LAST, "id" ASC LIMIT ? OFFSET ?"#
+        );
+    }
+
+    #[test]
+    fn enum_orders_follow_declaration_where_enums_are_text() {
+        let request = PageRequest::new(5).order_by(Note::MOOD.asc());
+        let sqlite = sql(
+            Backend::Sqlite,
+            &page::<Note>(Backend::Sqlite, Condition::all(), &request),
+        );
+        assert!(sqlite.contains(r#"ORDER BY (CASE WHEN ("mood" = 'calm') THEN 0 WHEN ("mood" = 'loud') THEN 1 END) ASC, "id" ASC"#), "{sqlite}");
+        let postgres = sql(
+            Backend::Postgres,
+            &page::<Note>(Backend::Postgres, Condition::all(), &request),
+        );
+        assert!(
+            postgres.contains(r#"ORDER BY "mood" ASC, "id" ASC"#),
+            "{postgres}"
+        );
+    }
+
+    #[test]
+    fn update_where_sets_updated_at_unless_assigned_and_needs_an_assignment() {
+        let now = DateTime::from_timestamp(0, 0).unwrap();
+        let update =
+            update_where::<Note>(Condition::all(), vec![Note::SLUG.set("x")], now).unwrap();
+        assert_eq!(
+            sql(Backend::Postgres, &update),
+            r#"/*sz*/ UPDATE "notes" SET "slug" = $1, "updated_at" = $2 WHERE TRUE"#
+        );
+        assert!(update_where::<Note>(Condition::all(), Vec::new(), now).is_err());
+    }
+
+    #[test]
+    fn long_lists_are_one_parameter() {
+        let filter = Note::STARS.is_in(0..1000);
+        let postgres = Statement::build(
+            &count::<Note>(filter.condition(Backend::Postgres)),
+            Backend::Postgres,
+        );
+        assert_eq!(
+            postgres.sql(),
+            r#"/*a*/ SELECT COUNT(*) FROM "notes" WHERE "stars" = ANY($1)"#
+        );
+        let sqlite = Statement::build(
+            &count::<Note>(filter.condition(Backend::Sqlite)),
+            Backend::Sqlite,
+        );
+        assert_eq!(
+            sqlite.sql(),
+            r#"SELECT COUNT(*) FROM "notes" WHERE "stars" IN (SELECT value FROM json_each(?))"#
+        );
+        assert_eq!(sqlite.values().len(), 1);
+    }
+
+    #[test]
+    fn fixed_statements_and_bulk_chunks() {
+        assert_eq!(
+            build_fixed::<Note>(Backend::Postgres, Fixed::SelectById),
+            r#"/*i*/ SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE "id" = $1"#
+        );
+        let upsert = build_fixed::<Note>(Backend::Sqlite, Fixed::Upsert);
+        assert!(upsert.starts_with(r#"INSERT INTO "notes" ("slug", "mood", "stars", "updated_at") VALUES (?, ?, ?, ?) ON CONFLICT ("slug") DO UPDATE SET"#), "{upsert}");
+        let chunk = build_fixed::<Note>(Backend::Sqlite, Fixed::BulkInsert);
+        assert_eq!(
+            chunk.matches('?').count(),
+            Backend::Sqlite.max_bind_parameters() / 4 * 4
+        );
+    }
+
+    #[test]
+    fn in_batch_duplicates_keep_the_last() {
+        let note = |id, slug: &str| Note {
+            id,
+            slug: slug.into(),
+            mood: Mood::Calm,
+            stars: None,
+            updated_at: Utc::now(),
+        };
+        let batch = [note(1, "a"), note(2, "b"), note(3, "a")];
+        let kept: Vec<i64> = dedupe_last_wins(&batch)
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(kept, [2, 3]);
+        let _ = Mood::Loud;
+    }
+}
