@@ -14,7 +14,8 @@ pub enum Nulls {
     Last,
 }
 
-/// A sort key on a column of entity `E`, from [`Column::asc`] or [`Column::desc`].
+/// A sort key on a column of entity `E`, from [`Column::asc`](crate::Column::asc) or
+/// [`Column::desc`](crate::Column::desc).
 ///
 /// The same on every backend: NULL values sort last in both directions unless
 /// [`nulls_first`](Order::nulls_first) says otherwise, and enum columns sort by declaration

@@ -3,7 +3,7 @@
 //!
 //! This module holds the repository and the tools custom queries share with the base
 //! operations; `operations` the operations, `base` the trait. Statements are built in
-//! [`statements`](crate::statements).
+//! the crate-private `statements` module.
 
 mod base;
 mod operations;
