@@ -36,13 +36,13 @@ impl BookmarkRepository<'_> {
     /// Bookmarks per tag with their mean stars, most bookmarked first.
     pub async fn stats_by_tag(&self) -> repo_core::Result<Vec<TagStats>> {
         let select = Query::select()
-            .column(Bookmark::TAG.name())
+            .column(Bookmark::TAG)
             .expr_as(count_rows(), "bookmarks")
             .expr_as(Bookmark::STARS.avg(), "avg_stars")
             .from(Bookmark::TABLE)
-            .group_by_col(Bookmark::TAG.name())
+            .group_by_col(Bookmark::TAG)
             .order_by_expr(count_rows(), Order::Desc)
-            .order_by(Bookmark::TAG.name(), Order::Asc)
+            .order_by(Bookmark::TAG, Order::Asc)
             .to_owned();
         self.fetch_rows(&select).await
     }
@@ -58,8 +58,8 @@ impl BookmarkRepository<'_> {
                         .and(Bookmark::STARS.gte(stars)),
                 ),
             )
-            .order_by(Bookmark::STARS.name(), Order::Desc)
-            .order_by(Bookmark::ID.name(), Order::Asc);
+            .order_by(Bookmark::STARS, Order::Desc)
+            .order_by(Bookmark::ID, Order::Asc);
         self.fetch_entities(&select).await
     }
 }

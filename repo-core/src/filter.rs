@@ -51,6 +51,18 @@ impl<E, T> std::fmt::Debug for Column<E, T> {
     }
 }
 
+/// A typed column is a sea-query identifier, so custom queries name it directly:
+/// `Query::select().column(Dataset::TITLE)`, `update.value(Dataset::TITLE, "x")`.
+impl<E, T> sea_query::Iden for Column<E, T> {
+    fn quoted(&self) -> std::borrow::Cow<'static, str> {
+        sea_query::Iden::quoted(&self.name)
+    }
+
+    fn unquoted(&self) -> &str {
+        self.name
+    }
+}
+
 impl<E, T> Column<E, T> {
     /// A column named `name` (the derive writes these).
     #[must_use]

@@ -424,6 +424,19 @@ mod tests {
     }
 
     #[test]
+    fn typed_columns_are_identifiers() {
+        let select = Query::select()
+            .column(Note::SLUG)
+            .from(Note::TABLE)
+            .order_by(Note::STARS, sea_query::Order::Desc)
+            .to_owned();
+        assert_eq!(
+            sql(Backend::Sqlite, &select),
+            r#"SELECT "slug" FROM "notes" ORDER BY "stars" DESC"#
+        );
+    }
+
+    #[test]
     fn in_batch_duplicates_keep_the_last() {
         let note = |id, slug: &str| Note {
             id,

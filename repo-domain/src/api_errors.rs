@@ -253,10 +253,10 @@ impl ApiErrorRepository<'_> {
     ) -> Result<ApiError> {
         let update = self
             .update_returning()
-            .value(ApiError::RESOLVED.name(), true)
-            .value(ApiError::RESOLVED_BY.name(), resolved_by)
-            .value(ApiError::RESOLVED_AT.name(), now())
-            .value(ApiError::RESOLUTION.name(), resolution)
+            .value(ApiError::RESOLVED, true)
+            .value(ApiError::RESOLVED_BY, resolved_by)
+            .value(ApiError::RESOLVED_AT, now())
+            .value(ApiError::RESOLUTION, resolution)
             .cond_where(self.condition(ApiError::ID.eq(id).and(ApiError::RESOLVED.eq(false))))
             .to_owned();
         if let Some(error) = self.fetch_entity(&update).await? {
@@ -405,9 +405,9 @@ impl ApiErrorRepository<'_> {
         let bucket = self.backend().hour_of(ApiError::CREATED_AT.name());
         let select = Query::select()
             .expr_as(bucket.clone(), "hour")
-            .column(ApiError::ENDPOINT.name())
-            .column(ApiError::SEVERITY.name())
-            .column(ApiError::CATEGORY.name())
+            .column(ApiError::ENDPOINT)
+            .column(ApiError::SEVERITY)
+            .column(ApiError::CATEGORY)
             .expr_as(count_rows(), "error_count")
             .expr_as(ApiError::USER_ID.count_distinct(), "unique_users")
             .from(ApiError::TABLE)

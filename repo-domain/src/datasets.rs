@@ -91,7 +91,7 @@ impl DatasetRepository<'_> {
         let mut select = self.select();
         select
             .cond_where(self.condition(pending(source_name, max_attempts)))
-            .order_by(Dataset::ID.name(), Order::Asc)
+            .order_by(Dataset::ID, Order::Asc)
             .limit(limit);
         self.fetch_entities(&select).await
     }
@@ -115,10 +115,10 @@ impl DatasetRepository<'_> {
     ) -> Result<Vec<Dataset>> {
         repo_core::page::check_limit(limit)?;
         let mut ids = Query::select();
-        ids.column(Dataset::ID.name())
+        ids.column(Dataset::ID)
             .from(Dataset::TABLE)
             .cond_where(self.condition(pending(source_name, max_attempts)))
-            .order_by(Dataset::ID.name(), Order::Asc)
+            .order_by(Dataset::ID, Order::Asc)
             .limit(limit);
         if self.backend().capabilities().skip_locked {
             ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -126,10 +126,10 @@ impl DatasetRepository<'_> {
         let mut update = self.update_returning();
         update
             .value(
-                Dataset::ENRICHMENT_STATUS.name(),
+                Dataset::ENRICHMENT_STATUS,
                 EnrichmentStatus::Enriching.to_value(),
             )
-            .value(Dataset::CLAIMED_BY.name(), worker)
+            .value(Dataset::CLAIMED_BY, worker)
             .and_where(Dataset::ID.expr().in_subquery(ids));
         let mut claimed = self.fetch_entities(&update).await?;
         claimed.sort_by_key(|d| d.id);
@@ -142,7 +142,7 @@ impl DatasetRepository<'_> {
     pub async fn mark_enriching(&self, id: i64) -> Result<Dataset> {
         let mut update = self.update_returning();
         update.value(
-            Dataset::ENRICHMENT_STATUS.name(),
+            Dataset::ENRICHMENT_STATUS,
             EnrichmentStatus::Enriching.to_value(),
         );
         self.transition(id, update, &EnrichmentStatus::PENDING, "mark_enriching")
@@ -156,12 +156,12 @@ impl DatasetRepository<'_> {
         let mut update = self.update_returning();
         update
             .value(
-                Dataset::ENRICHMENT_STATUS.name(),
+                Dataset::ENRICHMENT_STATUS,
                 EnrichmentStatus::Enriched.to_value(),
             )
-            .value(Dataset::EMBEDDING.name(), embedding.to_value())
-            .value(Dataset::ENRICHED_AT.name(), now())
-            .value(Dataset::LAST_ERROR.name(), None::<String>);
+            .value(Dataset::EMBEDDING, embedding.to_value())
+            .value(Dataset::ENRICHED_AT, now())
+            .value(Dataset::LAST_ERROR, None::<String>);
         self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_enriched")
             .await
     }
@@ -174,14 +174,14 @@ impl DatasetRepository<'_> {
         let mut update = self.update_returning();
         update
             .value(
-                Dataset::ENRICHMENT_STATUS.name(),
+                Dataset::ENRICHMENT_STATUS,
                 EnrichmentStatus::Failed.to_value(),
             )
             .value(
-                Dataset::ENRICHMENT_ATTEMPTS.name(),
+                Dataset::ENRICHMENT_ATTEMPTS,
                 Dataset::ENRICHMENT_ATTEMPTS.expr().add(1),
             )
-            .value(Dataset::LAST_ERROR.name(), message);
+            .value(Dataset::LAST_ERROR, message);
         self.transition(id, update, &[EnrichmentStatus::Enriching], "mark_failed")
             .await
     }
@@ -189,11 +189,11 @@ impl DatasetRepository<'_> {
     /// How many datasets `source_name` has, in all and per status.
     pub async fn get_stats_by_source(&self, source_name: &str) -> Result<SourceStats> {
         let select = Query::select()
-            .column(Dataset::ENRICHMENT_STATUS.name())
+            .column(Dataset::ENRICHMENT_STATUS)
             .expr_as(count_rows(), "count")
             .from(Dataset::TABLE)
             .cond_where(self.condition(Dataset::SOURCE_NAME.eq(source_name)))
-            .group_by_col(Dataset::ENRICHMENT_STATUS.name())
+            .group_by_col(Dataset::ENRICHMENT_STATUS)
             .to_owned();
         let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
         let mut stats = SourceStats {

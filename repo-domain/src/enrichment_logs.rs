@@ -133,14 +133,14 @@ impl EnrichmentLogRepository<'_> {
     /// duration. Sorted by stage, then result (declaration order).
     pub async fn get_stats_by_stage_and_result(&self, hours: u32) -> Result<Vec<StageResultStats>> {
         let select = Query::select()
-            .column(EnrichmentLog::STAGE.name())
-            .column(EnrichmentLog::RESULT.name())
+            .column(EnrichmentLog::STAGE)
+            .column(EnrichmentLog::RESULT)
             .expr_as(count_rows(), "count")
             .expr_as(EnrichmentLog::DURATION_MS.avg(), "avg_duration_ms")
             .from(EnrichmentLog::TABLE)
             .cond_where(self.condition(EnrichmentLog::CREATED_AT.gte(window_start(hours))))
-            .group_by_col(EnrichmentLog::STAGE.name())
-            .group_by_col(EnrichmentLog::RESULT.name())
+            .group_by_col(EnrichmentLog::STAGE)
+            .group_by_col(EnrichmentLog::RESULT)
             .to_owned();
         let rows: Vec<StageResultRow> = self.fetch_rows(&select).await?;
         let mut stats: Vec<StageResultStats> = rows
@@ -161,7 +161,7 @@ impl EnrichmentLogRepository<'_> {
     pub async fn get_top_errors(&self, hours: u32, limit: u64) -> Result<Vec<ErrorTypeCount>> {
         repo_core::page::check_limit(limit)?;
         let select = Query::select()
-            .column(EnrichmentLog::ERROR_TYPE.name())
+            .column(EnrichmentLog::ERROR_TYPE)
             .expr_as(Expr::cust("COUNT(*)"), "count")
             .from(EnrichmentLog::TABLE)
             .cond_where(
@@ -172,9 +172,9 @@ impl EnrichmentLogRepository<'_> {
                         .and(EnrichmentLog::CREATED_AT.gte(window_start(hours))),
                 ),
             )
-            .group_by_col(EnrichmentLog::ERROR_TYPE.name())
+            .group_by_col(EnrichmentLog::ERROR_TYPE)
             .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
-            .order_by(EnrichmentLog::ERROR_TYPE.name(), Order::Asc)
+            .order_by(EnrichmentLog::ERROR_TYPE, Order::Asc)
             .limit(limit)
             .to_owned();
         self.fetch_rows(&select).await
@@ -191,8 +191,8 @@ impl EnrichmentLogRepository<'_> {
                         .and(EnrichmentLog::CREATED_AT.gte(since)),
                 ),
             )
-            .order_by(EnrichmentLog::CREATED_AT.name(), Order::Desc)
-            .order_by(EnrichmentLog::ID.name(), Order::Desc);
+            .order_by(EnrichmentLog::CREATED_AT, Order::Desc)
+            .order_by(EnrichmentLog::ID, Order::Desc);
         self.fetch_entities(&select).await
     }
 }

@@ -147,8 +147,8 @@ impl GenerationPipelineRepository<'_> {
         let mut select = self.select();
         select
             .cond_where(self.condition(GenerationPipeline::STATUS.eq(status)))
-            .order_by(GenerationPipeline::CREATED_AT.name(), Order::Asc)
-            .order_by(GenerationPipeline::ID.name(), Order::Asc);
+            .order_by(GenerationPipeline::CREATED_AT, Order::Asc)
+            .order_by(GenerationPipeline::ID, Order::Asc);
         self.fetch_entities(&select).await
     }
 
@@ -192,13 +192,13 @@ impl GenerationPipelineRepository<'_> {
             }
         }
         if let Some(config) = changes.config {
-            update.value(GenerationPipeline::CONFIG.name(), config.to_value());
+            update.value(GenerationPipeline::CONFIG, config.to_value());
         }
         if let Some(results) = changes.results {
-            update.value(GenerationPipeline::RESULTS.name(), results.to_value());
+            update.value(GenerationPipeline::RESULTS, results.to_value());
         }
         if let Some(progress) = changes.progress {
-            update.value(GenerationPipeline::PROGRESS.name(), progress);
+            update.value(GenerationPipeline::PROGRESS, progress);
         }
         self.fetch_entity(&update)
             .await?
@@ -217,9 +217,9 @@ impl GenerationPipelineRepository<'_> {
         check_progress(progress)?;
         let mut update = self.update_returning();
         update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
-        update.value(GenerationPipeline::PROGRESS.name(), progress);
+        update.value(GenerationPipeline::PROGRESS, progress);
         if let Some(stage) = stage {
-            update.value(GenerationPipeline::CURRENT_STAGE.name(), stage);
+            update.value(GenerationPipeline::CURRENT_STAGE, stage);
         }
         self.fetch_entity(&update)
             .await?
@@ -242,24 +242,24 @@ impl GenerationPipelineRepository<'_> {
         let mut update = self.update_returning();
         update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
         update
-            .value(GenerationPipeline::STATUS.name(), status.to_value())
+            .value(GenerationPipeline::STATUS, status.to_value())
             .cond_where(
                 self.condition(GenerationPipeline::STATUS.not_in(PipelineStatus::TERMINAL)),
             );
         if let Some(error) = error {
-            update.value(GenerationPipeline::ERROR.name(), error);
+            update.value(GenerationPipeline::ERROR, error);
         }
         if status != PipelineStatus::Initializing {
             update.value(
-                GenerationPipeline::STARTED_AT.name(),
+                GenerationPipeline::STARTED_AT,
                 Func::coalesce([GenerationPipeline::STARTED_AT.expr(), Expr::val(at)]),
             );
         }
         if status.is_terminal() {
-            update.value(GenerationPipeline::COMPLETED_AT.name(), at);
+            update.value(GenerationPipeline::COMPLETED_AT, at);
         }
         if status == PipelineStatus::Completed {
-            update.value(GenerationPipeline::PROGRESS.name(), 100);
+            update.value(GenerationPipeline::PROGRESS, 100);
         }
         if let Some(pipeline) = self.fetch_entity(&update).await? {
             return Ok(pipeline);
@@ -293,10 +293,10 @@ impl GenerationPipelineRepository<'_> {
     /// Counts per status and the success rate, of `user_id`'s pipelines or of all when `None`.
     pub async fn get_statistics(&self, user_id: Option<&str>) -> Result<PipelineStats> {
         let mut select = Query::select()
-            .column(GenerationPipeline::STATUS.name())
+            .column(GenerationPipeline::STATUS)
             .expr_as(count_rows(), "count")
             .from(GenerationPipeline::TABLE)
-            .group_by_col(GenerationPipeline::STATUS.name())
+            .group_by_col(GenerationPipeline::STATUS)
             .to_owned();
         if let Some(user_id) = user_id {
             select.cond_where(self.condition(GenerationPipeline::USER_ID.eq(user_id)));
@@ -349,7 +349,7 @@ impl PipelineStageRepository<'_> {
         let mut select = self.select();
         select
             .cond_where(self.condition(PipelineStage::PIPELINE_ID.eq(pipeline_id)))
-            .order_by(PipelineStage::ID.name(), Order::Asc);
+            .order_by(PipelineStage::ID, Order::Asc);
         self.fetch_entities(&select).await
     }
 
@@ -395,15 +395,12 @@ impl PipelineStageRepository<'_> {
         let mut update = self.update_returning();
         update.cond_where(self.condition(stage_filter(pipeline_id, stage_name)));
         update
-            .value(
-                PipelineStage::STATUS.name(),
-                StageStatus::Processing.to_value(),
-            )
-            .value(PipelineStage::PROGRESS.name(), 0)
-            .value(PipelineStage::STARTED_AT.name(), at)
-            .value(PipelineStage::COMPLETED_AT.name(), None::<DateTime<Utc>>)
-            .value(PipelineStage::DURATION_MS.name(), None::<i64>)
-            .value(PipelineStage::ERROR.name(), None::<String>);
+            .value(PipelineStage::STATUS, StageStatus::Processing.to_value())
+            .value(PipelineStage::PROGRESS, 0)
+            .value(PipelineStage::STARTED_AT, at)
+            .value(PipelineStage::COMPLETED_AT, None::<DateTime<Utc>>)
+            .value(PipelineStage::DURATION_MS, None::<i64>)
+            .value(PipelineStage::ERROR, None::<String>);
         self.guarded(
             pipeline_id,
             stage_name,
@@ -457,14 +454,14 @@ impl PipelineStageRepository<'_> {
         let mut update = self.update_returning();
         update.cond_where(self.condition(stage_filter(pipeline_id, stage_name)));
         update
-            .value(PipelineStage::STATUS.name(), status.to_value())
-            .value(PipelineStage::COMPLETED_AT.name(), at)
-            .value(PipelineStage::DURATION_MS.name(), duration);
+            .value(PipelineStage::STATUS, status.to_value())
+            .value(PipelineStage::COMPLETED_AT, at)
+            .value(PipelineStage::DURATION_MS, duration);
         if status == StageStatus::Completed {
-            update.value(PipelineStage::PROGRESS.name(), 100);
+            update.value(PipelineStage::PROGRESS, 100);
         }
         if let Some(error) = error {
-            update.value(PipelineStage::ERROR.name(), error);
+            update.value(PipelineStage::ERROR, error);
         }
         let operation = if status == StageStatus::Completed {
             "complete"
