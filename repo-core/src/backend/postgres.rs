@@ -1,11 +1,10 @@
 //! PostgreSQL: connecting, binding, and what its errors say.
 
 use sea_query::{ArrayType, OptionEnum, Value};
-use sqlx::Arguments as _;
 use sqlx::error::BoxDynError;
 
 use super::{Driver, Row};
-use crate::bind::{aware, date, floats, naive, unsigned, unsupported};
+use crate::bind::{aware, date, naive, unsigned};
 use crate::db::DbOptions;
 
 pub(crate) async fn connect(url: &str, options: &DbOptions) -> Result<sqlx::PgPool, sqlx::Error> {
@@ -37,79 +36,50 @@ pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<Str
         .map(str::to_owned)
 }
 
-/// Arguments for a PostgreSQL statement.
+/// Arguments for a PostgreSQL statement, bound by sea-query's sqlx binder after the
+/// conversions that are this framework's choices.
 pub(crate) fn arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
-    let mut args = sqlx::postgres::PgArguments::default();
-    args.reserve(values.len(), values.len() * 8);
-    for value in values {
-        match value {
-            Value::Bool(v) => args.add(v)?,
-            // Every integer travels as int8 and every float as float8: PostgreSQL converts
-            // them to the column's type, and one SQL text then always has the same parameter
-            // types, which sqlx's per-connection statement cache (keyed by text) relies on.
-            Value::TinyInt(v) => args.add(v.map(i64::from))?,
-            Value::SmallInt(v) => args.add(v.map(i64::from))?,
-            Value::Int(v) => args.add(v.map(i64::from))?,
-            Value::BigInt(v) => args.add(v)?,
-            Value::TinyUnsigned(v) => args.add(v.map(i64::from))?,
-            Value::SmallUnsigned(v) => args.add(v.map(i64::from))?,
-            Value::Unsigned(v) => args.add(v.map(i64::from))?,
-            Value::BigUnsigned(v) => args.add(unsigned(v)?)?,
-            Value::Float(v) => args.add(v.map(f64::from))?,
-            Value::Double(v) => args.add(v)?,
-            Value::String(v) => args.add(v)?,
-            Value::Char(v) => args.add(v.map(String::from))?,
-            Value::Enum(OptionEnum::Some(v)) => args.add(v.value.into_owned())?,
-            Value::Enum(OptionEnum::None(_)) => args.add(None::<String>)?,
-            Value::Bytes(v) => args.add(v)?,
-            Value::Json(v) => args.add(v.map(|v| *v))?,
-            Value::ChronoDate(v) => args.add(date(v)?)?,
-            Value::ChronoTime(v) => args.add(v)?,
-            Value::ChronoDateTime(v) => args.add(naive(v)?)?,
-            Value::ChronoDateTimeUtc(v) => args.add(aware(v)?)?,
-            Value::ChronoDateTimeLocal(v) => args.add(aware(v)?)?,
-            Value::ChronoDateTimeWithTimeZone(v) => args.add(aware(v)?)?,
-            Value::Uuid(v) => args.add(v)?,
-            Value::Array(ArrayType::Float, v) => args.add(v.map(|v| floats(&v)))?,
-            Value::Array(ArrayType::Double, v) => args.add(elements::<f64>(v)?)?,
-            Value::Array(ArrayType::Bool, v) => args.add(elements::<bool>(v)?)?,
-            Value::Array(ArrayType::SmallInt, v) => args.add(elements::<i16>(v)?)?,
-            Value::Array(ArrayType::Int, v) => args.add(elements::<i32>(v)?)?,
-            Value::Array(ArrayType::BigInt, v) => args.add(elements::<i64>(v)?)?,
-            Value::Array(ArrayType::String, v) => args.add(elements::<String>(v)?)?,
-            Value::Array(ArrayType::Bytes, v) => args.add(elements::<Vec<u8>>(v)?)?,
-            Value::Array(ArrayType::Uuid, v) => args.add(elements::<uuid::Uuid>(v)?)?,
-            Value::Array(ArrayType::ChronoDate, v) => {
-                args.add(elements::<chrono::NaiveDate>(v)?)?;
-            }
-            Value::Array(ArrayType::ChronoTime, v) => {
-                args.add(elements::<chrono::NaiveTime>(v)?)?;
-            }
-            Value::Array(ArrayType::ChronoDateTime, v) => {
-                args.add(elements::<chrono::NaiveDateTime>(v)?)?;
-            }
-            Value::Array(ArrayType::ChronoDateTimeUtc, v) => {
-                args.add(elements::<chrono::DateTime<chrono::Utc>>(v)?)?;
-            }
-            other => return Err(unsupported(&other)),
-        }
-    }
-    Ok(args)
+    let values = values
+        .into_iter()
+        .map(storage)
+        .collect::<Result<Vec<_>, BoxDynError>>()?;
+    Ok(sqlx::IntoArguments::<sqlx::Postgres>::into_arguments(
+        sea_query_sqlx::SqlxValues(sea_query::Values(values)),
+    ))
 }
 
-/// The elements of an array value, each of type `T` (sea-query boxes array values).
-#[allow(clippy::box_collection)]
-fn elements<T: sea_query::ValueType>(
-    values: Option<Box<Vec<Value>>>,
-) -> Result<Option<Vec<T>>, BoxDynError> {
-    values
-        .map(|values| {
-            values
-                .into_iter()
-                .map(|v| T::try_from(v).map_err(|_| "array element of another type".into()))
-                .collect()
-        })
-        .transpose()
+/// A value as this framework binds it on PostgreSQL.
+fn storage(value: Value) -> Result<Value, BoxDynError> {
+    Ok(match value {
+        // Every integer travels as int8 and every float as float8: PostgreSQL converts them to
+        // the column's type, and one SQL text then always has the same parameter types, which
+        // sqlx's per-connection statement cache (keyed by text) relies on.
+        Value::TinyInt(v) => Value::BigInt(v.map(i64::from)),
+        Value::SmallInt(v) => Value::BigInt(v.map(i64::from)),
+        Value::Int(v) => Value::BigInt(v.map(i64::from)),
+        Value::TinyUnsigned(v) => Value::BigInt(v.map(i64::from)),
+        Value::SmallUnsigned(v) => Value::BigInt(v.map(i64::from)),
+        Value::Unsigned(v) => Value::BigInt(v.map(i64::from)),
+        Value::BigUnsigned(v) => Value::BigInt(unsigned(v)?),
+        Value::Float(v) => Value::Double(v.map(f64::from)),
+        // Years every backend stores alike, or a validation error before anything is sent.
+        Value::ChronoDate(v) => Value::ChronoDate(date(v)?),
+        Value::ChronoDateTime(v) => Value::ChronoDateTime(naive(v)?),
+        Value::ChronoDateTimeUtc(v) => Value::ChronoDateTimeUtc(aware(v)?),
+        Value::ChronoDateTimeLocal(v) => Value::ChronoDateTimeLocal(aware(v)?),
+        Value::ChronoDateTimeWithTimeZone(v) => Value::ChronoDateTimeWithTimeZone(aware(v)?),
+        value @ (Value::Bool(_)
+        | Value::BigInt(_)
+        | Value::Double(_)
+        | Value::String(_)
+        | Value::Char(_)
+        | Value::Enum(_)
+        | Value::Bytes(_)
+        | Value::Json(_)
+        | Value::ChronoTime(_)
+        | Value::Uuid(_)
+        | Value::Array(..)) => value,
+    })
 }
 
 /// The parameter types of `values` as PostgreSQL receives them, one letter each: written into

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use sea_query::{ArrayType, OptionEnum, Value};
-use sqlx::Arguments as _;
 use sqlx::error::BoxDynError;
 
 use super::{Driver, Row};
@@ -130,43 +129,49 @@ where
     Ok(aware(value)?.map(|t| sqlite_timestamp(&t.naive_utc())))
 }
 
-/// Arguments for a SQLite statement.
+/// Arguments for a SQLite statement, bound by sea-query's sqlx binder after the conversions
+/// to this framework's storage forms.
 pub(crate) fn arguments(values: Vec<Value>) -> Result<sqlx::sqlite::SqliteArguments, BoxDynError> {
-    let mut args = sqlx::sqlite::SqliteArguments::default();
-    args.reserve(values.len(), 0);
-    for value in values {
-        match value {
-            Value::Bool(v) => args.add(v)?,
-            Value::TinyInt(v) => args.add(v.map(i32::from))?,
-            Value::SmallInt(v) => args.add(v.map(i32::from))?,
-            Value::Int(v) => args.add(v)?,
-            Value::BigInt(v) => args.add(v)?,
-            Value::TinyUnsigned(v) => args.add(v.map(i32::from))?,
-            Value::SmallUnsigned(v) => args.add(v.map(i32::from))?,
-            Value::Unsigned(v) => args.add(v.map(i64::from))?,
-            Value::BigUnsigned(v) => args.add(unsigned(v)?)?,
-            Value::Float(v) => args.add(v.map(f64::from))?,
-            Value::Double(v) => args.add(v)?,
-            Value::String(v) => args.add(v)?,
-            Value::Char(v) => args.add(v.map(String::from))?,
-            Value::Enum(OptionEnum::Some(v)) => args.add(v.value.into_owned())?,
-            Value::Enum(OptionEnum::None(_)) => args.add(None::<String>)?,
-            Value::Bytes(v) => args.add(v)?,
-            Value::Json(v) => args.add(v.map(|v| v.to_string()))?,
-            Value::ChronoDate(v) => args.add(date(v)?.map(|d| d.format("%Y-%m-%d").to_string()))?,
-            Value::ChronoTime(v) => args.add(v)?,
-            Value::ChronoDateTime(v) => args.add(naive(v)?.map(|t| sqlite_timestamp(&t)))?,
-            Value::ChronoDateTimeUtc(v) => args.add(sqlite_aware(v)?)?,
-            Value::ChronoDateTimeLocal(v) => args.add(sqlite_aware(v)?)?,
-            Value::ChronoDateTimeWithTimeZone(v) => args.add(sqlite_aware(v)?)?,
-            Value::Uuid(v) => args.add(v)?,
-            Value::Array(ArrayType::Float, v) => {
-                args.add(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))?;
-            }
-            other => return Err(unsupported(&other)),
+    let values = values
+        .into_iter()
+        .map(storage)
+        .collect::<Result<Vec<_>, BoxDynError>>()?;
+    Ok(sqlx::IntoArguments::<sqlx::Sqlite>::into_arguments(
+        sea_query_sqlx::SqlxValues(sea_query::Values(values)),
+    ))
+}
+
+/// A value in the form this framework stores it on SQLite.
+fn storage(value: Value) -> Result<Value, BoxDynError> {
+    Ok(match value {
+        Value::BigUnsigned(v) => Value::BigInt(unsigned(v)?),
+        Value::Float(v) => Value::Double(v.map(f64::from)),
+        Value::Json(v) => Value::String(v.map(|v| v.to_string())),
+        Value::ChronoDate(v) => Value::String(date(v)?.map(|d| d.format("%Y-%m-%d").to_string())),
+        Value::ChronoDateTime(v) => Value::String(naive(v)?.map(|t| sqlite_timestamp(&t))),
+        Value::ChronoDateTimeUtc(v) => Value::String(sqlite_aware(v)?),
+        Value::ChronoDateTimeLocal(v) => Value::String(sqlite_aware(v)?),
+        Value::ChronoDateTimeWithTimeZone(v) => Value::String(sqlite_aware(v)?),
+        Value::Array(ArrayType::Float, v) => {
+            Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
         }
-    }
-    Ok(args)
+        value @ (Value::Bool(_)
+        | Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::Double(_)
+        | Value::String(_)
+        | Value::Char(_)
+        | Value::Enum(_)
+        | Value::Bytes(_)
+        | Value::ChronoTime(_)
+        | Value::Uuid(_)) => value,
+        other => return Err(unsupported(&other)),
+    })
 }
 
 /// Reading SQLite timestamps in every form SQLite's date functions accept.
