@@ -88,6 +88,7 @@ pub mod field;
 pub mod filter;
 mod keys;
 mod list;
+mod new_entity;
 pub mod page;
 pub mod repository;
 pub mod row;
