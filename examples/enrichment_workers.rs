@@ -57,8 +57,8 @@ async fn main() -> repo_core::Result<()> {
     datasets
         .delete_where(Dataset::SOURCE_NAME.eq(SOURCE))
         .await?;
-    let rows = (0..count)
-        .map(|i| NewDataset::new(SOURCE, &format!("demo/{i}"), &format!("Dataset {i}")));
+    let rows =
+        (0..count).map(|i| NewDataset::new(SOURCE, &format!("demo/{i}"), &format!("Dataset {i}")));
     datasets.bulk_insert_new(rows).await?;
     println!("{count} datasets, {workers} workers, up to {MAX_ATTEMPTS} attempts each");
 

@@ -1,8 +1,8 @@
 //! The entity and enum models the expansion works from, checked across fields.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
-use syn::punctuated::Punctuated;
 use quote::format_ident;
+use syn::punctuated::Punctuated;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
 use crate::attr::{self, FieldAttrs};

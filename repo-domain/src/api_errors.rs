@@ -437,10 +437,10 @@ impl ApiErrorRepository<'_> {
             .map(|row| {
                 ErrorAggregation::from_new(NewErrorAggregation {
                     hour: row.hour,
-                endpoint: row.endpoint,
-                severity: row.severity,
-                category: row.category,
-                error_count: row.error_count,
+                    endpoint: row.endpoint,
+                    severity: row.severity,
+                    category: row.category,
+                    error_count: row.error_count,
                     unique_users: row.unique_users,
                 })
             })

@@ -45,6 +45,31 @@ fn outer_spans(ty: &syn::Type) -> (Span, Span) {
     (first, last)
 }
 
+/// The type check of a field the database or the repository sets, and the field's value in
+/// `from_new`. The placeholder of such a field is its type check; under `no_new`, where no
+/// placeholder is built, the check runs in `__repo_field_checks` instead.
+fn placeholder(field: &Field, has_new: bool) -> (TokenStream, TokenStream) {
+    let ident = field.ident;
+    let ty = field.ty;
+    let span = ty.span();
+    let placeholder = if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
+        Some(quote_spanned!(span=> timestamp_field::<#ty>()))
+    } else if field.auto {
+        Some(quote_spanned!(span=> generated_key_field::<#ty>()))
+    } else {
+        None
+    };
+    let checks = match &placeholder {
+        Some(placeholder) if !has_new => quote!(#placeholder;),
+        _ => TokenStream::new(),
+    };
+    let from_new = match placeholder {
+        Some(placeholder) if super::new::generated(field) => placeholder,
+        _ => quote!(new.#ident),
+    };
+    (checks, from_new)
+}
+
 fn field_code(
     entity: &syn::Ident,
     vis: &syn::Visibility,
@@ -72,23 +97,7 @@ fn field_code(
     let doc = format!(
         "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
     );
-    // The placeholder of a generated field is also its type check: under `no_new`, where no
-    // placeholder is built, the check runs in `__repo_field_checks` instead.
-    let placeholder = if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
-        Some(quote_spanned!(span=> timestamp_field::<#ty>()))
-    } else if field.auto {
-        Some(quote_spanned!(span=> generated_key_field::<#ty>()))
-    } else {
-        None
-    };
-    let checks = match &placeholder {
-        Some(placeholder) if !has_new => quote!(#placeholder;),
-        _ => TokenStream::new(),
-    };
-    let from_new = match placeholder {
-        Some(placeholder) if super::new::generated(field) => placeholder,
-        _ => quote!(new.#ident),
-    };
+    let (checks, from_new) = placeholder(field, has_new);
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
@@ -183,10 +192,10 @@ pub fn expand(model: &Entity) -> TokenStream {
     let column_defs: Vec<&TokenStream> = codes.iter().map(|c| &c.column_def).collect();
     let column_consts: Vec<&TokenStream> = codes.iter().map(|c| &c.column_const).collect();
     let checks: Vec<&TokenStream> = codes.iter().map(|c| &c.checks).collect();
-    let new_type = match &model.new {
-        Some(new) => quote!(#new),
-        None => quote!(Self),
-    };
+    let new_type = model
+        .new
+        .as_ref()
+        .map_or_else(|| quote!(Self), |new| quote!(#new));
     let from_new = if model.new.is_some() {
         let values = codes.iter().map(|c| &c.from_new);
         quote!(Self { #(#idents: #values,)* })
