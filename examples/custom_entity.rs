@@ -70,8 +70,7 @@ async fn main() -> repo_core::Result<()> {
     let db = Db::connect(&url).await?;
     db.create_schema::<Bookmark>().await?;
     let repo = BookmarkRepository::new(&db);
-    let now = Utc::now();
-    let marks: Vec<Bookmark> = [
+    let marks = [
         ("ana", "https://kaggle.com/a", "vision", 5),
         ("ana", "https://kaggle.com/b", "nlp", 3),
         ("ana", "https://kaggle.com/c", "vision", 4),
@@ -79,16 +78,13 @@ async fn main() -> repo_core::Result<()> {
         ("ben", "https://hf.co/d", "audio", 5),
     ]
     .into_iter()
-    .map(|(user, url, tag, stars)| Bookmark {
-        id: 0,
+    .map(|(user, url, tag, stars)| NewBookmark {
         user_id: user.into(),
         url: url.into(),
         tag: tag.into(),
         stars,
-        created_at: now,
-    })
-    .collect();
-    repo.bulk_upsert(&marks).await?;
+    });
+    repo.bulk_insert_new(marks).await?;
 
     let rows: Vec<Vec<String>> = repo
         .stats_by_tag()

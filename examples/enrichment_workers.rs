@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use repo_core::prelude::*;
 use repo_domain::{
     Dataset, DatasetRepository, EnrichmentLog, EnrichmentLogRepository, EnrichmentResult,
-    EnrichmentStage, EnrichmentStatus, migrate,
+    EnrichmentStage, EnrichmentStatus, NewDataset, migrate,
 };
 
 const SOURCE: &str = "workers-demo";
@@ -57,10 +57,9 @@ async fn main() -> repo_core::Result<()> {
     datasets
         .delete_where(Dataset::SOURCE_NAME.eq(SOURCE))
         .await?;
-    let rows: Vec<Dataset> = (0..count)
-        .map(|i| Dataset::new(SOURCE, &format!("demo/{i}"), &format!("Dataset {i}")))
-        .collect();
-    datasets.bulk_insert(&rows).await?;
+    let rows =
+        (0..count).map(|i| NewDataset::new(SOURCE, &format!("demo/{i}"), &format!("Dataset {i}")));
+    datasets.bulk_insert_new(rows).await?;
     println!("{count} datasets, {workers} workers, up to {MAX_ATTEMPTS} attempts each");
 
     let started = Instant::now();

@@ -72,6 +72,21 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// Statements of this entity whose text never changes, built on first use.
     fn statements() -> &'static StatementCache;
 
+    // ----- new entities -------------------------------------------------------------------
+
+    /// What a caller supplies to insert a new entity: every field but those the database or
+    /// the repository sets (a `#[repo(primary_key, auto)]` key, `created_at`, `updated_at`).
+    /// `#[derive(Repository)]` generates it as `NewX`, or uses the entity itself under
+    /// `#[repo(no_new)]`.
+    type New;
+
+    /// The entity `new` describes, holding placeholders where the database or the repository
+    /// sets the value on insert: [`AutoKey::PLACEHOLDER`](crate::field::AutoKey::PLACEHOLDER)
+    /// for a generated key, [`Timestamp::PLACEHOLDER`](crate::field::Timestamp::PLACEHOLDER)
+    /// for the timestamps. [`Repository::insert_new`](crate::Repository::insert_new) returns
+    /// the stored row instead.
+    fn from_new(new: Self::New) -> Self;
+
     /// The primary key column.
     #[must_use]
     fn primary_key() -> &'static ColumnDef {

@@ -1,7 +1,7 @@
 //! Generic repositories over PostgreSQL and SQLite.
 //!
 //! Declare an entity with `#[derive(Repository)]` and get a `XRepository` implementing
-//! [`BaseRepository`]: CRUD, upsert on a declared key, chunked atomic bulk writes, typed filters,
+//! [`BaseRepository`] and a `NewX` input type for inserts: CRUD, upsert on a declared key, chunked atomic bulk writes, typed filters,
 //! offset and keyset pages, streaming, and the tools to write custom queries the same way.
 //!
 //! ```
@@ -41,11 +41,11 @@
 //!
 //! let session = db.begin().await?;
 //! let repo = WidgetRepository::new(&session);
-//! let now = Utc::now();
+//! // `NewWidget` (generated too) holds what the application supplies; the database generates
+//! // the key and the repository sets the timestamps.
 //! let bolt = repo
-//!     .insert(&Widget {
-//!         id: 0, sku: "B-1".into(), name: "bolt".into(), status: Status::Active,
-//!         weight: Some(12.5), created_at: now, updated_at: now,
+//!     .insert_new(NewWidget {
+//!         sku: "B-1".into(), name: "bolt".into(), status: Status::Active, weight: Some(12.5),
 //!     })
 //!     .await?;
 //! assert!(bolt.id > 0);
@@ -91,6 +91,7 @@ pub mod exec;
 pub mod field;
 pub mod filter;
 mod keys;
+mod new_entity;
 pub mod order;
 pub mod page;
 pub mod repository;

@@ -1,8 +1,9 @@
 //! The entity and enum models the expansion works from, checked across fields.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use quote::format_ident;
 use syn::punctuated::Punctuated;
-use syn::{Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
+use syn::{Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
 use crate::attr::{self, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -17,6 +18,8 @@ pub enum Role {
 
 pub struct Field<'a> {
     pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub attrs: &'a [Attribute],
     pub ty: &'a Type,
     pub column: String,
     pub role: Role,
@@ -27,6 +30,8 @@ pub struct Field<'a> {
 pub struct Entity<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
+    /// The input type generated for new entities (`NewX`), or `None` under `no_new`.
+    pub new: Option<Ident>,
     pub table: String,
     pub fields: Vec<Field<'a>>,
     pub primary_key: usize,
@@ -198,6 +203,8 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
         }
         out.fields.push(Field {
             ident,
+            vis: &field.vis,
+            attrs: &field.attrs,
             ty: &field.ty,
             column,
             role,
@@ -244,6 +251,46 @@ fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
         .map(|item| item.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The name of the input type for new entities: `NewX`, the `new = "..."` name, or none
+/// under `no_new`.
+fn new_type(cx: &Ctxt, input: &DeriveInput, attrs: &attr::StructAttrs) -> Option<Ident> {
+    let entity = &input.ident;
+    let lit = match (&attrs.new, &attrs.no_new) {
+        (Some(_), Some(no_new)) => {
+            cx.error_spanned_by(
+                no_new,
+                "`no_new` and `new = \"...\"` contradict each other: keep one",
+            );
+            return None;
+        }
+        (None, Some(_)) => return None,
+        (None, None) => return Some(format_ident!("New{}", entity, span = entity.span())),
+        (Some(lit), None) => lit,
+    };
+    let name = lit.value();
+    let Ok(mut ident) = syn::parse_str::<Ident>(&name) else {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`new` takes the name of the type to generate, as in #[repo(new = \"Create{entity}\")]; `{name}` is not a Rust identifier"
+            ),
+        );
+        return None;
+    };
+    ident.set_span(lit.span());
+    let repository = format_ident!("{}Repository", entity);
+    if ident == *entity || ident == repository {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`new = \"{name}\"` is the name of the entity or of its repository; choose another name, as in #[repo(new = \"Create{entity}\")]"
+            ),
+        );
+        return None;
+    }
+    Some(ident)
 }
 
 pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
@@ -312,9 +359,12 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
         }
     }
 
+    let new = new_type(cx, input, &attrs);
+
     Some(Entity {
         ident: &input.ident,
         vis: &input.vis,
+        new,
         table,
         fields: columns.fields,
         primary_key,

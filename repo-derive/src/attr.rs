@@ -21,7 +21,7 @@ enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Self::Struct => &["table", "unique", "index"],
+            Self::Struct => &["table", "unique", "index", "new", "no_new"],
             Self::Field => &[
                 "primary_key",
                 "auto",
@@ -70,6 +70,10 @@ pub struct StructAttrs {
     pub table: Option<LitStr>,
     pub unique: Vec<KeyList>,
     pub index: Vec<KeyList>,
+    /// The name of the generated input type, instead of `NewX`.
+    pub new: Option<LitStr>,
+    /// No input type: the entity itself is what `insert_new` takes.
+    pub no_new: Option<Ident>,
     /// Keys written, valid or not, and the keys misspelled ones were taken for: a key named
     /// here but unset already has its error.
     pub named: Vec<&'static str>,
@@ -337,6 +341,8 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
         match key {
             "table" => string(cx, meta, &mut out.table, "users")?,
             "unique" => out.unique.extend(key_list(cx, meta)?),
+            "new" => string(cx, meta, &mut out.new, "CreateWidget")?,
+            "no_new" => flag(cx, meta, &mut out.no_new)?,
             _ => out.index.extend(key_list(cx, meta)?),
         }
         Ok(())

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::entities::{
     ApiError, ApiErrorRepository, ErrorAggregation, ErrorAggregationRepository, ErrorCategory,
-    ErrorSeverity,
+    ErrorSeverity, NewApiError, NewErrorAggregation,
 };
 
 impl ApiError {
@@ -18,7 +18,7 @@ impl ApiError {
     /// [`log_error`](ApiErrorRepository::log_error).
     #[must_use]
     pub fn new(endpoint: &str, method: &str, error_message: &str) -> Self {
-        Self {
+        Self::from_new(NewApiError {
             id: Uuid::nil(),
             endpoint: endpoint.to_owned(),
             method: method.to_owned(),
@@ -34,8 +34,7 @@ impl ApiError {
             resolved_by: None,
             resolved_at: None,
             resolution: None,
-            created_at: DateTime::UNIX_EPOCH,
-        }
+        })
     }
 
     /// With a severity.
@@ -428,15 +427,15 @@ impl ApiErrorRepository<'_> {
         let rows: Vec<HourRow> = self.fetch_rows(&select).await?;
         let aggregations: Vec<ErrorAggregation> = rows
             .into_iter()
-            .map(|row| ErrorAggregation {
-                id: 0,
-                hour: row.hour,
-                endpoint: row.endpoint,
-                severity: row.severity,
-                category: row.category,
-                error_count: row.error_count,
-                unique_users: row.unique_users,
-                created_at: DateTime::UNIX_EPOCH,
+            .map(|row| {
+                ErrorAggregation::from_new(NewErrorAggregation {
+                    hour: row.hour,
+                    endpoint: row.endpoint,
+                    severity: row.severity,
+                    category: row.category,
+                    error_count: row.error_count,
+                    unique_users: row.unique_users,
+                })
             })
             .collect();
         ErrorAggregationRepository::new(self.conn())

@@ -5,7 +5,9 @@ use repo_core::Result;
 use repo_core::prelude::*;
 use repo_core::repository::now;
 
-use crate::entities::{EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage};
+use crate::entities::{
+    EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage, NewEnrichmentLog,
+};
 
 impl EnrichmentLog {
     /// A successful attempt `attempt_number` (1 for the first) at `stage` of `dataset_id`.
@@ -35,8 +37,7 @@ impl EnrichmentLog {
         result: EnrichmentResult,
         attempt_number: i32,
     ) -> Self {
-        Self {
-            id: 0,
+        Self::from_new(NewEnrichmentLog {
             dataset_id,
             stage,
             result,
@@ -46,8 +47,7 @@ impl EnrichmentLog {
             task_id: None,
             error_message: None,
             error_type: None,
-            created_at: DateTime::UNIX_EPOCH,
-        }
+        })
     }
 
     /// With how long the attempt took.

@@ -208,12 +208,11 @@ pub struct Dataset {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Dataset {
-    /// A new, not yet enriched dataset (`id` and timestamps are filled on insert).
+impl NewDataset {
+    /// A new, not yet enriched dataset.
     #[must_use]
     pub fn new(source_name: &str, external_id: &str, title: &str) -> Self {
         Self {
-            id: 0,
             source_name: source_name.to_owned(),
             external_id: external_id.to_owned(),
             title: title.to_owned(),
@@ -225,9 +224,16 @@ impl Dataset {
             embedding: None,
             claimed_by: None,
             enriched_at: None,
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
         }
+    }
+}
+
+impl Dataset {
+    /// [`NewDataset::new`] as an entity, for the operations that take one (`upsert`); its `id`
+    /// and timestamps are filled on write.
+    #[must_use]
+    pub fn new(source_name: &str, external_id: &str, title: &str) -> Self {
+        Self::from_new(NewDataset::new(source_name, external_id, title))
     }
 }
 
@@ -387,7 +393,7 @@ impl GenerationPipeline {
     /// [`create`](crate::GenerationPipelineRepository::create)).
     #[must_use]
     pub fn new(user_id: &str, config: serde_json::Value) -> Self {
-        Self {
+        Self::from_new(NewGenerationPipeline {
             id: String::new(),
             user_id: user_id.to_owned(),
             asset_id: None,
@@ -401,9 +407,7 @@ impl GenerationPipeline {
             rigging_task_id: None,
             started_at: None,
             completed_at: None,
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-        }
+        })
     }
 }
 

@@ -7,8 +7,8 @@ use repo_core::sea_query::{Func, UpdateStatement};
 use repo_core::{DbField as _, Result};
 
 use crate::entities::{
-    GenerationPipeline, GenerationPipelineRepository, PipelineStage, PipelineStageRepository,
-    PipelineStatus, StageStatus,
+    GenerationPipeline, GenerationPipelineRepository, NewPipelineStage, PipelineStage,
+    PipelineStageRepository, PipelineStatus, StageStatus,
 };
 
 /// Which of a user's pipelines [`find_by_user_id`](GenerationPipelineRepository::find_by_user_id)
@@ -510,8 +510,7 @@ fn new_stage(
     status: StageStatus,
     started_at: Option<DateTime<Utc>>,
 ) -> PipelineStage {
-    PipelineStage {
-        id: 0,
+    PipelineStage::from_new(NewPipelineStage {
         pipeline_id: pipeline_id.to_owned(),
         stage_name: stage_name.to_owned(),
         status,
@@ -520,7 +519,5 @@ fn new_stage(
         completed_at: None,
         duration_ms: None,
         error: None,
-        created_at: DateTime::UNIX_EPOCH,
-        updated_at: DateTime::UNIX_EPOCH,
-    }
+    })
 }

@@ -49,12 +49,11 @@ pub struct Widget {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Widget {
+impl NewWidget {
     /// A widget with defaults and the given key.
     #[must_use]
     pub fn new(sku: &str) -> Self {
         Self {
-            id: 0,
             sku: sku.to_owned(),
             name: format!("widget {sku}"),
             status: Status::Draft,
@@ -71,9 +70,15 @@ impl Widget {
             tags: None,
             embedding: None,
             checked_at: None,
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
         }
+    }
+}
+
+impl Widget {
+    /// [`NewWidget::new`] as an entity, for the operations that take one (`upsert`, `update`).
+    #[must_use]
+    pub fn new(sku: &str) -> Self {
+        Self::from_new(NewWidget::new(sku))
     }
 }
 
@@ -129,12 +134,11 @@ pub struct Reading {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Reading {
+impl NewReading {
     /// Reading `seq` of `sensor`.
     #[must_use]
     pub fn new(sensor: &str, seq: i64, value: f64) -> Self {
         Self {
-            id: 0,
             sensor: sensor.to_owned(),
             seq,
             value,
@@ -142,9 +146,15 @@ impl Reading {
             quality: (seq % 5) as i32,
             flagged: seq % 7 == 0,
             note: (seq % 3 == 0).then(|| format!("note {seq}")),
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
         }
+    }
+}
+
+impl Reading {
+    /// [`NewReading::new`] as an entity, for the operations that take one (`bulk_upsert`).
+    #[must_use]
+    pub fn new(sensor: &str, seq: i64, value: f64) -> Self {
+        Self::from_new(NewReading::new(sensor, seq, value))
     }
 }
 

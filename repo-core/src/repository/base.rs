@@ -56,6 +56,17 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
     fn bulk_upsert_returning(&self, entities: &[E]) -> impl Future<Output = Result<Vec<E>>> + Send {
         self.repository().bulk_upsert_returning(entities)
     }
+    /// See [`Repository::insert_new`].
+    fn insert_new(&self, new: E::New) -> impl Future<Output = Result<E>> + Send {
+        self.repository().insert_new(new)
+    }
+    /// See [`Repository::bulk_insert_new`].
+    fn bulk_insert_new(
+        &self,
+        new: impl IntoIterator<Item = E::New>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().bulk_insert_new(new)
+    }
     /// See [`Repository::find`].
     fn find(
         &self,

@@ -206,7 +206,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// db.create_schema::<Purchase>().await?;
     /// let repo = PurchaseRepository::new(&db);
     /// for (customer, cents) in [("ann", 500), ("bob", 200), ("ann", 250)] {
-    ///     repo.insert(&Purchase { id: 0, customer: customer.into(), channel: Channel::Web, cents })
+    ///     repo.insert_new(NewPurchase { customer: customer.into(), channel: Channel::Web, cents })
     ///         .await?;
     /// }
     /// let spend = repo.spend().await?;

@@ -32,6 +32,8 @@ struct FieldCode {
     column_def: TokenStream,
     column_const: TokenStream,
     checks: TokenStream,
+    /// The field's value in `from_new`: taken from the input, or a placeholder.
+    from_new: TokenStream,
 }
 
 /// The spans of the first and last tokens of `ty`: generated code that starts and ends with
@@ -43,11 +45,37 @@ fn outer_spans(ty: &syn::Type) -> (Span, Span) {
     (first, last)
 }
 
+/// The type check of a field the database or the repository sets, and the field's value in
+/// `from_new`. The placeholder of such a field is its type check; under `no_new`, where no
+/// placeholder is built, the check runs in `__repo_field_checks` instead.
+fn placeholder(field: &Field, has_new: bool) -> (TokenStream, TokenStream) {
+    let ident = field.ident;
+    let ty = field.ty;
+    let span = ty.span();
+    let placeholder = if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
+        Some(quote_spanned!(span=> timestamp_field::<#ty>()))
+    } else if field.auto {
+        Some(quote_spanned!(span=> generated_key_field::<#ty>()))
+    } else {
+        None
+    };
+    let checks = match &placeholder {
+        Some(placeholder) if !has_new => quote!(#placeholder;),
+        _ => TokenStream::new(),
+    };
+    let from_new = match placeholder {
+        Some(placeholder) if super::new::generated(field) => placeholder,
+        _ => quote!(new.#ident),
+    };
+    (checks, from_new)
+}
+
 fn field_code(
     entity: &syn::Ident,
     vis: &syn::Visibility,
     index: usize,
     field: &Field,
+    has_new: bool,
 ) -> FieldCode {
     let p = private();
     let ident = field.ident;
@@ -69,13 +97,7 @@ fn field_code(
     let doc = format!(
         "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
     );
-    let mut checks = TokenStream::new();
-    if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
-        checks.extend(quote_spanned!(span=> timestamp_field::<#ty>();));
-    }
-    if field.auto {
-        checks.extend(quote_spanned!(span=> generated_key_field::<#ty>();));
-    }
+    let (checks, from_new) = placeholder(field, has_new);
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
@@ -98,6 +120,7 @@ fn field_code(
                     #p::Column::new(#name, true);
             },
             checks,
+            from_new,
         }
     } else {
         // Every use of `DbField` carries the field type's span, so a type that cannot be stored
@@ -142,6 +165,7 @@ fn field_code(
                 #vis const #const_ident: #const_ty = #const_value;
             },
             checks,
+            from_new,
         }
     }
 }
@@ -159,7 +183,7 @@ pub fn expand(model: &Entity) -> TokenStream {
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| field_code(entity, vis, i, f))
+        .map(|(i, f)| field_code(entity, vis, i, f, model.new.is_some()))
         .collect();
     let idents: Vec<&syn::Ident> = model.fields.iter().map(|f| f.ident).collect();
     let indexes: Vec<usize> = (0..model.fields.len()).collect();
@@ -168,6 +192,16 @@ pub fn expand(model: &Entity) -> TokenStream {
     let column_defs: Vec<&TokenStream> = codes.iter().map(|c| &c.column_def).collect();
     let column_consts: Vec<&TokenStream> = codes.iter().map(|c| &c.column_const).collect();
     let checks: Vec<&TokenStream> = codes.iter().map(|c| &c.checks).collect();
+    let new_type = model
+        .new
+        .as_ref()
+        .map_or_else(|| quote!(Self), |new| quote!(#new));
+    let from_new = if model.new.is_some() {
+        let values = codes.iter().map(|c| &c.from_new);
+        quote!(Self { #(#idents: #values,)* })
+    } else {
+        quote!(new)
+    };
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
 
@@ -216,6 +250,12 @@ pub fn expand(model: &Entity) -> TokenStream {
                 static STATEMENTS: #p::StatementCache = #p::StatementCache::new();
                 &STATEMENTS
             }
+
+            type New = #new_type;
+
+            fn from_new(new: Self::New) -> Self {
+                #from_new
+            }
         }
 
         // A private entity need not use every column constant.
@@ -225,10 +265,17 @@ pub fn expand(model: &Entity) -> TokenStream {
             #(#column_consts)*
         }
 
+        // The value of a field set on insert, until it is: bounded by the trait checking the
+        // field's type.
+        fn timestamp_field<T: #p::Timestamp>() -> T {
+            T::PLACEHOLDER
+        }
+        fn generated_key_field<T: #p::AutoKey>() -> T {
+            T::PLACEHOLDER
+        }
+
         #[allow(dead_code)]
         fn __repo_field_checks() {
-            fn timestamp_field<T: #p::Timestamp>() {}
-            fn generated_key_field<T: #p::AutoKey>() {}
             #(#checks)*
         }
     }

@@ -2,6 +2,7 @@
 
 mod db_enum;
 mod entity;
+mod new;
 mod repository;
 mod row;
 
@@ -19,7 +20,9 @@ pub fn derive_repository(input: &DeriveInput) -> TokenStream {
         (Ok(()), Some(model)) => {
             let entity = entity::expand(&model);
             let repository = repository::expand(&model);
+            let new = model.new.as_ref().map(|new| new::expand(&model, new));
             quote! {
+                #new
                 #repository
                 #[doc(hidden)]
                 #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]

@@ -1,0 +1,11 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "widgets", new = "CreateWidget", no_new)]
+struct Widget {
+    #[repo(primary_key, auto)]
+    id: i64,
+    name: String,
+}
+
+fn main() {}
