@@ -2,9 +2,12 @@
 //! (prepared and cached) statements, decoding with `FromRow`. SQL text is written once and
 //! the values are bound; constants are literals, as one writes them by hand.
 //!
-//! The statements are the same on both backends (`$n` placeholders work on SQLite too), so
-//! one macro writes the module of each; only timestamps differ: SQLite stores them as the
-//! text the framework writes (`YYYY-MM-DD HH:MM:SS[.ffffff]`).
+//! The statements are the same on both backends but for placeholders (`$1` on PostgreSQL, `?`
+//! on SQLite) and the claim's lock clause, so one macro writes the module of each; timestamps
+//! differ too: SQLite stores them as the text the framework writes
+//! (`YYYY-MM-DD HH:MM:SS[.ffffff]`).
+
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use repo_domain::EnrichmentStatus;
@@ -62,12 +65,61 @@ const CLAIM_SQLITE: &str = concat!(
     dataset_columns!()
 );
 
+/// The statements in one backend's placeholder style.
+pub struct Sql {
+    pub get_by_id: &'static str,
+    pub insert: &'static str,
+    pub count: &'static str,
+    pub page: &'static str,
+    pub claim: &'static str,
+    /// `$1, $2, …` rather than `?`.
+    pub numbered: bool,
+}
+
+pub static POSTGRES_SQL: Sql = Sql {
+    get_by_id: GET_BY_ID,
+    insert: INSERT,
+    count: COUNT,
+    page: PAGE,
+    claim: CLAIM_POSTGRES,
+    numbered: true,
+};
+
+pub static SQLITE_SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
+    get_by_id: positional(GET_BY_ID),
+    insert: positional(INSERT),
+    count: positional(COUNT),
+    page: positional(PAGE),
+    claim: positional(CLAIM_SQLITE),
+    numbered: false,
+});
+
+/// `sql` with `$1`, `$2`, … written `?`. SQLite looks numbered and named parameters up by
+/// name, a scan per parameter (quadratic in a bulk statement's thousands); `?` costs nothing.
+/// Each statement here uses its parameters once, in order.
+fn positional(sql: &'static str) -> &'static str {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    // Built once per statement for the life of the process.
+    out.leak()
+}
+
 /// Columns an item INSERT writes.
 pub const INSERT_WIDTH: usize = 7;
 
 /// `INSERT … VALUES` of `rows` rows `ON CONFLICT (sku) DO UPDATE` every column but the key
 /// and `created_at`.
-fn upsert_sql(rows: usize) -> String {
+fn upsert_sql(rows: usize, numbered: bool) -> String {
     use std::fmt::Write as _;
     let mut sql = String::with_capacity(64 + rows * 40);
     sql.push_str(
@@ -79,17 +131,21 @@ fn upsert_sql(rows: usize) -> String {
         if row > 0 {
             sql.push_str(", ");
         }
-        let _ = write!(
-            sql,
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        );
+        if numbered {
+            let _ = write!(
+                sql,
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            );
+        } else {
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+        }
     }
     sql.push_str(
         " ON CONFLICT (sku) DO UPDATE SET name = excluded.name, qty = excluded.qty, \
@@ -145,22 +201,24 @@ fn sqlite_timestamp(at: DateTime<Utc>) -> String {
 }
 
 macro_rules! contender {
-    ($module:ident, $db:ty, $timestamp:path, $claim:expr, $embedding:ty) => {
+    ($module:ident, $db:ty, $sql:expr, $timestamp:path, $embedding:ty) => {
         pub mod $module {
             use sqlx::AssertSqlSafe;
 
-            use super::{
-                COUNT, GET_BY_ID, INSERT, INSERT_WIDTH, Item, PAGE, Taken, TakenRow, upsert_sql,
-            };
+            use super::{INSERT_WIDTH, Item, Sql, Taken, TakenRow, upsert_sql};
             use crate::data::{Check, Cover, ItemStatus};
 
             type Pool = sqlx::Pool<$db>;
+
+            fn sql() -> &'static Sql {
+                &$sql
+            }
 
             /// `SELECT … WHERE id = $1` for each id.
             pub async fn get_by_id(pool: &Pool, ids: &[i64]) -> sqlx::Result<Check> {
                 let mut check = Check::default();
                 for &id in ids {
-                    let item: Option<Item> = sqlx::query_as(GET_BY_ID)
+                    let item: Option<Item> = sqlx::query_as(sql().get_by_id)
                         .bind(id)
                         .fetch_optional(pool)
                         .await?;
@@ -176,7 +234,7 @@ macro_rules! contender {
                 let mut stored = Vec::with_capacity(items.len());
                 for item in items {
                     let now = $timestamp(repo_core::repository::now());
-                    let row: Item = sqlx::query_as(INSERT)
+                    let row: Item = sqlx::query_as(sql().insert)
                         .bind(item.sku.as_str())
                         .bind(item.name.as_str())
                         .bind(item.qty)
@@ -200,7 +258,7 @@ macro_rules! contender {
                 let mut tx = pool.begin().await?;
                 for item in items {
                     let now = $timestamp(repo_core::repository::now());
-                    let row: Item = sqlx::query_as(INSERT)
+                    let row: Item = sqlx::query_as(sql().insert)
                         .bind(item.sku.as_str())
                         .bind(item.name.as_str())
                         .bind(item.qty)
@@ -224,7 +282,7 @@ macro_rules! contender {
                 max_binds: usize,
             ) -> sqlx::Result<u64> {
                 let per_chunk = (max_binds / INSERT_WIDTH).max(1);
-                let full = upsert_sql(per_chunk);
+                let full = upsert_sql(per_chunk, sql().numbered);
                 let now = $timestamp(repo_core::repository::now());
                 let mut written = 0;
                 let mut tx = pool.begin().await?;
@@ -232,7 +290,7 @@ macro_rules! contender {
                     let sql = if chunk.len() == per_chunk {
                         full.clone()
                     } else {
-                        upsert_sql(chunk.len())
+                        upsert_sql(chunk.len(), sql().numbered)
                     };
                     let mut query = sqlx::query(AssertSqlSafe(sql));
                     for item in chunk {
@@ -262,14 +320,14 @@ macro_rules! contender {
             ) -> sqlx::Result<Check> {
                 let mut check = Check::default();
                 for &offset in offsets {
-                    let total: i64 = sqlx::query_scalar(COUNT)
+                    let total: i64 = sqlx::query_scalar(sql().count)
                         .bind(status)
                         .bind(min_qty)
                         .fetch_one(pool)
                         .await?;
                     check.mix(total as u64);
                     if total as u64 > offset {
-                        let items: Vec<Item> = sqlx::query_as(PAGE)
+                        let items: Vec<Item> = sqlx::query_as(sql().page)
                             .bind(status)
                             .bind(min_qty)
                             .bind(limit as i64)
@@ -293,7 +351,7 @@ macro_rules! contender {
                 worker: &str,
             ) -> sqlx::Result<Vec<Taken>> {
                 let now = $timestamp(repo_core::repository::now());
-                let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as($claim)
+                let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
                     .bind(now)
                     .bind(worker)
                     .bind(source)
@@ -318,14 +376,14 @@ macro_rules! contender {
 contender!(
     postgres,
     sqlx::Postgres,
+    super::POSTGRES_SQL,
     super::postgres_timestamp,
-    super::CLAIM_POSTGRES,
     Vec<f32>
 );
 contender!(
     sqlite,
     sqlx::Sqlite,
+    super::SQLITE_SQL,
     super::sqlite_timestamp,
-    super::CLAIM_SQLITE,
     Vec<u8>
 );
