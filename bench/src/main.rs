@@ -1,0 +1,194 @@
+//! `repo-bench`: the framework against hand-written sqlx on the same pool.
+//!
+//! Every workload runs the same deterministic data through the framework and through plain
+//! sqlx (persistent prepared statements, `FromRow`, on the framework's own pool), interleaved
+//! run by run, measuring wall time and this process's CPU time; each run checks both left the
+//! same rows in the database. The table gives medians and ratios to sqlx; the JSON file every
+//! figure.
+//!
+//! ```sh
+//! cargo run --release -p repo-bench -- --backends sqlite,postgres
+//! ```
+
+mod data;
+mod deep;
+mod hand;
+mod measure;
+mod report;
+mod workloads;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use repo_core::{Backend, Db, DbOptions};
+
+use crate::report::Record;
+use crate::workloads::{Ctx, Res};
+
+/// The framework against hand-written sqlx on the same pool; figures are ratios to sqlx.
+#[derive(Debug, Parser)]
+#[command(name = "repo-bench")]
+struct Args {
+    /// Backends to run: `sqlite` (in memory), `sqlite-file` (the file `--sqlite-file`),
+    /// `postgres`.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+    /// Sizes relative to the full benchmark (1.0); 0.01 is a smoke test.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Runs of each contender; the table reports the median.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Where to write every figure as JSON.
+    #[arg(long, default_value = "target/repo-bench.json")]
+    json: PathBuf,
+    /// The PostgreSQL database (its `bench_items` and `datasets` tables are replaced).
+    #[arg(
+        long,
+        env = "REPO_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres_url: String,
+    /// The SQLite database of the `sqlite` backend.
+    #[arg(long, default_value = "sqlite::memory:")]
+    sqlite_url: String,
+    /// The SQLite file of the `sqlite-file` backend (replaced).
+    #[arg(long, default_value = "target/repo-bench.sqlite")]
+    sqlite_file: PathBuf,
+    /// The SQLite file W7 streams from on SQLite (replaced): a child process cannot open an
+    /// in-memory database.
+    #[arg(long, default_value = "target/repo-bench-stream.sqlite")]
+    sqlite_stream_file: PathBuf,
+    /// Internal: stream this many rows of `--stream-url` and report (W7's child process).
+    #[arg(long, hide = true)]
+    stream_child: Option<u64>,
+    /// Internal: the database of `--stream-child`.
+    #[arg(long, hide = true)]
+    stream_url: Option<String>,
+}
+
+/// A fresh SQLite file at `path` (its WAL and shared-memory files removed too); its URL.
+fn fresh_sqlite_file(path: &std::path::Path) -> Res<String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(format!("sqlite://{}", path.display()))
+}
+
+async fn connect(url: &str) -> Res<Db> {
+    // Enough connections for W5's 16 workers (an in-memory SQLite database keeps one).
+    Ok(Db::connect_with(url, DbOptions::new().max_connections(20)).await?)
+}
+
+async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<()> {
+    let url = match name {
+        "sqlite" => args.sqlite_url.clone(),
+        "sqlite-file" => fresh_sqlite_file(&args.sqlite_file)?,
+        "postgres" => args.postgres_url.clone(),
+        other => {
+            return Err(format!(
+                "unknown backend `{other}`: expected sqlite, sqlite-file or postgres"
+            )
+            .into());
+        }
+    };
+    let db = connect(&url)
+        .await
+        .map_err(|e| format!("{name}: cannot connect to {url}: {e}"))?;
+    repo_domain::migrate(&db).await?;
+    let ctx = Ctx {
+        db: &db,
+        backend: name,
+        runs: args.runs,
+        scale: args.scale,
+    };
+    let table_rows = workloads::fill_read_table(&ctx).await?;
+    records.push(workloads::w1_get_by_id(&ctx, table_rows).await?);
+    records.push(workloads::w4_find_page(&ctx).await?);
+    records.push(Box::pin(workloads::single_inserts(&ctx, false)).await?);
+    records.push(Box::pin(workloads::w3_bulk_upsert(&ctx)).await?);
+    if db.backend() == Backend::Postgres {
+        records.push(Box::pin(workloads::single_inserts(&ctx, true)).await?);
+    }
+    records.push(workloads::w5_claim(&ctx, 4).await?);
+    records.push(workloads::w5_claim(&ctx, 16).await?);
+    records.push(deep::w6_keyset(&ctx).await?);
+    if db.backend() == Backend::Postgres {
+        records.push(deep::w7_stream(&ctx, &db, &url).await?);
+        db.drop_schema::<data::Item>().await?;
+    } else {
+        let stream_url = fresh_sqlite_file(&args.sqlite_stream_file)?;
+        let stream_db = connect(&stream_url).await?;
+        records.push(deep::w7_stream(&ctx, &stream_db, &stream_url).await?);
+        stream_db.close().await;
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn write_json(args: &Args, records: &[Record]) -> Res<()> {
+    if let Some(dir) = args.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let json = serde_json::json!({
+        "scale": args.scale,
+        "runs": args.runs,
+        "backends": args.backends,
+        "records": records,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json)?)?;
+    Ok(())
+}
+
+async fn bench(args: &Args) -> Res<()> {
+    if let Some(rows) = args.stream_child {
+        let url = args
+            .stream_url
+            .as_deref()
+            .ok_or("--stream-child needs --stream-url")?;
+        return deep::stream_child(url, rows).await;
+    }
+    if args.runs == 0 || args.scale.is_nan() || args.scale <= 0.0 {
+        return Err("--runs and --scale must be positive".into());
+    }
+    let mut records = Vec::new();
+    let mut failure = None;
+    for name in &args.backends {
+        if let Err(error) = Box::pin(run_backend(args, name, &mut records)).await {
+            failure = Some(error);
+            break;
+        }
+    }
+    if !records.is_empty() {
+        println!(
+            "\nrepo-bench: scale {}, median of {} runs; ratios are framework / baseline \
+             (hand-written sqlx on the same pool unless named)\n",
+            args.scale, args.runs
+        );
+        print!("{}", report::table(&records));
+        write_json(args, &records)?;
+        println!("\nfigures: {}", args.json.display());
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match Box::pin(bench(&args)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("repo-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The workloads: each runs the same deterministic data through the framework and through
+//! hand-written sqlx on the same pool, interleaved, and checks both left the same result.
+
+use futures_util::future::join_all;
+use repo_core::prelude::*;
+use repo_domain::{Dataset, DatasetRepository, EnrichmentStatus};
+
+use crate::data::{Check, Cover, Item, ItemRepository, ItemStatus, Rng, fill_items, items};
+use crate::data::{read_back, reset_items};
+use crate::measure::{Sample, timed};
+use crate::report::{Goal, Record};
+
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Run `$body` with `$pool` bound to the database's pool and `$hand` to the hand-written
+/// contender for its backend.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        if let Some($pool) = $db.postgres_pool() {
+            $body
+        } else if let Some($pool) = $db.sqlite_pool() {
+            $body
+        } else {
+            unreachable!("the framework runs on PostgreSQL or SQLite")
+        }
+    };
+    ($db:expr, $pool:ident, $hand:ident => $body:expr) => {
+        if let Some($pool) = $db.postgres_pool() {
+            use crate::hand::postgres as $hand;
+            $body
+        } else if let Some($pool) = $db.sqlite_pool() {
+            use crate::hand::sqlite as $hand;
+            $body
+        } else {
+            unreachable!("the framework runs on PostgreSQL or SQLite")
+        }
+    };
+}
+
+/// What every workload needs.
+pub struct Ctx<'a> {
+    pub db: &'a Db,
+    pub backend: &'a str,
+    pub runs: usize,
+    pub scale: f64,
+}
+
+impl Ctx<'_> {
+    /// `base` rows at scale 1.0, scaled.
+    pub fn size(&self, base: u64) -> u64 {
+        std::cmp::max((base as f64 * self.scale).round() as u64, 1)
+    }
+
+    fn progress(&self, workload: &str, run: usize, framework: Sample, base: Sample, what: &str) {
+        eprintln!(
+            "[{}] {workload} run {}/{}: framework {:.3} s (cpu {:.3} s), {what} {:.3} s (cpu {:.3} s)",
+            self.backend,
+            run + 1,
+            self.runs,
+            framework.wall,
+            framework.cpu,
+            base.wall,
+            base.cpu,
+        );
+    }
+
+    /// Fail unless both contenders saw the same rows.
+    fn same(&self, workload: &str, run: usize, framework: Check, sqlx: Check) -> Res<()> {
+        if framework == sqlx {
+            return Ok(());
+        }
+        Err(format!(
+            "{workload} on {} run {}: results differ: the framework gave {} rows (checksum \
+             {:016x}), sqlx {} rows (checksum {:016x})",
+            self.backend,
+            run + 1,
+            framework.rows,
+            framework.sum,
+            sqlx.rows,
+            sqlx.sum
+        )
+        .into())
+    }
+}
+
+fn expect(workload: &str, backend: &str, what: &str, got: u64, want: u64) -> Res<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{workload} on {backend}: {what}: expected {want}, got {got}").into())
+    }
+}
+
+/// The 20k-row table W1 and W4 read.
+pub async fn fill_read_table(ctx: &Ctx<'_>) -> Res<u64> {
+    let n = ctx.size(20_000);
+    fill_items(ctx.db, &items(n, 0, 1)).await?;
+    Ok(n)
+}
+
+/// W1: `find_by_id` of random ids over the table.
+pub async fn w1_get_by_id(ctx: &Ctx<'_>, table_rows: u64) -> Res<Record> {
+    const NAME: &str = "W1 get_by_id";
+    let mut rng = Rng::new(2);
+    let ids: Vec<i64> = (0..ctx.size(20_000))
+        .map(|_| rng.below(table_rows) as i64 + 1)
+        .collect();
+    let repo = ItemRepository::new(ctx.db);
+    let framework = async |ids: &[i64]| -> Res<Check> {
+        let mut check = Check::default();
+        for &id in ids {
+            if let Some(item) = repo.find_by_id(id).await? {
+                check.add_item(&item, Cover::ALL);
+            }
+        }
+        Ok(check)
+    };
+    let sqlx = async |ids: &[i64]| -> Res<Check> {
+        Ok(on_pool!(ctx.db, pool, hand => hand::get_by_id(pool, ids).await?))
+    };
+    // Warm up both: connections and prepared statements.
+    let warm = &ids[..ids.len().min(100)];
+    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    for run in 0..ctx.runs {
+        let (a, fs) = timed(framework(&ids)).await;
+        let (b, bs) = timed(sqlx(&ids)).await;
+        let (a, b) = (a?, b?);
+        ctx.same(NAME, run, a, b)?;
+        expect(NAME, ctx.backend, "rows found", a.rows, ids.len() as u64)?;
+        ctx.progress(NAME, run, fs, bs, "sqlx");
+        fw.push(fs);
+        base.push(bs);
+    }
+    let goal = Goal::Ratios {
+        wall: 1.05,
+        cpu: 1.10,
+    };
+    Ok(Record::new(
+        NAME,
+        ctx.backend,
+        "sqlx",
+        ids.len() as u64,
+        fw,
+        base,
+        goal,
+    ))
+}
+
+/// W4: a filtered page of 50 and the count, at random offsets up to 5k.
+pub async fn w4_find_page(ctx: &Ctx<'_>) -> Res<Record> {
+    const NAME: &str = "W4 find page+count";
+    const LIMIT: u64 = 50;
+    const MIN_QTY: i32 = 10;
+    let status = ItemStatus::Active;
+    let mut rng = Rng::new(4);
+    let max_offset = ctx.size(5_000);
+    let offsets: Vec<u64> = (0..ctx.size(2_000))
+        .map(|_| rng.below(max_offset + 1))
+        .collect();
+    let repo = ItemRepository::new(ctx.db);
+    let framework = async |offsets: &[u64]| -> Res<Check> {
+        let mut check = Check::default();
+        for &offset in offsets {
+            let page = repo
+                .find(
+                    Item::STATUS.eq(status).and(Item::QTY.gte(MIN_QTY)),
+                    PageRequest::new(LIMIT)
+                        .offset(offset)
+                        .order_by(Item::PRICE_CENTS.asc()),
+                )
+                .await?;
+            check.mix(page.total);
+            for item in &page.items {
+                check.add_item(item, Cover::ALL);
+            }
+        }
+        Ok(check)
+    };
+    let sqlx = async |offsets: &[u64]| -> Res<Check> {
+        Ok(on_pool!(ctx.db, pool, hand =>
+            hand::pages(pool, offsets, LIMIT, status, MIN_QTY).await?))
+    };
+    let warm = &offsets[..offsets.len().min(20)];
+    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    let mut rows = 0;
+    for run in 0..ctx.runs {
+        let (a, fs) = timed(framework(&offsets)).await;
+        let (b, bs) = timed(sqlx(&offsets)).await;
+        let (a, b) = (a?, b?);
+        ctx.same(NAME, run, a, b)?;
+        rows = a.rows;
+        ctx.progress(NAME, run, fs, bs, "sqlx");
+        fw.push(fs);
+        base.push(bs);
+    }
+    let goal = Goal::Ratios {
+        wall: 1.05,
+        cpu: 1.10,
+    };
+    Ok(Record::new(NAME, ctx.backend, "sqlx", rows, fw, base, goal))
+}
+
+/// Check that `stored` are `items` as inserted, with a generated id.
+fn check_stored(name: &str, backend: &str, items: &[Item], stored: &[Item]) -> Res<()> {
+    expect(
+        name,
+        backend,
+        "rows returned",
+        stored.len() as u64,
+        items.len() as u64,
+    )?;
+    for (item, row) in items.iter().zip(stored) {
+        if row.id <= 0 || row.sku != item.sku || row.qty != item.qty {
+            return Err(format!("{name} on {backend}: stored row {row:?} is not {item:?}").into());
+        }
+    }
+    Ok(())
+}
+
+/// W2 and S1: insert rows one at a time, autocommit (W2) or in one unit of work (S1).
+pub async fn single_inserts(ctx: &Ctx<'_>, in_session: bool) -> Res<Record> {
+    let name = if in_session {
+        "S1 insert in session"
+    } else {
+        "W2 insert autocommit"
+    };
+    let n = ctx.size(if in_session { 2_000 } else { 5_000 });
+    let rows = items(n, 0, 3);
+    let framework = async || -> Res<Vec<Item>> {
+        let mut stored = Vec::with_capacity(rows.len());
+        if in_session {
+            let session = ctx.db.begin().await?;
+            let repo = ItemRepository::new(&session);
+            for item in &rows {
+                stored.push(repo.insert(item).await?);
+            }
+            session.commit().await?;
+        } else {
+            let repo = ItemRepository::new(ctx.db);
+            for item in &rows {
+                stored.push(repo.insert(item).await?);
+            }
+        }
+        Ok(stored)
+    };
+    let sqlx = async || -> Res<Vec<Item>> {
+        Ok(on_pool!(ctx.db, pool, hand => if in_session {
+            hand::insert_each_in_transaction(pool, &rows).await?
+        } else {
+            hand::insert_each(pool, &rows).await?
+        }))
+    };
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    for run in 0..ctx.runs {
+        reset_items(ctx.db).await?;
+        let (a, fs) = Box::pin(timed(framework())).await;
+        check_stored(name, ctx.backend, &rows, &a?)?;
+        let a = read_back(ctx.db, Cover::WRITTEN).await?;
+        reset_items(ctx.db).await?;
+        let (b, bs) = Box::pin(timed(sqlx())).await;
+        check_stored(name, ctx.backend, &rows, &b?)?;
+        let b = read_back(ctx.db, Cover::WRITTEN).await?;
+        ctx.same(name, run, a, b)?;
+        expect(name, ctx.backend, "rows stored", a.rows, n)?;
+        ctx.progress(name, run, fs, bs, "sqlx");
+        fw.push(fs);
+        base.push(bs);
+    }
+    let goal = if in_session {
+        Goal::None
+    } else {
+        Goal::Ratios {
+            wall: 1.05,
+            cpu: 1.10,
+        }
+    };
+    Ok(Record::new(name, ctx.backend, "sqlx", n, fw, base, goal))
+}
+
+/// W3: upsert 100k rows, half of them on existing keys, in one transaction.
+pub async fn w3_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
+    const NAME: &str = "W3 bulk_upsert";
+    let n = ctx.size(100_000);
+    // The even-numbered half exists; the batch has every number, with new values.
+    let existing: Vec<Item> = items(n, 0, 5).into_iter().step_by(2).collect();
+    let batch = items(n, 1, 6);
+    let max_binds = ctx.db.backend().max_bind_parameters();
+    let framework = async || -> Res<u64> {
+        let session = ctx.db.begin().await?;
+        let written = ItemRepository::new(&session).bulk_upsert(&batch).await?;
+        session.commit().await?;
+        Ok(written)
+    };
+    let sqlx = async || -> Res<u64> {
+        Ok(on_pool!(ctx.db, pool, hand => hand::bulk_upsert(pool, &batch, max_binds).await?))
+    };
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    for run in 0..ctx.runs {
+        fill_items(ctx.db, &existing).await?;
+        let (a, fs) = Box::pin(timed(framework())).await;
+        expect(NAME, ctx.backend, "framework rows written", a?, n)?;
+        let a = read_back(ctx.db, Cover::WRITTEN).await?;
+        fill_items(ctx.db, &existing).await?;
+        let (b, bs) = Box::pin(timed(sqlx())).await;
+        expect(NAME, ctx.backend, "sqlx rows written", b?, n)?;
+        let b = read_back(ctx.db, Cover::WRITTEN).await?;
+        ctx.same(NAME, run, a, b)?;
+        expect(NAME, ctx.backend, "rows stored", a.rows, n)?;
+        ctx.progress(NAME, run, fs, bs, "sqlx");
+        fw.push(fs);
+        base.push(bs);
+    }
+    let goal = if ctx.db.backend() == repo_core::Backend::Postgres {
+        Goal::Ratios {
+            wall: 1.0,
+            cpu: 1.2,
+        }
+    } else {
+        Goal::Wall(1.1)
+    };
+    Ok(Record::new(NAME, ctx.backend, "sqlx", n, fw, base, goal))
+}
+
+const SOURCE: &str = "bench";
+const BATCH: u64 = 10;
+const MAX_ATTEMPTS: i32 = 3;
+
+/// An empty `datasets` table (ids start at 1 again), then `n` pending datasets.
+async fn fill_datasets(db: &Db, n: u64) -> Res<()> {
+    on_pool!(db, pool => {
+        let sql = if db.backend() == repo_core::Backend::Postgres {
+            "TRUNCATE datasets RESTART IDENTITY CASCADE"
+        } else {
+            "DELETE FROM datasets; DELETE FROM sqlite_sequence WHERE name = 'datasets'"
+        };
+        sqlx::raw_sql(sql).execute(pool).await?;
+    });
+    let rows: Vec<Dataset> = (0..n)
+        .map(|i| Dataset::new(SOURCE, &format!("ext-{i:08}"), &format!("dataset {i}")))
+        .collect();
+    let session = db.begin().await?;
+    DatasetRepository::new(&session).bulk_insert(&rows).await?;
+    session.commit().await?;
+    Ok(())
+}
+
+/// One worker's claims: (worker, id, status, `claimed_by`) of every row it got.
+type Claims = Vec<(String, i64, EnrichmentStatus, Option<String>)>;
+
+/// Check a round of claims and the table after it; the claimed ids as a checksum.
+async fn check_claims(name: &str, db: &Db, backend: &str, n: u64, claims: &Claims) -> Res<Check> {
+    let mut ids: Vec<i64> = claims.iter().map(|c| c.1).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    if ids.len() != before {
+        return Err(format!(
+            "{name} on {backend}: {} rows claimed twice",
+            before - ids.len()
+        )
+        .into());
+    }
+    expect(name, backend, "rows claimed", ids.len() as u64, n)?;
+    for (worker, id, status, claimed_by) in claims {
+        if *status != EnrichmentStatus::Enriching || claimed_by.as_deref() != Some(worker) {
+            return Err(format!(
+                "{name} on {backend}: dataset {id} came back {status:?} for {claimed_by:?}, not \
+                 enriching for {worker}"
+            )
+            .into());
+        }
+    }
+    let stats = DatasetRepository::new(db)
+        .get_stats_by_source(SOURCE)
+        .await?;
+    expect(
+        name,
+        backend,
+        "pending rows left",
+        stats.by_status.minimal + stats.by_status.failed,
+        0,
+    )?;
+    expect(
+        name,
+        backend,
+        "rows enriching",
+        stats.by_status.enriching,
+        n,
+    )?;
+    let mut check = Check::default();
+    for id in ids {
+        check.add_number(id as u64);
+    }
+    Ok(check)
+}
+
+/// W5: `workers` workers claim pending datasets in batches of 10 until none are left.
+pub async fn w5_claim(ctx: &Ctx<'_>, workers: usize) -> Res<Record> {
+    let name = format!("W5 claim ×{workers}");
+    let n = ctx.size(10_000);
+    let framework = async |worker: String| -> Res<Claims> {
+        let repo = DatasetRepository::new(ctx.db);
+        let mut got = Vec::new();
+        loop {
+            let batch = repo
+                .claim_pending_for_enrichment(SOURCE, BATCH, MAX_ATTEMPTS, &worker)
+                .await?;
+            if batch.is_empty() {
+                return Ok(got);
+            }
+            got.extend(
+                batch
+                    .into_iter()
+                    .map(|d| (worker.clone(), d.id, d.enrichment_status, d.claimed_by)),
+            );
+        }
+    };
+    let sqlx = async |worker: String| -> Res<Claims> {
+        let mut got = Vec::new();
+        loop {
+            let batch = on_pool!(ctx.db, pool, hand =>
+                hand::claim(pool, SOURCE, BATCH, MAX_ATTEMPTS, &worker).await?);
+            if batch.is_empty() {
+                return Ok(got);
+            }
+            got.extend(
+                batch
+                    .into_iter()
+                    .map(|c| (worker.clone(), c.id, c.status, c.worker)),
+            );
+        }
+    };
+    let all = |results: Vec<Res<Claims>>| -> Res<Claims> {
+        let mut claims = Vec::new();
+        for result in results {
+            claims.extend(result?);
+        }
+        Ok(claims)
+    };
+    let names: Vec<String> = (0..workers).map(|w| format!("worker-{w}")).collect();
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    for run in 0..ctx.runs {
+        fill_datasets(ctx.db, n).await?;
+        let (a, fs) = timed(join_all(names.iter().cloned().map(framework))).await;
+        let a = check_claims(&name, ctx.db, ctx.backend, n, &all(a)?).await?;
+        fill_datasets(ctx.db, n).await?;
+        let (b, bs) = timed(join_all(names.iter().cloned().map(sqlx))).await;
+        let b = check_claims(&name, ctx.db, ctx.backend, n, &all(b)?).await?;
+        ctx.same(&name, run, a, b)?;
+        ctx.progress(&name, run, fs, bs, "sqlx");
+        fw.push(fs);
+        base.push(bs);
+    }
+    Ok(Record::new(
+        &name,
+        ctx.backend,
+        "sqlx",
+        n,
+        fw,
+        base,
+        Goal::Throughput(0.9),
+    ))
+}
