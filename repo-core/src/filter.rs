@@ -113,6 +113,17 @@ fn value<T: DbField>(v: impl Into<T>) -> Value {
     v.into().to_value()
 }
 
+/// A compared value as an operand. Enum labels are written as literals: they can only be
+/// labels the enum declares (never input), and a literal lets the planner use a partial index
+/// such as `WHERE status IN ('minimal', 'failed')`, which a bound parameter hides from it.
+fn operand<T: DbField>(v: Value) -> Expr {
+    if T::enum_type().is_some() {
+        Expr::Constant(v)
+    } else {
+        Expr::val(v)
+    }
+}
+
 /// The label of an enum value.
 fn label(value: &Value) -> Option<&str> {
     match value {
@@ -137,7 +148,7 @@ impl<E: 'static, T: DbField> Column<E, T> {
     /// `column = value`.
     #[must_use]
     pub fn eq(self, v: impl Into<T>) -> Filter<E> {
-        Filter::from_condition(self.expr().eq(value::<T>(v)))
+        Filter::from_condition(self.expr().eq(operand::<T>(value::<T>(v))))
     }
 
     /// Every row whose value is not `value`, including rows holding NULL (SQL `IS DISTINCT
@@ -151,12 +162,12 @@ impl<E: 'static, T: DbField> Column<E, T> {
                 custom(
                     backend,
                     "$1 IS DISTINCT FROM $2",
-                    [Expr::col(column), Expr::val(v.clone())],
+                    [Expr::col(column), operand::<T>(v.clone())],
                 )
                 .into_condition()
             })
         } else {
-            Filter::from_condition(self.expr().ne(v))
+            Filter::from_condition(self.expr().ne(operand::<T>(v)))
         }
     }
 
@@ -209,7 +220,7 @@ impl<E: 'static, T: DbField> Column<E, T> {
             };
             return self.enum_subset(&v, labels, |i| by_position(i, at));
         }
-        Filter::from_condition(plain(self.expr(), Expr::val(v)))
+        Filter::from_condition(plain(self.expr(), operand::<T>(v)))
     }
 
     /// Membership in the labels of `sample`'s enum whose declaration position `keep`s.
@@ -247,7 +258,7 @@ impl<E: 'static, T: DbField> Column<E, T> {
             return Filter::none();
         }
         if values.len() <= INLINE_LIST_LIMIT {
-            return Filter::from_condition(self.expr().is_in(values));
+            return Filter::from_condition(self.expr().is_in(values.into_iter().map(operand::<T>)));
         }
         let values = Arc::new(values);
         let column = self.name;
