@@ -1,43 +1,34 @@
-//! Turning driver errors into [`Error`]: the one place that knows each backend's codes.
+//! Turning driver errors into [`Error`]; the codes and message forms each backend uses are in
+//! its backend file.
 
 use sqlx::error::{DatabaseError, ErrorKind};
 
 use crate::entity::Entity;
 use crate::error::Error;
 
-/// PostgreSQL SQLSTATEs and SQLite result codes that mean "run it again".
-const RETRYABLE_CODES: &[&str] = &[
-    "40P01", // PostgreSQL deadlock_detected
-    "40001", // PostgreSQL serialization_failure
-    "55P03", // PostgreSQL lock_not_available
-    "5",     // SQLITE_BUSY
-    "261",   // SQLITE_BUSY_RECOVERY
-    "517",   // SQLITE_BUSY_SNAPSHOT
-    "773",   // SQLITE_BUSY_TIMEOUT
-    "6",     // SQLITE_LOCKED
-    "262",   // SQLITE_LOCKED_SHAREDCACHE
-];
-
-/// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
-const TIMEOUT_CODES: &[&str] = &["57014", "9"];
-
-pub(crate) fn is_retryable(db: &dyn DatabaseError) -> bool {
-    db.code()
-        .is_some_and(|code| RETRYABLE_CODES.contains(&&*code))
-}
-
 /// Classify a driver error raised on behalf of entity `E`.
 pub(crate) fn classify<E: Entity>(error: sqlx::Error) -> Error {
-    classify_for(E::NAME, &crate::schema::constraint_from_message::<E>, error)
+    classify_for(
+        E::NAME,
+        &crate::schema::primary_key_name(E::TABLE),
+        &crate::schema::constraint_from_message::<E>,
+        error,
+    )
 }
 
 /// Classify a driver error that no entity is known for.
 pub(crate) fn classify_untyped(error: sqlx::Error) -> Error {
-    classify_for("row", &|message| unique_columns(message).join(", "), error)
+    classify_for(
+        "row",
+        "PRIMARY",
+        &|message| unique_columns(message).join(", "),
+        error,
+    )
 }
 
 fn classify_for(
     entity: &'static str,
+    primary_key: &str,
     unique_name: &dyn Fn(&str) -> String,
     error: sqlx::Error,
 ) -> Error {
@@ -57,17 +48,12 @@ fn classify_for(
         }
         _ => return Error::Database(error),
     };
-    if db
-        .code()
-        .is_some_and(|code| TIMEOUT_CODES.contains(&&*code))
-    {
+    if crate::backend::is_timeout(db.as_ref()) {
         return Error::Timeout { source: error };
     }
     match db.kind() {
         ErrorKind::UniqueViolation => {
-            let constraint = db
-                .constraint()
-                .map_or_else(|| unique_name(db.message()), str::to_owned);
+            let constraint = named(&**db, primary_key).unwrap_or_else(|| unique_name(db.message()));
             Error::Conflict {
                 entity,
                 constraint,
@@ -76,7 +62,7 @@ fn classify_for(
         }
         ErrorKind::ForeignKeyViolation => Error::ForeignKey {
             entity,
-            constraint: db.constraint().map(str::to_owned),
+            constraint: named(&**db, primary_key),
             source: error,
         },
         ErrorKind::NotNullViolation => Error::NotNull {
@@ -86,12 +72,26 @@ fn classify_for(
         },
         ErrorKind::CheckViolation => Error::Check {
             entity,
-            constraint: db
-                .constraint()
-                .map_or_else(|| after_colon(db.message()).to_owned(), str::to_owned),
+            constraint: named(&**db, primary_key)
+                .unwrap_or_else(|| after_colon(db.message()).to_owned()),
             source: error,
         },
         _ => Error::Database(error),
+    }
+}
+
+/// The constraint the error names, in a field of its own or in its message; a primary key
+/// the message calls `PRIMARY` gets `primary_key`, the name the generated schema gives it.
+fn named(db: &dyn DatabaseError, primary_key: &str) -> Option<String> {
+    match db.constraint() {
+        Some(name) => Some(name.to_owned()),
+        None => crate::backend::constraint_in_message(db).map(|name| {
+            if name == "PRIMARY" {
+                primary_key.to_owned()
+            } else {
+                name
+            }
+        }),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::session::Session;
 
 use crate::backend::Pool;
-pub use crate::backend::{Backend, Capabilities};
+pub use crate::backend::{Backend, Capabilities, UpsertSyntax};
 
 /// Pool settings for [`Db::connect_with`].
 ///

@@ -168,7 +168,7 @@ impl Error {
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Database(sqlx::Error::Database(db)) => crate::classify::is_retryable(&**db),
+            Self::Database(sqlx::Error::Database(db)) => crate::backend::is_retryable(&**db),
             _ => false,
         }
     }

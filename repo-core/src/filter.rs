@@ -161,7 +161,7 @@ impl<E: 'static, T: DbField> Column<E, T> {
             Filter::rendered(move |backend| {
                 custom(
                     backend,
-                    "$1 IS DISTINCT FROM $2",
+                    backend.is_distinct_from(),
                     [Expr::col(column), operand::<T>(v.clone())],
                 )
                 .into_condition()
@@ -301,13 +301,9 @@ fn ordinal(labels: &[&str], v: &Value) -> Option<usize> {
 
 /// A custom SQL expression whose template numbers its operands `$1`, `$2`, … in the order
 /// they appear; SQLite's builder takes them as `?`.
-pub(crate) fn custom<const N: usize>(
-    backend: Backend,
-    template: &'static str,
-    exprs: [Expr; N],
-) -> Expr {
+pub(crate) fn custom<const N: usize>(backend: Backend, template: &str, exprs: [Expr; N]) -> Expr {
     if backend.capabilities().numbered_placeholders {
-        return Expr::cust_with_exprs(template, exprs);
+        return Expr::cust_with_exprs(template.to_owned(), exprs);
     }
     let mut sequential = template.to_owned();
     for n in (1..=N).rev() {

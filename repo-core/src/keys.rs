@@ -102,9 +102,10 @@ fn is_null(value: &Value) -> bool {
 /// key is the primary key, so the order is total).
 pub(crate) fn after(keys: &[SortKey], values: Vec<Value>, backend: Backend) -> Condition {
     let descending = keys[0].descending;
-    if keys
-        .iter()
-        .all(|k| k.nulls.is_none() && k.descending == descending)
+    if backend.capabilities().row_value_comparison
+        && keys
+            .iter()
+            .all(|k| k.nulls.is_none() && k.descending == descending)
     {
         // One direction, no NULLs: a row-value comparison, which an index on the keys seeks to.
         let columns = Expr::tuple(keys.iter().map(|k| k.expr(backend)));

@@ -102,14 +102,14 @@ mod statements;
 mod text;
 
 pub use cursor::Cursor;
-pub use db::{Backend, Capabilities, Db, DbOptions};
+pub use db::{Backend, Capabilities, Db, DbOptions, UpsertSyntax};
 pub use entity::{ColumnDef, ColumnRole, Entity, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
-pub use repository::{BaseRepository, Repository};
+pub use repository::{BaseRepository, Guarded, Repository, UpdateReturning};
 pub use row::{FromDbRow, Row};
 pub use session::Session;
 
@@ -137,8 +137,8 @@ pub mod prelude {
     pub use crate::FromRow;
     pub use crate::aggregate::count_rows;
     pub use crate::{
-        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow,
-        KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session,
+        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow, Guarded,
+        KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session, UpdateReturning,
     };
     pub use chrono::{DateTime, Utc};
     pub use sea_query::{Cond, Expr, ExprTrait, Order, Query};
@@ -161,4 +161,5 @@ pub mod __private {
     pub use sqlx::Error as SqlxError;
     pub use std::option::Option;
     pub use std::result::Result as StdResult;
+    pub use std::vec::Vec;
 }

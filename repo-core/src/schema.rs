@@ -67,8 +67,15 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
 
     let mut table = Table::create();
     table.table(E::TABLE).if_not_exists();
+    backend.table_options(&mut table);
     for column in E::COLUMNS {
-        let mut def = SeaColumn::new_with_type(column.name, (column.column_type)(backend));
+        let indexed = column.role == ColumnRole::PrimaryKey
+            || E::UNIQUE_KEYS
+                .iter()
+                .chain(E::INDEXES)
+                .any(|key| key.contains(&column.name));
+        let column_type = backend.column_type((column.column_type)(backend), indexed);
+        let mut def = SeaColumn::new_with_type(column.name, column_type);
         if column.role == ColumnRole::PrimaryKey {
             def.not_null().primary_key();
             if column.auto {

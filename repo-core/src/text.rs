@@ -41,7 +41,10 @@ impl<E> Column<E, String> {
         Filter::rendered(move |backend| {
             custom(
                 backend,
-                "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+                &format!(
+                    "LOWER($1) LIKE LOWER($2) ESCAPE {}",
+                    backend.string_literal("\\")
+                ),
                 [Expr::col(column), Expr::val(pattern.clone())],
             )
             .into_condition()

@@ -126,6 +126,40 @@ pub mod sqlite {
     }
 }
 
+/// The MySQL side: the label as text.
+#[cfg(feature = "mysql")]
+pub mod mysql {
+    use sqlx::encode::IsNull;
+    use sqlx::error::BoxDynError;
+    use sqlx::mysql::{MySql, MySqlTypeInfo, MySqlValueRef};
+    use sqlx::{Decode, Encode, Type};
+
+    use crate::field::DbEnum;
+
+    /// Text.
+    #[must_use]
+    pub fn type_info() -> MySqlTypeInfo {
+        <str as Type<MySql>>::type_info()
+    }
+
+    /// Whether a column of type `ty` decodes as an enum: text (or a MySQL `ENUM` column).
+    #[must_use]
+    pub fn compatible(ty: &MySqlTypeInfo) -> bool {
+        <str as Type<MySql>>::compatible(ty)
+    }
+
+    /// Write the label of `value`.
+    pub fn encode<T: DbEnum>(value: &T, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        <&str as Encode<'_, MySql>>::encode_by_ref(&value.as_label(), buf)
+    }
+
+    /// Read a label and map it to its variant.
+    pub fn decode<T: DbEnum>(value: MySqlValueRef<'_>) -> Result<T, BoxDynError> {
+        let label = <&str as Decode<'_, MySql>>::decode(value)?;
+        Ok(super::parse_label(label)?)
+    }
+}
+
 /// Implement sqlx's `Type`, `Encode` and `Decode` for a `DbEnum` on every backend this crate
 /// was built with. `#[derive(DbEnum)]` calls it; not public API.
 #[doc(hidden)]
@@ -134,6 +168,7 @@ macro_rules! impl_sqlx_for_db_enum {
     ($ty:ty) => {
         $crate::__impl_sqlx_for_db_enum_postgres!($ty);
         $crate::__impl_sqlx_for_db_enum_sqlite!($ty);
+        $crate::__impl_sqlx_for_db_enum_mysql!($ty);
     };
 }
 
@@ -224,5 +259,49 @@ macro_rules! __impl_sqlx_for_db_enum_sqlite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __impl_sqlx_for_db_enum_sqlite {
+    ($ty:ty) => {};
+}
+
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_sqlx_for_db_enum_mysql {
+    ($ty:ty) => {
+        impl $crate::__private::sqlx::Type<$crate::__private::sqlx::mysql::MySql> for $ty {
+            fn type_info() -> $crate::__private::sqlx::mysql::MySqlTypeInfo {
+                $crate::__private::db_enum::mysql::type_info()
+            }
+            fn compatible(ty: &$crate::__private::sqlx::mysql::MySqlTypeInfo) -> bool {
+                $crate::__private::db_enum::mysql::compatible(ty)
+            }
+        }
+        impl $crate::__private::sqlx::Encode<'_, $crate::__private::sqlx::mysql::MySql> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut $crate::__private::Vec<u8>,
+            ) -> $crate::__private::StdResult<
+                $crate::__private::sqlx::encode::IsNull,
+                $crate::__private::sqlx::error::BoxDynError,
+            > {
+                $crate::__private::db_enum::mysql::encode(self, buf)
+            }
+        }
+        impl<'r> $crate::__private::sqlx::Decode<'r, $crate::__private::sqlx::mysql::MySql>
+            for $ty
+        {
+            fn decode(
+                value: $crate::__private::sqlx::mysql::MySqlValueRef<'r>,
+            ) -> $crate::__private::StdResult<Self, $crate::__private::sqlx::error::BoxDynError>
+            {
+                $crate::__private::db_enum::mysql::decode(value)
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_sqlx_for_db_enum_mysql {
     ($ty:ty) => {};
 }

@@ -1,14 +1,18 @@
 //! Everything a database product decides, one file per backend behind one set of enums.
 //!
-//! A backend file (`postgres.rs`, `sqlite.rs`) owns connecting and per-connection settings,
+//! A backend file (`postgres.rs`, `sqlite.rs`, `mysql.rs`) owns connecting and per-connection settings,
 //! beginning a unit of work, binding values, wrapping and decoding rows, naming what an error
 //! leaves unnamed, its bind limit, and its [`Capabilities`]. The rest of the crate asks
 //! [`Backend::capabilities`] or calls the dispatchers here; it never names a backend.
 //! Adding a backend is one file here, one variant in each enum below, and its cargo feature.
 
 pub mod db_enum;
+mod errors;
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+mod row;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -16,6 +20,8 @@ use sea_query::{QueryStatementWriter, SchemaStatementBuilder, Value};
 
 use crate::db::DbOptions;
 use crate::error::{Error, Result};
+pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
+pub use row::{Decodable, MySqlDecode, PgDecode, SqliteDecode};
 
 /// The database products the framework speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +31,19 @@ pub enum Backend {
     Postgres,
     /// SQLite (URLs `sqlite:…`), the embedded default.
     Sqlite,
+    /// MariaDB 10.6 or later (URLs `mysql://…`, `mariadb://…`).
+    MySql,
+}
+
+/// How an insert that meets an existing key becomes an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpsertSyntax {
+    /// `ON CONFLICT (key) DO UPDATE SET col = excluded.col` (PostgreSQL, SQLite).
+    OnConflict,
+    /// `ON DUPLICATE KEY UPDATE col = VALUES(col)`: every unique key of the table is the
+    /// conflict target (MySQL, MariaDB).
+    OnDuplicateKey,
 }
 
 /// What a backend's SQL can do, for statement building.
@@ -49,10 +68,22 @@ pub struct Capabilities {
     pub numbered_placeholders: bool,
     /// `SELECT … FOR UPDATE SKIP LOCKED` (else writers are serialized and no lock is needed).
     pub skip_locked: bool,
+    /// `INSERT … RETURNING` (else the framework reads the row back by its key).
+    pub returning_on_insert: bool,
+    /// `UPDATE … RETURNING` (else the framework locks the matching rows, updates them by key
+    /// and reads them back, in one transaction).
+    pub returning_on_update: bool,
+    /// `DELETE … RETURNING`.
+    pub returning_on_delete: bool,
+    /// How an upsert is written.
+    pub upsert: UpsertSyntax,
+    /// Row values compare as tuples (`(a, b) > (?, ?)`) and the planner seeks an index with
+    /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
+    pub row_value_comparison: bool,
 }
 
 /// The number of [`Backend`] variants: slots per statement in a statement cache.
-pub(crate) const BACKENDS: usize = 2;
+pub(crate) const BACKENDS: usize = 3;
 
 impl Backend {
     /// What the backend's SQL can do; statement building asks this, not the backend's name.
@@ -61,6 +92,7 @@ impl Backend {
         match self {
             Self::Postgres => POSTGRES,
             Self::Sqlite => SQLITE,
+            Self::MySql => MYSQL,
         }
     }
 
@@ -76,9 +108,13 @@ impl Backend {
         match scheme {
             "postgres" | "postgresql" => Ok(Self::Postgres),
             "sqlite" => Ok(Self::Sqlite),
+            "mysql" | "mariadb" => Ok(Self::MySql),
             _ => Err(Error::validation(
                 "url",
-                format!("unsupported scheme `{scheme}`: expected `postgres://…` or `sqlite:…`"),
+                format!(
+                    "unsupported scheme `{scheme}`: expected `postgres://…`, `sqlite:…` or \
+                     `mysql://…`"
+                ),
             )),
         }
     }
@@ -88,6 +124,7 @@ impl Backend {
         match self {
             Self::Postgres => 0,
             Self::Sqlite => 1,
+            Self::MySql => 2,
         }
     }
 
@@ -96,6 +133,13 @@ impl Backend {
         let (sql, values) = match self {
             Self::Postgres => statement.build(sea_query::PostgresQueryBuilder),
             Self::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
+            Self::MySql => {
+                let (sql, values) = statement.build(sea_query::MysqlQueryBuilder);
+                let sql = mysql::with_returning(mysql::cast_types(sql), || {
+                    statement.build(sea_query::PostgresQueryBuilder).0
+                });
+                (sql, values)
+            }
         };
         (sql, values.0)
     }
@@ -105,6 +149,55 @@ impl Backend {
         match self {
             Self::Postgres => statement.to_string(sea_query::PostgresQueryBuilder),
             Self::Sqlite => statement.to_string(sea_query::SqliteQueryBuilder),
+            Self::MySql => mysql::if_not_exists(statement.to_string(sea_query::MysqlQueryBuilder)),
+        }
+    }
+
+    /// The column type this backend's generated schema uses for a field of `declared` type;
+    /// `indexed` when the column is part of a key or index.
+    pub(crate) fn column_type(
+        self,
+        declared: sea_query::ColumnType,
+        indexed: bool,
+    ) -> sea_query::ColumnType {
+        match self {
+            #[cfg(feature = "mysql")]
+            Self::MySql => mysql::column_type(declared, indexed),
+            _ => {
+                let _ = indexed;
+                declared
+            }
+        }
+    }
+
+    /// Table options of this backend's generated schema (engine, character set).
+    pub(crate) fn table_options(self, table: &mut sea_query::TableCreateStatement) {
+        if self == Self::MySql {
+            // Transactions, and text that compares byte by byte as on the other backends.
+            table
+                .engine("InnoDB")
+                .character_set("utf8mb4")
+                .collate("utf8mb4_bin");
+        }
+    }
+
+    /// `$1 IS DISTINCT FROM $2` in this backend's SQL: true when the operands differ or
+    /// exactly one is NULL.
+    pub(crate) fn is_distinct_from(self) -> &'static str {
+        match self {
+            Self::MySql => "NOT ($1 <=> $2)",
+            Self::Postgres | Self::Sqlite => "$1 IS DISTINCT FROM $2",
+        }
+    }
+
+    /// `text` as a string literal of this backend's SQL (MySQL reads backslash escapes in
+    /// literals; standard SQL only doubles quotes).
+    #[must_use]
+    pub fn string_literal(self, text: &str) -> String {
+        let quotes_doubled = text.replace('\'', "''");
+        match self {
+            Self::MySql => format!("'{}'", quotes_doubled.replace('\\', "\\\\")),
+            Self::Postgres | Self::Sqlite => format!("'{quotes_doubled}'"),
         }
     }
 
@@ -130,6 +223,9 @@ impl Backend {
             Self::Sqlite => {
                 sea_query::Expr::cust(format!("strftime('%Y-%m-%d %H:00:00', \"{column}\")"))
             }
+            Self::MySql => sea_query::Expr::cust(format!(
+                "CAST(DATE_FORMAT(`{column}`, '%Y-%m-%d %H:00:00') AS DATETIME(6))"
+            )),
         }
     }
 
@@ -145,6 +241,8 @@ impl Backend {
             Self::Postgres => postgres::in_list(column, typed_null, values),
             #[cfg(feature = "sqlite")]
             Self::Sqlite => sqlite::in_list(column, typed_null, values),
+            #[cfg(feature = "mysql")]
+            Self::MySql => mysql::in_list(column, typed_null, values),
             #[allow(unreachable_patterns)]
             _ => unreachable!("a statement for a backend that is not compiled in"),
         }
@@ -159,6 +257,11 @@ const POSTGRES: Capabilities = Capabilities {
     errors_name_constraints: true,
     numbered_placeholders: true,
     skip_locked: true,
+    returning_on_insert: true,
+    returning_on_update: true,
+    returning_on_delete: true,
+    upsert: UpsertSyntax::OnConflict,
+    row_value_comparison: true,
 };
 
 const SQLITE: Capabilities = Capabilities {
@@ -169,6 +272,30 @@ const SQLITE: Capabilities = Capabilities {
     errors_name_constraints: false,
     numbered_placeholders: false,
     skip_locked: false,
+    returning_on_insert: true,
+    returning_on_update: true,
+    returning_on_delete: true,
+    upsert: UpsertSyntax::OnConflict,
+    row_value_comparison: true,
+};
+
+const MYSQL: Capabilities = Capabilities {
+    max_bind_parameters: 65_535,
+    native_enums: false,
+    arrays: false,
+    // InnoDB undoes a failed statement only; a deadlock rolls the whole transaction back, and
+    // a session treats that as any other non-constraint failure (aborted).
+    failed_statement_aborts_transaction: false,
+    errors_name_constraints: true,
+    numbered_placeholders: false,
+    skip_locked: true,
+    // MariaDB 10.5+ (the connection checks for MariaDB); MySQL has none of the three.
+    returning_on_insert: true,
+    returning_on_update: false,
+    returning_on_delete: true,
+    upsert: UpsertSyntax::OnDuplicateKey,
+    // MariaDB compares row values but does not seek an index with them.
+    row_value_comparison: false,
 };
 
 /// A connection pool of one backend.
@@ -178,6 +305,8 @@ pub(crate) enum Pool {
     Postgres(sqlx::PgPool),
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
 }
 
 /// An open transaction of one backend.
@@ -187,6 +316,8 @@ pub(crate) enum Tx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
 }
 
 /// One result row, from whichever backend ran the statement.
@@ -202,6 +333,9 @@ pub enum Row {
     /// A SQLite row.
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::sqlite::SqliteRow),
+    /// A MySQL or MariaDB row.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::mysql::MySqlRow),
 }
 
 /// Run `$body` with `$inner` bound to the backend value inside `$value` (a `Pool`, `Tx` or
@@ -219,6 +353,12 @@ macro_rules! dispatch {
             $crate::backend::$enum::Sqlite($inner) => {
                 #[allow(dead_code)]
                 type $driver = ::sqlx::Sqlite;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            $crate::backend::$enum::MySql($inner) => {
+                #[allow(dead_code)]
+                type $driver = ::sqlx::MySql;
                 $body
             }
         }
@@ -244,6 +384,8 @@ impl Pool {
             Backend::Postgres => Ok(Self::Postgres(postgres::connect(url, options).await?)),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => Ok(Self::Sqlite(sqlite::connect(url, options).await?)),
+            #[cfg(feature = "mysql")]
+            Backend::MySql => Ok(Self::MySql(mysql::connect(url, options).await?)),
             #[allow(unreachable_patterns)]
             backend => Err(Error::validation(
                 "url",
@@ -263,6 +405,8 @@ impl Pool {
             // Take the write lock at once, so concurrent writers queue instead of deadlocking.
             #[cfg(feature = "sqlite")]
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            #[cfg(feature = "mysql")]
+            Self::MySql(pool) => Tx::MySql(pool.begin().await?),
         })
     }
 
@@ -308,75 +452,7 @@ impl BackendOf for sqlx::Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
 }
 
-/// The column a NOT NULL violation names, where the driver reports it apart from the message.
-pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
-    #[cfg(feature = "postgres")]
-    if let Some(column) = postgres::not_null_column(db) {
-        return Some(column);
-    }
-    let _ = db;
-    None
-}
-
-#[cfg(feature = "postgres")]
-use sqlx::postgres::Postgres;
-#[cfg(feature = "sqlite")]
-use sqlx::sqlite::Sqlite;
-
-macro_rules! backend_trait {
-    ($(#[$m:meta])* $name:ident, $feature:literal, $($bound:tt)+) => {
-        $(#[$m])*
-        #[cfg(feature = $feature)]
-        pub trait $name: $($bound)+ {}
-        #[cfg(feature = $feature)]
-        impl<T: $($bound)+> $name for T {}
-        $(#[$m])*
-        #[cfg(not(feature = $feature))]
-        pub trait $name {}
-        #[cfg(not(feature = $feature))]
-        impl<T: ?Sized> $name for T {}
-    };
-}
-
-backend_trait!(
-    /// A type sqlx can decode from a PostgreSQL column (every type when the backend is off).
-    PgDecode, "postgres", for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
-);
-backend_trait!(
-    /// A type sqlx can decode from a SQLite column (every type when the backend is off).
-    SqliteDecode, "sqlite", for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>
-);
-/// A type sqlx decodes from a single column on every enabled backend.
-pub trait Decodable: PgDecode + SqliteDecode {}
-impl<T: PgDecode + SqliteDecode> Decodable for T {}
-
-impl Row {
-    /// Decode a UTC timestamp, as this backend stores it.
-    pub(crate) fn timestamp(
-        &self,
-        index: usize,
-    ) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => sqlx::Row::try_get(row, index),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => sqlite::timestamp::decode(row, index),
-        }
-    }
-
-    /// Decode an embedding, as this backend stores it.
-    pub(crate) fn floats(&self, index: usize) -> Result<Vec<f32>, sqlx::Error> {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres(row) => sqlx::Row::try_get(row, index),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => {
-                let bytes: &[u8] = sqlx::Row::try_get(row, index)?;
-                crate::field::decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
-                    index: index.to_string(),
-                    source: source.into(),
-                })
-            }
-        }
-    }
+#[cfg(feature = "mysql")]
+impl BackendOf for sqlx::MySql {
+    const BACKEND: Backend = Backend::MySql;
 }

@@ -7,16 +7,18 @@
 
 mod base;
 mod operations;
+mod update;
 
 pub use base::BaseRepository;
+pub use update::{Guarded, UpdateReturning};
 
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Condition, Query, QueryStatementWriter, SelectStatement, UpdateStatement, Value};
+use sea_query::{Condition, QueryStatementWriter, SelectStatement};
 
 use crate::db::Backend;
-use crate::entity::{ColumnRole, Entity};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
 use crate::filter::Filter;
@@ -109,24 +111,6 @@ impl<'a, E: Entity> Repository<'a, E> {
     #[must_use]
     pub fn select(&self) -> SelectStatement {
         crate::statements::select_all::<E>()
-    }
-
-    /// `UPDATE <table> SET <updated_at> = now RETURNING <every column>` (the `SET` only when
-    /// the entity declares `updated_at`): add values and a condition with sea-query, then run
-    /// it with [`fetch_entity`](Repository::fetch_entity) or
-    /// [`fetch_entities`](Repository::fetch_entities) to get the stored rows back.
-    #[must_use]
-    pub fn update_returning(&self) -> UpdateStatement {
-        let mut update = Query::update();
-        update
-            .table(E::TABLE)
-            .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
-        for column in E::COLUMNS {
-            if column.role == ColumnRole::UpdatedAt {
-                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
-            }
-        }
-        update
     }
 
     /// `filter` as a sea-query condition for this repository's backend, for custom queries:

@@ -89,11 +89,29 @@ impl<'a, E: Entity> Repository<'a, E> {
                     ColumnRole::Plain => values.push(value),
                 }
             }
-            values.extend(key);
-            let sql = self.fixed(Fixed::Update);
-            self.fetch_entity_statement(Statement::new(sql, values))
-                .await?
-                .ok_or_else(|| not_found::<E>(entity.id()))
+            let key = key.expect("an entity has a primary key column");
+            values.push(key.clone());
+            let update = Statement::new(self.fixed(Fixed::Update), values);
+            if self.backend().capabilities().returning_on_update {
+                return self
+                    .fetch_entity_statement(update)
+                    .await?
+                    .ok_or_else(|| not_found::<E>(entity.id()));
+            }
+            // Update, then read the row back, in one transaction.
+            let owned = self.atomic_scope().await?;
+            let repo = self.scoped(owned.as_ref());
+            let result = async {
+                if repo.execute_statement(update).await? == 0 {
+                    return Err(not_found::<E>(entity.id()));
+                }
+                let select = Statement::new(self.fixed(Fixed::SelectById), vec![key]);
+                repo.fetch_entity_statement(select)
+                    .await?
+                    .ok_or_else(|| not_found::<E>(entity.id()))
+            }
+            .await;
+            super::update::end_scope(owned, result).await
         }
         .instrument(span::<E>("update"))
         .await
@@ -128,7 +146,8 @@ impl<'a, E: Entity> Repository<'a, E> {
             insert_values(entity, now(), &mut values)?;
             let sql = self.fixed(Fixed::Upsert);
             self.fetch_entity_statement(Statement::new(sql, values))
-                .await?
+                .await
+                .map_err(|e| statements::upsert_error::<E>(self.backend(), e))?
                 .ok_or_else(|| not_found::<E>(entity.id()))
         }
         .instrument(span::<E>("upsert"))
@@ -207,7 +226,16 @@ impl<'a, E: Entity> Repository<'a, E> {
                 classify_error::<E>,
             )
             .await;
-        self.named(done).await
+        let (written, returned) = match self.named(done).await {
+            Ok(done) => done,
+            Err(error) if kind == BulkKind::Insert => return Err(error),
+            Err(error) => return Err(statements::upsert_error::<E>(backend, error)),
+        };
+        // `ON DUPLICATE KEY UPDATE` reports 1 per inserted row and 2 per updated one; every
+        // row of an upsert is written exactly once either way.
+        let upserted = kind != BulkKind::Insert
+            && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey;
+        Ok((if upserted { rows.len() as u64 } else { written }, returned))
     }
 
     /// One page of the rows matching `filter`, and how many match in all.

@@ -258,16 +258,73 @@ pub(crate) fn build_insert_statement<E: Entity>(
             // Every column is part of the key: a no-op update still lets RETURNING see the row.
             update.extend(key.first().copied());
         }
-        insert.on_conflict(
-            OnConflict::columns(key.iter().copied())
-                .update_columns(update)
-                .to_owned(),
-        );
+        let mut on_conflict = OnConflict::columns(key.iter().copied());
+        if let Some(guard) = duplicate_key_guard::<E>(backend, key) {
+            on_conflict.value(E::primary_key().name, guard);
+        }
+        insert.on_conflict(on_conflict.update_columns(update).to_owned());
     }
     if returning {
         insert.returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
     }
     Statement::build(&insert, backend).sql().to_owned()
+}
+
+/// Where an upsert is `ON DUPLICATE KEY UPDATE`, a clash on any unique key updates the row it
+/// clashes with, not only a clash on the declared conflict key. Other backends refuse the
+/// other clashes; so does this guard, written first in the update list: it keeps the primary
+/// key when the existing row has the incoming conflict key, and otherwise sets it to NULL,
+/// which fails the statement (NOT NULL on the primary key) and writes nothing. `None` when
+/// the conflict key is the only key an incoming row can clash on.
+fn duplicate_key_guard<E: Entity>(backend: Backend, key: &[&'static str]) -> Option<Expr> {
+    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey {
+        return None;
+    }
+    let pk = E::primary_key();
+    let pk_can_clash = !pk.auto && key != [pk.name];
+    let other_unique_keys = E::UNIQUE_KEYS.iter().any(|unique| *unique != key);
+    if !pk_can_clash && !other_unique_keys {
+        return None;
+    }
+    let same_key: Vec<String> = key
+        .iter()
+        .map(|c| format!("\"{c}\" <=> VALUES(\"{c}\")"))
+        .collect();
+    Some(Expr::cust(format!(
+        "IF({}, \"{}\", NULL)",
+        same_key.join(" AND "),
+        pk.name
+    )))
+}
+
+/// The error an upsert's [`duplicate_key_guard`] raises (NOT NULL on the primary key) as what
+/// it means: a conflict on a key other than the conflict key, named when only one can clash.
+pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
+    let Error::NotNull { column, source, .. } = error else {
+        return error;
+    };
+    let pk = E::primary_key();
+    let key = E::conflict_key().unwrap_or_default();
+    if column != pk.name || duplicate_key_guard::<E>(backend, key).is_none() {
+        return Error::NotNull {
+            entity: E::NAME,
+            column,
+            source,
+        };
+    }
+    let mut clashing: Vec<String> = E::UNIQUE_KEYS
+        .iter()
+        .filter(|unique| **unique != key)
+        .map(|unique| crate::schema::unique_key_name(E::TABLE, unique))
+        .collect();
+    if !pk.auto && key != [pk.name] {
+        clashing.insert(0, crate::schema::primary_key_name(E::TABLE));
+    }
+    Error::Conflict {
+        entity: E::NAME,
+        constraint: clashing.join(" or "),
+        source,
+    }
 }
 
 pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
@@ -291,12 +348,12 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
                 .filter(|c| matches!(c.role, ColumnRole::Plain | ColumnRole::UpdatedAt))
                 .map(|c| (c.name, Expr::val((c.null_value)())))
                 .collect();
-            let update = Query::update()
-                .table(E::TABLE)
-                .values(sets)
-                .and_where(by_id)
-                .returning(Query::returning().columns(all()))
-                .to_owned();
+            let mut update = Query::update();
+            update.table(E::TABLE).values(sets).and_where(by_id);
+            // Without RETURNING the repository reads the row back (see `update`).
+            if backend.capabilities().returning_on_update {
+                update.returning(Query::returning().columns(all()));
+            }
             Statement::build(&update, backend).sql().to_owned()
         }
         Fixed::Delete => {
@@ -320,138 +377,4 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::prelude::{DateTime, PageRequest, Utc};
-
-    #[derive(Debug, Clone, Copy, PartialEq, repo_core::DbEnum)]
-    enum Mood {
-        Calm,
-        Loud,
-    }
-
-    #[derive(Debug, Clone, repo_core::Repository)]
-    #[repo(table = "notes", unique(slug))]
-    struct Note {
-        #[repo(primary_key, auto)]
-        id: i64,
-        slug: String,
-        mood: Mood,
-        stars: Option<i32>,
-        #[repo(updated_at)]
-        updated_at: DateTime<Utc>,
-    }
-
-    fn sql(backend: Backend, statement: &impl sea_query::QueryStatementWriter) -> String {
-        Statement::build(statement, backend).sql().to_owned()
-    }
-
-    #[test]
-    fn pages_order_by_the_request_then_the_key_with_nulls_last() {
-        let request = PageRequest::new(10).offset(20).order_by(Note::STARS.desc());
-        let select = page::<Note>(Backend::Sqlite, Condition::all(), &request);
-        assert_eq!(
-            sql(Backend::Sqlite, &select),
-            r#"SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE TRUE ORDER BY "stars" DESC NULLS LAST, "id" ASC LIMIT ? OFFSET ?"#
-        );
-    }
-
-    #[test]
-    fn enum_orders_follow_declaration_where_enums_are_text() {
-        let request = PageRequest::new(5).order_by(Note::MOOD.asc());
-        let sqlite = sql(
-            Backend::Sqlite,
-            &page::<Note>(Backend::Sqlite, Condition::all(), &request),
-        );
-        assert!(sqlite.contains(r#"ORDER BY (CASE WHEN ("mood" = 'calm') THEN 0 WHEN ("mood" = 'loud') THEN 1 END) ASC, "id" ASC"#), "{sqlite}");
-        let postgres = sql(
-            Backend::Postgres,
-            &page::<Note>(Backend::Postgres, Condition::all(), &request),
-        );
-        assert!(
-            postgres.contains(r#"ORDER BY "mood" ASC, "id" ASC"#),
-            "{postgres}"
-        );
-    }
-
-    #[test]
-    fn update_where_sets_updated_at_unless_assigned_and_needs_an_assignment() {
-        let now = DateTime::from_timestamp(0, 0).unwrap();
-        let update =
-            update_where::<Note>(Condition::all(), vec![Note::SLUG.set("x")], now).unwrap();
-        assert_eq!(
-            sql(Backend::Postgres, &update),
-            r#"/*sz*/ UPDATE "notes" SET "slug" = $1, "updated_at" = $2 WHERE TRUE"#
-        );
-        assert!(update_where::<Note>(Condition::all(), Vec::new(), now).is_err());
-    }
-
-    #[test]
-    fn long_lists_are_one_parameter() {
-        let filter = Note::STARS.is_in(0..1000);
-        let postgres = Statement::build(
-            &count::<Note>(filter.condition(Backend::Postgres)),
-            Backend::Postgres,
-        );
-        assert_eq!(
-            postgres.sql(),
-            r#"/*a*/ SELECT COUNT(*) FROM "notes" WHERE "stars" = ANY($1)"#
-        );
-        let sqlite = Statement::build(
-            &count::<Note>(filter.condition(Backend::Sqlite)),
-            Backend::Sqlite,
-        );
-        assert_eq!(
-            sqlite.sql(),
-            r#"SELECT COUNT(*) FROM "notes" WHERE "stars" IN (SELECT value FROM json_each(?))"#
-        );
-        assert_eq!(sqlite.values().len(), 1);
-    }
-
-    #[test]
-    fn fixed_statements_and_bulk_chunks() {
-        assert_eq!(
-            build_fixed::<Note>(Backend::Postgres, Fixed::SelectById),
-            r#"/*i*/ SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE "id" = $1"#
-        );
-        let upsert = build_fixed::<Note>(Backend::Sqlite, Fixed::Upsert);
-        assert!(upsert.starts_with(r#"INSERT INTO "notes" ("slug", "mood", "stars", "updated_at") VALUES (?, ?, ?, ?) ON CONFLICT ("slug") DO UPDATE SET"#), "{upsert}");
-        let chunk = build_fixed::<Note>(Backend::Sqlite, Fixed::BulkInsert);
-        assert_eq!(
-            chunk.matches('?').count(),
-            Backend::Sqlite.max_bind_parameters() / 4 * 4
-        );
-    }
-
-    #[test]
-    fn typed_columns_are_identifiers() {
-        let select = Query::select()
-            .column(Note::SLUG)
-            .from(Note::TABLE)
-            .order_by(Note::STARS, sea_query::Order::Desc)
-            .to_owned();
-        assert_eq!(
-            sql(Backend::Sqlite, &select),
-            r#"SELECT "slug" FROM "notes" ORDER BY "stars" DESC"#
-        );
-    }
-
-    #[test]
-    fn in_batch_duplicates_keep_the_last() {
-        let note = |id, slug: &str| Note {
-            id,
-            slug: slug.into(),
-            mood: Mood::Calm,
-            stars: None,
-            updated_at: Utc::now(),
-        };
-        let batch = [note(1, "a"), note(2, "b"), note(3, "a")];
-        let kept: Vec<i64> = dedupe_last_wins(&batch)
-            .unwrap()
-            .iter()
-            .map(|n| n.id)
-            .collect();
-        assert_eq!(kept, [2, 3]);
-        let _ = Mood::Loud;
-    }
-}
+mod tests;

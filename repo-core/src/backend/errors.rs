@@ -1,0 +1,68 @@
+//! What a driver error says, asked of the backend that raised it.
+
+#[cfg(feature = "mysql")]
+use super::mysql;
+#[cfg(feature = "postgres")]
+use super::postgres;
+
+/// The column a NOT NULL violation names, where the driver reports it apart from the message.
+pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    #[cfg(feature = "postgres")]
+    if let Some(column) = postgres::not_null_column(db) {
+        return Some(column);
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(column) = mysql::not_null_column(db) {
+        return Some(column);
+    }
+    let _ = db;
+    None
+}
+
+/// The constraint an error names, where the driver leaves it in the message; a primary key
+/// comes back as `PRIMARY` (the caller knows the table).
+pub(crate) fn constraint_in_message(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    #[cfg(feature = "mysql")]
+    if let Some(name) = mysql::constraint(db) {
+        return Some(name);
+    }
+    let _ = db;
+    None
+}
+
+/// Whether running the statement (or transaction) again may succeed: deadlocks, lock and
+/// serialization failures, a busy database.
+pub(crate) fn is_retryable(db: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let Some(retryable) = mysql::is_retryable(db) {
+        return retryable;
+    }
+    db.code()
+        .is_some_and(|code| RETRYABLE_CODES.contains(&&*code))
+}
+
+/// Whether a statement was cancelled by a timeout.
+pub(crate) fn is_timeout(db: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let Some(timeout) = mysql::is_timeout(db) {
+        return timeout;
+    }
+    db.code()
+        .is_some_and(|code| TIMEOUT_CODES.contains(&&*code))
+}
+
+/// PostgreSQL SQLSTATEs and SQLite result codes that mean "run it again".
+const RETRYABLE_CODES: &[&str] = &[
+    "40P01", // PostgreSQL deadlock_detected
+    "40001", // PostgreSQL serialization_failure
+    "55P03", // PostgreSQL lock_not_available
+    "5",     // SQLITE_BUSY
+    "261",   // SQLITE_BUSY_RECOVERY
+    "517",   // SQLITE_BUSY_SNAPSHOT
+    "773",   // SQLITE_BUSY_TIMEOUT
+    "6",     // SQLITE_LOCKED
+    "262",   // SQLITE_LOCKED_SHAREDCACHE
+];
+
+/// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
+const TIMEOUT_CODES: &[&str] = &["57014", "9"];

@@ -1,0 +1,375 @@
+//! MySQL wire protocol, served by MariaDB 10.6 or later: connecting and per-connection
+//! settings, binding with its storage choices, and what its errors say.
+//!
+//! MariaDB is required (the connection checks): it has `INSERT … RETURNING`, `DELETE …
+//! RETURNING`, `FOR UPDATE SKIP LOCKED` and `JSON_TABLE`, which MySQL 8 lacks in part. It has
+//! no `UPDATE … RETURNING`; [`Capabilities`](super::Capabilities) says so and the repository
+//! reads updated rows back by key in the same transaction.
+
+use sea_query::{ArrayType, ColumnType, StringLen, Value};
+use sqlx::error::{BoxDynError, DatabaseError};
+use sqlx::mysql::{MySqlConnection, MySqlDatabaseError};
+
+use super::{Driver, Row};
+use crate::bind::{aware, date, floats, naive};
+use crate::db::DbOptions;
+
+/// The oldest MariaDB with everything used here (`SKIP LOCKED`, `JSON_TABLE`).
+const MINIMUM_MARIADB: (u32, u32) = (10, 6);
+
+pub(crate) async fn connect(
+    url: &str,
+    options: &DbOptions,
+) -> Result<sqlx::MySqlPool, sqlx::Error> {
+    use std::str::FromStr as _;
+    let url = url
+        .strip_prefix("mariadb:")
+        .map_or_else(|| url.to_owned(), |rest| format!("mysql:{rest}"));
+    // sqlx already sets the session time zone to UTC and the character set to utf8mb4.
+    let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)?;
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(options.max_connections)
+        .min_connections(options.min_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(options.test_before_acquire)
+        .after_connect(|conn, _| Box::pin(session_settings(conn)))
+        .connect_with(connect)
+        .await
+}
+
+/// Check the server, then make the session behave as the other backends do:
+/// - `ANSI_QUOTES`: `"name"` is an identifier, as in standard SQL, so custom SQL written for
+///   PostgreSQL or SQLite means the same here (and a misspelt column is an error, not a
+///   string);
+/// - `READ COMMITTED`, PostgreSQL's default: a statement sees what committed before it, and
+///   `InnoDB` takes no gap locks, so concurrent upserts do not deadlock on each other's gaps.
+async fn session_settings(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut *conn)
+        .await?;
+    check_server(&version).map_err(|reason| sqlx::Error::Configuration(reason.into()))?;
+    sqlx::raw_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Refuse servers without the statements this backend writes.
+fn check_server(version: &str) -> Result<(), String> {
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let found = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if !version.contains("MariaDB") {
+        return Err(format!(
+            "server {version} is MySQL; the mysql backend needs MariaDB {}.{} or later \
+             (MySQL has no INSERT … RETURNING)",
+            MINIMUM_MARIADB.0, MINIMUM_MARIADB.1
+        ));
+    }
+    if found < MINIMUM_MARIADB {
+        return Err(format!(
+            "MariaDB {version} is too old: {}.{} or later is needed (FOR UPDATE SKIP LOCKED, \
+             JSON_TABLE)",
+            MINIMUM_MARIADB.0, MINIMUM_MARIADB.1
+        ));
+    }
+    Ok(())
+}
+
+impl Driver for sqlx::MySql {
+    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
+        let values = values
+            .into_iter()
+            .map(storage)
+            .collect::<Result<Vec<_>, BoxDynError>>()?;
+        Ok(sqlx::IntoArguments::<sqlx::MySql>::into_arguments(
+            sea_query_sqlx::SqlxValues(sea_query::Values(values)),
+        ))
+    }
+    fn wrap(row: Self::Row) -> Row {
+        Row::MySql(row)
+    }
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        // sqlx asks for CLIENT_FOUND_ROWS: rows matched, not only rows whose values changed.
+        result.rows_affected()
+    }
+}
+
+/// A value in the form this framework stores it on MariaDB.
+fn storage(value: Value) -> Result<Value, BoxDynError> {
+    Ok(match value {
+        // Embeddings are a BLOB of little-endian f32s, as on SQLite.
+        Value::Array(ArrayType::Float, v) => {
+            Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
+        }
+        Value::Array(..) => return Err(crate::bind::unsupported(&value)),
+        // Years every backend stores alike, or a validation error before anything is sent.
+        Value::ChronoDate(v) => Value::ChronoDate(date(v)?),
+        // Instants travel as DATETIME values in UTC (the session's time zone): sqlx would send
+        // a zoned value as TIMESTAMP, whose range (1970 to 2038) turns other years into NULL.
+        Value::ChronoDateTime(v) => Value::ChronoDateTime(naive(v)?),
+        Value::ChronoDateTimeUtc(v) => Value::ChronoDateTime(aware(v)?.map(|t| t.naive_utc())),
+        Value::ChronoDateTimeLocal(v) => Value::ChronoDateTime(aware(v)?.map(|t| t.naive_utc())),
+        Value::ChronoDateTimeWithTimeZone(v) => {
+            Value::ChronoDateTime(aware(v)?.map(|t| t.naive_utc()))
+        }
+        value => value,
+    })
+}
+
+/// The column type of the generated schema: timestamps with microseconds (`DATETIME(6)`,
+/// holding UTC, as the session's time zone is), text and binary without a small size limit,
+/// except text in keys and indexes, which `InnoDB` can only index up to a length.
+pub(crate) fn column_type(declared: ColumnType, indexed: bool) -> ColumnType {
+    match declared {
+        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
+            ColumnType::Custom("DATETIME(6)".into())
+        }
+        ColumnType::String(StringLen::None) | ColumnType::Text if indexed => {
+            ColumnType::String(StringLen::N(255))
+        }
+        ColumnType::String(StringLen::None) | ColumnType::Text => {
+            ColumnType::Custom("LONGTEXT".into())
+        }
+        ColumnType::Blob => ColumnType::Custom("LONGBLOB".into()),
+        other => other,
+    }
+}
+
+/// DDL as the MySQL builder wrote it, with the `IF NOT EXISTS` it leaves out of `CREATE
+/// INDEX` (MariaDB reads it).
+pub(crate) fn if_not_exists(ddl: String) -> String {
+    for prefix in ["CREATE INDEX ", "CREATE UNIQUE INDEX "] {
+        if let Some(rest) = ddl.strip_prefix(prefix)
+            && !rest.starts_with("IF NOT EXISTS")
+        {
+            return format!("{prefix}IF NOT EXISTS {rest}");
+        }
+    }
+    ddl
+}
+
+/// `sql` with the `RETURNING` clause sea-query's MySQL builder leaves out of every statement,
+/// taken from the statement as `standard` renders it (its identifiers in double quotes, which
+/// the session reads as identifiers): MariaDB has `INSERT … RETURNING` and `DELETE …
+/// RETURNING`, and an `UPDATE … RETURNING` then fails loudly instead of returning nothing.
+pub(crate) fn with_returning(sql: String, standard: impl FnOnce() -> String) -> String {
+    let writes = ["INSERT ", "DELETE ", "UPDATE ", "REPLACE "]
+        .iter()
+        .any(|verb| sql.starts_with(verb));
+    if !writes {
+        return sql;
+    }
+    let standard = standard();
+    match standard.rfind(" RETURNING ") {
+        Some(at) => sql + &standard[at..],
+        None => sql,
+    }
+}
+
+/// Cast targets in standard SQL and MariaDB's names for them.
+const CAST_TYPES: [(&str, &str); 5] = [
+    ("BIGINT", "SIGNED"),
+    ("INTEGER", "SIGNED"),
+    ("DOUBLE PRECISION", "DOUBLE"),
+    ("REAL", "DOUBLE"),
+    ("TEXT", "CHAR"),
+];
+
+/// SQL as the MySQL builder wrote it, with the cast targets MariaDB spells differently
+/// (`CAST(x AS BIGINT)` is `CAST(x AS SIGNED)` there): the aggregates cast to `BIGINT` and
+/// `DOUBLE PRECISION`, and custom queries written for the other backends read the same.
+pub(crate) fn cast_types(sql: String) -> String {
+    if !sql.contains(" AS ") && !sql.contains(" as ") {
+        return sql;
+    }
+    let mut sql = sql;
+    for (standard, mariadb) in CAST_TYPES {
+        for spelling in [standard.to_owned(), standard.to_lowercase()] {
+            let pattern = format!(" AS {spelling})");
+            if sql.contains(&pattern) {
+                sql = sql.replace(&pattern, &format!(" AS {mariadb})"));
+            }
+        }
+    }
+    sql
+}
+
+/// The column of a NOT NULL violation: `Column 'x' cannot be null`, `Field 'x' doesn't have a
+/// default value`.
+pub(crate) fn not_null_column(db: &dyn DatabaseError) -> Option<String> {
+    let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
+    matches!(error.number(), 1048 | 1364)
+        .then(|| quoted(error.message(), '\'').map(str::to_owned))?
+}
+
+/// The constraint an error message names: `Duplicate entry '…' for key 'name'` (MySQL 8 writes
+/// `'table.name'`), `… CONSTRAINT "name" …` for foreign keys and checks.
+pub(crate) fn constraint(db: &dyn DatabaseError) -> Option<String> {
+    let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
+    let message = error.message();
+    match error.number() {
+        1062 | 1586 => {
+            let key = message.rsplit_once(" for key ")?.1;
+            let key = quoted(key, '\'')?;
+            Some(key.rsplit('.').next().unwrap_or(key).to_owned())
+        }
+        1451 | 1452 | 4025 | 3819 => {
+            // Quoted as the session quotes identifiers: "name" under ANSI_QUOTES, else `name`.
+            let after = message.split_once("CONSTRAINT ")?.1;
+            quoted(after, after.chars().next()?).map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+/// `Some(true)` for deadlocks (1213) and lock wait timeouts (1205); `None` for errors of other
+/// backends.
+pub(crate) fn is_retryable(db: &dyn DatabaseError) -> Option<bool> {
+    let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
+    Some(matches!(error.number(), 1205 | 1213))
+}
+
+/// `Some(true)` for statements stopped by MariaDB's `max_statement_time` (1969) or MySQL's
+/// `max_execution_time` (3024).
+pub(crate) fn is_timeout(db: &dyn DatabaseError) -> Option<bool> {
+    let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
+    Some(matches!(error.number(), 1969 | 3024))
+}
+
+/// The first `q`-quoted text in `text`.
+fn quoted(text: &str, q: char) -> Option<&str> {
+    let start = text.find(q)? + 1;
+    let len = text[start..].find(q)?;
+    Some(&text[start..start + len])
+}
+
+impl crate::Db {
+    /// The MySQL/MariaDB pool, for hand-written sqlx beside the repositories.
+    #[must_use]
+    pub fn mysql_pool(&self) -> Option<&sqlx::MySqlPool> {
+        #[allow(irrefutable_let_patterns)]
+        if let super::Pool::MySql(pool) = &self.pool {
+            Some(pool)
+        } else {
+            None
+        }
+    }
+}
+
+/// `column IN (…)` for a long list: the values as one JSON array parameter, read as rows by
+/// `JSON_TABLE` with the column's type.
+pub(crate) fn in_list(
+    column: &'static str,
+    typed_null: &Value,
+    values: &[Value],
+) -> sea_query::Expr {
+    let json = serde_json::Value::Array(values.iter().map(json).collect()).to_string();
+    let (select, sql_type) = match typed_null {
+        Value::Bool(_)
+        | Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_) => ("v", "BIGINT"),
+        Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::BigUnsigned(_) => ("v", "BIGINT UNSIGNED"),
+        Value::Float(_) | Value::Double(_) => ("v", "DOUBLE"),
+        Value::Bytes(_) | Value::Uuid(_) => ("UNHEX(v)", "TEXT"),
+        Value::ChronoDate(_) => ("v", "DATE"),
+        Value::ChronoTime(_) => ("v", "TIME(6)"),
+        Value::ChronoDateTime(_)
+        | Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => ("v", "DATETIME(6)"),
+        _ => ("v", "TEXT"),
+    };
+    sea_query::Expr::cust_with_exprs(
+        format!(
+            "? IN (SELECT {select} FROM JSON_TABLE(?, '$[*]' COLUMNS (v {sql_type} PATH '$')) \
+             AS list)"
+        ),
+        [sea_query::Expr::col(column), sea_query::Expr::val(json)],
+    )
+}
+
+/// A list value as JSON: numbers as numbers, binary as hex, times in MariaDB's text form.
+fn json(value: &Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    let hex = |bytes: &[u8]| {
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            let _ = write!(text, "{b:02x}");
+        }
+        Json::String(text)
+    };
+    let time =
+        |t: chrono::NaiveDateTime| Json::String(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+    match value {
+        Value::Bool(Some(v)) => Json::from(i64::from(*v)),
+        Value::TinyInt(Some(v)) => Json::from(*v),
+        Value::SmallInt(Some(v)) => Json::from(*v),
+        Value::Int(Some(v)) => Json::from(*v),
+        Value::BigInt(Some(v)) => Json::from(*v),
+        Value::TinyUnsigned(Some(v)) => Json::from(*v),
+        Value::SmallUnsigned(Some(v)) => Json::from(*v),
+        Value::Unsigned(Some(v)) => Json::from(*v),
+        Value::BigUnsigned(Some(v)) => Json::from(*v),
+        Value::Float(Some(v)) => Json::from(f64::from(*v)),
+        Value::Double(Some(v)) => Json::from(*v),
+        Value::String(Some(v)) => Json::String(v.clone()),
+        Value::Char(Some(v)) => Json::String(v.to_string()),
+        Value::Enum(sea_query::OptionEnum::Some(v)) => Json::String(v.value.to_string()),
+        Value::Bytes(Some(v)) => hex(v),
+        Value::Uuid(Some(v)) => hex(v.as_bytes()),
+        Value::ChronoDate(Some(v)) => Json::String(v.format("%Y-%m-%d").to_string()),
+        Value::ChronoTime(Some(v)) => Json::String(v.format("%H:%M:%S%.6f").to_string()),
+        Value::ChronoDateTime(Some(v)) => time(*v),
+        Value::ChronoDateTimeUtc(Some(v)) => time(v.naive_utc()),
+        Value::ChronoDateTimeLocal(Some(v)) => time(v.naive_utc()),
+        Value::ChronoDateTimeWithTimeZone(Some(v)) => time(v.naive_utc()),
+        _ => Json::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_mysql_and_old_mariadb() {
+        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(check_server("11.4.2-MariaDB").is_ok());
+        assert!(check_server("10.5.23-MariaDB").is_err());
+        assert!(check_server("8.0.36").is_err());
+    }
+
+    #[test]
+    fn spells_cast_types_as_mariadb_does() {
+        assert_eq!(
+            cast_types(
+                "SELECT CAST(SUM(`a`) AS BIGINT), CAST(AVG(`a`) AS DOUBLE PRECISION), \
+                 CAST(`b` AS text), `c` AS text"
+                    .into()
+            ),
+            "SELECT CAST(SUM(`a`) AS SIGNED), CAST(AVG(`a`) AS DOUBLE), CAST(`b` AS CHAR), \
+             `c` AS text"
+        );
+    }
+
+    #[test]
+    fn finds_quoted_names() {
+        assert_eq!(
+            quoted("for key 'users_email_key'", '\''),
+            Some("users_email_key")
+        );
+        assert_eq!(quoted("CONSTRAINT `fk` FOREIGN KEY", '`'), Some("fk"));
+        assert_eq!(quoted("no quotes", '\''), None);
+    }
+}

@@ -1,0 +1,289 @@
+//! Updates that give back the rows they changed, on every backend: with `UPDATE … RETURNING`
+//! where the backend has it, else by locking the matching rows, updating them by key and
+//! reading them back, in one transaction.
+
+use std::marker::PhantomData;
+
+use sea_query::{
+    Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Order, Query,
+    SelectStatement, UpdateStatement, Value,
+};
+
+use super::{Repository, classify_error, now};
+use crate::entity::{ColumnRole, Entity};
+use crate::error::Result;
+use crate::exec::{Conn, Statement};
+use crate::filter::{Column, Filter};
+use crate::session::Session;
+
+/// An `UPDATE` of entity `E`'s rows that returns the stored rows: build it with
+/// [`Repository::update_returning`], add values and conditions as on a sea-query
+/// `UpdateStatement`, run it with [`Repository::fetch_updated`] (or
+/// [`fetch_updated_one`](Repository::fetch_updated_one), or [`claim`](Repository::claim)).
+///
+/// ```
+/// use repo_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Repository)]
+/// #[repo(table = "counters")]
+/// pub struct Counter {
+///     #[repo(primary_key, auto)]
+///     pub id: i64,
+///     pub hits: i64,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> repo_core::Result<()> {
+/// let db = Db::connect("sqlite::memory:").await?;
+/// db.create_schema::<Counter>().await?;
+/// let repo = CounterRepository::new(&db);
+/// let counter = repo.insert(&Counter { id: 0, hits: 1 }).await?;
+///
+/// let mut update = repo.update_returning();
+/// update
+///     .value(Counter::HITS, Counter::HITS.expr().add(1))
+///     .cond_where(repo.condition(Counter::ID.eq(counter.id)));
+/// let stored = repo.fetch_updated_one(update).await?;
+/// assert_eq!(stored.map(|c| c.hits), Some(2));
+/// # Ok(()) }
+/// ```
+pub struct UpdateReturning<E> {
+    update: UpdateStatement,
+    condition: Condition,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> std::fmt::Debug for UpdateReturning<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateReturning")
+            .field("update", &self.update)
+            .field("condition", &self.condition)
+            .finish()
+    }
+}
+
+impl<E> Clone for UpdateReturning<E> {
+    fn clone(&self) -> Self {
+        Self {
+            update: self.update.clone(),
+            condition: self.condition.clone(),
+            _entity: PhantomData,
+        }
+    }
+}
+
+impl<E> UpdateReturning<E> {
+    /// Set `column` to `value` (a value or any sea-query expression, such as
+    /// `Counter::HITS.expr().add(1)`). Backends evaluate every value against the row as it was
+    /// before the update, except MySQL/MariaDB, which sees columns already set earlier in the
+    /// same update: do not read a column this update also sets.
+    pub fn value(&mut self, column: impl IntoIden, value: impl Into<Expr>) -> &mut Self {
+        self.update.value(column, value);
+        self
+    }
+
+    /// Only rows matching `condition` (added to earlier conditions with AND).
+    pub fn cond_where(&mut self, condition: impl IntoCondition) -> &mut Self {
+        let earlier = std::mem::replace(&mut self.condition, Condition::all());
+        self.condition = earlier.add(condition.into_condition());
+        self
+    }
+
+    /// Only rows where `expr` holds (added to earlier conditions with AND).
+    pub fn and_where(&mut self, expr: Expr) -> &mut Self {
+        self.cond_where(expr)
+    }
+}
+
+/// What [`Repository::update_guarded`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Guarded<E> {
+    /// The row matched the guard and was updated; as stored now.
+    Updated(E),
+    /// The row did not match the guard and was left as it is; as stored.
+    Refused(E),
+    /// No row matched the update's condition.
+    Missing,
+}
+
+impl<'a, E: Entity> Repository<'a, E> {
+    /// An update of this repository's rows that returns them, with `updated_at` (when the
+    /// entity declares one) set to now: add values and a condition, then run it with
+    /// [`fetch_updated`](Repository::fetch_updated) or
+    /// [`fetch_updated_one`](Repository::fetch_updated_one).
+    #[must_use]
+    pub fn update_returning(&self) -> UpdateReturning<E> {
+        let mut update = Query::update();
+        update.table(E::TABLE);
+        for column in E::COLUMNS {
+            if column.role == ColumnRole::UpdatedAt {
+                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
+            }
+        }
+        UpdateReturning {
+            update,
+            condition: Condition::all(),
+            _entity: PhantomData,
+        }
+    }
+
+    /// Run `update`; the rows it changed, as stored, in no particular order. Atomic on every backend:
+    /// where `UPDATE … RETURNING` is missing the rows are locked, updated by key and read back
+    /// in one transaction (the caller's session, or one of its own).
+    pub async fn fetch_updated(&self, update: UpdateReturning<E>) -> Result<Vec<E>> {
+        if self.backend().capabilities().returning_on_update {
+            let UpdateReturning {
+                mut update,
+                condition,
+                ..
+            } = update;
+            update
+                .cond_where(condition)
+                .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+            return self.fetch_entities(&update).await;
+        }
+        let mut select = Self::keys(update.condition.clone());
+        select.lock(LockType::Update);
+        self.update_by_key(select, update.update).await
+    }
+
+    /// Like [`fetch_updated`](Repository::fetch_updated), for an update of at most one row
+    /// (by key, say): that row as stored, if the condition matched it.
+    pub async fn fetch_updated_one(&self, update: UpdateReturning<E>) -> Result<Option<E>> {
+        Ok(self.fetch_updated(update).await?.into_iter().next())
+    }
+
+    /// Apply `update`, whose condition picks at most one row (by key, say), only if that row
+    /// also matches `guard`: a state machine's allowed transitions, for example. Says whether
+    /// the row was updated (as stored now), refused (as stored, unchanged), or not there.
+    pub async fn update_guarded(
+        &self,
+        update: UpdateReturning<E>,
+        guard: impl std::borrow::Borrow<Filter<E>>,
+    ) -> Result<Guarded<E>> {
+        let target = update.condition.clone();
+        let mut guarded = update;
+        guarded.cond_where(self.condition(guard));
+        if let Some(row) = self.fetch_updated_one(guarded).await? {
+            return Ok(Guarded::Updated(row));
+        }
+        let select = crate::statements::select_by_key::<E>(target);
+        Ok(match self.fetch_entity(&select).await? {
+            Some(current) => Guarded::Refused(current),
+            None => Guarded::Missing,
+        })
+    }
+
+    /// Claim up to `limit` rows matching `update`'s condition, lowest primary key first, and
+    /// apply `update`'s values to them; the claimed rows as stored, in no particular order.
+    /// Concurrent claims never
+    /// take the same row: a row another claim holds is skipped (`FOR UPDATE SKIP LOCKED`),
+    /// or, where writers are serialized (SQLite), the next claim sees this one's changes.
+    pub async fn claim(&self, update: UpdateReturning<E>, limit: u64) -> Result<Vec<E>> {
+        crate::page::check_limit(limit)?;
+        let capabilities = self.backend().capabilities();
+        let mut select = Self::keys(update.condition);
+        select.limit(limit);
+        if capabilities.skip_locked {
+            select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        if capabilities.returning_on_update {
+            let pk = E::primary_key().name;
+            let mut statement = update.update;
+            statement
+                .and_where(Expr::col(pk).in_subquery(select))
+                .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+            return self.fetch_entities(&statement).await;
+        }
+        self.update_by_key(select, update.update).await
+    }
+
+    /// `SELECT <primary key> FROM <table> WHERE condition ORDER BY <primary key>`: locking in
+    /// key order, so two updates of overlapping rows queue instead of deadlocking.
+    fn keys(condition: Condition) -> SelectStatement {
+        let pk = E::primary_key().name;
+        Query::select()
+            .column(pk)
+            .from(E::TABLE)
+            .cond_where(condition)
+            .order_by(pk, Order::Asc)
+            .to_owned()
+    }
+
+    /// The fallback without `UPDATE … RETURNING`: in one transaction, lock the keys `select`
+    /// finds, update those rows, read them back.
+    async fn update_by_key(
+        &self,
+        select: SelectStatement,
+        update: UpdateStatement,
+    ) -> Result<Vec<E>> {
+        let owned = self.atomic_scope().await?;
+        let repo = self.scoped(owned.as_ref());
+        let result = async {
+            let rows = repo
+                .conn
+                .fetch_all_as(repo.statement(&select), classify_error::<E>);
+            let ids = rows
+                .await?
+                .iter()
+                .map(|row| row.field::<E::Id>(0))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let keys = Column::<E, E::Id>::new(E::primary_key().name, false).is_in(ids);
+            let keys = repo.condition(keys);
+            let mut update = update;
+            update.cond_where(keys.clone());
+            repo.execute(&update).await?;
+            let select = crate::statements::select_by_key::<E>(keys);
+            repo.fetch_entities(&select).await
+        }
+        .await;
+        end_scope(owned, result).await
+    }
+
+    /// A transaction for work that must be atomic: `None` inside a session (its transaction
+    /// serves), a new one on a pool.
+    pub(crate) async fn atomic_scope(&self) -> Result<Option<Session>> {
+        match self.conn {
+            Conn::Session(_) => Ok(None),
+            Conn::Db(db) => db.begin().await.map(Some),
+        }
+    }
+
+    /// This repository in `owned`'s transaction, or as it is when there is none.
+    pub(crate) fn scoped<'s>(&self, owned: Option<&'s Session>) -> Repository<'s, E>
+    where
+        'a: 's,
+    {
+        match owned {
+            Some(session) => Repository::new(session),
+            None => Repository::new(self.conn),
+        }
+    }
+
+    /// Run a statement for the entity; rows affected, with errors named as the schema does.
+    pub(crate) async fn execute_statement(&self, statement: Statement) -> Result<u64> {
+        let done = self.conn.execute_as(statement, classify_error::<E>).await;
+        self.named(done).await
+    }
+}
+
+/// Commit the transaction `atomic_scope` began when `result` is a success, else roll it back.
+pub(crate) async fn end_scope<T>(owned: Option<Session>, result: Result<T>) -> Result<T> {
+    let Some(session) = owned else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            session.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The error matters more than a failed rollback; dropping rolls back regardless.
+            let _ = session.rollback().await;
+            Err(error)
+        }
+    }
+}
