@@ -250,20 +250,20 @@ impl ApiErrorRepository<'_> {
         resolved_by: &str,
         resolution: &str,
     ) -> Result<ApiError> {
-        let update = self
-            .update_returning()
+        let mut update = self.update_returning();
+        update
             .value(ApiError::RESOLVED, true)
             .value(ApiError::RESOLVED_BY, resolved_by)
             .value(ApiError::RESOLVED_AT, now())
             .value(ApiError::RESOLUTION, resolution)
-            .cond_where(self.condition(ApiError::ID.eq(id).and(ApiError::RESOLVED.eq(false))))
-            .to_owned();
-        if let Some(error) = self.fetch_entity(&update).await? {
-            return Ok(error);
-        }
-        match self.find_by_id(id).await? {
-            None => Err(not_found(id)),
-            Some(current) => Err(Error::validation(
+            .cond_where(self.condition(ApiError::ID.eq(id)));
+        match self
+            .update_guarded(update, ApiError::RESOLVED.eq(false))
+            .await?
+        {
+            Guarded::Updated(error) => Ok(error),
+            Guarded::Missing => Err(not_found(id)),
+            Guarded::Refused(current) => Err(Error::validation(
                 "resolved",
                 format!(
                     "error {id} was already resolved by {}",

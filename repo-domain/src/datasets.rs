@@ -2,7 +2,6 @@
 
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::sea_query::{LockBehavior, LockType, UpdateStatement};
 use repo_core::{DbField as _, Result};
 
 use crate::entities::{Dataset, DatasetRepository, EnrichmentStatus};
@@ -101,11 +100,11 @@ impl DatasetRepository<'_> {
     /// `worker`: each is set to `enriching` with `claimed_by = worker` and returned. However
     /// many workers call this at once, every dataset goes to exactly one of them.
     ///
-    /// One statement: `UPDATE … WHERE id IN (SELECT id … ORDER BY id LIMIT n FOR UPDATE SKIP
-    /// LOCKED) RETURNING …` on PostgreSQL (concurrent claims skip each other's rows instead of
-    /// waiting); on SQLite the same without the lock clause, which is safe because SQLite runs
-    /// one writing statement at a time and the subquery is evaluated inside it. Returned in id
-    /// order.
+    /// [`Repository::claim`]: on PostgreSQL one `UPDATE … WHERE id IN (SELECT id … ORDER BY
+    /// id LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …` (concurrent claims skip each other's
+    /// rows instead of waiting); on SQLite the same without the lock clause (one writer at a
+    /// time); on MariaDB the locking select, the update by id and the read back in one
+    /// transaction. Returned in id order.
     pub async fn claim_pending_for_enrichment(
         &self,
         source_name: &str,
@@ -113,16 +112,6 @@ impl DatasetRepository<'_> {
         max_attempts: i32,
         worker: &str,
     ) -> Result<Vec<Dataset>> {
-        repo_core::page::check_limit(limit)?;
-        let mut ids = Query::select();
-        ids.column(Dataset::ID)
-            .from(Dataset::TABLE)
-            .cond_where(self.condition(pending(source_name, max_attempts)))
-            .order_by(Dataset::ID, Order::Asc)
-            .limit(limit);
-        if self.backend().capabilities().skip_locked {
-            ids.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
         let mut update = self.update_returning();
         update
             .value(
@@ -130,8 +119,8 @@ impl DatasetRepository<'_> {
                 EnrichmentStatus::Enriching.to_value(),
             )
             .value(Dataset::CLAIMED_BY, worker)
-            .and_where(Dataset::ID.expr().in_subquery(ids));
-        let mut claimed = self.fetch_entities(&update).await?;
+            .cond_where(self.condition(pending(source_name, max_attempts)));
+        let mut claimed = self.claim(update, limit).await?;
         claimed.sort_by_key(|d| d.id);
         Ok(claimed)
     }
@@ -228,28 +217,26 @@ impl DatasetRepository<'_> {
     async fn transition(
         &self,
         id: i64,
-        mut update: UpdateStatement,
+        mut update: UpdateReturning<Dataset>,
         from: &[EnrichmentStatus],
         operation: &str,
     ) -> Result<Dataset> {
-        update.cond_where(
-            self.condition(
-                Dataset::ID
-                    .eq(id)
-                    .and(Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied())),
-            ),
-        );
-        if let Some(dataset) = self.fetch_entity(&update).await? {
-            return Ok(dataset);
+        update.cond_where(self.condition(Dataset::ID.eq(id)));
+        let guard = Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied());
+        match self.update_guarded(update, guard).await? {
+            Guarded::Updated(dataset) => Ok(dataset),
+            Guarded::Missing => Err(Error::NotFound {
+                entity: "Dataset",
+                key: format!("id = {id}"),
+            }),
+            Guarded::Refused(current) => Err(Error::validation(
+                "enrichment_status",
+                format!(
+                    "{operation} needs dataset {id} in {from:?}, but it is {:?}",
+                    current.enrichment_status
+                ),
+            )),
         }
-        let current = self.get(id).await?;
-        Err(Error::validation(
-            "enrichment_status",
-            format!(
-                "{operation} needs dataset {id} in {from:?}, but it is {:?}",
-                current.enrichment_status
-            ),
-        ))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The versioned migrations of the domain schema, embedded in the binary.
 //!
-//! `migrations/postgres/` and `migrations/sqlite/` hold sqlx-format migrations
+//! `migrations/postgres/`, `migrations/sqlite/` and `migrations/mysql/` hold sqlx-format migrations
 //! (`NNNN_name.sql`); [`migrate`] applies the ones for the database's backend that have not
 //! run yet, recording them in `_sqlx_migrations`. On PostgreSQL everything is created
 //! unqualified, in the first schema of the connection's `search_path`.
@@ -14,9 +14,15 @@ pub static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 /// The SQLite migrations.
 pub static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// The MySQL/MariaDB migrations.
+pub static MYSQL: Migrator = sqlx::migrate!("./migrations/mysql");
+
 /// The migrations of each backend this crate has them for.
-static MIGRATORS: [(Backend, &Migrator); 2] =
-    [(Backend::Postgres, &POSTGRES), (Backend::Sqlite, &SQLITE)];
+static MIGRATORS: [(Backend, &Migrator); 3] = [
+    (Backend::Postgres, &POSTGRES),
+    (Backend::Sqlite, &SQLITE),
+    (Backend::MySql, &MYSQL),
+];
 
 /// The migrations for `backend`, if this crate has them.
 #[must_use]
@@ -34,10 +40,12 @@ pub async fn migrate(db: &Db) -> Result<()> {
         POSTGRES.run(pool).await
     } else if let Some(pool) = db.sqlite_pool() {
         SQLITE.run(pool).await
+    } else if let Some(pool) = db.mysql_pool() {
+        MYSQL.run(pool).await
     } else {
         return Err(Error::validation(
             "db",
-            "the domain migrations exist for PostgreSQL and SQLite only",
+            "the domain migrations exist for PostgreSQL, SQLite and MySQL/MariaDB only",
         ));
     };
     result.map_err(|e| match e {

@@ -3,7 +3,7 @@
 
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::sea_query::{Func, UpdateStatement};
+use repo_core::sea_query::Func;
 use repo_core::{DbField as _, Result};
 
 use crate::entities::{
@@ -200,7 +200,7 @@ impl GenerationPipelineRepository<'_> {
         if let Some(progress) = changes.progress {
             update.value(GenerationPipeline::PROGRESS, progress);
         }
-        self.fetch_entity(&update)
+        self.fetch_updated_one(update)
             .await?
             .ok_or_else(|| not_found_pipeline(id))
     }
@@ -221,7 +221,7 @@ impl GenerationPipelineRepository<'_> {
         if let Some(stage) = stage {
             update.value(GenerationPipeline::CURRENT_STAGE, stage);
         }
-        self.fetch_entity(&update)
+        self.fetch_updated_one(update)
             .await?
             .ok_or_else(|| not_found_pipeline(id))
     }
@@ -241,11 +241,7 @@ impl GenerationPipelineRepository<'_> {
         let at = now();
         let mut update = self.update_returning();
         update.cond_where(self.condition(GenerationPipeline::ID.eq(id)));
-        update
-            .value(GenerationPipeline::STATUS, status.to_value())
-            .cond_where(
-                self.condition(GenerationPipeline::STATUS.not_in(PipelineStatus::TERMINAL)),
-            );
+        update.value(GenerationPipeline::STATUS, status.to_value());
         if let Some(error) = error {
             update.value(GenerationPipeline::ERROR, error);
         }
@@ -261,21 +257,19 @@ impl GenerationPipelineRepository<'_> {
         if status == PipelineStatus::Completed {
             update.value(GenerationPipeline::PROGRESS, 100);
         }
-        if let Some(pipeline) = self.fetch_entity(&update).await? {
-            return Ok(pipeline);
+        let guard = GenerationPipeline::STATUS.not_in(PipelineStatus::TERMINAL);
+        match self.update_guarded(update, guard).await? {
+            Guarded::Updated(pipeline) => Ok(pipeline),
+            Guarded::Missing => Err(not_found_pipeline(id)),
+            Guarded::Refused(current) => Err(Error::validation(
+                "status",
+                format!(
+                    "pipeline {id} is {}, a terminal state; it cannot become {}",
+                    current.status.as_label(),
+                    status.as_label()
+                ),
+            )),
         }
-        let current = self
-            .find_by_id(id)
-            .await?
-            .ok_or_else(|| not_found_pipeline(id))?;
-        Err(Error::validation(
-            "status",
-            format!(
-                "pipeline {id} is {}, a terminal state; it cannot become {}",
-                current.status.as_label(),
-                status.as_label()
-            ),
-        ))
     }
 
     /// Delete the pipelines that reached a terminal state (completed, failed, cancelled)
@@ -482,25 +476,22 @@ impl PipelineStageRepository<'_> {
         &self,
         pipeline_id: &str,
         stage_name: &str,
-        mut update: UpdateStatement,
+        update: UpdateReturning<PipelineStage>,
         from: &[StageStatus],
         operation: &str,
     ) -> Result<PipelineStage> {
-        update.cond_where(self.condition(PipelineStage::STATUS.is_in(from.iter().copied())));
-        if let Some(stage) = self.fetch_entity(&update).await? {
-            return Ok(stage);
+        let guard = PipelineStage::STATUS.is_in(from.iter().copied());
+        match self.update_guarded(update, guard).await? {
+            Guarded::Updated(stage) => Ok(stage),
+            Guarded::Missing => Err(not_found_stage(pipeline_id, stage_name)),
+            Guarded::Refused(current) => Err(Error::validation(
+                "status",
+                format!(
+                    "cannot {operation} stage {stage_name:?} of pipeline {pipeline_id}: it is {}",
+                    current.status.as_label()
+                ),
+            )),
         }
-        let current = self
-            .find_stage(pipeline_id, stage_name)
-            .await?
-            .ok_or_else(|| not_found_stage(pipeline_id, stage_name))?;
-        Err(Error::validation(
-            "status",
-            format!(
-                "cannot {operation} stage {stage_name:?} of pipeline {pipeline_id}: it is {}",
-                current.status.as_label()
-            ),
-        ))
     }
 }
 

@@ -9,7 +9,7 @@ use repo_domain::*;
 use serde_json::json;
 use uuid::Uuid;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     log_and_get_by_id,
     get_errors_filters_and_pages,
     resolve_error_once,

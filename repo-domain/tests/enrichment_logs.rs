@@ -6,7 +6,7 @@ use repo_core::prelude::*;
 use repo_core::repository::now;
 use repo_domain::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     logs_success_and_failure,
     stats_by_stage_and_result_in_window,
     top_errors_in_window,

@@ -7,7 +7,7 @@ use repo_core::repository::now;
 use repo_domain::*;
 use serde_json::json;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     create_and_find,
     find_by_user_status_and_meshy_task,
     update_and_update_progress,

@@ -1,4 +1,4 @@
-//! The versioned migrations agree with the entity declarations, on both backends: every
+//! The versioned migrations agree with the entity declarations, on every backend: every
 //! declared column exists with the declared nullability and type class, every unique key has
 //! its constraint under the name repo-core gives it, and migrating twice changes nothing.
 
@@ -7,7 +7,7 @@ use repo_core::sea_query::ColumnType;
 use repo_core::{Backend, BaseRepository as _, Db, Entity};
 use repo_domain::*;
 
-repo_tests::on_both_backends!(migrations_match_declarations, migrating_twice_is_a_no_op);
+repo_tests::on_every_backend!(migrations_match_declarations, migrating_twice_is_a_no_op);
 
 /// A column as the database describes it.
 #[derive(Debug)]
@@ -72,6 +72,59 @@ fn sqlite_class(declared: &str) -> &'static str {
     } else {
         panic!("unexpected SQLite type {declared}")
     }
+}
+
+/// The class of a MariaDB column from `information_schema.columns` (`json` is `longtext`
+/// with a `json_valid` check).
+fn mysql_class(data_type: &str, json: bool) -> &'static str {
+    match data_type {
+        "longtext" | "text" if json => "json",
+        "smallint" | "int" | "bigint" => "integer",
+        "float" | "double" => "float",
+        "varchar" | "text" | "longtext" => "text",
+        "tinyint" => "bool",
+        "datetime" => "timestamp",
+        "binary" => "uuid",
+        "blob" | "longblob" => "blob",
+        other => panic!("unexpected MariaDB type {other}"),
+    }
+}
+
+async fn mysql_columns(db: &Db, table: &str) -> Vec<(String, Actual)> {
+    let pool = db.mysql_pool().unwrap();
+    let checks: Vec<String> = sqlx::query_scalar(
+        "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(DATA_TYPE AS CHAR) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(name, nullable, data_type)| {
+            // Identifiers are quoted as the session quotes them (double quotes: ANSI_QUOTES).
+            let json = checks.iter().any(|check| {
+                check.contains(&format!("json_valid(`{name}`)"))
+                    || check.contains(&format!("json_valid(\"{name}\")"))
+            });
+            let class = mysql_class(&data_type, json);
+            (
+                name,
+                Actual {
+                    nullable: nullable == "YES",
+                    class,
+                },
+            )
+        })
+        .collect()
 }
 
 async fn postgres_columns(db: &Db, table: &str) -> Vec<(String, Actual)> {
@@ -146,6 +199,29 @@ async fn unique_keys(db: &Db, table: &str) -> Vec<(String, Vec<String>)> {
         .await
         .unwrap();
         rows
+    } else if let Some(pool) = db.mysql_pool() {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT CAST(INDEX_NAME AS CHAR), \
+                    CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS CHAR) \
+             FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+             GROUP BY INDEX_NAME",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(name, columns)| {
+                // The primary key is always called PRIMARY on MariaDB.
+                let name = if name == "PRIMARY" {
+                    primary_key_name(table)
+                } else {
+                    name
+                };
+                (name, columns.split(',').map(str::to_owned).collect())
+            })
+            .collect()
     } else {
         let pool = db.sqlite_pool().unwrap();
         let indexes: Vec<(String, i64, String)> =
@@ -175,6 +251,7 @@ async fn check<E: Entity>(db: &Db) {
     let backend = db.backend();
     let actual = match backend {
         Backend::Postgres => postgres_columns(db, E::TABLE).await,
+        Backend::MySql => mysql_columns(db, E::TABLE).await,
         _ => sqlite_columns(db, E::TABLE).await,
     };
     assert!(!actual.is_empty(), "table {} exists", E::TABLE);
@@ -214,7 +291,7 @@ async fn check<E: Entity>(db: &Db) {
             .unwrap_or_else(|| panic!("{} has no unique constraint {name}: {keys:?}", E::TABLE));
         assert_eq!(columns, key, "{name} columns");
     }
-    if backend == Backend::Postgres {
+    if backend != Backend::Sqlite {
         let pk = primary_key_name(E::TABLE);
         let (_, columns) = keys.iter().find(|(n, _)| *n == pk).expect("primary key");
         assert_eq!(columns, &[E::primary_key().name]);
