@@ -4,7 +4,7 @@ use repo_core::prelude::*;
 use repo_core::{Backend, Entity, Error};
 use repo_tests::entities::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     bulk_upsert_beyond_one_statement_reads_back_every_row,
     bulk_writes_at_the_chunk_edges,
     failing_last_chunk_leaves_nothing_written,

@@ -7,7 +7,7 @@ use repo_core::prelude::*;
 use repo_core::repository::now;
 use repo_tests::entities::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     insert_new_returns_the_stored_row,
     bulk_insert_new_writes_every_row,
     bulk_insert_new_is_atomic,

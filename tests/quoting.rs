@@ -5,7 +5,7 @@ use repo_core::prelude::*;
 use repo_core::{Backend, Statement};
 use repo_tests::entities::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     unknown_double_quoted_names_are_errors,
     single_quoted_strings_still_work,
 );
@@ -16,6 +16,11 @@ async fn select_nope(db: &Db) -> Result<String, sqlx::Error> {
         Backend::Sqlite => {
             sqlx::query_scalar(r#"SELECT "nope""#)
                 .fetch_one(db.sqlite_pool().unwrap())
+                .await
+        }
+        Backend::MySql => {
+            sqlx::query_scalar(r#"SELECT "nope""#)
+                .fetch_one(db.mysql_pool().unwrap())
                 .await
         }
         _ => {
@@ -60,18 +65,11 @@ async fn unknown_double_quoted_names_are_errors(db: Db) {
     assert!(by_hand.is_err(), "{by_hand:?}");
 
     // DDL too: a default written in double quotes is not a string literal.
-    let ddl = match db.backend() {
-        Backend::Sqlite => {
-            sqlx::raw_sql(r#"CREATE TABLE quoted (x text DEFAULT "nope" CHECK (x <> "nope"))"#)
-                .execute(db.sqlite_pool().unwrap())
-                .await
-                .map(|_| ())
-        }
-        _ => sqlx::raw_sql(r#"CREATE TABLE quoted (x text DEFAULT "nope" CHECK (x <> "nope"))"#)
-            .execute(db.postgres_pool().unwrap())
-            .await
-            .map(|_| ()),
-    };
+    let ddl = repo_tests::raw_sql(
+        &db,
+        r#"CREATE TABLE quoted (x text DEFAULT "nope" CHECK (x <> "nope"))"#,
+    )
+    .await;
     assert!(ddl.is_err(), "{ddl:?}");
 
     // Nothing of it changed the stored row.

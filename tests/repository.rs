@@ -6,7 +6,7 @@ use repo_core::prelude::*;
 use repo_core::{Error, MAX_PAGE_LIMIT};
 use repo_tests::entities::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     insert_get_update_delete,
     insert_fills_generated_key_and_timestamps,
     upsert_updates_on_the_unique_key,
@@ -565,7 +565,7 @@ async fn custom_queries_use_the_same_tools(db: Db) {
     update
         .value(Widget::NAME.name(), "bulk renamed")
         .cond_where(repo.condition(Widget::QTY.lt(3)));
-    let renamed = repo.fetch_entities(&update).await.unwrap();
+    let renamed = repo.fetch_updated(update).await.unwrap();
     let mut renamed_ids = ids(&renamed);
     renamed_ids.sort_unstable();
     assert_eq!(renamed_ids, ids(&all[..3]));

@@ -9,7 +9,7 @@ use repo_core::prelude::*;
 use repo_core::sea_query::SelectStatement;
 use repo_tests::entities::*;
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     aggregates_match_values_computed_in_rust,
     aggregates_over_no_rows,
     enum_cast_to_text_still_decodes,
@@ -207,8 +207,15 @@ async fn store_unknown_label(db: &Db, id: i64, column: &str, label: &str) {
             .execute(pool)
             .await
             .unwrap();
+    } else if let Some(pool) = db.mysql_pool() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(update))
+            .execute(pool)
+            .await
+            .unwrap();
     } else {
-        let pool = db.sqlite_pool().expect("a SQLite or PostgreSQL database");
+        let pool = db
+            .sqlite_pool()
+            .expect("a SQLite, PostgreSQL or MySQL database");
         sqlx::raw_sql(sqlx::AssertSqlSafe(update))
             .execute(pool)
             .await

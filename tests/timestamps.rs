@@ -6,7 +6,7 @@ use chrono::{NaiveDate, TimeDelta};
 use repo_core::prelude::*;
 use repo_core::{Backend, Error, Statement};
 
-repo_tests::on_both_backends!(
+repo_tests::on_every_backend!(
     rows_from_other_writers_read_back_and_match_filters,
     numbers_and_malformed_values_from_custom_queries,
     order_is_chronological_across_years,
@@ -43,21 +43,7 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, micro: u32) -> DateTime
 
 /// Run hand-written SQL on the pool, as another writer would.
 async fn raw(db: &Db, sql: &str) {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match db.backend() {
-        Backend::Sqlite => {
-            sqlx::raw_sql(sql)
-                .execute(db.sqlite_pool().unwrap())
-                .await
-                .unwrap();
-        }
-        _ => {
-            sqlx::raw_sql(sql)
-                .execute(db.postgres_pool().unwrap())
-                .await
-                .unwrap();
-        }
-    }
+    repo_tests::raw_sql(db, sql).await.unwrap();
 }
 
 /// The stored text of every `at`, by label order (SQLite only).
@@ -68,12 +54,10 @@ async fn stored_text(db: &Db) -> Vec<String> {
         .unwrap()
 }
 
-async fn rows_from_other_writers_read_back_and_match_filters(db: Db) {
-    db.create_schema::<Moment>().await.unwrap();
-    let repo = MomentRepository::new(&db);
+/// (label, SQL expression another writer stores, the instant it means), per backend.
+fn stored_by_other_writers(backend: Backend) -> Vec<(&'static str, &'static str, DateTime<Utc>)> {
     let instant = utc(2024, 1, 1, 10, 20, 30, 0);
-    // (label, SQL expression another writer stores, the instant it means)
-    let rows: Vec<(&str, &str, DateTime<Utc>)> = match db.backend() {
+    match backend {
         Backend::Sqlite => vec![
             ("datetime", "datetime('2024-01-01 10:20:30')", instant),
             ("current", "CURRENT_TIMESTAMP", instant), // replaced below
@@ -97,6 +81,28 @@ async fn rows_from_other_writers_read_back_and_match_filters(db: Db) {
             ),
             ("bare_date", "'2024-01-01'", utc(2024, 1, 1, 0, 0, 0, 0)),
         ],
+        // The session time zone is UTC; MariaDB reads no offsets in literals.
+        Backend::MySql => vec![
+            ("literal", "'2024-01-01 10:20:30'", instant),
+            ("current", "CURRENT_TIMESTAMP", instant), // replaced below
+            ("iso_t", "'2024-01-01T10:20:30'", instant),
+            (
+                "fraction3",
+                "'2024-01-01 10:20:30.250'",
+                instant + TimeDelta::milliseconds(250),
+            ),
+            (
+                "minutes",
+                "'2024-01-01 10:20'",
+                utc(2024, 1, 1, 10, 20, 0, 0),
+            ),
+            ("bare_date", "'2024-01-01'", utc(2024, 1, 1, 0, 0, 0, 0)),
+            (
+                "converted",
+                "CONVERT_TZ('2024-01-01 12:20:30', '+02:00', '+00:00')",
+                instant,
+            ),
+        ],
         _ => vec![
             ("literal", "'2024-01-01 10:20:30+00'", instant),
             ("current", "CURRENT_TIMESTAMP", instant), // replaced below
@@ -112,12 +118,20 @@ async fn rows_from_other_writers_read_back_and_match_filters(db: Db) {
                 utc(2024, 1, 1, 10, 20, 0, 0),
             ),
         ],
-    };
+    }
+}
+
+async fn rows_from_other_writers_read_back_and_match_filters(db: Db) {
+    db.create_schema::<Moment>().await.unwrap();
+    let repo = MomentRepository::new(&db);
+    let instant = utc(2024, 1, 1, 10, 20, 30, 0);
+    let rows = stored_by_other_writers(db.backend());
     for (label, expr, _) in &rows {
         let expr = if *label == "current" {
             // The current time to the whole second, as SQLite's datetime('now') writes it.
             match db.backend() {
                 Backend::Sqlite => "datetime('now')",
+                Backend::MySql => "CURRENT_TIMESTAMP",
                 _ => "date_trunc('second', CURRENT_TIMESTAMP)",
             }
         } else {
@@ -190,6 +204,7 @@ async fn numbers_and_malformed_values_from_custom_queries(db: Db) {
             "julianday('2024-01-01 10:20:30')",
             "datetime(1704104430, 'unixepoch')",
         ],
+        Backend::MySql => &["FROM_UNIXTIME(1704104430)"],
         _ => &["to_timestamp(1704104430)"],
     };
     for expr in numbers {

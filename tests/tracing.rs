@@ -11,7 +11,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 
-repo_tests::on_both_backends!(spans_name_entity_method_and_rows);
+repo_tests::on_every_backend!(spans_name_entity_method_and_rows);
 
 type Fields = HashMap<String, String>;
 

@@ -2,7 +2,9 @@
 //!
 //! PostgreSQL tests use `REPO_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
 //! each test gets a schema of its own, so tests run in parallel without sharing tables. SQLite
-//! tests each get a fresh database file in the system temp directory.
+//! tests each get a fresh database file in the system temp directory. MariaDB tests use
+//! `REPO_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/test`; each test gets a database
+//! of its own on that server.
 
 pub mod entities;
 
@@ -59,10 +61,58 @@ pub async fn sqlite(test: &str) -> Db {
         .expect("open a SQLite file")
 }
 
-/// Run each listed `async fn(Db)` once on SQLite and once on PostgreSQL, as the tests
-/// `sqlite::<name>` and `postgres::<name>`.
+/// The MariaDB server the tests use unless `REPO_TEST_MYSQL_URL` names another.
+pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// The MySQL/MariaDB URL under test.
+#[must_use]
+pub fn mysql_url() -> String {
+    std::env::var("REPO_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_MYSQL_URL.to_owned())
+}
+
+fn mysql_unreachable(url: &str, error: &dyn std::fmt::Display) -> ! {
+    panic!(
+        "MariaDB is not reachable at {url}: {error}\n\
+         Start the local server with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` \
+         (as root; `mysql -uroot -e 'CREATE DATABASE test'` if the database is missing), \
+         or point REPO_TEST_MYSQL_URL at another server (MariaDB 10.6 or later)."
+    )
+}
+
+/// A pool on a fresh MariaDB database named after `test`.
+pub async fn mysql(test: &str) -> Db {
+    let url = mysql_url();
+    let admin = Db::connect(&url)
+        .await
+        .unwrap_or_else(|e| mysql_unreachable(&url, &e));
+    let pool = admin.mysql_pool().expect("a MySQL URL");
+    // Database names have at most 64 characters.
+    let database: String = format!("t_{test}").chars().take(64).collect();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS `{database}`; \
+         CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    )))
+    .execute(pool)
+    .await
+    .unwrap_or_else(|e| mysql_unreachable(&url, &e));
+    admin.close().await;
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let scoped = match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    };
+    Db::connect(&scoped)
+        .await
+        .unwrap_or_else(|e| mysql_unreachable(&url, &e))
+}
+
+/// Run each listed `async fn(Db)` once on SQLite, PostgreSQL and MariaDB, as the tests
+/// `sqlite::<name>`, `postgres::<name>` and `mysql::<name>`.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -80,5 +130,29 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::mysql(stringify!($name)).await).await;
+                }
+            )*
+        }
     };
+}
+
+/// Run SQL text (one or more statements) on `db`'s pool, whichever backend it is: for tests
+/// that set up or change data behind the repositories' back.
+pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if let Some(pool) = db.postgres_pool() {
+        sqlx::raw_sql(sql).execute(pool).await.map(drop)
+    } else if let Some(pool) = db.mysql_pool() {
+        sqlx::raw_sql(sql).execute(pool).await.map(drop)
+    } else {
+        let pool = db
+            .sqlite_pool()
+            .expect("a PostgreSQL, MySQL or SQLite pool");
+        sqlx::raw_sql(sql).execute(pool).await.map(drop)
+    }
 }
