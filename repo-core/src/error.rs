@@ -132,6 +132,41 @@ impl Error {
         }
     }
 
+    /// [`NotFound`](Error::NotFound) for the row of `E` whose primary key is `id`
+    /// (`key` reads `id = 42`).
+    #[must_use]
+    pub fn not_found<E: crate::Entity>(id: &E::Id) -> Self {
+        Self::NotFound {
+            entity: E::NAME,
+            key: format!("{} = {id:?}", E::primary_key().name),
+        }
+    }
+
+    /// [`NotFound`](Error::NotFound) for the row of `E` found by other columns: `key` as
+    /// `column = value` pairs, such as `[("pipeline_id", &"p1"), ("stage_name", &"mesh")]`.
+    #[must_use]
+    pub fn not_found_by<E: crate::Entity>(key: &[(&str, &dyn std::fmt::Debug)]) -> Self {
+        let key: Vec<String> = key
+            .iter()
+            .map(|(column, value)| format!("{column} = {value:?}"))
+            .collect();
+        Self::NotFound {
+            entity: E::NAME,
+            key: key.join(", "),
+        }
+    }
+
+    /// This error, except that a [`ForeignKey`](Error::ForeignKey) violation becomes
+    /// `missing()`: for writes whose only reference is to a row the caller names, where a
+    /// missing row is the caller's [`NotFound`](Error::NotFound), not a constraint.
+    #[must_use]
+    pub fn or_missing_reference(self, missing: impl FnOnce() -> Self) -> Self {
+        match self {
+            Self::ForeignKey { .. } => missing(),
+            other => other,
+        }
+    }
+
     /// Whether this is a [`NotFound`](Error::NotFound).
     #[must_use]
     pub fn is_not_found(&self) -> bool {

@@ -206,13 +206,6 @@ struct HourRow {
     unique_users: i64,
 }
 
-fn not_found(id: Uuid) -> Error {
-    Error::NotFound {
-        entity: "ApiError",
-        key: format!("id = {id}"),
-    }
-}
-
 impl ApiErrorRepository<'_> {
     /// Record an error (build it with [`ApiError::new`]); the stored row. A nil id is replaced
     /// by a new UUID v4; `created_at` is now.
@@ -262,7 +255,7 @@ impl ApiErrorRepository<'_> {
             .await?
         {
             Guarded::Updated(error) => Ok(error),
-            Guarded::Missing => Err(not_found(id)),
+            Guarded::Missing => Err(Error::not_found::<ApiError>(&id)),
             Guarded::Refused(current) => Err(Error::validation(
                 "resolved",
                 format!(

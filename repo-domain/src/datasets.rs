@@ -225,10 +225,7 @@ impl DatasetRepository<'_> {
         let guard = Dataset::ENRICHMENT_STATUS.is_in(from.iter().copied());
         match self.update_guarded(update, guard).await? {
             Guarded::Updated(dataset) => Ok(dataset),
-            Guarded::Missing => Err(Error::NotFound {
-                entity: "Dataset",
-                key: format!("id = {id}"),
-            }),
+            Guarded::Missing => Err(Error::not_found::<Dataset>(&id)),
             Guarded::Refused(current) => Err(Error::validation(
                 "enrichment_status",
                 format!(

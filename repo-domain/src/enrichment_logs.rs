@@ -6,7 +6,8 @@ use repo_core::prelude::*;
 use repo_core::repository::now;
 
 use crate::entities::{
-    EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage, NewEnrichmentLog,
+    Dataset, EnrichmentLog, EnrichmentLogRepository, EnrichmentResult, EnrichmentStage,
+    NewEnrichmentLog,
 };
 
 impl EnrichmentLog {
@@ -120,13 +121,9 @@ impl EnrichmentLogRepository<'_> {
                 format!("attempts count from 1, got {}", log.attempt_number),
             ));
         }
-        self.insert(log).await.map_err(|e| match e {
-            Error::ForeignKey { .. } => Error::NotFound {
-                entity: "Dataset",
-                key: format!("id = {}", log.dataset_id),
-            },
-            other => other,
-        })
+        self.insert(log)
+            .await
+            .map_err(|e| e.or_missing_reference(|| Error::not_found::<Dataset>(&log.dataset_id)))
     }
 
     /// Per stage and result, the attempts of the last `hours` hours: how many and their mean

@@ -94,13 +94,6 @@ fn check_progress(progress: i32) -> Result<()> {
     }
 }
 
-fn not_found_pipeline(id: &str) -> Error {
-    Error::NotFound {
-        entity: "GenerationPipeline",
-        key: format!("id = {id:?}"),
-    }
-}
-
 impl GenerationPipelineRepository<'_> {
     /// Store a new pipeline; the stored row. An empty `id` is replaced by a new UUID v4.
     /// `progress` outside 0..=100 is an [`Error::Validation`]; an existing id is an
@@ -202,7 +195,7 @@ impl GenerationPipelineRepository<'_> {
         }
         self.fetch_updated_one(update)
             .await?
-            .ok_or_else(|| not_found_pipeline(id))
+            .ok_or_else(|| missing_pipeline(id))
     }
 
     /// Set the progress of pipeline `id` (and its current stage, when given); the stored row.
@@ -223,7 +216,7 @@ impl GenerationPipelineRepository<'_> {
         }
         self.fetch_updated_one(update)
             .await?
-            .ok_or_else(|| not_found_pipeline(id))
+            .ok_or_else(|| missing_pipeline(id))
     }
 
     /// Move pipeline `id` to `status`, recording `error` when given; the stored row.
@@ -260,7 +253,7 @@ impl GenerationPipelineRepository<'_> {
         let guard = GenerationPipeline::STATUS.not_in(PipelineStatus::TERMINAL);
         match self.update_guarded(update, guard).await? {
             Guarded::Updated(pipeline) => Ok(pipeline),
-            Guarded::Missing => Err(not_found_pipeline(id)),
+            Guarded::Missing => Err(missing_pipeline(id)),
             Guarded::Refused(current) => Err(Error::validation(
                 "status",
                 format!(
@@ -316,25 +309,10 @@ impl GenerationPipelineRepository<'_> {
     }
 }
 
-fn not_found_stage(pipeline_id: &str, stage_name: &str) -> Error {
-    Error::NotFound {
-        entity: "PipelineStage",
-        key: format!("pipeline_id = {pipeline_id:?}, stage_name = {stage_name:?}"),
-    }
-}
-
 fn stage_filter(pipeline_id: &str, stage_name: &str) -> Filter<PipelineStage> {
     PipelineStage::PIPELINE_ID
         .eq(pipeline_id)
         .and(PipelineStage::STAGE_NAME.eq(stage_name))
-}
-
-/// A foreign-key violation on insert means the pipeline does not exist.
-fn map_missing_pipeline(error: Error, pipeline_id: &str) -> Error {
-    match error {
-        Error::ForeignKey { .. } => not_found_pipeline(pipeline_id),
-        other => other,
-    }
 }
 
 impl PipelineStageRepository<'_> {
@@ -367,7 +345,7 @@ impl PipelineStageRepository<'_> {
             None,
         ))
         .await
-        .map_err(|e| map_missing_pipeline(e, pipeline_id))
+        .map_err(|e| e.or_missing_reference(|| missing_pipeline(pipeline_id)))
     }
 
     /// Start stage `stage_name` of pipeline `pipeline_id` (adding it if it was not planned):
@@ -383,7 +361,7 @@ impl PipelineStageRepository<'_> {
                 Ok(stage) => return Ok(stage),
                 // Added concurrently: fall through to the guarded update.
                 Err(e) if e.is_conflict() => {}
-                Err(e) => return Err(map_missing_pipeline(e, pipeline_id)),
+                Err(e) => return Err(e.or_missing_reference(|| missing_pipeline(pipeline_id))),
             }
         }
         let mut update = self.update_returning();
@@ -440,7 +418,7 @@ impl PipelineStageRepository<'_> {
         let stage = self
             .find_stage(pipeline_id, stage_name)
             .await?
-            .ok_or_else(|| not_found_stage(pipeline_id, stage_name))?;
+            .ok_or_else(|| missing_stage(pipeline_id, stage_name))?;
         let at = now();
         let duration = stage
             .started_at
@@ -483,7 +461,7 @@ impl PipelineStageRepository<'_> {
         let guard = PipelineStage::STATUS.is_in(from.iter().copied());
         match self.update_guarded(update, guard).await? {
             Guarded::Updated(stage) => Ok(stage),
-            Guarded::Missing => Err(not_found_stage(pipeline_id, stage_name)),
+            Guarded::Missing => Err(missing_stage(pipeline_id, stage_name)),
             Guarded::Refused(current) => Err(Error::validation(
                 "status",
                 format!(
@@ -511,4 +489,15 @@ fn new_stage(
         duration_ms: None,
         error: None,
     })
+}
+
+fn missing_stage(pipeline_id: &str, stage_name: &str) -> Error {
+    Error::not_found_by::<PipelineStage>(&[
+        ("pipeline_id", &pipeline_id),
+        ("stage_name", &stage_name),
+    ])
+}
+
+fn missing_pipeline(id: &str) -> Error {
+    Error::not_found::<GenerationPipeline>(&id.to_owned())
 }

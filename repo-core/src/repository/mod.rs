@@ -279,8 +279,5 @@ pub(crate) fn decode<E: Entity>(row: &Row) -> Result<E> {
 }
 
 pub(crate) fn not_found<E: Entity>(id: &E::Id) -> Error {
-    Error::NotFound {
-        entity: E::NAME,
-        key: format!("{} = {id:?}", E::primary_key().name),
-    }
+    Error::not_found::<E>(id)
 }
