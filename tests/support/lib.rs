@@ -4,7 +4,7 @@
 //! each test gets a schema of its own, so tests run in parallel without sharing tables. SQLite
 //! tests each get a fresh database file in the system temp directory. MariaDB tests use
 //! `REPO_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/test`; each test gets a database
-//! of its own on that server.
+//! of its own on that server, named after the URL's database and the test.
 
 pub mod entities;
 
@@ -86,8 +86,14 @@ pub async fn mysql(test: &str) -> Db {
         .await
         .unwrap_or_else(|e| mysql_unreachable(&url, &e));
     let pool = admin.mysql_pool().expect("a MySQL URL");
-    // Database names have at most 64 characters.
-    let database: String = format!("t_{test}").chars().take(64).collect();
+    // Named after the URL's database, so runs against different URLs never share one; at
+    // most 64 characters.
+    let base = url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .unwrap_or("t");
+    let database: String = format!("{base}_{test}").chars().take(64).collect();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS `{database}`; \
          CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
