@@ -18,7 +18,7 @@ use crate::filter::{Assignment, Filter};
 use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
 use crate::row::Row;
 use crate::statements::{
-    self, BulkKind, build_fixed, build_insert, conflict_key, dedupe_last_wins, insert_columns,
+    self, BulkKind, batch_in_lock_order, build_fixed, build_insert, conflict_key, insert_columns,
     insert_values,
 };
 
@@ -158,7 +158,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// allows; the number of rows inserted. An empty slice sends nothing.
     pub async fn bulk_insert(&self, entities: &[E]) -> Result<u64> {
         async {
-            let rows: Vec<&E> = entities.iter().collect();
+            let rows = batch_in_lock_order(entities, false)?;
             let (n, _) = self.bulk(&rows, BulkKind::Insert).await?;
             record_rows(n);
             Ok(n)
@@ -172,7 +172,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// conflict key the last one wins. An empty slice sends nothing.
     pub async fn bulk_upsert(&self, entities: &[E]) -> Result<u64> {
         async {
-            let rows = dedupe_last_wins(entities)?;
+            let rows = batch_in_lock_order(entities, true)?;
             let (n, _) = self.bulk(&rows, BulkKind::Upsert).await?;
             record_rows(n);
             Ok(n)
@@ -185,7 +185,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// order).
     pub async fn bulk_upsert_returning(&self, entities: &[E]) -> Result<Vec<E>> {
         async {
-            let rows = dedupe_last_wins(entities)?;
+            let rows = batch_in_lock_order(entities, true)?;
             let (n, rows) = self.bulk(&rows, BulkKind::UpsertReturning).await?;
             record_rows(n);
             rows.iter().map(decode::<E>).collect()

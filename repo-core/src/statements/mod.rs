@@ -4,8 +4,6 @@
 //! executes it. Statements of fixed shape are rendered once per entity and backend (see
 //! [`StatementCache`](crate::StatementCache)).
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, Utc};
 use sea_query::{
     Condition, DeleteStatement, Expr, ExprTrait as _, OnConflict, Query, SelectStatement,
@@ -168,9 +166,12 @@ pub(crate) fn insert_values<E: Entity>(
     Ok(())
 }
 
-/// Keep, for each conflict key, only the last entity that has it (PostgreSQL refuses to
-/// update one row twice in a statement; SQLite would let the last win: both now agree).
-pub(crate) fn dedupe_last_wins<E: Entity>(entities: &[E]) -> Result<Vec<&E>> {
+/// A batch in the order its rows are written: sorted by conflict key (the first unique key,
+/// else a supplied primary key), so concurrent batches over the same keys lock rows in the same
+/// order and never deadlock each other. With `dedupe`, only the last entity of each conflict key
+/// stays (PostgreSQL refuses to update one row twice in a statement; SQLite would let the last
+/// win: both now agree).
+pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Result<Vec<&E>> {
     let Some(key) = E::conflict_key() else {
         return Ok(entities.iter().collect());
     };
@@ -181,24 +182,55 @@ pub(crate) fn dedupe_last_wins<E: Entity>(entities: &[E]) -> Result<Vec<&E>> {
         .iter()
         .filter_map(|name| E::column_index(name))
         .collect();
-    let mut last: HashMap<Vec<Value>, usize> = HashMap::with_capacity(entities.len());
-    for (position, entity) in entities.iter().enumerate() {
-        let values = indexes
-            .iter()
-            .map(|&i| entity.value_at(i))
-            .collect::<Result<Vec<_>>>()?;
-        last.insert(values, position);
-    }
-    if last.len() == entities.len() {
-        return Ok(entities.iter().collect());
-    }
-    let keep: HashSet<usize> = last.into_values().collect();
-    Ok(entities
+    let mut keyed = entities
         .iter()
         .enumerate()
-        .filter(|(position, _)| keep.contains(position))
-        .map(|(_, entity)| entity)
-        .collect())
+        .map(|(position, entity)| {
+            let values = indexes
+                .iter()
+                .map(|&i| entity.value_at(i))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((values, position, entity))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Stable: equal keys keep their input order, so the last of them is the last one given.
+    keyed.sort_by(|(a, ..), (b, ..)| compare_keys(a, b));
+    if dedupe {
+        keyed.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                // `dedup_by` keeps `earlier`: move the later entity into its place.
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+    }
+    Ok(keyed.into_iter().map(|(_, _, entity)| entity).collect())
+}
+
+/// A total order on key values, the same in every process: by value for the types keys
+/// usually have, by their debug text otherwise.
+fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| compare_value(a, b))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn compare_value(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::BigInt(a), Value::BigInt(b)) => a.cmp(b),
+        (Value::Int(a), Value::Int(b)) => a.cmp(b),
+        (Value::SmallInt(a), Value::SmallInt(b)) => a.cmp(b),
+        (Value::String(a), Value::String(b)) => a.cmp(b),
+        (Value::Uuid(a), Value::Uuid(b)) => a.cmp(b),
+        (Value::ChronoDate(a), Value::ChronoDate(b)) => a.cmp(b),
+        (Value::ChronoDateTimeUtc(a), Value::ChronoDateTimeUtc(b)) => a.cmp(b),
+        (Value::Bytes(a), Value::Bytes(b)) => a.cmp(b),
+        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+        (a, b) => format!("{a:?}").cmp(&format!("{b:?}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -123,7 +123,7 @@ fn typed_columns_are_identifiers() {
 }
 
 #[test]
-fn in_batch_duplicates_keep_the_last() {
+fn batches_are_written_in_key_order_and_duplicates_keep_the_last() {
     let note = |id, slug: &str| Note {
         id,
         slug: slug.into(),
@@ -131,13 +131,23 @@ fn in_batch_duplicates_keep_the_last() {
         stars: None,
         updated_at: Utc::now(),
     };
-    let batch = [note(1, "a"), note(2, "b"), note(3, "a")];
-    let kept: Vec<i64> = dedupe_last_wins(&batch)
-        .unwrap()
-        .iter()
-        .map(|n| n.id)
-        .collect();
-    assert_eq!(kept, [2, 3]);
+    let batch = [
+        note(1, "b"),
+        note(2, "a"),
+        note(3, "b"),
+        note(4, "c"),
+        note(5, "b"),
+    ];
+    let ids = |dedupe| -> Vec<i64> {
+        batch_in_lock_order(&batch, dedupe)
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect()
+    };
+    // In key order; of the rows sharing a key, the last one given.
+    assert_eq!(ids(true), [2, 5, 4]);
+    assert_eq!(ids(false), [2, 1, 3, 5, 4]);
     let _ = Mood::Loud;
 }
 
