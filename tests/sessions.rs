@@ -56,7 +56,7 @@ fn ids(accounts: &BTreeMap<String, Account>) -> Vec<&str> {
 #[track_caller]
 fn assert_session_aborted<T: std::fmt::Debug>(result: Result<T, Error>) {
     match result {
-        Err(Error::SessionAborted { cause }) => assert!(!cause.is_empty()),
+        Err(Error::SessionAborted { cause, .. }) => assert!(!cause.is_empty()),
         other => panic!("expected SessionAborted, got {other:?}"),
     }
 }

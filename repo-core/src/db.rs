@@ -23,6 +23,7 @@ pub struct DbOptions {
     pub(crate) acquire_timeout: Duration,
     pub(crate) test_before_acquire: bool,
     pub(crate) busy_timeout: Duration,
+    pub(crate) retry: crate::retry::RetryPolicy,
 }
 
 impl Default for DbOptions {
@@ -34,6 +35,7 @@ impl Default for DbOptions {
             test_before_acquire: false,
             busy_timeout: Duration::from_secs(5),
             cursor_key: None,
+            retry: crate::retry::RetryPolicy::default(),
         }
     }
 }
@@ -46,6 +48,7 @@ impl std::fmt::Debug for DbOptions {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("test_before_acquire", &self.test_before_acquire)
             .field("busy_timeout", &self.busy_timeout)
+            .field("retry", &self.retry)
             .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<set>"))
             .finish()
     }
@@ -55,6 +58,8 @@ impl std::fmt::Debug for DbOptions {
 pub(crate) struct Settings {
     /// The key keyset cursors are signed with.
     pub(crate) cursor_key: Vec<u8>,
+    /// How `Db::transaction` retries.
+    pub(crate) retry: crate::retry::RetryPolicy,
 }
 
 impl std::fmt::Debug for Settings {
@@ -87,7 +92,10 @@ impl Settings {
                 key
             }
         };
-        Ok(Self { cursor_key })
+        Ok(Self {
+            cursor_key,
+            retry: options.retry,
+        })
     }
 }
 
@@ -96,6 +104,12 @@ impl DbOptions {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+    /// How [`Db::transaction`] retries a unit of work that failed with a retryable error.
+    #[must_use]
+    pub fn retry(mut self, policy: crate::retry::RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
     /// Most connections the pool opens.
     #[must_use]
@@ -178,7 +192,12 @@ impl Db {
 
     /// Open a unit of work. See [`Session`] for commit, rollback and drop behaviour.
     pub async fn begin(&self) -> Result<Session> {
-        Session::begin(self).await
+        Session::begin(self, None).await
+    }
+
+    /// Open a unit of work at isolation level `isolation`.
+    pub async fn begin_with(&self, isolation: crate::session::Isolation) -> Result<Session> {
+        Session::begin(self, Some(isolation)).await
     }
 
     /// Close every connection; later calls fail.

@@ -109,6 +109,9 @@ pub enum Error {
     SessionAborted {
         /// The failure that aborted it.
         cause: String,
+        /// Whether that failure was retryable (a deadlock, say): running the whole unit of
+        /// work again may succeed.
+        retryable: bool,
     },
     /// The database or driver failed.
     #[error("database error: {0}")]
@@ -199,11 +202,13 @@ impl Error {
     }
 
     /// Whether running the same unit of work again may succeed: a deadlock, a serialization
-    /// failure, a lock timeout, or a busy/locked SQLite database.
+    /// failure, a lock timeout, or a busy/locked SQLite database (also when it aborted a
+    /// session). [`Db::transaction`](crate::Db::transaction) retries exactly these.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Database(sqlx::Error::Database(db)) => crate::backend::is_retryable(&**db),
+            Self::SessionAborted { retryable, .. } => *retryable,
             _ => false,
         }
     }

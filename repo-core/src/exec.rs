@@ -353,7 +353,7 @@ impl<'a> Conn<'a> {
         }
         match self {
             Conn::Db(db) => {
-                let mut tx = db.pool.begin().await?;
+                let mut tx = db.pool.begin(None).await?;
                 let result = dispatch!(Tx, &mut tx, |inner, D| {
                     run_all(&mut **inner, statements, want_rows, map).await
                 });

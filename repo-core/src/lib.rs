@@ -95,6 +95,7 @@ mod new_entity;
 pub mod order;
 pub mod page;
 pub mod repository;
+pub mod retry;
 pub mod row;
 pub mod schema;
 pub mod session;
@@ -110,7 +111,9 @@ pub use field::{DbEnum, DbField};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use repository::{BaseRepository, Guarded, Repository, UpdateReturning};
+pub use retry::{RetryPolicy, TransactionOptions};
 pub use row::{FromDbRow, Row};
+pub use session::Isolation;
 pub use session::Session;
 
 #[cfg(feature = "derive")]

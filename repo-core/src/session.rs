@@ -14,7 +14,7 @@ pub(crate) struct State {
     pub(crate) tx: Tx,
     /// Why the unit of work can no longer commit, once a statement failed in a way that
     /// aborts it.
-    aborted: Option<String>,
+    aborted: Option<Aborted>,
     /// Whether the statement savepoint is defined (it is released lazily, together with
     /// opening the next one, to save a round trip per statement).
     savepoint_open: bool,
@@ -23,13 +23,27 @@ pub(crate) struct State {
     pub(crate) stream_unfinished: bool,
 }
 
+/// The failure that aborted a unit of work.
+#[derive(Debug, Clone)]
+struct Aborted {
+    cause: String,
+    retryable: bool,
+}
+
+impl Aborted {
+    fn error(&self) -> Error {
+        Error::SessionAborted {
+            cause: self.cause.clone(),
+            retryable: self.retryable,
+        }
+    }
+}
+
 impl State {
     /// Fail at once if an earlier statement aborted the unit of work.
     fn check_usable(&self) -> Result<()> {
         match &self.aborted {
-            Some(cause) => Err(Error::SessionAborted {
-                cause: cause.clone(),
-            }),
+            Some(aborted) => Err(aborted.error()),
             None => Ok(()),
         }
     }
@@ -85,7 +99,10 @@ impl State {
             return Err(self.abort(error));
         }
         if guarded && let Err(rollback) = self.raw("ROLLBACK TO SAVEPOINT repo_statement").await {
-            self.aborted = Some(format!("{error}; then the rollback failed: {rollback}"));
+            self.aborted = Some(Aborted {
+                cause: format!("{error}; then the rollback failed: {rollback}"),
+                retryable: false,
+            });
         }
         Err(classify(error))
     }
@@ -93,14 +110,17 @@ impl State {
     /// Mark the unit of work aborted by `error`; the error to return.
     pub(crate) fn abort(&mut self, error: sqlx::Error) -> Error {
         let error = crate::classify::classify_untyped(error);
-        self.aborted = Some(error.to_string());
+        self.abort_with(&error);
         error
     }
 
     /// Mark the unit of work aborted by a failure seen outside a single statement.
     pub(crate) fn abort_with(&mut self, error: &Error) {
         if self.aborted.is_none() {
-            self.aborted = Some(error.to_string());
+            self.aborted = Some(Aborted {
+                cause: error.to_string(),
+                retryable: error.is_retryable(),
+            });
         }
     }
 
@@ -143,6 +163,33 @@ pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
         ),
         sqlx::Error::Encode(_) => true,
         _ => false,
+    }
+}
+
+/// The isolation level of a unit of work ([`Db::begin_with`]); without one, the database's
+/// default (READ COMMITTED on PostgreSQL and, as the framework sets it, on MariaDB). SQLite
+/// units of work are always serializable (one writer at a time) and ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// Each statement sees what committed before it started.
+    ReadCommitted,
+    /// Every statement sees the snapshot of the first; a row another unit of work changed
+    /// since is a serialization failure on PostgreSQL (retryable).
+    RepeatableRead,
+    /// As if the units of work ran one after another; conflicts are serialization failures.
+    Serializable,
+}
+
+impl Isolation {
+    /// The level's SQL name.
+    #[must_use]
+    pub const fn sql(self) -> &'static str {
+        match self {
+            Self::ReadCommitted => "READ COMMITTED",
+            Self::RepeatableRead => "REPEATABLE READ",
+            Self::Serializable => "SERIALIZABLE",
+        }
     }
 }
 
@@ -196,8 +243,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) async fn begin(db: &Db) -> Result<Self> {
-        let tx = db.pool.begin().await?;
+    pub(crate) async fn begin(db: &Db, isolation: Option<Isolation>) -> Result<Self> {
+        let tx = db.pool.begin(isolation).await?;
         Ok(Self {
             backend: db.backend(),
             settings: Arc::clone(&db.settings),
@@ -228,11 +275,11 @@ impl Session {
         let mut state = self.state.into_inner();
         // The only failure `ready` reports is the abort handled just below.
         let _ = state.ready().await;
-        if let Some(cause) = state.aborted {
+        if let Some(aborted) = state.aborted {
             // Dropping the transaction would roll it back too; do it now so the connection
             // returns to the pool clean, and report the abort rather than a rollback error.
             let _ = rollback(state.tx).await;
-            return Err(Error::SessionAborted { cause });
+            return Err(aborted.error());
         }
         let committed = state.tx.commit().await;
         committed.map_err(crate::classify::classify_untyped)

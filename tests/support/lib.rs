@@ -52,11 +52,16 @@ pub async fn postgres(test: &str) -> Db {
 
 /// A pool on a fresh SQLite database file named after `test`.
 pub async fn sqlite(test: &str) -> Db {
+    sqlite_with(test, repo_core::DbOptions::default()).await
+}
+
+/// [`sqlite`] with pool options.
+pub async fn sqlite_with(test: &str, options: repo_core::DbOptions) -> Db {
     let path = std::env::temp_dir().join(format!("repo-test-{}-{test}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Db::connect(&format!("sqlite://{}", path.display()))
+    Db::connect_with(&format!("sqlite://{}", path.display()), options)
         .await
         .expect("open a SQLite file")
 }

@@ -398,15 +398,22 @@ impl Pool {
         dispatch!(Pool, self, |_, D| <D as BackendOf>::BACKEND)
     }
 
-    pub(crate) async fn begin(&self) -> Result<Tx> {
+    pub(crate) async fn begin(&self, isolation: Option<crate::session::Isolation>) -> Result<Tx> {
         Ok(match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-            // Take the write lock at once, so concurrent writers queue instead of deadlocking.
+            Self::Postgres(pool) => Tx::Postgres(match isolation {
+                None => pool.begin().await?,
+                Some(level) => pool.begin_with(postgres::begin(level)).await?,
+            }),
+            // Take the write lock at once, so concurrent writers queue instead of deadlocking;
+            // SQLite is serializable whatever the level asked.
             #[cfg(feature = "sqlite")]
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             #[cfg(feature = "mysql")]
-            Self::MySql(pool) => Tx::MySql(pool.begin().await?),
+            Self::MySql(pool) => Tx::MySql(match isolation {
+                None => pool.begin().await?,
+                Some(level) => pool.begin_with(mysql::begin(level)).await?,
+            }),
         })
     }
 

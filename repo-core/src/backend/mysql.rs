@@ -57,6 +57,17 @@ async fn session_settings(conn: &mut MySqlConnection) -> Result<(), sqlx::Error>
     Ok(())
 }
 
+/// `BEGIN` at isolation level `level`: the level is set for the next transaction, which the
+/// same text then starts.
+pub(crate) fn begin(level: crate::session::Isolation) -> &'static str {
+    use crate::session::Isolation;
+    match level {
+        Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; BEGIN",
+        Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; BEGIN",
+        Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; BEGIN",
+    }
+}
+
 /// Refuse servers without the statements this backend writes.
 fn check_server(version: &str) -> Result<(), String> {
     let mut numbers = version

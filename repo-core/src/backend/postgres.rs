@@ -162,3 +162,13 @@ fn array_type(typed_null: &Value) -> ArrayType {
         _ => ArrayType::BigInt,
     }
 }
+
+/// `BEGIN` at isolation level `level`.
+pub(crate) fn begin(level: crate::session::Isolation) -> &'static str {
+    use crate::session::Isolation;
+    match level {
+        Isolation::ReadCommitted => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        Isolation::RepeatableRead => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        Isolation::Serializable => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+    }
+}
