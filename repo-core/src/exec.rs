@@ -160,12 +160,51 @@ impl<'a> From<&Conn<'a>> for Conn<'a> {
     }
 }
 
+/// Statements with more values than this are not copied to be run again: only bulk chunks
+/// are that large, and a bulk write retries as a whole (see [`Conn::atomic`]).
+const RETRY_COPY_LIMIT: usize = 1_024;
+
+/// Whether a driver error means "run it again" (a deadlock, a busy database, …).
+fn retryable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if crate::backend::is_retryable(&**db))
+}
+
+/// Wait before running a statement or unit of work on the pool again, and say so.
+async fn before_retry(policy: &crate::retry::RetryPolicy, attempt: u32, error: &sqlx::Error) {
+    let delay = policy.delay(attempt);
+    tracing::info!(
+        attempt,
+        delay_ms = delay.as_millis() as u64,
+        error = %error,
+        "statement failed with a retryable error: running it again"
+    );
+    tokio::time::sleep(delay).await;
+}
+
 macro_rules! run {
     ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
-            Conn::Db(db) => dispatch!(Pool, &db.pool, |pool, D| $op(pool, $statement)
-                .await
-                .map_err($classify)),
+            // A statement on the pool is its own transaction: one that failed changed nothing
+            // and can run again.
+            Conn::Db(db) => {
+                let policy = db.settings.retry;
+                let mut statement = $statement;
+                let mut attempt = 1;
+                loop {
+                    let again = (attempt < policy.max_attempts()
+                        && statement.values().len() <= RETRY_COPY_LIMIT)
+                        .then(|| statement.clone());
+                    let result = dispatch!(Pool, &db.pool, |pool, D| $op(pool, statement).await);
+                    match (result, again) {
+                        (Err(error), Some(again)) if retryable(&error) => {
+                            before_retry(&policy, attempt, &error).await;
+                            statement = again;
+                            attempt += 1;
+                        }
+                        (result, _) => break result.map_err($classify),
+                    }
+                }
+            }
             Conn::Session(session) => {
                 let statement = $statement;
                 let mut state = session.lock().await;
@@ -326,7 +365,7 @@ impl<'a> Conn<'a> {
     /// Returns the rows affected and, with `want_rows`, the rows the statements returned.
     pub(crate) async fn atomic<I>(
         &self,
-        statements: I,
+        statements: impl Fn() -> I + Send,
         want_rows: bool,
         map: fn(sqlx::Error) -> Error,
     ) -> Result<(u64, Vec<Row>)>
@@ -335,9 +374,9 @@ impl<'a> Conn<'a> {
     {
         use sqlx::Connection as _;
         macro_rules! within {
-            ($tx:expr) => {{
+            ($tx:expr, $statements:expr) => {{
                 let mut tx = $tx;
-                match run_all(&mut *tx, statements, want_rows, map).await {
+                match run_all(&mut *tx, $statements, want_rows, map).await {
                     Ok(done) => {
                         tx.commit().await.map_err(map)?;
                         Ok(done)
@@ -352,21 +391,20 @@ impl<'a> Conn<'a> {
             }};
         }
         match self {
+            // A transaction of its own, run again as a whole after a retryable failure.
             Conn::Db(db) => {
-                let mut tx = db.pool.begin(None).await?;
-                let result = dispatch!(Tx, &mut tx, |inner, D| {
-                    run_all(&mut **inner, statements, want_rows, map).await
-                });
-                match result {
-                    Ok(done) => {
-                        tx.commit().await.map_err(map)?;
-                        Ok(done)
-                    }
-                    Err(error) => {
-                        // The error that stopped the batch matters more than a failed rollback,
-                        // and dropping the transaction rolls it back regardless.
-                        let _ = tx.rollback().await;
-                        Err(error)
+                let policy = db.settings.retry;
+                let mut attempt = 1;
+                loop {
+                    let result = Self::atomic_on_pool(db, statements(), want_rows, map).await;
+                    match result {
+                        Err(Error::Database(error))
+                            if attempt < policy.max_attempts() && retryable(&error) =>
+                        {
+                            before_retry(&policy, attempt, &error).await;
+                            attempt += 1;
+                        }
+                        other => return other,
                     }
                 }
             }
@@ -374,7 +412,8 @@ impl<'a> Conn<'a> {
                 let mut state = session.lock().await;
                 state.ready().await?;
                 let result = dispatch!(Tx, &mut state.tx, |tx, D| within!(
-                    tx.begin().await.map_err(map)?
+                    tx.begin().await.map_err(map)?,
+                    statements()
                 ));
                 if let Err(error) = &result
                     && !(error.is_constraint_violation()
@@ -383,6 +422,39 @@ impl<'a> Conn<'a> {
                     state.abort_with(error);
                 }
                 result
+            }
+        }
+    }
+}
+
+impl Conn<'_> {
+    /// [`atomic`](Conn::atomic) on the pool, once: begin, run every statement, commit.
+    async fn atomic_on_pool<I>(
+        db: &Db,
+        statements: I,
+        want_rows: bool,
+        map: fn(sqlx::Error) -> Error,
+    ) -> Result<(u64, Vec<Row>)>
+    where
+        I: Iterator<Item = Result<Statement>> + Send,
+    {
+        let mut tx = db.pool.begin(None).await.map_err(|e| match e {
+            Error::Database(e) => map(e),
+            other => other,
+        })?;
+        let result = dispatch!(Tx, &mut tx, |inner, D| {
+            run_all(&mut **inner, statements, want_rows, map).await
+        });
+        match result {
+            Ok(done) => {
+                tx.commit().await.map_err(map)?;
+                Ok(done)
+            }
+            Err(error) => {
+                // The error that stopped the batch matters more than a failed rollback, and
+                // dropping the transaction rolls it back regardless.
+                let _ = tx.rollback().await;
+                Err(error)
             }
         }
     }

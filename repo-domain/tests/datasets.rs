@@ -15,7 +15,7 @@ repo_tests::on_every_backend!(
     stats_by_source_and_count_by_status,
     unknown_status_label_is_a_decode_error_not_a_missing_row,
     claim_hands_each_dataset_to_one_worker,
-    eight_workers_claim_five_thousand_datasets_once,
+    thirty_two_workers_claim_twenty_thousand_datasets_once,
 );
 
 async fn setup(db: &Db) -> DatasetRepository<'_> {
@@ -304,15 +304,16 @@ async fn claim_hands_each_dataset_to_one_worker(db: Db) {
     assert_eq!(spent.claimed_by, None, "out of attempts: never claimed");
 }
 
-async fn eight_workers_claim_five_thousand_datasets_once(db: Db) {
-    const DATASETS: usize = 5_000;
-    const WORKERS: usize = 8;
+async fn thirty_two_workers_claim_twenty_thousand_datasets_once(db: Db) {
+    const DATASETS: usize = 20_000;
+    const WORKERS: usize = 32;
     let repo = setup(&db).await;
     let rows: Vec<Dataset> = (0..DATASETS)
         .map(|i| Dataset::new("kaggle", &format!("big/{i}"), "t"))
         .collect();
     assert_eq!(repo.bulk_insert(&rows).await.unwrap(), DATASETS as u64);
 
+    let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for w in 0..WORKERS {
         let db = db.clone();
@@ -336,11 +337,13 @@ async fn eight_workers_claim_five_thousand_datasets_once(db: Db) {
     }
     let mut owner: HashMap<i64, String> = HashMap::new();
     let mut workers_with_work = 0;
+    let mut per_worker = Vec::new();
     for task in tasks {
         let (worker, ids) = task.await.unwrap();
         if !ids.is_empty() {
             workers_with_work += 1;
         }
+        per_worker.push(ids.len());
         for id in ids {
             if let Some(previous) = owner.insert(id, worker.clone()) {
                 panic!("dataset {id} claimed by {previous} and {worker}");
@@ -349,6 +352,15 @@ async fn eight_workers_claim_five_thousand_datasets_once(db: Db) {
     }
     assert_eq!(owner.len(), DATASETS, "every dataset claimed exactly once");
     assert!(workers_with_work > 1, "the work was shared");
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{:?}: {WORKERS} workers claimed {DATASETS} datasets in {elapsed:.2} s \
+         ({:.0} datasets/s); per worker min {} max {}",
+        db.backend(),
+        DATASETS as f64 / elapsed,
+        per_worker.iter().min().unwrap(),
+        per_worker.iter().max().unwrap(),
+    );
 
     let stored = repo.find_all(Filter::all()).await.unwrap();
     assert_eq!(stored.len(), DATASETS);

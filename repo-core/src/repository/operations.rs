@@ -99,19 +99,19 @@ impl<'a, E: Entity> Repository<'a, E> {
                     .ok_or_else(|| not_found::<E>(entity.id()));
             }
             // Update, then read the row back, in one transaction.
-            let owned = self.atomic_scope().await?;
-            let repo = self.scoped(owned.as_ref());
-            let result = async {
-                if repo.execute_statement(update).await? == 0 {
-                    return Err(not_found::<E>(entity.id()));
-                }
-                let select = Statement::new(self.fixed(Fixed::SelectById), vec![key]);
-                repo.fetch_entity_statement(select)
-                    .await?
-                    .ok_or_else(|| not_found::<E>(entity.id()))
-            }
-            .await;
-            super::update::end_scope(owned, result).await
+            let select = Statement::new(self.fixed(Fixed::SelectById), vec![key]);
+            let updated = self
+                .atomically(move |repo| {
+                    let (update, select) = (update.clone(), select.clone());
+                    Box::pin(async move {
+                        if repo.execute_statement(update).await? == 0 {
+                            return Ok(None);
+                        }
+                        repo.fetch_entity_statement(select).await
+                    })
+                })
+                .await?;
+            updated.ok_or_else(|| not_found::<E>(entity.id()))
         }
         .instrument(span::<E>("update"))
         .await
@@ -206,18 +206,20 @@ impl<'a, E: Entity> Repository<'a, E> {
         let per_chunk = (backend.max_bind_parameters() / width).max(1);
         let full = self.fixed(kind.fixed());
         let now = now();
-        let statements = rows.chunks(per_chunk).map(move |chunk| {
-            let sql: Cow<'static, str> = if chunk.len() == per_chunk {
-                Cow::Borrowed(full)
-            } else {
-                Cow::Owned(build_insert::<E>(backend, chunk.len(), kind))
-            };
-            let mut values = Vec::with_capacity(chunk.len() * width);
-            for entity in chunk {
-                insert_values(*entity, now, &mut values)?;
-            }
-            Ok(Statement::new(sql, values))
-        });
+        let statements = move || {
+            rows.chunks(per_chunk).map(move |chunk| {
+                let sql: Cow<'static, str> = if chunk.len() == per_chunk {
+                    Cow::Borrowed(full)
+                } else {
+                    Cow::Owned(build_insert::<E>(backend, chunk.len(), kind))
+                };
+                let mut values = Vec::with_capacity(chunk.len() * width);
+                for entity in chunk {
+                    insert_values(*entity, now, &mut values)?;
+                }
+                Ok(Statement::new(sql, values))
+            })
+        };
         let done = self
             .conn
             .atomic(

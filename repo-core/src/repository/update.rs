@@ -14,7 +14,7 @@ use crate::entity::{ColumnRole, Entity};
 use crate::error::Result;
 use crate::exec::{Conn, Statement};
 use crate::filter::{Column, Filter};
-use crate::session::Session;
+use futures_util::future::BoxFuture;
 
 /// An `UPDATE` of entity `E`'s rows that returns the stored rows: build it with
 /// [`Repository::update_returning`], add values and conditions as on a sea-query
@@ -106,7 +106,7 @@ pub enum Guarded<E> {
     Missing,
 }
 
-impl<'a, E: Entity> Repository<'a, E> {
+impl<E: Entity> Repository<'_, E> {
     /// An update of this repository's rows that returns them, with `updated_at` (when the
     /// entity declares one) set to now: add values and a condition, then run it with
     /// [`fetch_updated`](Repository::fetch_updated) or
@@ -217,49 +217,44 @@ impl<'a, E: Entity> Repository<'a, E> {
         select: SelectStatement,
         update: UpdateStatement,
     ) -> Result<Vec<E>> {
-        let owned = self.atomic_scope().await?;
-        let repo = self.scoped(owned.as_ref());
-        let result = async {
-            let rows = repo
-                .conn
-                .fetch_all_as(repo.statement(&select), classify_error::<E>);
-            let ids = rows
-                .await?
-                .iter()
-                .map(|row| row.field::<E::Id>(0))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let keys = Column::<E, E::Id>::new(E::primary_key().name, false).is_in(ids);
-            let keys = repo.condition(keys);
-            let mut update = update;
-            update.cond_where(keys.clone());
-            repo.execute(&update).await?;
-            let select = crate::statements::select_by_key::<E>(keys);
-            repo.fetch_entities(&select).await
-        }
-        .await;
-        end_scope(owned, result).await
+        self.atomically(move |repo| {
+            let (select, mut update) = (select.clone(), update.clone());
+            Box::pin(async move {
+                let rows = repo
+                    .conn
+                    .fetch_all_as(repo.statement(&select), classify_error::<E>);
+                let ids = rows
+                    .await?
+                    .iter()
+                    .map(|row| row.field::<E::Id>(0))
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let keys = Column::<E, E::Id>::new(E::primary_key().name, false).is_in(ids);
+                let keys = repo.condition(keys);
+                update.cond_where(keys.clone());
+                repo.execute(&update).await?;
+                let select = crate::statements::select_by_key::<E>(keys);
+                repo.fetch_entities(&select).await
+            })
+        })
+        .await
     }
 
-    /// A transaction for work that must be atomic: `None` inside a session (its transaction
-    /// serves), a new one on a pool.
-    pub(crate) async fn atomic_scope(&self) -> Result<Option<Session>> {
-        match self.conn {
-            Conn::Session(_) => Ok(None),
-            Conn::Db(db) => db.begin().await.map(Some),
-        }
-    }
-
-    /// This repository in `owned`'s transaction, or as it is when there is none.
-    pub(crate) fn scoped<'s>(&self, owned: Option<&'s Session>) -> Repository<'s, E>
+    /// Run `work` atomically: inside the caller's session, or on a pool as a unit of work of
+    /// its own that [`Db::transaction`](crate::Db::transaction) runs again after a retryable
+    /// failure.
+    pub(crate) async fn atomically<T, F>(&self, work: F) -> Result<T>
     where
-        'a: 's,
+        F: for<'s> Fn(Repository<'s, E>) -> BoxFuture<'s, Result<T>> + Send + Sync,
     {
-        match owned {
-            Some(session) => Repository::new(session),
-            None => Repository::new(self.conn),
+        match self.conn {
+            Conn::Session(session) => work(Repository::new(session)).await,
+            Conn::Db(db) => {
+                db.transaction(|session| work(Repository::new(session)))
+                    .await
+            }
         }
     }
 
@@ -267,23 +262,5 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub(crate) async fn execute_statement(&self, statement: Statement) -> Result<u64> {
         let done = self.conn.execute_as(statement, classify_error::<E>).await;
         self.named(done).await
-    }
-}
-
-/// Commit the transaction `atomic_scope` began when `result` is a success, else roll it back.
-pub(crate) async fn end_scope<T>(owned: Option<Session>, result: Result<T>) -> Result<T> {
-    let Some(session) = owned else {
-        return result;
-    };
-    match result {
-        Ok(value) => {
-            session.commit().await?;
-            Ok(value)
-        }
-        Err(error) => {
-            // The error matters more than a failed rollback; dropping rolls back regardless.
-            let _ = session.rollback().await;
-            Err(error)
-        }
     }
 }
