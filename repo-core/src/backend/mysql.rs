@@ -41,6 +41,9 @@ pub(crate) async fn connect(
 /// - `ANSI_QUOTES`: `"name"` is an identifier, as in standard SQL, so custom SQL written for
 ///   PostgreSQL or SQLite means the same here (and a misspelt column is an error, not a
 ///   string);
+/// - `STRICT_ALL_TABLES`: a value a column cannot hold (NULL in NOT NULL, text too long) is an
+///   error, never silently changed, whatever the server's own mode (the upsert guards rely on
+///   it);
 /// - `READ COMMITTED`, PostgreSQL's default: a statement sees what committed before it, and
 ///   `InnoDB` takes no gap locks, so concurrent upserts do not deadlock on each other's gaps.
 async fn session_settings(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
@@ -48,7 +51,7 @@ async fn session_settings(conn: &mut MySqlConnection) -> Result<(), sqlx::Error>
         .fetch_one(&mut *conn)
         .await?;
     check_server(&version).map_err(|reason| sqlx::Error::Configuration(reason.into()))?;
-    sqlx::raw_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+    sqlx::raw_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,STRICT_ALL_TABLES')")
         .execute(&mut *conn)
         .await?;
     sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
