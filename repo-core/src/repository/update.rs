@@ -6,11 +6,11 @@ use std::marker::PhantomData;
 
 use sea_query::{
     Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Order, Query,
-    SelectStatement, UpdateStatement, Value,
+    SelectStatement, UpdateStatement,
 };
 
 use super::{Repository, classify_error, now};
-use crate::entity::{ColumnRole, Entity};
+use crate::entity::Entity;
 use crate::error::Result;
 use crate::exec::{Conn, Statement};
 use crate::filter::{Column, Filter};
@@ -108,21 +108,28 @@ pub enum Guarded<E> {
 
 impl<'a, E: Entity> Repository<'a, E> {
     /// An update of this repository's rows that returns them, with `updated_at` (when the
-    /// entity declares one) set to now: add values and a condition, then run it with
-    /// [`fetch_updated`](Repository::fetch_updated) or
-    /// [`fetch_updated_one`](Repository::fetch_updated_one).
+    /// entity declares one) set to now and the version (when it declares one) plus 1, limited
+    /// to the rows the repository's view sees (live rows of a soft-delete entity): add values
+    /// and a condition, then run it with [`fetch_updated`](Repository::fetch_updated) or
+    /// [`fetch_updated_one`](Repository::fetch_updated_one). Set neither of those columns
+    /// again.
     #[must_use]
     pub fn update_returning(&self) -> UpdateReturning<E> {
+        let mut sets = Vec::new();
+        crate::statements::complete_sets::<E>(&mut sets, now());
+        Self::updating(sets, self.visible())
+    }
+
+    /// An [`UpdateReturning`] setting `sets` on the rows matching `condition`.
+    pub(crate) fn updating(
+        sets: Vec<(&'static str, Expr)>,
+        condition: Condition,
+    ) -> UpdateReturning<E> {
         let mut update = Query::update();
-        update.table(E::TABLE);
-        for column in E::COLUMNS {
-            if column.role == ColumnRole::UpdatedAt {
-                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
-            }
-        }
+        update.table(E::TABLE).values(sets);
         UpdateReturning {
             update,
-            condition: Condition::all(),
+            condition,
             _entity: PhantomData,
         }
     }
@@ -258,8 +265,8 @@ impl<'a, E: Entity> Repository<'a, E> {
         'a: 's,
     {
         match owned {
-            Some(session) => Repository::new(session),
-            None => Repository::new(self.conn),
+            Some(session) => self.on(Conn::Session(session)),
+            None => self.on(self.conn),
         }
     }
 
