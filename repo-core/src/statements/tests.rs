@@ -383,3 +383,60 @@ fn upserts_check_the_version_and_revive_deleted_rows() {
         "{bulk}"
     );
 }
+
+/// The entity of the README's sections on versions and soft delete.
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "articles", unique(slug))]
+struct Article {
+    #[repo(primary_key, auto)]
+    id: i64,
+    slug: String,
+    title: String,
+    #[repo(version)]
+    version: i64,
+    #[repo(soft_delete)]
+    deleted_at: Option<DateTime<Utc>>,
+    #[repo(updated_at)]
+    updated_at: DateTime<Utc>,
+}
+
+/// PostgreSQL text without the parameter-type comment the driver's statement cache needs.
+fn postgres_text(sql: &str) -> &str {
+    sql.split_once("*/ ").map_or(sql, |(_, text)| text)
+}
+
+#[test]
+fn the_readme_shows_the_sql_postgres_runs() {
+    let readme = include_str!("../../../README.md");
+    let now = DateTime::from_timestamp(0, 0).unwrap();
+    let pg = Backend::Postgres;
+    let update = build_fixed::<Article>(pg, Fixed::Update, View::Live);
+    let upsert = build_fixed::<Article>(pg, Fixed::Upsert, View::Live);
+    let delete = build_fixed::<Article>(pg, Fixed::Delete, View::Live);
+    let update_where = update_where::<Article>(
+        within::<Article>(View::Live, Article::SLUG.eq("x").condition(pg)),
+        vec![Article::TITLE.set("t")],
+        now,
+    )
+    .unwrap();
+    let update_where = sql(pg, &update_where);
+    let find_all = select_by_key::<Article>(within::<Article>(
+        View::Live,
+        Article::TITLE.eq("x").condition(pg),
+    ));
+    let find_all = sql(pg, &find_all);
+    let by_id = build_fixed::<Article>(pg, Fixed::SelectById, View::Live);
+    let only_deleted = build_fixed::<Article>(pg, Fixed::SelectById, View::Deleted);
+    for statement in [
+        &update,
+        &upsert,
+        &delete,
+        &update_where,
+        &find_all,
+        &by_id,
+        &only_deleted,
+    ] {
+        let text = postgres_text(statement);
+        assert!(readme.contains(text), "the README lacks\n{text}");
+    }
+}
