@@ -20,6 +20,12 @@ pub enum ColumnRole {
     CreatedAt,
     /// Set to the time of every write by the framework.
     UpdatedAt,
+    /// The row's version for optimistic locking (`#[repo(version)]`): single-row writes match
+    /// the version the caller read, and every write adds 1.
+    Version,
+    /// When the row was soft-deleted, NULL while it is live (`#[repo(soft_delete)]`): deletes
+    /// set it, reads leave such rows out unless asked.
+    SoftDelete,
 }
 
 /// One column of an entity, as declared.
@@ -109,6 +115,22 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     fn column_index(name: &str) -> Option<usize> {
         Self::COLUMNS.iter().position(|c| c.name == name)
     }
+
+    /// Position of the `#[repo(version)]` column, if the entity has one.
+    #[must_use]
+    fn version_column() -> Option<usize> {
+        Self::COLUMNS
+            .iter()
+            .position(|c| c.role == ColumnRole::Version)
+    }
+
+    /// Position of the `#[repo(soft_delete)]` column, if the entity has one.
+    #[must_use]
+    fn soft_delete_column() -> Option<usize> {
+        Self::COLUMNS
+            .iter()
+            .position(|c| c.role == ColumnRole::SoftDelete)
+    }
 }
 
 /// The statements of an entity whose text never changes.
@@ -122,6 +144,13 @@ pub(crate) enum Fixed {
     BulkInsert,
     BulkUpsert,
     BulkUpsertReturning,
+}
+
+impl Fixed {
+    /// Whether the statement differs between the views of soft-deleted rows.
+    pub(crate) fn depends_on_view(self) -> bool {
+        matches!(self, Self::SelectById | Self::Update | Self::Delete)
+    }
 }
 
 const FIXED_KINDS: usize = 8;

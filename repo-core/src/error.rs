@@ -71,13 +71,19 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
-    /// The row changed since it was read (optimistic locking).
-    #[error("stale {entity} {key}: it was changed by someone else since it was read")]
+    /// The row changed since it was read (optimistic locking): it no longer holds the
+    /// version the write expected, and nothing was written.
+    #[error(
+        "stale {entity} {key}: expected version {expected}, but it was changed by someone else \
+         since it was read"
+    )]
     StaleVersion {
         /// Rust name of the entity.
         entity: &'static str,
-        /// The key of the row, rendered for humans.
+        /// The key of the row, rendered for humans (`id = 42`).
         key: String,
+        /// The version the write expected the stored row to hold: the one the caller read.
+        expected: i64,
     },
     /// An argument is not acceptable; nothing was sent to the database.
     #[error("invalid {field}: {reason}")]
@@ -159,6 +165,17 @@ impl Error {
         }
     }
 
+    /// [`StaleVersion`](Error::StaleVersion) for the row of `E` whose primary key is `id`,
+    /// read at version `expected`.
+    #[must_use]
+    pub fn stale_version<E: crate::Entity>(id: &E::Id, expected: i64) -> Self {
+        Self::StaleVersion {
+            entity: E::NAME,
+            key: format!("{} = {id:?}", E::primary_key().name),
+            expected,
+        }
+    }
+
     /// This error, except that a [`ForeignKey`](Error::ForeignKey) violation becomes
     /// `missing()`: for writes whose only reference is to a row the caller names, where a
     /// missing row is the caller's [`NotFound`](Error::NotFound), not a constraint.
@@ -174,6 +191,12 @@ impl Error {
     #[must_use]
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
+    }
+
+    /// Whether this is a [`StaleVersion`](Error::StaleVersion).
+    #[must_use]
+    pub fn is_stale_version(&self) -> bool {
+        matches!(self, Self::StaleVersion { .. })
     }
 
     /// Whether this is a [`Conflict`](Error::Conflict).

@@ -274,6 +274,39 @@ impl AutoKey for i64 {
     const PLACEHOLDER: Self = 0;
 }
 
+/// The column type of `#[repo(version)]` fields: an integer the repository adds 1 to on every
+/// write.
+#[diagnostic::on_unimplemented(
+    message = "`#[repo(version)]` needs an integer field (`i64` or `i32`), not `{Self}`",
+    label = "not a version number",
+    note = "the repository compares the version on every single-row write and adds 1: declare the field `i64`"
+)]
+pub trait VersionNumber {
+    /// The version of a new entity built from its input type: new rows start at 0.
+    const PLACEHOLDER: Self;
+}
+impl VersionNumber for i32 {
+    const PLACEHOLDER: Self = 0;
+}
+impl VersionNumber for i64 {
+    const PLACEHOLDER: Self = 0;
+}
+
+/// The column type of `#[repo(soft_delete)]` fields: when the row was deleted, or `None`
+/// while it is live.
+#[diagnostic::on_unimplemented(
+    message = "`#[repo(soft_delete)]` needs an `Option<DateTime<Utc>>` field, not `{Self}`",
+    label = "not an optional timestamp",
+    note = "a delete stores the time of the delete and a live row holds NULL: declare the field `Option<DateTime<Utc>>`"
+)]
+pub trait DeletedAt {
+    /// The value of a new entity built from its input type: live.
+    const PLACEHOLDER: Self;
+}
+impl DeletedAt for Option<DateTime<Utc>> {
+    const PLACEHOLDER: Self = None;
+}
+
 /// Storage of `#[repo(json)]` fields: any serde type as a JSON document (`jsonb` on
 /// PostgreSQL, text on SQLite). A JSON `null` is stored as SQL NULL and read back from it.
 pub mod json {

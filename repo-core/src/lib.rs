@@ -153,7 +153,7 @@ pub mod __private {
     pub use crate::entity::{ColumnDef, ColumnRole, Entity, StatementCache};
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;
-    pub use crate::field::{AutoKey, DbEnum, DbField, Timestamp, json};
+    pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};
     pub use crate::filter::Column;
     pub use crate::repository::{BaseRepository, Repository};
     pub use crate::row::{FromDbRow, Row};

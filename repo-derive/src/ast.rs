@@ -14,6 +14,22 @@ pub enum Role {
     PrimaryKey,
     CreatedAt,
     UpdatedAt,
+    Version,
+    SoftDelete,
+}
+
+impl Role {
+    /// The attribute that gives a field this role.
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::Plain => "",
+            Self::PrimaryKey => "primary_key",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Version => "version",
+            Self::SoftDelete => "soft_delete",
+        }
+    }
 }
 
 pub struct Field<'a> {
@@ -94,15 +110,23 @@ fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
         (&fa.primary_key, Role::PrimaryKey),
         (&fa.created_at, Role::CreatedAt),
         (&fa.updated_at, Role::UpdatedAt),
+        (&fa.version, Role::Version),
+        (&fa.soft_delete, Role::SoftDelete),
     ]
     .into_iter()
     .filter_map(|(slot, role)| slot.as_ref().map(|i| (i, role)))
     .collect();
-    if let [(first, _), (second, _), ..] = roles.as_slice() {
-        cx.error_spanned_by(
+    match roles.as_slice() {
+        [(_, Role::PrimaryKey), (version, Role::Version), ..] => cx.error_spanned_by(
+            version,
+            "`version` cannot be on the primary key: a row keeps its key while its version \
+             changes on every write; add a field such as #[repo(version)] version: i64",
+        ),
+        [(first, _), (second, _), ..] => cx.error_spanned_by(
             second,
             format!("`{second}` cannot be combined with `{first}` on one field"),
-        );
+        ),
+        _ => {}
     }
     let role = roles.first().map_or(Role::Plain, |(_, r)| *r);
     // A `primary_key` written but invalid or misspelled is reported already.
@@ -120,7 +144,8 @@ fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
     {
         cx.error_spanned_by(
             json,
-            "`json` cannot be combined with `primary_key`, `created_at` or `updated_at`",
+            "`json` cannot be combined with `primary_key`, `created_at`, `updated_at`, `version` \
+             or `soft_delete`",
         );
     }
     role
@@ -140,8 +165,8 @@ struct Columns<'a> {
 
 fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Columns<'a> {
     let mut out = Columns::default();
-    let mut created_at: Option<&Ident> = None;
-    let mut updated_at: Option<&Ident> = None;
+    // The first field of each framework-set role, by role.
+    let mut marked: Vec<(Role, &Ident)> = Vec::new();
     for field in fields {
         let ident = field.ident.as_ref().expect("named field");
         let fa: FieldAttrs = attr::field_attrs(cx, &field.attrs);
@@ -158,24 +183,26 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
                 ),
                 None => out.primary_key = Some(out.fields.len()),
             },
-            Role::CreatedAt => match created_at {
-                Some(first) => cx.error_spanned_by(
-                    fa.created_at.as_ref(),
-                    format!(
-                        "a second `created_at` field: field `{first}` is marked already; mark one field"
-                    ),
-                ),
-                None => created_at = Some(ident),
-            },
-            Role::UpdatedAt => match updated_at {
-                Some(first) => cx.error_spanned_by(
-                    fa.updated_at.as_ref(),
-                    format!(
-                        "a second `updated_at` field: field `{first}` is marked already; mark one field"
-                    ),
-                ),
-                None => updated_at = Some(ident),
-            },
+            Role::CreatedAt | Role::UpdatedAt | Role::Version | Role::SoftDelete => {
+                match marked.iter().find(|(r, _)| *r == role) {
+                    Some((_, first)) => {
+                        let attribute = role.attribute();
+                        let at = match role {
+                            Role::CreatedAt => fa.created_at.as_ref(),
+                            Role::UpdatedAt => fa.updated_at.as_ref(),
+                            Role::Version => fa.version.as_ref(),
+                            _ => fa.soft_delete.as_ref(),
+                        };
+                        cx.error_spanned_by(
+                            at,
+                            format!(
+                                "a second `{attribute}` field: field `{first}` is marked already; mark one field"
+                            ),
+                        );
+                    }
+                    None => marked.push((role, ident)),
+                }
+            }
             Role::Plain => {}
         }
         let column = fa.column.as_ref().map_or_else(
@@ -792,6 +819,73 @@ mod tests {
                     }
                 },
                 "column `label` is already used by field `name`",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = single_error(&input);
+            assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn version_and_soft_delete_roles() {
+        let input: DeriveInput = parse_quote! {
+            #[repo(table = "docs")]
+            struct Doc {
+                #[repo(primary_key, auto)]
+                id: i64,
+                #[repo(version)]
+                version: i64,
+                #[repo(soft_delete, column = "removed_at")]
+                deleted_at: Option<DateTime<Utc>>,
+            }
+        };
+        let cx = Ctxt::default();
+        let model = entity(&cx, &input).expect("a model");
+        assert!(cx.check().is_ok());
+        assert_eq!(model.fields[1].role, Role::Version);
+        assert_eq!(model.fields[2].role, Role::SoftDelete);
+        assert_eq!(model.fields[2].column, "removed_at");
+
+        let cases: [(DeriveInput, &str); 4] = [
+            (
+                parse_quote! {
+                    #[repo(table = "docs")]
+                    struct Doc { #[repo(primary_key, version)] id: i64 }
+                },
+                "`version` cannot be on the primary key",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "docs")]
+                    struct Doc {
+                        #[repo(primary_key)] id: i64,
+                        #[repo(version)] a: i64,
+                        #[repo(version)] b: i64,
+                    }
+                },
+                "a second `version` field: field `a` is marked already",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "docs")]
+                    struct Doc {
+                        #[repo(primary_key)] id: i64,
+                        #[repo(soft_delete)] a: Option<DateTime<Utc>>,
+                        #[repo(soft_delete)] b: Option<DateTime<Utc>>,
+                    }
+                },
+                "a second `soft_delete` field: field `a` is marked already",
+            ),
+            (
+                parse_quote! {
+                    #[repo(table = "docs")]
+                    struct Doc {
+                        #[repo(primary_key)] id: i64,
+                        #[repo(version, soft_delete)] a: i64,
+                    }
+                },
+                "`soft_delete` cannot be combined with `version` on one field",
             ),
         ];
         for (input, expected) in cases {

@@ -13,15 +13,18 @@ use syn::{DeriveInput, parse_macro_input};
 
 /// Declare a table-backed entity and generate its `Entity` impl, typed column constants
 /// (`Dataset::SOURCE_NAME`), the repository newtype `DatasetRepository` and the input type
-/// `NewDataset`: every field but an `auto` primary key and the `created_at` / `updated_at`
-/// fields, which the database and the repository set (`insert_new` takes it). `NewDataset` has
+/// `NewDataset`: every field but an `auto` primary key and the `created_at` / `updated_at` /
+/// `version` / `soft_delete` fields, which the database and the repository set (`insert_new`
+/// takes it). `NewDataset` has
 /// the entity's visibility and implements `Debug`, `Clone` and `PartialEq` whenever its field
 /// types do.
 ///
 /// Struct attributes: `#[repo(table = "datasets", unique(a, b), index(c))]`;
 /// `new = "CreateDataset"` names the input type, `no_new` makes the entity its own input.
 /// Field attributes: `primary_key`, `auto` (database-generated integer key),
-/// `column = "name"`, `created_at`, `updated_at`, `json`, `unique`, `index`.
+/// `column = "name"`, `created_at`, `updated_at`, `version` (an `i64` or `i32` for optimistic
+/// locking), `soft_delete` (an `Option<DateTime<Utc>>` set by deletes), `json`, `unique`,
+/// `index`.
 #[proc_macro_derive(Repository, attributes(repo))]
 pub fn derive_repository(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -214,3 +214,88 @@ pub struct Subscription {
     pub price: f64,
     pub started_at: DateTime<Utc>,
 }
+
+/// Optimistic locking and soft delete together: a document with a unique slug, a version
+/// every write adds 1 to, and the time it was deleted.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "documents", unique(slug))]
+pub struct Document {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub hits: i64,
+    #[repo(version)]
+    pub version: i64,
+    #[repo(soft_delete)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl NewDocument {
+    /// Document `slug`, titled after it, never read.
+    #[must_use]
+    pub fn new(slug: &str) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            title: format!("about {slug}"),
+            hits: 0,
+        }
+    }
+}
+
+impl Document {
+    /// [`NewDocument::new`] as an entity (version 0, live), for `upsert` and `insert`.
+    #[must_use]
+    pub fn new(slug: &str) -> Self {
+        Self::from_new(NewDocument::new(slug))
+    }
+}
+
+impl DocumentRepository<'_> {
+    /// Documents whose title contains `text`: a custom query on `select()`, which carries the
+    /// repository's view of deleted rows.
+    pub async fn titled(&self, text: &str) -> repo_core::Result<Vec<Document>> {
+        let mut select = self.select();
+        select
+            .cond_where(self.condition(Document::TITLE.contains(text)))
+            .order_by(Document::ID, Order::Asc);
+        self.fetch_entities(&select).await
+    }
+
+    /// The hits of the documents the view sees: an aggregate that adds the view's condition.
+    pub async fn total_hits(&self) -> repo_core::Result<i64> {
+        let select = Query::select()
+            .expr(Document::HITS.sum())
+            .from(Document::TABLE)
+            .cond_where(self.visible())
+            .to_owned();
+        let row: Option<(i64,)> = self.fetch_row(&select).await?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+}
+
+/// Optimistic locking alone, with an `i32` version and a key the application supplies, so
+/// upserts resolve on the primary key.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "counters")]
+pub struct Counter {
+    #[repo(primary_key)]
+    pub name: String,
+    pub value: i64,
+    #[repo(version)]
+    pub version: i32,
+}
+
+/// Soft delete alone: a tag with a unique label and no version.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "memos", unique(label))]
+pub struct Memo {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub label: String,
+    pub body: String,
+    #[repo(soft_delete)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}

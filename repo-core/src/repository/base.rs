@@ -40,6 +40,22 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
     fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send {
         self.repository().delete(id)
     }
+    /// See [`Repository::delete_entity`].
+    fn delete_entity(&self, entity: &E) -> impl Future<Output = Result<()>> + Send {
+        self.repository().delete_entity(entity)
+    }
+    /// See [`Repository::restore`].
+    fn restore(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send {
+        self.repository().restore(id)
+    }
+    /// See [`Repository::purge`].
+    fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send {
+        self.repository().purge(id)
+    }
+    /// See [`Repository::purge_where`].
+    fn purge_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().purge_where(filter)
+    }
     /// See [`Repository::upsert`].
     fn upsert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
         self.repository().upsert(entity)

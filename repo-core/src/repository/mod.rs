@@ -2,11 +2,14 @@
 //! generated repositories implement by pointing at one.
 //!
 //! This module holds the repository and the tools custom queries share with the base
-//! operations; `operations` the operations, `base` the trait. Statements are built in
-//! the crate-private `statements` module.
+//! operations; `reads` and `operations` the operations, `soft_delete` the views and
+//! operations of soft-deleted rows, `update` the updates that return rows, `base` the trait.
+//! Statements are built in the crate-private `statements` module.
 
 mod base;
 mod operations;
+mod reads;
+mod soft_delete;
 mod update;
 
 pub use base::BaseRepository;
@@ -23,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
 use crate::filter::Filter;
 use crate::row::{FromDbRow, Row};
+use crate::statements::View;
 
 /// The current time at the precision every backend stores (microseconds).
 #[must_use]
@@ -61,8 +65,14 @@ fn record_rows(rows: u64) {
 /// statement pre-filled with the table and columns), [`fetch_entities`](Repository::fetch_entities),
 /// [`fetch_rows`](Repository::fetch_rows) (any [`FromDbRow`] type) and
 /// [`execute`](Repository::execute).
+///
+/// On an entity with a `#[repo(soft_delete)]` column a repository sees the live rows; its
+/// [`with_deleted`](Repository::with_deleted) and [`only_deleted`](Repository::only_deleted)
+/// views see every row or the deleted ones, in every operation and in
+/// [`select`](Repository::select).
 pub struct Repository<'a, E> {
     conn: Conn<'a>,
+    view: View,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -70,6 +80,7 @@ impl<E> Clone for Repository<'_, E> {
     fn clone(&self) -> Self {
         Self {
             conn: self.conn,
+            view: self.view,
             _entity: PhantomData,
         }
     }
@@ -79,6 +90,7 @@ impl<E> std::fmt::Debug for Repository<'_, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Repository")
             .field("conn", &self.conn)
+            .field("view", &self.view)
             .finish()
     }
 }
@@ -88,6 +100,16 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub fn new(conn: impl Into<Conn<'a>>) -> Self {
         Self {
             conn: conn.into(),
+            view: View::Live,
+            _entity: PhantomData,
+        }
+    }
+
+    /// This repository on `conn`, with the same view.
+    pub(crate) fn on<'b>(&self, conn: Conn<'b>) -> Repository<'b, E> {
+        Repository {
+            conn,
+            view: self.view,
             _entity: PhantomData,
         }
     }
@@ -107,10 +129,32 @@ impl<'a, E: Entity> Repository<'a, E> {
     // ----- tools for custom queries -------------------------------------------------------
 
     /// `SELECT <every column> FROM <table>`, to refine with sea-query and run with
-    /// [`fetch_entities`](Repository::fetch_entities).
+    /// [`fetch_entities`](Repository::fetch_entities). On an entity with a soft-delete column it
+    /// carries the condition of the repository's view (`WHERE "deleted_at" IS NULL` by
+    /// default); conditions added with `cond_where` / `and_where` are joined to it with AND.
     #[must_use]
     pub fn select(&self) -> SelectStatement {
-        crate::statements::select_all::<E>()
+        let mut select = crate::statements::select_all::<E>();
+        if let Some(visible) = crate::statements::visible::<E>(self.view) {
+            select.cond_where(visible);
+        }
+        select
+    }
+
+    /// The condition on the rows this repository's view sees: `"deleted_at" IS NULL` on an
+    /// entity with a soft-delete column (`IS NOT NULL` in
+    /// [`only_deleted`](Repository::only_deleted), `TRUE` in
+    /// [`with_deleted`](Repository::with_deleted)); `TRUE` on other entities. Add it to custom
+    /// statements that do not start from [`select`](Repository::select), such as
+    /// aggregates: `Query::select().expr(count_rows()).from(T::TABLE).cond_where(repo.visible())`.
+    #[must_use]
+    pub fn visible(&self) -> Condition {
+        crate::statements::visible::<E>(self.view).unwrap_or_else(Condition::all)
+    }
+
+    /// `filter` for this backend, restricted to the rows this repository's view sees.
+    pub(crate) fn within(&self, filter: impl std::borrow::Borrow<Filter<E>>) -> Condition {
+        crate::statements::within::<E>(self.view, self.condition(filter))
     }
 
     /// `filter` as a sea-query condition for this repository's backend, for custom queries:

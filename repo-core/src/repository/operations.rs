@@ -1,69 +1,37 @@
-//! The base operations of [`Repository`], each in a tracing span of its own.
+//! The writing operations of [`Repository`], each in a tracing span of its own.
+//!
+//! On a versioned entity (`#[repo(version)]`) every write adds 1 to the version, and the
+//! single-row writes of an entity (`update`, `delete_entity`, `upsert`) only change a row
+//! that still holds the version the entity carries: else [`Error::StaleVersion`] and nothing
+//! is written. On an entity with a soft-delete column, deletes mark rows deleted instead of
+//! removing them (see `soft_delete` for the rest).
 
 use std::borrow::Cow;
 use std::future::Future;
 
-use futures_core::stream::BoxStream;
-use futures_util::StreamExt as _;
-use sea_query::{Condition, Value};
+use sea_query::{Condition, Expr, ExprTrait as _};
 use tracing::Instrument as _;
 
 use super::{Repository, classify_error, decode, not_found, now, record_rows, span};
-use crate::cursor::Cursor;
-use crate::entity::{ColumnDef, ColumnRole, Entity, Fixed};
+use crate::entity::{Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
 use crate::field::DbField as _;
 use crate::filter::{Assignment, Filter};
-use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
 use crate::row::Row;
 use crate::statements::{
-    self, BulkKind, batch_in_lock_order, build_fixed, build_insert, conflict_key, insert_columns,
-    insert_values,
+    self, BulkKind, batch_in_lock_order, build_insert, conflict_key, insert_columns, insert_values,
 };
 
-impl<'a, E: Entity> Repository<'a, E> {
-    // ----- fixed statements ---------------------------------------------------------------
-
-    fn fixed(&self, kind: Fixed) -> &'static str {
-        let backend = self.backend();
-        E::statements().get(backend, kind, || build_fixed::<E>(backend, kind))
-    }
-
-    // ----- base operations ----------------------------------------------------------------
-
-    /// The row with primary key `id`, if any.
-    pub fn find_by_id(
-        &self,
-        id: impl Into<E::Id>,
-    ) -> impl Future<Output = Result<Option<E>>> + Send + '_ {
-        let id = id.into();
-        async move {
-            let sql = self.fixed(Fixed::SelectById);
-            self.fetch_entity_statement(Statement::new(sql, vec![id.to_value()]))
-                .await
-        }
-        .instrument(span::<E>("find_by_id"))
-    }
-
-    /// The row with primary key `id`, or [`Error::NotFound`].
-    pub fn get(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send + '_ {
-        let id = id.into();
-        async move {
-            let sql = self.fixed(Fixed::SelectById);
-            self.fetch_entity_statement(Statement::new(sql, vec![id.to_value()]))
-                .await?
-                .ok_or_else(|| not_found::<E>(&id))
-        }
-        .instrument(span::<E>("get"))
-    }
-
-    /// Insert `entity`; the stored row, with its generated key and timestamps.
+impl<E: Entity> Repository<'_, E> {
+    /// Insert `entity`; the stored row, with its generated key and timestamps. A version is
+    /// stored as the entity holds it (`insert_new` starts at 0); a soft-delete column is
+    /// stored NULL: a new row is live.
     pub async fn insert(&self, entity: &E) -> Result<E> {
         async {
             let mut values = Vec::with_capacity(E::COLUMNS.len());
             insert_values(entity, now(), &mut values)?;
-            let sql = self.fixed(Fixed::Insert);
+            let sql = self.cached(Fixed::Insert);
             self.fetch_entity_statement(Statement::new(sql, values))
                 .await?
                 .ok_or_else(|| not_found::<E>(entity.id()))
@@ -72,83 +40,129 @@ impl<'a, E: Entity> Repository<'a, E> {
         .await
     }
 
-    /// Replace every column of the row with `entity`'s primary key except `created_at`
-    /// (`updated_at` is set to now); the stored row, or [`Error::NotFound`].
+    /// Replace every column of the row with `entity`'s primary key except `created_at` and a
+    /// soft-delete column (`updated_at` is set to now); the stored row. On a versioned entity
+    /// only while the row holds the entity's version, which the update adds 1 to; another
+    /// version is [`Error::StaleVersion`]. A missing row (or one the view does not see, such as
+    /// a soft-deleted one) is [`Error::NotFound`].
     pub async fn update(&self, entity: &E) -> Result<E> {
         async {
-            let mut all = Vec::with_capacity(E::COLUMNS.len());
-            entity.push_values(&mut all)?;
-            let now = now();
-            let mut values = Vec::with_capacity(E::COLUMNS.len());
-            let mut key = None;
-            for (column, value) in E::COLUMNS.iter().zip(all) {
-                match column.role {
-                    ColumnRole::PrimaryKey => key = Some(value),
-                    ColumnRole::CreatedAt => {}
-                    ColumnRole::UpdatedAt => values.push(Value::ChronoDateTimeUtc(Some(now))),
-                    ColumnRole::Plain => values.push(value),
-                }
-            }
-            let key = key.expect("an entity has a primary key column");
-            values.push(key.clone());
+            let values = statements::update_values(entity, now())?;
             let update = Statement::new(self.fixed(Fixed::Update), values);
             if self.backend().capabilities().returning_on_update {
-                return self
-                    .fetch_entity_statement(update)
-                    .await?
-                    .ok_or_else(|| not_found::<E>(entity.id()));
+                return match self.fetch_entity_statement(update).await? {
+                    Some(row) => Ok(row),
+                    None => Err(self.missing_or_stale(entity).await),
+                };
             }
             // Update, then read the row back, in one transaction.
-            let select = Statement::new(self.fixed(Fixed::SelectById), vec![key]);
+            let key = entity.id().to_value();
             let updated = self
                 .atomically(move |repo| {
-                    let (update, select) = (update.clone(), select.clone());
+                    let (update, key) = (update.clone(), key.clone());
                     Box::pin(async move {
                         if repo.execute_statement(update).await? == 0 {
                             return Ok(None);
                         }
-                        repo.fetch_entity_statement(select).await
+                        repo.fetch_by_key(key).await
                     })
                 })
                 .await?;
-            updated.ok_or_else(|| not_found::<E>(entity.id()))
+            match updated {
+                Some(row) => Ok(row),
+                None => Err(self.missing_or_stale(entity).await),
+            }
         }
         .instrument(span::<E>("update"))
         .await
     }
 
-    /// Delete the row with primary key `id`; whether there was one.
+    /// Why a single-row write of `entity` matched no row: [`Error::StaleVersion`] when the
+    /// row is there (at another version), else [`Error::NotFound`].
+    async fn missing_or_stale(&self, entity: &E) -> Error {
+        let expected = match statements::expected_version(entity) {
+            Ok(Some(expected)) => expected,
+            Ok(None) => return not_found::<E>(entity.id()),
+            Err(error) => return error,
+        };
+        match self.fetch_by_key(entity.id().to_value()).await {
+            Ok(Some(_)) => Error::stale_version::<E>(entity.id(), expected),
+            Ok(None) => not_found::<E>(entity.id()),
+            Err(error) => error,
+        }
+    }
+
+    /// Delete the row with primary key `id` (on an entity with a soft-delete column: mark it
+    /// deleted now, if it is live); whether there was one. It does not look at a version: to
+    /// delete only the version you read, use [`delete_entity`](Repository::delete_entity).
     pub fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send + '_ {
         let id = id.into();
         async move {
             let sql = self.fixed(Fixed::Delete);
-            let n = self
-                .conn
-                .execute_as(
-                    Statement::new(sql, vec![id.to_value()]),
-                    classify_error::<E>,
-                )
-                .await;
-            let n = self.named(n).await?;
+            let values = if E::soft_delete_column().is_some() {
+                statements::soft_delete_values::<E>(id.to_value(), now())
+            } else {
+                vec![id.to_value()]
+            };
+            let n = self.execute_statement(Statement::new(sql, values)).await?;
             record_rows(n);
             Ok(n > 0)
         }
         .instrument(span::<E>("delete"))
     }
 
+    /// Delete the row `entity` was read from (on an entity with a soft-delete column: mark it
+    /// deleted now). On a versioned entity only while the row holds the entity's version, else
+    /// [`Error::StaleVersion`] and nothing changes; a missing row is [`Error::NotFound`].
+    pub async fn delete_entity(&self, entity: &E) -> Result<()> {
+        async {
+            let mut condition =
+                Condition::all().add(Expr::col(E::primary_key().name).eq(entity.id().to_value()));
+            if let (Some(index), Some(version)) =
+                (E::version_column(), statements::expected_version(entity)?)
+            {
+                condition = condition.add(Expr::col(E::COLUMNS[index].name).eq(version));
+            }
+            let delete = statements::delete_rows::<E>(self.backend(), self.view, condition, now());
+            let n = self.execute_statement(delete).await?;
+            record_rows(n);
+            if n == 0 {
+                return Err(self.missing_or_stale(entity).await);
+            }
+            Ok(())
+        }
+        .instrument(span::<E>("delete_entity"))
+        .await
+    }
+
     /// Insert `entity`, or when a row with the same conflict key exists (the first declared
     /// unique key, else the primary key) update every other column but `created_at`; the
     /// stored row. `updated_at` is set to now either way.
+    ///
+    /// On a versioned entity an insert stores the entity's version, and an update needs the
+    /// existing row to hold that version (else [`Error::StaleVersion`], nothing written) and
+    /// adds 1 to it. On an entity with a soft-delete column the stored row is live: a
+    /// soft-deleted row holding the key is revived (its soft-delete column cleared) and
+    /// updated, whatever version it holds.
     pub async fn upsert(&self, entity: &E) -> Result<E> {
         async {
             conflict_key::<E>()?;
             let mut values = Vec::with_capacity(E::COLUMNS.len());
             insert_values(entity, now(), &mut values)?;
-            let sql = self.fixed(Fixed::Upsert);
-            self.fetch_entity_statement(Statement::new(sql, values))
+            let sql = self.cached(Fixed::Upsert);
+            let stored = self
+                .fetch_entity_statement(Statement::new(sql, values))
                 .await
-                .map_err(|e| statements::upsert_error::<E>(self.backend(), e))?
-                .ok_or_else(|| not_found::<E>(entity.id()))
+                .map_err(|e| statements::upsert_error::<E>(self.backend(), e))
+                .map_err(|e| statements::stale_upsert(entity, e))?;
+            match stored {
+                Some(row) => Ok(row),
+                // The conflict row refused the update: it holds another version.
+                None if E::version_column().is_some() => {
+                    Err(statements::stale_on_conflict_key(entity)?)
+                }
+                None => Err(not_found::<E>(entity.id())),
+            }
         }
         .instrument(span::<E>("upsert"))
         .await
@@ -204,7 +218,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         let backend = self.backend();
         let width = insert_columns::<E>().count();
         let per_chunk = (backend.max_bind_parameters() / width).max(1);
-        let full = self.fixed(kind.fixed());
+        let full = self.cached(kind.fixed());
         let now = now();
         let statements = move || {
             rows.chunks(per_chunk).map(move |chunk| {
@@ -240,94 +254,10 @@ impl<'a, E: Entity> Repository<'a, E> {
         Ok((if upserted { rows.len() as u64 } else { written }, returned))
     }
 
-    /// One page of the rows matching `filter`, and how many match in all.
-    ///
-    /// An invalid page (limit 0 or above [`MAX_PAGE_LIMIT`](crate::page::MAX_PAGE_LIMIT)) is a
-    /// [`Error::Validation`] and sends nothing. On a pool the count and the page are two
-    /// statements; in a session they see the same snapshot.
-    pub async fn find(&self, filter: Filter<E>, page: PageRequest<E>) -> Result<Page<E>> {
-        async {
-            page.validate()?;
-            let condition = self.condition(filter);
-            let total = self.count_condition(condition.clone()).await?;
-            let items = if total > page.offset {
-                let select = statements::page(self.backend(), condition, &page);
-                self.fetch_entities(&select).await?
-            } else {
-                Vec::new()
-            };
-            record_rows(items.len() as u64);
-            Ok(Page {
-                items,
-                total,
-                limit: page.limit,
-                offset: page.offset,
-            })
-        }
-        .instrument(span::<E>("find"))
-        .await
-    }
-
-    /// Every row matching `filter`, by primary key.
-    pub async fn find_all(&self, filter: Filter<E>) -> Result<Vec<E>> {
-        async {
-            let select = statements::select_by_key::<E>(self.condition(filter));
-            self.fetch_entities(&select).await
-        }
-        .instrument(span::<E>("find_all"))
-        .await
-    }
-
-    /// The first row matching `filter` by primary key, if any.
-    pub async fn find_one(&self, filter: Filter<E>) -> Result<Option<E>> {
-        async {
-            let select = statements::select_by_key::<E>(self.condition(filter));
-            let statement = self.statement(&select).with_literal_limit(1);
-            self.fetch_entity_statement(statement).await
-        }
-        .instrument(span::<E>("find_one"))
-        .await
-    }
-
-    /// How many rows match `filter`.
-    pub async fn count(&self, filter: Filter<E>) -> Result<u64> {
-        self.count_condition(self.condition(filter))
-            .instrument(span::<E>("count"))
-            .await
-    }
-
-    async fn count_condition(&self, condition: Condition) -> Result<u64> {
-        let select = statements::count::<E>(condition);
-        let row = self
-            .conn
-            .fetch_optional_as(self.statement(&select), classify_error::<E>)
-            .await?;
-        let count: i64 = match row {
-            Some(row) => row.try_get(0).map_err(Error::from)?,
-            None => 0,
-        };
-        Ok(count as u64)
-    }
-
-    /// Whether any row matches `filter`.
-    pub async fn exists(&self, filter: Filter<E>) -> Result<bool> {
-        async {
-            let select = statements::exists::<E>(self.condition(filter));
-            let row = self
-                .conn
-                .fetch_optional_as(
-                    self.statement(&select).with_literal_limit(1),
-                    classify_error::<E>,
-                )
-                .await?;
-            Ok(row.is_some())
-        }
-        .instrument(span::<E>("exists"))
-        .await
-    }
-
-    /// Set columns on every row matching `filter` (and `updated_at` to now, unless assigned);
-    /// the number of rows changed. No assignment is a [`Error::Validation`].
+    /// Set columns on every row matching `filter` (and `updated_at` to now, unless assigned;
+    /// on a versioned entity the version plus 1, unless assigned); the number of rows changed.
+    /// Soft-deleted rows are left alone unless the repository's view includes them. No
+    /// assignment is a [`Error::Validation`].
     pub async fn update_where(
         &self,
         filter: Filter<E>,
@@ -335,7 +265,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     ) -> Result<u64> {
         let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
         async {
-            let update = statements::update_where::<E>(self.condition(filter), assignments, now())?;
+            let update = statements::update_where::<E>(self.within(filter), assignments, now())?;
             let n = self.execute(&update).await?;
             record_rows(n);
             Ok(n)
@@ -344,94 +274,18 @@ impl<'a, E: Entity> Repository<'a, E> {
         .await
     }
 
-    /// Delete every row matching `filter`; how many were deleted.
+    /// Delete every row matching `filter`; how many were deleted. On an entity with a
+    /// soft-delete column: mark the live ones deleted now (and add 1 to their version), and
+    /// count those; rows deleted already keep the time they were deleted.
     pub async fn delete_where(&self, filter: Filter<E>) -> Result<u64> {
         async {
-            let delete = statements::delete_where::<E>(self.condition(filter));
-            let n = self.execute(&delete).await?;
+            let condition = self.condition(filter);
+            let delete = statements::delete_rows::<E>(self.backend(), self.view, condition, now());
+            let n = self.execute_statement(delete).await?;
             record_rows(n);
             Ok(n)
         }
         .instrument(span::<E>("delete_where"))
-        .await
-    }
-
-    /// The rows matching `filter`, by primary key, one at a time as the database sends them:
-    /// memory stays constant however many rows match. In a session, the session is held
-    /// until the stream is dropped.
-    #[must_use]
-    pub fn stream(&self, filter: Filter<E>) -> BoxStream<'a, Result<E>> {
-        let select = statements::select_by_key::<E>(self.condition(filter));
-        let statement = self.statement(&select);
-        let _entered = span::<E>("stream").entered();
-        self.conn
-            .fetch_as(statement, classify_error::<E>)
-            .map(|row| row.and_then(|row| decode::<E>(&row)))
-            .boxed()
-    }
-
-    /// The statement [`find_keyset`](Repository::find_keyset) runs for `request`: to inspect its
-    /// plan, or to run it as a building block of a custom query. It fetches one row more
-    /// than the limit, which tells whether a next page exists.
-    pub fn keyset_statement(
-        &self,
-        filter: Filter<E>,
-        request: &KeysetRequest<E>,
-    ) -> Result<Statement> {
-        request.validate()?;
-        let (keys, signature) = request.keys::<E>();
-        let backend = self.backend();
-        let mut condition = self.condition(filter);
-        if let Some(cursor) = &request.after {
-            let columns: Vec<&ColumnDef> = keys
-                .iter()
-                .map(|key| &E::COLUMNS[E::column_index(key.column).unwrap_or(E::PRIMARY_KEY)])
-                .collect();
-            let values = cursor.open(&self.conn.settings().cursor_key, &signature, &columns)?;
-            condition = Condition::all()
-                .add(condition)
-                .add(crate::keys::after(&keys, values, backend));
-        }
-        let select = statements::keyset::<E>(backend, condition, &keys);
-        // The page size is part of the text, not a parameter: SQLite re-plans a cached
-        // statement whose LIMIT is bound, and a page size rarely changes.
-        Ok(self
-            .statement(&select)
-            .with_literal_limit(request.limit + 1))
-    }
-
-    /// A keyset page: up to `limit` rows after the request's cursor in its order (primary key
-    /// as tie-break), and the cursor of the next page. The statement seeks from the cursor
-    /// instead of skipping rows, so page 1,000 costs what page 1 does.
-    pub async fn find_keyset(
-        &self,
-        filter: Filter<E>,
-        request: KeysetRequest<E>,
-    ) -> Result<KeysetPage<E>> {
-        async {
-            let statement = self.keyset_statement(filter, &request)?;
-            let (keys, signature) = request.keys::<E>();
-            let mut items = self.fetch_entities_statement(statement).await?;
-            let more = items.len() as u64 > request.limit;
-            items.truncate(request.limit as usize);
-            let next = match (more, items.last()) {
-                (true, Some(last)) => {
-                    let values = keys
-                        .iter()
-                        .map(|key| {
-                            let index = E::column_index(key.column).unwrap_or(E::PRIMARY_KEY);
-                            last.value_at(index)
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let key = &self.conn.settings().cursor_key;
-                    Some(Cursor::issue(key, &signature, &values))
-                }
-                _ => None,
-            };
-            record_rows(items.len() as u64);
-            Ok(KeysetPage { items, next })
-        }
-        .instrument(span::<E>("find_keyset"))
         .await
     }
 }

@@ -6,11 +6,11 @@ use std::marker::PhantomData;
 
 use sea_query::{
     Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Order, Query,
-    SelectStatement, UpdateStatement, Value,
+    SelectStatement, UpdateStatement,
 };
 
 use super::{Repository, classify_error, now};
-use crate::entity::{ColumnRole, Entity};
+use crate::entity::Entity;
 use crate::error::Result;
 use crate::exec::{Conn, Statement};
 use crate::filter::{Column, Filter};
@@ -108,21 +108,28 @@ pub enum Guarded<E> {
 
 impl<E: Entity> Repository<'_, E> {
     /// An update of this repository's rows that returns them, with `updated_at` (when the
-    /// entity declares one) set to now: add values and a condition, then run it with
-    /// [`fetch_updated`](Repository::fetch_updated) or
-    /// [`fetch_updated_one`](Repository::fetch_updated_one).
+    /// entity declares one) set to now and the version (when it declares one) plus 1, limited
+    /// to the rows the repository's view sees (live rows of a soft-delete entity): add values
+    /// and a condition, then run it with [`fetch_updated`](Repository::fetch_updated) or
+    /// [`fetch_updated_one`](Repository::fetch_updated_one). Set neither of those columns
+    /// again.
     #[must_use]
     pub fn update_returning(&self) -> UpdateReturning<E> {
+        let mut sets = Vec::new();
+        crate::statements::complete_sets::<E>(&mut sets, now());
+        Self::updating(sets, self.visible())
+    }
+
+    /// An [`UpdateReturning`] setting `sets` on the rows matching `condition`.
+    pub(crate) fn updating(
+        sets: Vec<(&'static str, Expr)>,
+        condition: Condition,
+    ) -> UpdateReturning<E> {
         let mut update = Query::update();
-        update.table(E::TABLE);
-        for column in E::COLUMNS {
-            if column.role == ColumnRole::UpdatedAt {
-                update.value(column.name, Value::ChronoDateTimeUtc(Some(now())));
-            }
-        }
+        update.table(E::TABLE).values(sets);
         UpdateReturning {
             update,
-            condition: Condition::all(),
+            condition,
             _entity: PhantomData,
         }
     }
@@ -250,9 +257,9 @@ impl<E: Entity> Repository<'_, E> {
         F: for<'s> Fn(Repository<'s, E>) -> BoxFuture<'s, Result<T>> + Send + Sync,
     {
         match self.conn {
-            Conn::Session(session) => work(Repository::new(session)).await,
+            Conn::Session(session) => work(self.on(Conn::Session(session))).await,
             Conn::Db(db) => {
-                db.transaction(|session| work(Repository::new(session)))
+                db.transaction(|session| work(self.on(Conn::Session(session))))
                     .await
             }
         }

@@ -18,6 +18,13 @@ use crate::filter::Assignment;
 use crate::keys::SortKey;
 use crate::page::PageRequest;
 
+mod safety;
+
+pub(crate) use safety::{
+    View, complete_sets, deletable, delete_rows, expected_version, purgeable, restore_sets,
+    soft_delete_values, stale_on_conflict_key, stale_upsert, visible, within,
+};
+
 /// `SELECT <every column> FROM <table>`.
 #[must_use]
 pub(crate) fn select_all<E: Entity>() -> SelectStatement {
@@ -72,8 +79,8 @@ pub(crate) fn exists<E: Entity>(condition: Condition) -> SelectStatement {
         .to_owned()
 }
 
-/// `UPDATE` the rows matching `condition` with `assignments`, and `updated_at` to `now`
-/// unless assigned. No assignment is a [`Error::Validation`].
+/// `UPDATE` the rows matching `condition` with `assignments`, `updated_at` to `now` and the
+/// version plus 1, unless assigned. No assignment is a [`Error::Validation`].
 pub(crate) fn update_where<E: Entity>(
     condition: Condition,
     assignments: Vec<Assignment<E>>,
@@ -89,13 +96,7 @@ pub(crate) fn update_where<E: Entity>(
         .into_iter()
         .map(|a| (a.column, Expr::val(a.value)))
         .collect();
-    for column in E::COLUMNS {
-        if column.role == ColumnRole::UpdatedAt
-            && !values.iter().any(|(name, _)| *name == column.name)
-        {
-            values.push((column.name, Expr::val(Value::ChronoDateTimeUtc(Some(now)))));
-        }
-    }
+    complete_sets::<E>(&mut values, now);
     Ok(Query::update()
         .table(E::TABLE)
         .values(values)
@@ -146,7 +147,9 @@ pub(crate) fn insert_columns<E: Entity>() -> impl Iterator<Item = &'static crate
         .filter(|c| !(c.auto && c.role == ColumnRole::PrimaryKey))
 }
 
-/// Push the INSERT values of `entity`: timestamps set to `now`, a generated key left out.
+/// Push the INSERT values of `entity`: timestamps set to `now`, a soft-delete column to NULL
+/// (every insert and upsert writes a live row), a generated key left out. The version is
+/// stored as the entity holds it.
 pub(crate) fn insert_values<E: Entity>(
     entity: &E,
     now: DateTime<Utc>,
@@ -155,8 +158,12 @@ pub(crate) fn insert_values<E: Entity>(
     let start = out.len();
     entity.push_values(out)?;
     for (index, column) in E::COLUMNS.iter().enumerate() {
-        if matches!(column.role, ColumnRole::CreatedAt | ColumnRole::UpdatedAt) {
-            out[start + index] = Value::ChronoDateTimeUtc(Some(now));
+        match column.role {
+            ColumnRole::CreatedAt | ColumnRole::UpdatedAt => {
+                out[start + index] = Value::ChronoDateTimeUtc(Some(now));
+            }
+            ColumnRole::SoftDelete => out[start + index] = (column.null_value)(),
+            _ => {}
         }
     }
     let pk = E::primary_key();
@@ -250,20 +257,29 @@ impl BulkKind {
     }
 }
 
-/// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause.
+/// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause (a bulk
+/// upsert adds 1 to the version of the rows it updates, without checking it).
 pub(crate) fn build_insert<E: Entity>(backend: Backend, rows: usize, kind: BulkKind) -> String {
-    build_insert_statement::<E>(
-        backend,
-        rows,
-        kind != BulkKind::Insert,
-        kind == BulkKind::UpsertReturning,
-    )
+    let upsert = match kind {
+        BulkKind::Insert => None,
+        BulkKind::Upsert | BulkKind::UpsertReturning => Some(Upsert::Bump),
+    };
+    build_insert_statement::<E>(backend, rows, upsert, kind == BulkKind::UpsertReturning)
+}
+
+/// What an upsert does with the version of the row it updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upsert {
+    /// Add 1 (bulk upserts).
+    Bump,
+    /// Update only a row holding the incoming version (or a soft-deleted one), and add 1.
+    CheckAndBump,
 }
 
 pub(crate) fn build_insert_statement<E: Entity>(
     backend: Backend,
     rows: usize,
-    upsert: bool,
+    upsert: Option<Upsert>,
     returning: bool,
 ) -> String {
     let mut insert = Query::insert();
@@ -276,25 +292,37 @@ pub(crate) fn build_insert_statement<E: Entity>(
     for _ in 0..rows {
         insert.values_panic(placeholders.iter().cloned());
     }
-    if upsert {
+    if let Some(upsert) = upsert {
         let key = E::conflict_key().unwrap_or_default();
         let mut update: Vec<&'static str> = insert_columns::<E>()
             .filter(|c| {
                 !key.contains(&c.name)
-                    && c.role != ColumnRole::CreatedAt
-                    && c.role != ColumnRole::PrimaryKey
+                    && !matches!(
+                        c.role,
+                        ColumnRole::CreatedAt | ColumnRole::PrimaryKey | ColumnRole::Version
+                    )
             })
             .map(|c| c.name)
             .collect();
-        if update.is_empty() {
+        let check = upsert == Upsert::CheckAndBump;
+        let version = safety::upsert_version_value::<E>(backend, check);
+        if update.is_empty() && version.is_none() {
             // Every column is part of the key: a no-op update still lets RETURNING see the row.
             update.extend(key.first().copied());
         }
         let mut on_conflict = OnConflict::columns(key.iter().copied());
+        // Guards first: MariaDB assigns the update list from left to right.
         if let Some(guard) = duplicate_key_guard::<E>(backend, key) {
             on_conflict.value(E::primary_key().name, guard);
         }
-        insert.on_conflict(on_conflict.update_columns(update).to_owned());
+        if let (Some(version), Some(column)) = (version, safety::version::<E>()) {
+            on_conflict.value(column, version);
+        }
+        on_conflict.update_columns(update);
+        if check && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnConflict {
+            on_conflict.action_and_where_option(safety::upsert_version_check::<E>());
+        }
+        insert.on_conflict(on_conflict);
     }
     if returning {
         insert.returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
@@ -359,29 +387,63 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
     }
 }
 
-pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
+/// The values [`Fixed::Update`] binds for `entity`: every column it sets (`updated_at` as
+/// `now`), then the key and, on a versioned entity, the version the entity holds.
+pub(crate) fn update_values<E: Entity>(entity: &E, now: DateTime<Utc>) -> Result<Vec<Value>> {
+    let mut all = Vec::with_capacity(E::COLUMNS.len());
+    entity.push_values(&mut all)?;
+    let mut values = Vec::with_capacity(E::COLUMNS.len() + 1);
+    let mut key = None;
+    let mut version = None;
+    for (column, value) in E::COLUMNS.iter().zip(all) {
+        match column.role {
+            ColumnRole::PrimaryKey => key = Some(value),
+            ColumnRole::CreatedAt | ColumnRole::SoftDelete => {}
+            ColumnRole::Version => version = Some(value),
+            ColumnRole::UpdatedAt => values.push(Value::ChronoDateTimeUtc(Some(now))),
+            ColumnRole::Plain => values.push(value),
+        }
+    }
+    values.push(key.expect("an entity has a primary key column"));
+    values.extend(version);
+    Ok(values)
+}
+
+/// The SQL of a statement of fixed shape, for the rows `view` sees. The repository caches
+/// those of [`View::Live`], the default.
+pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) -> String {
     let pk = E::primary_key();
-    let by_id = Expr::col(pk.name).eq(Expr::val((pk.null_value)()));
+    let by_id = || Condition::all().add(Expr::col(pk.name).eq(Expr::val((pk.null_value)())));
     let all = || E::COLUMNS.iter().map(|c| c.name);
     match kind {
         Fixed::SelectById => {
             let select = Query::select()
                 .columns(all())
                 .from(E::TABLE)
-                .and_where(by_id)
+                .cond_where(within::<E>(view, by_id()))
                 .to_owned();
             Statement::build(&select, backend).sql().to_owned()
         }
-        Fixed::Insert => build_insert_statement::<E>(backend, 1, false, true),
-        Fixed::Upsert => build_insert_statement::<E>(backend, 1, true, true),
+        Fixed::Insert => build_insert_statement::<E>(backend, 1, None, true),
+        Fixed::Upsert => build_insert_statement::<E>(backend, 1, Some(Upsert::CheckAndBump), true),
         Fixed::Update => {
-            let sets: Vec<(&'static str, Expr)> = E::COLUMNS
+            let mut sets: Vec<(&'static str, Expr)> = E::COLUMNS
                 .iter()
                 .filter(|c| matches!(c.role, ColumnRole::Plain | ColumnRole::UpdatedAt))
                 .map(|c| (c.name, Expr::val((c.null_value)())))
                 .collect();
+            sets.extend(safety::bump::<E>());
+            let mut condition = by_id();
+            if let Some(index) = E::version_column() {
+                let version = &E::COLUMNS[index];
+                condition =
+                    condition.add(Expr::col(version.name).eq(Expr::val((version.null_value)())));
+            }
             let mut update = Query::update();
-            update.table(E::TABLE).values(sets).and_where(by_id);
+            update
+                .table(E::TABLE)
+                .values(sets)
+                .cond_where(within::<E>(view, condition));
             // Without RETURNING the repository reads the row back (see `update`).
             if backend.capabilities().returning_on_update {
                 update.returning(Query::returning().columns(all()));
@@ -389,9 +451,18 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed) -> String {
             Statement::build(&update, backend).sql().to_owned()
         }
         Fixed::Delete => {
+            let now = Value::ChronoDateTimeUtc(None);
+            if let Some(sets) = safety::soft_delete_sets::<E>(&now) {
+                let update = Query::update()
+                    .table(E::TABLE)
+                    .values(sets)
+                    .cond_where(deletable::<E>(view, by_id()))
+                    .to_owned();
+                return Statement::build(&update, backend).sql().to_owned();
+            }
             let delete = Query::delete()
                 .from_table(E::TABLE)
-                .and_where(by_id)
+                .cond_where(within::<E>(view, by_id()))
                 .to_owned();
             Statement::build(&delete, backend).sql().to_owned()
         }

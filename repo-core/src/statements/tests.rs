@@ -97,12 +97,12 @@ fn long_lists_are_one_parameter() {
 #[test]
 fn fixed_statements_and_bulk_chunks() {
     assert_eq!(
-        build_fixed::<Note>(Backend::Postgres, Fixed::SelectById),
+        build_fixed::<Note>(Backend::Postgres, Fixed::SelectById, View::Live),
         r#"/*i*/ SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE "id" = $1"#
     );
-    let upsert = build_fixed::<Note>(Backend::Sqlite, Fixed::Upsert);
+    let upsert = build_fixed::<Note>(Backend::Sqlite, Fixed::Upsert, View::Live);
     assert!(upsert.starts_with(r#"INSERT INTO "notes" ("slug", "mood", "stars", "updated_at") VALUES (?, ?, ?, ?) ON CONFLICT ("slug") DO UPDATE SET"#), "{upsert}");
-    let chunk = build_fixed::<Note>(Backend::Sqlite, Fixed::BulkInsert);
+    let chunk = build_fixed::<Note>(Backend::Sqlite, Fixed::BulkInsert, View::Live);
     assert_eq!(
         chunk.matches('?').count(),
         Backend::Sqlite.max_bind_parameters() / 4 * 4
@@ -153,7 +153,7 @@ fn batches_are_written_in_key_order_and_duplicates_keep_the_last() {
 
 #[test]
 fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
-    let upsert = build_fixed::<Note>(Backend::MySql, Fixed::Upsert);
+    let upsert = build_fixed::<Note>(Backend::MySql, Fixed::Upsert, View::Live);
     assert_eq!(
         upsert,
         "INSERT INTO `notes` (`slug`, `mood`, `stars`, `updated_at`) VALUES (?, ?, ?, ?) \
@@ -162,7 +162,7 @@ fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
          RETURNING \"id\", \"slug\", \"mood\", \"stars\", \"updated_at\""
     );
     // A supplied primary key can clash too: the guard comes first in the update list.
-    let upsert = build_fixed::<Tag>(Backend::MySql, Fixed::Upsert);
+    let upsert = build_fixed::<Tag>(Backend::MySql, Fixed::Upsert, View::Live);
     assert!(
         upsert.contains(
             "ON DUPLICATE KEY UPDATE `code` = IF(\"name\" <=> VALUES(\"name\"), \"code\", NULL), "
@@ -173,9 +173,9 @@ fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
 
 #[test]
 fn mariadb_updates_have_no_returning_and_pages_no_row_values() {
-    let update = build_fixed::<Note>(Backend::MySql, Fixed::Update);
+    let update = build_fixed::<Note>(Backend::MySql, Fixed::Update, View::Live);
     assert!(!update.contains("RETURNING"), "{update}");
-    let postgres = build_fixed::<Note>(Backend::Postgres, Fixed::Update);
+    let postgres = build_fixed::<Note>(Backend::Postgres, Fixed::Update, View::Live);
     assert!(postgres.contains("RETURNING"), "{postgres}");
 
     let request = KeysetRequest::new(10).order_by(Note::SLUG.desc());
@@ -206,4 +206,247 @@ fn mariadb_spells_casts_and_null_safe_comparisons_its_way() {
         sql(Backend::MySql, &select),
         "SELECT CAST(COALESCE(SUM(`stars`), 0) AS SIGNED) FROM `notes` WHERE NOT (`stars` <=> ?)"
     );
+}
+
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "docs", unique(slug))]
+struct Doc {
+    #[repo(primary_key, auto)]
+    id: i64,
+    slug: String,
+    #[repo(version)]
+    version: i64,
+    #[repo(soft_delete)]
+    deleted_at: Option<DateTime<Utc>>,
+    #[repo(updated_at)]
+    updated_at: DateTime<Utc>,
+}
+
+fn doc(version: i64, deleted_at: Option<DateTime<Utc>>) -> Doc {
+    Doc {
+        id: 7,
+        slug: "a".into(),
+        version,
+        deleted_at,
+        updated_at: DateTime::UNIX_EPOCH,
+    }
+}
+
+#[test]
+fn versioned_updates_match_the_version_read_and_add_one() {
+    assert_eq!(
+        build_fixed::<Doc>(Backend::Postgres, Fixed::Update, View::Live),
+        r#"/*szii*/ UPDATE "docs" SET "slug" = $1, "updated_at" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "version" = $4 AND "deleted_at" IS NULL RETURNING "id", "slug", "version", "deleted_at", "updated_at""#
+    );
+    assert_eq!(
+        build_fixed::<Doc>(Backend::MySql, Fixed::Update, View::Live),
+        "UPDATE `docs` SET `slug` = ?, `updated_at` = ?, `version` = `version` + 1 \
+         WHERE `id` = ? AND `version` = ? AND `deleted_at` IS NULL"
+    );
+    // Values in placeholder order: the columns set, the key, the version read.
+    let now = DateTime::from_timestamp(60, 0).unwrap();
+    let values = update_values(&doc(3, None), now).unwrap();
+    assert_eq!(
+        values,
+        [
+            Value::from("a"),
+            Value::ChronoDateTimeUtc(Some(now)),
+            Value::BigInt(Some(7)),
+            Value::BigInt(Some(3)),
+        ]
+    );
+}
+
+#[test]
+fn update_where_adds_one_to_versions_unless_assigned() {
+    let now = DateTime::from_timestamp(0, 0).unwrap();
+    let update = update_where::<Doc>(
+        within::<Doc>(View::Live, Condition::all()),
+        vec![Doc::SLUG.set("x")],
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        sql(Backend::Postgres, &update),
+        r#"/*sz*/ UPDATE "docs" SET "slug" = $1, "updated_at" = $2, "version" = "version" + 1 WHERE "deleted_at" IS NULL"#
+    );
+    let update = update_where::<Doc>(Condition::all(), vec![Doc::VERSION.set(9_i64)], now).unwrap();
+    assert_eq!(
+        sql(Backend::Sqlite, &update),
+        r#"UPDATE "docs" SET "version" = ?, "updated_at" = ? WHERE TRUE"#
+    );
+}
+
+#[test]
+fn views_of_soft_deleted_rows() {
+    let by_id = |view| build_fixed::<Doc>(Backend::Postgres, Fixed::SelectById, view);
+    let select = r#"/*i*/ SELECT "id", "slug", "version", "deleted_at", "updated_at" FROM "docs" WHERE "id" = $1"#;
+    assert_eq!(
+        by_id(View::Live),
+        format!(r#"{select} AND "deleted_at" IS NULL"#)
+    );
+    assert_eq!(by_id(View::All), select);
+    assert_eq!(
+        by_id(View::Deleted),
+        format!(r#"{select} AND "deleted_at" IS NOT NULL"#)
+    );
+    // A filter of alternatives stays one term of the conjunction.
+    let filter = Doc::SLUG.eq("a").or(Doc::SLUG.eq("b"));
+    let either = count::<Doc>(within::<Doc>(View::Live, filter.condition(Backend::Sqlite)));
+    assert_eq!(
+        sql(Backend::Sqlite, &either),
+        r#"SELECT COUNT(*) FROM "docs" WHERE ("slug" = ? OR "slug" = ?) AND "deleted_at" IS NULL"#
+    );
+    // An entity without a soft-delete column: every row is live, none is deleted.
+    assert_eq!(
+        build_fixed::<Note>(Backend::Sqlite, Fixed::SelectById, View::All),
+        build_fixed::<Note>(Backend::Sqlite, Fixed::SelectById, View::Live)
+    );
+    let none = count::<Note>(within::<Note>(View::Deleted, Condition::all()));
+    assert_eq!(
+        sql(Backend::Sqlite, &none),
+        r#"SELECT COUNT(*) FROM "notes" WHERE FALSE"#
+    );
+}
+
+#[test]
+fn soft_deletes_mark_live_rows_and_bind_in_order() {
+    let delete = build_fixed::<Doc>(Backend::Postgres, Fixed::Delete, View::Live);
+    assert_eq!(
+        delete,
+        r#"/*zzi*/ UPDATE "docs" SET "deleted_at" = $1, "updated_at" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "deleted_at" IS NULL"#
+    );
+    let now = DateTime::from_timestamp(5, 0).unwrap();
+    let values = soft_delete_values::<Doc>(Value::BigInt(Some(7)), now);
+    assert_eq!(values.len(), delete.matches('$').count());
+    assert_eq!(values[2], Value::BigInt(Some(7)));
+    // A delete by filter marks live rows; in the deleted-rows view it marks nothing: those
+    // rows keep their time.
+    let delete = delete_rows::<Doc>(
+        Backend::Sqlite,
+        View::Live,
+        Doc::SLUG.eq("a").condition(Backend::Sqlite),
+        now,
+    );
+    assert_eq!(
+        delete.sql(),
+        r#"UPDATE "docs" SET "deleted_at" = ?, "updated_at" = ?, "version" = "version" + 1 WHERE "slug" = ? AND "deleted_at" IS NULL"#
+    );
+    let delete = delete_rows::<Doc>(Backend::Sqlite, View::Deleted, Condition::all(), now);
+    assert!(delete.sql().ends_with("WHERE FALSE"), "{}", delete.sql());
+    let delete = delete_rows::<Note>(Backend::Sqlite, View::Live, Condition::all(), now);
+    assert_eq!(delete.sql(), r#"DELETE FROM "notes" WHERE TRUE"#);
+    // Purging reaches every row, or only the deleted ones in that view.
+    let purge = delete_where::<Doc>(purgeable::<Doc>(View::Live, Condition::all()));
+    assert_eq!(
+        sql(Backend::Sqlite, &purge),
+        r#"DELETE FROM "docs" WHERE TRUE"#
+    );
+    let purge = delete_where::<Doc>(purgeable::<Doc>(View::Deleted, Condition::all()));
+    assert_eq!(
+        sql(Backend::Sqlite, &purge),
+        r#"DELETE FROM "docs" WHERE "deleted_at" IS NOT NULL"#
+    );
+    // No soft-delete column: a delete is a DELETE.
+    assert_eq!(
+        build_fixed::<Note>(Backend::Sqlite, Fixed::Delete, View::Live),
+        r#"DELETE FROM "notes" WHERE "id" = ?"#
+    );
+}
+
+#[test]
+fn inserts_store_the_version_and_a_live_row() {
+    let now = DateTime::from_timestamp(5, 0).unwrap();
+    let mut values = Vec::new();
+    insert_values(&doc(4, Some(now)), now, &mut values).unwrap();
+    assert_eq!(values[1], Value::BigInt(Some(4)));
+    assert_eq!(values[2], Value::ChronoDateTimeUtc(None));
+}
+
+#[test]
+fn upserts_check_the_version_and_revive_deleted_rows() {
+    assert_eq!(
+        build_fixed::<Doc>(Backend::Postgres, Fixed::Upsert, View::Live),
+        r#"/*sizz*/ INSERT INTO "docs" ("slug", "version", "deleted_at", "updated_at") VALUES ($1, $2, $3, $4) ON CONFLICT ("slug") DO UPDATE SET "version" = "docs"."version" + 1, "deleted_at" = "excluded"."deleted_at", "updated_at" = "excluded"."updated_at" WHERE "docs"."version" = "excluded"."version" OR "docs"."deleted_at" IS NOT NULL RETURNING "id", "slug", "version", "deleted_at", "updated_at""#
+    );
+    // Without a WHERE on the update, a guard fails the statement on another version.
+    let mariadb = build_fixed::<Doc>(Backend::MySql, Fixed::Upsert, View::Live);
+    assert!(
+        mariadb.contains(
+            "ON DUPLICATE KEY UPDATE `version` = IF(\"version\" = VALUES(\"version\") OR \
+             \"deleted_at\" IS NOT NULL, \"version\" + 1, NULL), `deleted_at` = VALUES(`deleted_at`)"
+        ),
+        "{mariadb}"
+    );
+    // Bulk upserts add 1 without checking.
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let bulk = build_insert::<Doc>(backend, 2, BulkKind::Upsert);
+        assert!(
+            bulk.contains(r#"DO UPDATE SET "version" = "docs"."version" + 1, "#),
+            "{bulk}"
+        );
+        assert!(!bulk.contains(" WHERE "), "{bulk}");
+    }
+    let bulk = build_insert::<Doc>(Backend::MySql, 2, BulkKind::Upsert);
+    assert!(
+        bulk.contains("ON DUPLICATE KEY UPDATE `version` = `docs`.`version` + 1, "),
+        "{bulk}"
+    );
+}
+
+/// The entity of the README's sections on versions and soft delete.
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "articles", unique(slug))]
+struct Article {
+    #[repo(primary_key, auto)]
+    id: i64,
+    slug: String,
+    title: String,
+    #[repo(version)]
+    version: i64,
+    #[repo(soft_delete)]
+    deleted_at: Option<DateTime<Utc>>,
+    #[repo(updated_at)]
+    updated_at: DateTime<Utc>,
+}
+
+/// PostgreSQL text without the parameter-type comment the driver's statement cache needs.
+fn postgres_text(sql: &str) -> &str {
+    sql.split_once("*/ ").map_or(sql, |(_, text)| text)
+}
+
+#[test]
+fn the_readme_shows_the_sql_postgres_runs() {
+    let readme = include_str!("../../../README.md");
+    let now = DateTime::from_timestamp(0, 0).unwrap();
+    let pg = Backend::Postgres;
+    let update = build_fixed::<Article>(pg, Fixed::Update, View::Live);
+    let upsert = build_fixed::<Article>(pg, Fixed::Upsert, View::Live);
+    let delete = build_fixed::<Article>(pg, Fixed::Delete, View::Live);
+    let update_where = update_where::<Article>(
+        within::<Article>(View::Live, Article::SLUG.eq("x").condition(pg)),
+        vec![Article::TITLE.set("t")],
+        now,
+    )
+    .unwrap();
+    let update_where = sql(pg, &update_where);
+    let find_all = select_by_key::<Article>(within::<Article>(
+        View::Live,
+        Article::TITLE.eq("x").condition(pg),
+    ));
+    let find_all = sql(pg, &find_all);
+    let by_id = build_fixed::<Article>(pg, Fixed::SelectById, View::Live);
+    let only_deleted = build_fixed::<Article>(pg, Fixed::SelectById, View::Deleted);
+    for statement in [
+        &update,
+        &upsert,
+        &delete,
+        &update_where,
+        &find_all,
+        &by_id,
+        &only_deleted,
+    ] {
+        let text = postgres_text(statement);
+        assert!(readme.contains(text), "the README lacks\n{text}");
+    }
 }

@@ -52,12 +52,12 @@ fn placeholder(field: &Field, has_new: bool) -> (TokenStream, TokenStream) {
     let ident = field.ident;
     let ty = field.ty;
     let span = ty.span();
-    let placeholder = if matches!(field.role, Role::CreatedAt | Role::UpdatedAt) {
-        Some(quote_spanned!(span=> timestamp_field::<#ty>()))
-    } else if field.auto {
-        Some(quote_spanned!(span=> generated_key_field::<#ty>()))
-    } else {
-        None
+    let placeholder = match field.role {
+        Role::CreatedAt | Role::UpdatedAt => Some(quote_spanned!(span=> timestamp_field::<#ty>())),
+        Role::Version => Some(quote_spanned!(span=> version_field::<#ty>())),
+        Role::SoftDelete => Some(quote_spanned!(span=> deleted_at_field::<#ty>())),
+        _ if field.auto => Some(quote_spanned!(span=> generated_key_field::<#ty>())),
+        _ => None,
     };
     let checks = match &placeholder {
         Some(placeholder) if !has_new => quote!(#placeholder;),
@@ -88,6 +88,8 @@ fn field_code(
         Role::PrimaryKey => quote!(#p::ColumnRole::PrimaryKey),
         Role::CreatedAt => quote!(#p::ColumnRole::CreatedAt),
         Role::UpdatedAt => quote!(#p::ColumnRole::UpdatedAt),
+        Role::Version => quote!(#p::ColumnRole::Version),
+        Role::SoftDelete => quote!(#p::ColumnRole::SoftDelete),
     };
     let auto = field.auto;
     let const_ident = format_ident!(
@@ -271,6 +273,12 @@ pub fn expand(model: &Entity) -> TokenStream {
             T::PLACEHOLDER
         }
         fn generated_key_field<T: #p::AutoKey>() -> T {
+            T::PLACEHOLDER
+        }
+        fn version_field<T: #p::VersionNumber>() -> T {
+            T::PLACEHOLDER
+        }
+        fn deleted_at_field<T: #p::DeletedAt>() -> T {
             T::PLACEHOLDER
         }
 

@@ -1,5 +1,6 @@
 //! The input type of new entities, `NewX`: every field of the entity but those the database
-//! or the repository sets on insert.
+//! or the repository sets on insert (a generated key, timestamps, the version, which starts at
+//! 0, and the soft-delete column, which starts empty).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -11,7 +12,7 @@ use crate::ast::{Entity, Field, Role};
 pub fn generated(field: &Field) -> bool {
     match field.role {
         Role::PrimaryKey => field.auto,
-        Role::CreatedAt | Role::UpdatedAt => true,
+        Role::CreatedAt | Role::UpdatedAt | Role::Version | Role::SoftDelete => true,
         Role::Plain => false,
     }
 }
@@ -78,15 +79,19 @@ fn describe(entity: &Entity) -> String {
             .collect()
     };
     let key = names(&|f| f.role == Role::PrimaryKey);
-    let timestamps = names(&|f| f.role != Role::PrimaryKey);
+    // Timestamps, the version (new rows start at 0) and the soft-delete column (empty).
+    let managed = names(&|f| f.role != Role::PrimaryKey);
     let mut parts = Vec::new();
     if let [key] = key.as_slice() {
         parts.push(format!("the key {key}, which the database generates"));
     }
-    match timestamps.as_slice() {
+    match managed.as_slice() {
         [] => {}
         [one] => parts.push(format!("{one}, which the repository sets")),
-        many => parts.push(format!("{}, which the repository sets", many.join(" and "))),
+        [init @ .., last] => parts.push(format!(
+            "{} and {last}, which the repository sets",
+            init.join(", ")
+        )),
     }
     if parts.is_empty() {
         "every field, since the application sets them all".to_owned()

@@ -26,6 +26,20 @@ pub fn expand(model: &Entity) -> TokenStream {
             #vis fn new(conn: impl ::core::convert::Into<::repo_core::__private::Conn<'a>>) -> Self {
                 Self(::repo_core::__private::Repository::new(conn))
             }
+
+            /// This repository seeing soft-deleted rows too (`Repository::with_deleted`), with
+            /// the custom queries.
+            #[must_use]
+            #vis fn with_deleted(&self) -> Self {
+                Self(self.0.with_deleted())
+            }
+
+            /// This repository seeing only soft-deleted rows (`Repository::only_deleted`), with
+            /// the custom queries.
+            #[must_use]
+            #vis fn only_deleted(&self) -> Self {
+                Self(self.0.only_deleted())
+            }
         }
 
         #[automatically_derived]

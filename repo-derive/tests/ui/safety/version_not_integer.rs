@@ -1,0 +1,12 @@
+use repo_core::prelude::*;
+
+#[derive(Repository)]
+#[repo(table = "documents")]
+struct Document {
+    #[repo(primary_key, auto)]
+    id: i64,
+    #[repo(version)]
+    version: String,
+}
+
+fn main() {}
