@@ -1,4 +1,4 @@
-//! Generic repositories over PostgreSQL and SQLite.
+//! Generic repositories over PostgreSQL, SQLite and MariaDB (MySQL protocol).
 //!
 //! Declare an entity with `#[derive(Repository)]` and get a `XRepository` implementing
 //! [`BaseRepository`] and a `NewX` input type for inserts: CRUD, upsert on a declared key, chunked atomic bulk writes, typed filters,
@@ -63,9 +63,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Backends are cargo features: `postgres` and `sqlite` (both on by default); `derive` (on by
-//! default) re-exports the derives.
-// `deny`, not `forbid`: `db::switch_off_double_quoted_strings` holds the crate's one FFI call.
+//! Backends are cargo features: `postgres`, `sqlite` and `mysql` (all on by default); `derive`
+//! (on by default) re-exports the derives. What each backend can do, and where the framework
+//! falls back, is [`Backend::capabilities`].
+// `deny`, not `forbid`: `backend::sqlite::switch_off_double_quoted_strings` holds the crate's one
+// FFI call.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
