@@ -24,6 +24,26 @@ pub struct DbOptions {
     pub(crate) test_before_acquire: bool,
     pub(crate) busy_timeout: Duration,
     pub(crate) retry: crate::retry::RetryPolicy,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) synchronous: Synchronous,
+    pub(crate) on_connect: Vec<String>,
+}
+
+/// SQLite's `synchronous` setting: how hard a commit waits for the disk
+/// ([`DbOptions::sqlite_synchronous`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// No sync: fastest, a power loss may corrupt the database.
+    Off,
+    /// Sync at checkpoints: with WAL (file databases use it), a power loss may lose the last
+    /// commits but never corrupts the database.
+    Normal,
+    /// Sync every commit (SQLite's default): durable through a power loss.
+    #[default]
+    Full,
+    /// As `Full`, and also the directory after a journal is deleted.
+    Extra,
 }
 
 impl Default for DbOptions {
@@ -36,6 +56,9 @@ impl Default for DbOptions {
             busy_timeout: Duration::from_secs(5),
             cursor_key: None,
             retry: crate::retry::RetryPolicy::default(),
+            statement_timeout: None,
+            synchronous: Synchronous::default(),
+            on_connect: Vec::new(),
         }
     }
 }
@@ -49,6 +72,9 @@ impl std::fmt::Debug for DbOptions {
             .field("test_before_acquire", &self.test_before_acquire)
             .field("busy_timeout", &self.busy_timeout)
             .field("retry", &self.retry)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("synchronous", &self.synchronous)
+            .field("on_connect", &self.on_connect)
             .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<set>"))
             .finish()
     }
@@ -149,6 +175,29 @@ impl DbOptions {
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+    /// The longest a statement may run: the server cancels it after `timeout` and the call
+    /// returns [`Error::Timeout`] (PostgreSQL `statement_timeout`, MariaDB
+    /// `max_statement_time`, both per connection). SQLite has no per-statement limit: there
+    /// [`busy_timeout`](DbOptions::busy_timeout) bounds the wait for the write lock.
+    #[must_use]
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+    /// SQLite's `synchronous` setting (default [`Synchronous::Full`]).
+    #[must_use]
+    pub fn sqlite_synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+    /// SQL to run on every new connection, after the framework's own settings (a
+    /// `search_path`, a session variable, a pragma). A statement that fails makes the
+    /// connection fail to open.
+    #[must_use]
+    pub fn on_connect(mut self, sql: impl Into<String>) -> Self {
+        self.on_connect.push(sql.into());
         self
     }
 }

@@ -105,7 +105,7 @@ mod statements;
 mod text;
 
 pub use cursor::Cursor;
-pub use db::{Backend, Capabilities, Db, DbOptions, UpsertSyntax};
+pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
 pub use entity::{ColumnDef, ColumnRole, Entity, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};

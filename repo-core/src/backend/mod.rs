@@ -444,6 +444,25 @@ impl Tx {
     }
 }
 
+/// Run each of `$settings` (SQL text) on the new connection `$conn`; the first failure.
+macro_rules! run_settings {
+    ($conn:expr, $settings:expr) => {{
+        let mut result = Ok(());
+        for sql in $settings.iter() {
+            if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *$conn)
+                .await
+            {
+                result = Err(error);
+                break;
+            }
+        }
+        result
+    }};
+}
+#[allow(unused_imports)]
+use run_settings;
+
 /// The [`Backend`] of a sqlx database type.
 pub(crate) trait BackendOf {
     const BACKEND: Backend;

@@ -25,6 +25,14 @@ pub(crate) async fn connect(
     let url = url
         .strip_prefix("mariadb:")
         .map_or_else(|| url.to_owned(), |rest| format!("mysql:{rest}"));
+    let mut settings = Vec::new();
+    if let Some(timeout) = options.statement_timeout {
+        settings.push(format!(
+            "SET SESSION max_statement_time = {:.3}",
+            timeout.as_secs_f64().max(0.001)
+        ));
+    }
+    settings.extend(options.on_connect.iter().cloned());
     // sqlx already sets the session time zone to UTC and the character set to utf8mb4.
     let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)?;
     sqlx::mysql::MySqlPoolOptions::new()
@@ -32,7 +40,13 @@ pub(crate) async fn connect(
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
-        .after_connect(|conn, _| Box::pin(session_settings(conn)))
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                session_settings(conn).await?;
+                super::run_settings!(conn, settings)
+            })
+        })
         .connect_with(connect)
         .await
 }

@@ -8,11 +8,23 @@ use crate::bind::{aware, date, naive, unsigned};
 use crate::db::DbOptions;
 
 pub(crate) async fn connect(url: &str, options: &DbOptions) -> Result<sqlx::PgPool, sqlx::Error> {
+    let mut settings = Vec::new();
+    if let Some(timeout) = options.statement_timeout {
+        settings.push(format!(
+            "SET statement_timeout = {}",
+            timeout.as_millis().max(1)
+        ));
+    }
+    settings.extend(options.on_connect.iter().cloned());
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move { super::run_settings!(conn, settings) })
+        })
         .connect(url)
         .await
 }

@@ -15,19 +15,32 @@ pub(crate) async fn connect(
 ) -> Result<sqlx::SqlitePool, sqlx::Error> {
     use std::str::FromStr as _;
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let settings = options.on_connect.clone();
     let mut connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .foreign_keys(true)
         // LIKE is case-sensitive on every backend (PostgreSQL's LIKE always is).
         .pragma("case_sensitive_like", "ON")
-        .busy_timeout(options.busy_timeout);
+        .busy_timeout(options.busy_timeout)
+        .synchronous(match options.synchronous {
+            crate::db::Synchronous::Off => sqlx::sqlite::SqliteSynchronous::Off,
+            crate::db::Synchronous::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+            crate::db::Synchronous::Full => sqlx::sqlite::SqliteSynchronous::Full,
+            crate::db::Synchronous::Extra => sqlx::sqlite::SqliteSynchronous::Extra,
+        });
     if !in_memory {
         connect = connect.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
     }
     let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
-        .after_connect(|conn, _| Box::pin(forbid_double_quoted_strings(conn)));
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                forbid_double_quoted_strings(conn).await?;
+                super::run_settings!(conn, settings)
+            })
+        });
     pool = if in_memory {
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
         pool.max_connections(1)
