@@ -162,7 +162,7 @@ async fn work(db: &Db, worker: &str) -> repo_core::Result<(String, usize)> {
             attempts += 1;
             if fails(dataset.id, attempt) {
                 datasets
-                    .mark_failed(dataset.id, "upstream API returned 503")
+                    .mark_failed_by(dataset.id, worker, "upstream API returned 503")
                     .await?;
                 logs.log_enrichment(
                     &EnrichmentLog::failure(
@@ -178,7 +178,7 @@ async fn work(db: &Db, worker: &str) -> repo_core::Result<(String, usize)> {
                 .await?;
             } else {
                 datasets
-                    .mark_enriched(dataset.id, vec![dataset.id as f32, 1.0, 0.5])
+                    .mark_enriched_by(dataset.id, worker, vec![dataset.id as f32, 1.0, 0.5])
                     .await?;
                 logs.log_enrichment(
                     &EnrichmentLog::success(dataset.id, EnrichmentStage::ApiMetadata, attempt)

@@ -246,10 +246,11 @@ async fn claim(repo: &DatasetRepository<'_>, worker: &str, n: u64, shared: &Shar
             .map_err(|_| "poisoned")?
             .remove(&dataset.id);
         if n.is_multiple_of(3) {
-            repo.mark_failed(dataset.id, "load").await?;
+            repo.mark_failed_by(dataset.id, worker, "load").await?;
             shared.failed.fetch_add(1, Ordering::Relaxed);
         } else {
-            repo.mark_enriched(dataset.id, vec![0.5; 4]).await?;
+            repo.mark_enriched_by(dataset.id, worker, vec![0.5; 4])
+                .await?;
             shared.enriched.fetch_add(1, Ordering::Relaxed);
         }
     }

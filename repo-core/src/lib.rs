@@ -112,7 +112,7 @@ pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
-pub use repository::{BaseRepository, Guarded, Repository, UpdateReturning};
+pub use repository::{BaseRepository, Guarded, Lease, Repository, UpdateReturning};
 pub use retry::{RetryPolicy, TransactionOptions};
 pub use row::{FromDbRow, Row};
 pub use session::Isolation;

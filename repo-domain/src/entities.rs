@@ -166,8 +166,9 @@ impl ErrorCategory {
 /// A dataset from a source (Kaggle, Hugging Face, ...), unique per source and external id.
 ///
 /// `claimed_by` names the worker that last claimed the dataset with
-/// [`claim_pending_for_enrichment`](crate::DatasetRepository::claim_pending_for_enrichment);
-/// it is kept after enrichment as a record of who did it.
+/// [`claim_pending_for_enrichment`](crate::DatasetRepository::claim_pending_for_enrichment),
+/// and `claimed_at` when its lease began; both are kept after enrichment as a record of who
+/// did it.
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(
     table = "datasets",
@@ -198,6 +199,9 @@ pub struct Dataset {
     pub embedding: Option<Vec<f32>>,
     /// The worker that last claimed the dataset.
     pub claimed_by: Option<String>,
+    /// When that worker's lease on the dataset began (its claim holds for the lease's
+    /// duration; after that another worker may take the dataset over).
+    pub claimed_at: Option<DateTime<Utc>>,
     /// When the enrichment succeeded.
     pub enriched_at: Option<DateTime<Utc>>,
     /// Set on insert.
@@ -223,6 +227,7 @@ impl NewDataset {
             last_error: None,
             embedding: None,
             claimed_by: None,
+            claimed_at: None,
             enriched_at: None,
         }
     }

@@ -26,7 +26,7 @@ pub mod migrate;
 mod pipelines;
 
 pub use api_errors::{AggregationFilters, ErrorFilters, ErrorStats};
-pub use datasets::{SourceStats, StatusCounts};
+pub use datasets::{DEFAULT_LEASE, SourceStats, StatusCounts};
 pub use enrichment_logs::{ErrorTypeCount, StageResultStats};
 pub use entities::*;
 pub use migrate::migrate;

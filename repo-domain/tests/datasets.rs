@@ -16,6 +16,7 @@ repo_tests::on_every_backend!(
     unknown_status_label_is_a_decode_error_not_a_missing_row,
     claim_hands_each_dataset_to_one_worker,
     thirty_two_workers_claim_twenty_thousand_datasets_once,
+    expired_leases_are_taken_over_and_only_the_holder_finishes,
 );
 
 async fn setup(db: &Db) -> DatasetRepository<'_> {
@@ -435,4 +436,75 @@ async fn unknown_status_label_is_a_decode_error_not_a_missing_row(db: Db) {
     is_decode_error(repo.find_all(Filter::all()).await.map(|_| ()));
     is_decode_error(repo.get(odd.id).await.map(|_| ()));
     assert_eq!(repo.get(kept.id).await.unwrap().id, kept.id);
+}
+
+/// A worker claims datasets and dies. While its lease lives nobody else gets them; once it has
+/// run out another worker takes them over (the lost attempt counted), and only that worker can
+/// finish them: the dead one, coming back, is refused and writes nothing.
+async fn expired_leases_are_taken_over_and_only_the_holder_finishes(db: Db) {
+    let repo = setup(&db).await;
+    for i in 0..3 {
+        repo.insert(&Dataset::new("kaggle", &format!("lease/{i}"), "t"))
+            .await
+            .unwrap();
+    }
+    let lease = chrono::TimeDelta::milliseconds(400);
+    let first = repo
+        .claim_pending_for_enrichment_leased("kaggle", 10, 3, "dies", lease)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(
+        first
+            .iter()
+            .all(|d| d.claimed_by.as_deref() == Some("dies"))
+    );
+    assert!(first.iter().all(|d| d.claimed_at.is_some()));
+
+    // The lease is live: nothing to take.
+    let early = repo
+        .claim_pending_for_enrichment_leased("kaggle", 10, 3, "takes_over", lease)
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "{early:?}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let later = repo
+        .claim_pending_for_enrichment_leased("kaggle", 10, 3, "takes_over", lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|d| d.id).collect::<Vec<_>>(),
+        first.iter().map(|d| d.id).collect::<Vec<_>>()
+    );
+    for dataset in &later {
+        assert_eq!(dataset.claimed_by.as_deref(), Some("takes_over"));
+        assert_eq!(dataset.enrichment_attempts, 1, "the lost attempt counts");
+        assert_eq!(dataset.enrichment_status, EnrichmentStatus::Enriching);
+    }
+
+    // The dead worker comes back: refused, nothing written.
+    let id = later[0].id;
+    match repo.mark_enriched_by(id, "dies", vec![1.0]).await {
+        Err(Error::Validation { field, .. }) => assert_eq!(field, "claimed_by"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(repo.mark_failed_by(id, "dies", "late").await.is_err());
+    assert_eq!(repo.get(id).await.unwrap(), later[0]);
+
+    // The holder finishes.
+    let done = repo
+        .mark_enriched_by(id, "takes_over", vec![1.0])
+        .await
+        .unwrap();
+    assert_eq!(done.enrichment_status, EnrichmentStatus::Enriched);
+    let failed = repo
+        .mark_failed_by(later[1].id, "takes_over", "upstream")
+        .await
+        .unwrap();
+    assert_eq!(failed.enrichment_attempts, 2);
+    assert!(matches!(
+        repo.mark_enriched_by(-1, "takes_over", vec![]).await,
+        Err(Error::NotFound { .. })
+    ));
 }

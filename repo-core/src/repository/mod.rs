@@ -7,12 +7,14 @@
 //! Statements are built in the crate-private `statements` module.
 
 mod base;
+mod lease;
 mod operations;
 mod reads;
 mod soft_delete;
 mod update;
 
 pub use base::BaseRepository;
+pub use lease::Lease;
 pub use update::{Guarded, UpdateReturning};
 
 use std::marker::PhantomData;
