@@ -434,3 +434,8 @@ fn postgres_sessions_match_the_model() {
         Box::pin(postgres_without_commit_flush(name))
     });
 }
+
+#[test]
+fn mysql_sessions_match_the_model() {
+    check_backend("mysql", |name| Box::pin(repo_tests::mysql(name)));
+}

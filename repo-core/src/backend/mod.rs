@@ -77,6 +77,11 @@ pub struct Capabilities {
     pub returning_on_delete: bool,
     /// How an upsert is written.
     pub upsert: UpsertSyntax,
+    /// A filtered write can take its row locks in key order through a locking subquery
+    /// (`WHERE id IN (SELECT id … ORDER BY id FOR UPDATE)`), so two such writes over the same
+    /// rows queue instead of deadlocking (else writers are serialized, or the table cannot be
+    /// named in its own update's subquery).
+    pub ordered_write_locks: bool,
     /// Row values compare as tuples (`(a, b) > (?, ?)`) and the planner seeks an index with
     /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
     pub row_value_comparison: bool,
@@ -261,6 +266,7 @@ const POSTGRES: Capabilities = Capabilities {
     returning_on_update: true,
     returning_on_delete: true,
     upsert: UpsertSyntax::OnConflict,
+    ordered_write_locks: true,
     row_value_comparison: true,
 };
 
@@ -276,6 +282,7 @@ const SQLITE: Capabilities = Capabilities {
     returning_on_update: true,
     returning_on_delete: true,
     upsert: UpsertSyntax::OnConflict,
+    ordered_write_locks: false,
     row_value_comparison: true,
 };
 
@@ -294,6 +301,8 @@ const MYSQL: Capabilities = Capabilities {
     returning_on_update: false,
     returning_on_delete: true,
     upsert: UpsertSyntax::OnDuplicateKey,
+    // MariaDB refuses a subquery on the table an UPDATE or DELETE changes (error 1093).
+    ordered_write_locks: false,
     // MariaDB compares row values but does not seek an index with them.
     row_value_comparison: false,
 };

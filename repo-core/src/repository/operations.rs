@@ -265,7 +265,8 @@ impl<E: Entity> Repository<'_, E> {
     ) -> Result<u64> {
         let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
         async {
-            let update = statements::update_where::<E>(self.within(filter), assignments, now())?;
+            let condition = self.in_key_order(self.within(filter));
+            let update = statements::update_where::<E>(condition, assignments, now())?;
             let n = self.execute(&update).await?;
             record_rows(n);
             Ok(n)
@@ -279,7 +280,7 @@ impl<E: Entity> Repository<'_, E> {
     /// count those; rows deleted already keep the time they were deleted.
     pub async fn delete_where(&self, filter: Filter<E>) -> Result<u64> {
         async {
-            let condition = self.condition(filter);
+            let condition = self.in_key_order(self.condition(filter));
             let delete = statements::delete_rows::<E>(self.backend(), self.view, condition, now());
             let n = self.execute_statement(delete).await?;
             record_rows(n);
@@ -287,5 +288,23 @@ impl<E: Entity> Repository<'_, E> {
         }
         .instrument(span::<E>("delete_where"))
         .await
+    }
+
+    /// `condition`, taking the row locks of a filtered write in primary key order where the
+    /// backend can (see [`Capabilities::ordered_write_locks`](crate::Capabilities)), so
+    /// concurrent filtered writes over the same rows queue instead of deadlocking.
+    fn in_key_order(&self, condition: Condition) -> Condition {
+        if !self.backend().capabilities().ordered_write_locks {
+            return condition;
+        }
+        let pk = E::primary_key().name;
+        let locked = sea_query::Query::select()
+            .column(pk)
+            .from(E::TABLE)
+            .cond_where(condition)
+            .order_by(pk, sea_query::Order::Asc)
+            .lock(sea_query::LockType::Update)
+            .to_owned();
+        Condition::all().add(Expr::col(pk).in_subquery(locked))
     }
 }

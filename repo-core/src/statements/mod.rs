@@ -312,7 +312,7 @@ pub(crate) fn build_insert_statement<E: Entity>(
         }
         let mut on_conflict = OnConflict::columns(key.iter().copied());
         // Guards first: MariaDB assigns the update list from left to right.
-        if let Some(guard) = duplicate_key_guard::<E>(backend, key) {
+        if let Some(guard) = upsert::duplicate_key_guard::<E>(backend, key) {
             on_conflict.value(E::primary_key().name, guard);
         }
         if let (Some(version), Some(column)) = (version, safety::version::<E>()) {
@@ -327,63 +327,11 @@ pub(crate) fn build_insert_statement<E: Entity>(
     if returning {
         insert.returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
     }
-    Statement::build(&insert, backend).sql().to_owned()
-}
-
-/// Where an upsert is `ON DUPLICATE KEY UPDATE`, a clash on any unique key updates the row it
-/// clashes with, not only a clash on the declared conflict key. Other backends refuse the
-/// other clashes; so does this guard, written first in the update list: it keeps the primary
-/// key when the existing row has the incoming conflict key, and otherwise sets it to NULL,
-/// which fails the statement (NOT NULL on the primary key) and writes nothing. `None` when
-/// the conflict key is the only key an incoming row can clash on.
-fn duplicate_key_guard<E: Entity>(backend: Backend, key: &[&'static str]) -> Option<Expr> {
-    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey {
-        return None;
-    }
-    let pk = E::primary_key();
-    let pk_can_clash = !pk.auto && key != [pk.name];
-    let other_unique_keys = E::UNIQUE_KEYS.iter().any(|unique| *unique != key);
-    if !pk_can_clash && !other_unique_keys {
-        return None;
-    }
-    let same_key: Vec<String> = key
-        .iter()
-        .map(|c| format!("\"{c}\" <=> VALUES(\"{c}\")"))
-        .collect();
-    Some(Expr::cust(format!(
-        "IF({}, \"{}\", NULL)",
-        same_key.join(" AND "),
-        pk.name
-    )))
-}
-
-/// The error an upsert's [`duplicate_key_guard`] raises (NOT NULL on the primary key) as what
-/// it means: a conflict on a key other than the conflict key, named when only one can clash.
-pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
-    let Error::NotNull { column, source, .. } = error else {
-        return error;
-    };
-    let pk = E::primary_key();
-    let key = E::conflict_key().unwrap_or_default();
-    if column != pk.name || duplicate_key_guard::<E>(backend, key).is_none() {
-        return Error::NotNull {
-            entity: E::NAME,
-            column,
-            source,
-        };
-    }
-    let mut clashing: Vec<String> = E::UNIQUE_KEYS
-        .iter()
-        .filter(|unique| **unique != key)
-        .map(|unique| crate::schema::unique_key_name(E::TABLE, unique))
-        .collect();
-    if !pk.auto && key != [pk.name] {
-        clashing.insert(0, crate::schema::primary_key_name(E::TABLE));
-    }
-    Error::Conflict {
-        entity: E::NAME,
-        constraint: clashing.join(" or "),
-        source,
+    let sql = Statement::build(&insert, backend).sql().to_owned();
+    if upsert.is_some() {
+        upsert::resolve_conflict_key::<E>(backend, sql)
+    } else {
+        sql
     }
 }
 
@@ -478,6 +426,9 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
         }
     }
 }
+
+mod upsert;
+pub(crate) use upsert::upsert_error;
 
 #[cfg(test)]
 mod tests;

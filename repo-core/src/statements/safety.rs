@@ -229,11 +229,14 @@ pub(crate) fn upsert_version_value<E: Entity>(backend: Backend, check: bool) -> 
     if !check || backend.capabilities().upsert != UpsertSyntax::OnDuplicateKey {
         return Some(Expr::col((E::TABLE, version)).add(one()));
     }
+    // Qualified: in `INSERT … SELECT` a bare name could also be the selected row's column.
+    let table = E::TABLE;
     let deleted = soft_delete::<E>()
-        .map(|d| format!(" OR \"{d}\" IS NOT NULL"))
+        .map(|d| format!(" OR \"{table}\".\"{d}\" IS NOT NULL"))
         .unwrap_or_default();
     Some(Expr::cust(format!(
-        "IF(\"{version}\" = VALUES(\"{version}\"){deleted}, \"{version}\" + 1, NULL)"
+        "IF(\"{table}\".\"{version}\" = VALUES(\"{version}\"){deleted}, \
+         \"{table}\".\"{version}\" + 1, NULL)"
     )))
 }
 

@@ -161,13 +161,16 @@ fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
          `updated_at` = VALUES(`updated_at`) \
          RETURNING \"id\", \"slug\", \"mood\", \"stars\", \"updated_at\""
     );
-    // A supplied primary key can clash too: the guard comes first in the update list.
+    // A supplied primary key can clash too: each row takes the key of the row that already
+    // has its conflict key, and a guard, first in the update list, refuses any other clash.
     let upsert = build_fixed::<Tag>(Backend::MySql, Fixed::Upsert, View::Live);
-    assert!(
-        upsert.contains(
-            "ON DUPLICATE KEY UPDATE `code` = IF(\"name\" <=> VALUES(\"name\"), \"code\", NULL), "
-        ),
-        "{upsert}"
+    assert_eq!(
+        upsert,
+        "INSERT INTO `tags` (`code`, `name`) SELECT COALESCE((SELECT \"existing\".\"code\" \
+         FROM \"tags\" AS \"existing\" WHERE \"existing\".\"name\" <=> \"v\".\"name\"), \
+         \"v\".\"code\"), \"v\".\"name\" FROM (SELECT ? AS \"code\", ? AS \"name\") AS \"v\" \
+         ON DUPLICATE KEY UPDATE `code` = IF(\"tags\".\"name\" <=> VALUES(\"name\"), \
+         \"tags\".\"code\", NULL), `name` = VALUES(`name`) RETURNING \"code\", \"name\""
     );
 }
 
@@ -373,8 +376,9 @@ fn upserts_check_the_version_and_revive_deleted_rows() {
     let mariadb = build_fixed::<Doc>(Backend::MySql, Fixed::Upsert, View::Live);
     assert!(
         mariadb.contains(
-            "ON DUPLICATE KEY UPDATE `version` = IF(\"version\" = VALUES(\"version\") OR \
-             \"deleted_at\" IS NOT NULL, \"version\" + 1, NULL), `deleted_at` = VALUES(`deleted_at`)"
+            "ON DUPLICATE KEY UPDATE `version` = IF(\"docs\".\"version\" = VALUES(\"version\") \
+             OR \"docs\".\"deleted_at\" IS NOT NULL, \"docs\".\"version\" + 1, NULL), \
+             `deleted_at` = VALUES(`deleted_at`)"
         ),
         "{mariadb}"
     );

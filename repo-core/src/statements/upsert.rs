@@ -1,0 +1,141 @@
+//! Upserts where the backend writes them `ON DUPLICATE KEY UPDATE`, made to mean what they
+//! mean elsewhere: conflicts resolve on the declared key only.
+
+use sea_query::Expr;
+
+use crate::db::Backend;
+use crate::entity::Entity;
+use crate::error::Error;
+
+/// Where an upsert is `ON DUPLICATE KEY UPDATE`, a clash on any unique key updates the row it
+/// clashes with, not only a clash on the declared conflict key. Other backends refuse the
+/// other clashes; so does this guard, written first in the update list: it keeps the primary
+/// key when the existing row has the incoming conflict key, and otherwise sets it to NULL,
+/// which fails the statement (NOT NULL on the primary key) and writes nothing. `None` when
+/// the conflict key is the only key an incoming row can clash on.
+pub(crate) fn duplicate_key_guard<E: Entity>(
+    backend: Backend,
+    key: &[&'static str],
+) -> Option<Expr> {
+    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey {
+        return None;
+    }
+    let pk = E::primary_key();
+    let pk_can_clash = !pk.auto && key != [pk.name];
+    let other_unique_keys = E::UNIQUE_KEYS.iter().any(|unique| *unique != key);
+    if !pk_can_clash && !other_unique_keys {
+        return None;
+    }
+    let table = E::TABLE;
+    // Qualified: in `INSERT … SELECT` a bare name could also be the selected row's column.
+    let same_key: Vec<String> = key
+        .iter()
+        .map(|c| format!("\"{table}\".\"{c}\" <=> VALUES(\"{c}\")"))
+        .collect();
+    Some(Expr::cust(format!(
+        "IF({}, \"{table}\".\"{}\", NULL)",
+        same_key.join(" AND "),
+        pk.name
+    )))
+}
+
+/// The error an upsert's [`duplicate_key_guard`] raises (NOT NULL on the primary key) as what
+/// it means: a conflict on a key other than the conflict key, named when only one can clash.
+pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
+    let Error::NotNull { column, source, .. } = error else {
+        return error;
+    };
+    let pk = E::primary_key();
+    let key = E::conflict_key().unwrap_or_default();
+    if column != pk.name || duplicate_key_guard::<E>(backend, key).is_none() {
+        return Error::NotNull {
+            entity: E::NAME,
+            column,
+            source,
+        };
+    }
+    let mut clashing: Vec<String> = E::UNIQUE_KEYS
+        .iter()
+        .filter(|unique| **unique != key)
+        .map(|unique| crate::schema::unique_key_name(E::TABLE, unique))
+        .collect();
+    if !pk.auto && key != [pk.name] {
+        clashing.insert(0, crate::schema::primary_key_name(E::TABLE));
+    }
+    Error::Conflict {
+        entity: E::NAME,
+        constraint: clashing.join(" or "),
+        source,
+    }
+}
+
+/// An upsert's SQL where the primary key is supplied and the conflict key is another unique
+/// key: elsewhere the conflict key decides (an existing row with that key is updated, whatever
+/// primary key the incoming row carries), but `ON DUPLICATE KEY` would first meet the primary
+/// key. So each incoming row takes the primary key of the row that already has its conflict
+/// key, if any: `INSERT … SELECT COALESCE((SELECT pk … WHERE key = v.key), v.pk), … FROM
+/// (SELECT ? AS a, … UNION ALL SELECT …) AS v ON DUPLICATE KEY UPDATE …`. Other SQL is
+/// returned as it is.
+pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> String {
+    let pk = E::primary_key();
+    let key = E::conflict_key().unwrap_or_default();
+    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey
+        || pk.auto
+        || key == [pk.name]
+    {
+        return sql;
+    }
+    let (Some((head, rest)), Some(update_at)) = (
+        sql.split_once(" VALUES "),
+        sql.find(" ON DUPLICATE KEY UPDATE "),
+    ) else {
+        return sql;
+    };
+    let values = &rest[..update_at - head.len() - " VALUES ".len()];
+    let tail = &sql[update_at..];
+    let columns: Vec<&str> = super::insert_columns::<E>().map(|c| c.name).collect();
+    let width = columns.len();
+    let rows = values.matches('?').count() / width.max(1);
+    let table = E::TABLE;
+    let mut derived = String::new();
+    for row in 0..rows {
+        derived.push_str(if row == 0 {
+            "SELECT "
+        } else {
+            " UNION ALL SELECT "
+        });
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                if row == 0 {
+                    format!("? AS \"{c}\"")
+                } else {
+                    "?".to_owned()
+                }
+            })
+            .collect();
+        derived.push_str(&fields.join(", "));
+    }
+    let same_key: Vec<String> = key
+        .iter()
+        .map(|k| format!("\"existing\".\"{k}\" <=> \"v\".\"{k}\""))
+        .collect();
+    let selected: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if *c == pk.name {
+                format!(
+                    "COALESCE((SELECT \"existing\".\"{c}\" FROM \"{table}\" AS \"existing\" \
+                     WHERE {}), \"v\".\"{c}\")",
+                    same_key.join(" AND ")
+                )
+            } else {
+                format!("\"v\".\"{c}\"")
+            }
+        })
+        .collect();
+    format!(
+        "{head} SELECT {} FROM ({derived}) AS \"v\"{tail}",
+        selected.join(", ")
+    )
+}
