@@ -121,8 +121,8 @@ impl<E: 'static> Lease<E> {
 }
 
 impl<E: Entity> Repository<'_, E> {
-    /// Claim up to `limit` rows for `holder`, as [`claim`](Repository::claim) does: rows
-    /// matching `available`, and rows whose lease ran out (their holder is presumed dead). Each
+    /// Claim up to `limit` rows for `holder`, as [`claim`](Repository::claim) does: rows whose
+    /// lease ran out (their holder is presumed dead) first, then rows matching `available`. Each
     /// claimed row gets `holder`, a new lease starting now, and `update`'s values, whose
     /// condition (if any) applies too. Concurrent claimers never take the same row, and a row
     /// under a live lease is never taken.
@@ -136,11 +136,20 @@ impl<E: Entity> Repository<'_, E> {
     ) -> Result<Vec<E>> {
         let at = now();
         let mut update = update;
-        update
-            .value(lease.holder, holder)
-            .value(lease.taken_at, at)
-            .cond_where(self.condition(available.or(lease.expired(at))));
-        self.claim(update, limit).await
+        update.value(lease.holder, holder).value(lease.taken_at, at);
+        // Two claims rather than one with `available OR expired`: each condition alone can use
+        // an index that yields rows in key order (a partial index on the available states, say),
+        // which an OR of the two defeats. Expired rows first, so they are never starved.
+        let mut expired = update.clone();
+        expired.cond_where(self.condition(lease.expired(at)));
+        let mut claimed = self.claim(expired, limit).await?;
+        let left = limit - claimed.len() as u64;
+        if left > 0 {
+            let mut fresh = update;
+            fresh.cond_where(self.condition(available));
+            claimed.extend(self.claim(fresh, left).await?);
+        }
+        Ok(claimed)
     }
 
     /// Apply `update` (its condition picks the row) only while `holder` holds the row under
