@@ -17,6 +17,7 @@ repo_tests::on_every_backend!(
     bulk_upsert_writes_and_replaces_new_types,
     native_columns_written_by_plain_sql_read_back_exactly,
     u64_above_i64_max_is_refused_or_stored,
+    long_in_lists_match_new_types,
 );
 
 /// One row with every type added for existing schemas, nullable variants too.
@@ -74,9 +75,9 @@ fn row(i: i64) -> Typed {
     let n = u32::try_from(i).unwrap();
     Typed {
         id: i,
-        at: at(2024, 2, 29, 10, 0, n, 123_456 + n),
+        at: at(2024, 2, 29, 10, n / 60, n % 60, 123_456 + n),
         at_opt: Some(at(1999, 12, 31, 23, 59, 59, 500_000)),
-        starts: time(8, n, 0, 250_000),
+        starts: time(8 + n / 60, n % 60, 0, 250_000),
         starts_opt: Some(time(23, 59, 59, 999_999)),
         amount: dec(&format!("{i}.30")),
         amount_opt: Some(dec("-0.0001")),
@@ -84,7 +85,7 @@ fn row(i: i64) -> Typed {
         small_opt: Some(n),
         big: 1_000 + u64::from(n),
         big_opt: Some(i64::MAX as u64),
-        ip: ip(&format!("10.0.0.{i}")),
+        ip: ip(&format!("10.0.{}.{}", i / 256, i % 256)),
         ip_opt: Some(ip("2001:db8::ff00:42:8329")),
     }
 }
@@ -424,5 +425,46 @@ async fn u64_above_i64_max_is_refused_or_stored(db: Db) {
         };
         repo.insert(&fits).await.unwrap();
         assert_eq!(repo.get(2).await.unwrap(), fits);
+    }
+}
+
+/// Lists longer than `INLINE_LIST_LIMIT` travel as one array or JSON parameter: each new type
+/// keeps its stored form there too.
+async fn long_in_lists_match_new_types(db: Db) {
+    db.create_schema::<Typed>().await.unwrap();
+    let repo = TypedRepository::new(&db);
+    let rows: Vec<Typed> = (1..=4).map(row).collect();
+    repo.bulk_insert(&rows).await.unwrap();
+    let long = repo_core::filter::INLINE_LIST_LIMIT as i64 + 10;
+    let ids = |rows: Vec<Typed>| {
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    // Rows 2 to `long`: three of them exist.
+    let all: Vec<Typed> = (2..long).map(row).collect();
+    let filters = [
+        Typed::AT.is_in(all.iter().map(|r| r.at)),
+        Typed::STARTS.is_in(all.iter().map(|r| r.starts)),
+        Typed::AMOUNT.is_in(all.iter().map(|r| r.amount)),
+        Typed::SMALL.is_in(all.iter().map(|r| r.small)),
+        Typed::BIG.is_in(all.iter().map(|r| r.big)),
+        Typed::IP.is_in(all.iter().map(|r| r.ip)),
+    ];
+    for filter in filters {
+        assert_eq!(
+            ids(repo.find_all(filter.clone()).await.unwrap()),
+            [2, 3, 4],
+            "{filter:?}"
+        );
+    }
+    if db.backend() == Backend::Postgres {
+        let refused = repo
+            .count(Typed::BIG.is_in((0..long as u64).map(|i| u64::MAX - i)))
+            .await;
+        assert!(
+            matches!(refused, Err(Error::Validation { .. })),
+            "{refused:?}"
+        );
     }
 }
