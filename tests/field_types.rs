@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use repo_core::prelude::*;
 use repo_core::rust_decimal::Decimal;
-use repo_core::{Backend, Cursor, Error};
+use repo_core::{Backend, Cursor, DbField, Error, Row, sea_query};
 
 repo_tests::on_every_backend!(
     every_new_type_round_trips_with_and_without_values,
@@ -18,6 +18,8 @@ repo_tests::on_every_backend!(
     native_columns_written_by_plain_sql_read_back_exactly,
     u64_above_i64_max_is_refused_or_stored,
     long_in_lists_match_new_types,
+    a_field_type_of_ones_own_round_trips_and_checks_reads,
+    values_that_do_not_fit_the_field_are_decode_errors,
 );
 
 /// One row with every type added for existing schemas, nullable variants too.
@@ -465,6 +467,141 @@ async fn long_in_lists_match_new_types(db: Db) {
         assert!(
             matches!(refused, Err(Error::Validation { .. })),
             "{refused:?}"
+        );
+    }
+}
+
+/// Money as whole cents, a newtype over `i64` (the route the README documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cents(pub i64);
+
+impl DbField for Cents {
+    type Scalar = Self;
+    fn to_value(&self) -> sea_query::Value {
+        self.0.to_value()
+    }
+    fn null_value() -> sea_query::Value {
+        i64::null_value()
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        i64::decode(row, index).map(Cents)
+    }
+    fn column_type(backend: Backend) -> sea_query::ColumnType {
+        i64::column_type(backend)
+    }
+}
+
+/// Text that must hold an `@`, checked on every read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(pub String);
+
+impl DbField for Email {
+    type Scalar = Self;
+    fn to_value(&self) -> sea_query::Value {
+        self.0.to_value()
+    }
+    fn null_value() -> sea_query::Value {
+        String::null_value()
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        let text = String::decode(row, index)?;
+        if text.contains('@') {
+            Ok(Self(text))
+        } else {
+            Err(sqlx::Error::ColumnDecode {
+                index: index.to_string(),
+                source: format!("`{text}` is not an email address").into(),
+            })
+        }
+    }
+    fn column_type(backend: Backend) -> sea_query::ColumnType {
+        String::column_type(backend)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "invoices", index(total))]
+pub struct Invoice {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub customer: Email,
+    pub total: Cents,
+    pub discount: Option<Cents>,
+}
+
+async fn a_field_type_of_ones_own_round_trips_and_checks_reads(db: Db) {
+    db.create_schema::<Invoice>().await.unwrap();
+    let repo = InvoiceRepository::new(&db);
+    let invoice = |id: i64, total: i64, discount: Option<i64>| Invoice {
+        id,
+        customer: Email(format!("c{id}@example.com")),
+        total: Cents(total),
+        discount: discount.map(Cents),
+    };
+    let rows = [
+        invoice(1, 12_50, None),
+        invoice(2, 99_99, Some(10_00)),
+        invoice(3, 4_05, None),
+    ];
+    repo.bulk_upsert(&rows).await.unwrap();
+    assert_eq!(repo.get(2).await.unwrap(), rows[1]);
+    let large = repo
+        .find(
+            Invoice::TOTAL.gte(Cents(10_00)),
+            PageRequest::new(10).order_by(Invoice::TOTAL.desc()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(large.items, [rows[1].clone(), rows[0].clone()]);
+    assert_eq!(
+        repo.count(Invoice::DISCOUNT.eq(Cents(10_00)))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        repo.find_all(Invoice::CUSTOMER.eq(Email("c3@example.com".into())))
+            .await
+            .unwrap(),
+        [rows[2].clone()]
+    );
+
+    // A row another program wrote that the type refuses is a decode error naming the column.
+    repo_tests::raw_sql(
+        &db,
+        "INSERT INTO invoices (id, customer, total, discount) VALUES (4, 'nobody', 1, NULL)",
+    )
+    .await
+    .unwrap();
+    match repo.get(4).await {
+        Err(Error::Decode { column, reason }) => {
+            assert_eq!(column, "customer");
+            assert!(reason.contains("nobody"), "{reason}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+async fn values_that_do_not_fit_the_field_are_decode_errors(db: Db) {
+    db.create_schema::<Typed>().await.unwrap();
+    let repo = TypedRepository::new(&db);
+    repo.insert(&row(1)).await.unwrap();
+    repo.insert(&row(2)).await.unwrap();
+    repo_tests::raw_sql(&db, "UPDATE typed_rows SET small = 4294967296 WHERE id = 1")
+        .await
+        .unwrap();
+    assert!(
+        matches!(repo.get(1).await, Err(Error::Decode { ref column, .. }) if column == "small"),
+        "a u32 column holding 2^32"
+    );
+    if db.backend() != Backend::MySql {
+        // MariaDB's BIGINT UNSIGNED cannot hold a negative number at all.
+        repo_tests::raw_sql(&db, "UPDATE typed_rows SET big = -1 WHERE id = 2")
+            .await
+            .unwrap();
+        assert!(
+            matches!(repo.get(2).await, Err(Error::Decode { ref column, .. }) if column == "big"),
+            "a u64 column holding -1"
         );
     }
 }
