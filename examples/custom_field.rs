@@ -93,10 +93,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     db.create_schema::<Invoice>().await?;
     let repo = InvoiceRepository::new(&db);
     let invoices = [
-        ("ana@example.com", 12_50, None),
-        ("ben@example.org", 99_99, Some(10_00)),
-        ("ana@example.com", 4_05, None),
-        ("cy@example.net", 250_00, Some(25_00)),
+        ("ana@example.com", 1250, None),
+        ("ben@example.org", 9999, Some(1000)),
+        ("ana@example.com", 405, None),
+        ("cy@example.net", 25000, Some(2500)),
     ]
     .into_iter()
     .map(|(customer, total, discount)| {
@@ -112,7 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Filters and ordering take the custom types themselves.
     let large = repo
         .find(
-            Invoice::TOTAL.gte(Cents(10_00)),
+            Invoice::TOTAL.gte(Cents(1000)),
             PageRequest::new(10).order_by(Invoice::TOTAL.desc()),
         )
         .await?;

@@ -539,24 +539,22 @@ async fn a_field_type_of_ones_own_round_trips_and_checks_reads(db: Db) {
         discount: discount.map(Cents),
     };
     let rows = [
-        invoice(1, 12_50, None),
-        invoice(2, 99_99, Some(10_00)),
-        invoice(3, 4_05, None),
+        invoice(1, 1250, None),
+        invoice(2, 9999, Some(1000)),
+        invoice(3, 405, None),
     ];
     repo.bulk_upsert(&rows).await.unwrap();
     assert_eq!(repo.get(2).await.unwrap(), rows[1]);
     let large = repo
         .find(
-            Invoice::TOTAL.gte(Cents(10_00)),
+            Invoice::TOTAL.gte(Cents(1000)),
             PageRequest::new(10).order_by(Invoice::TOTAL.desc()),
         )
         .await
         .unwrap();
     assert_eq!(large.items, [rows[1].clone(), rows[0].clone()]);
     assert_eq!(
-        repo.count(Invoice::DISCOUNT.eq(Cents(10_00)))
-            .await
-            .unwrap(),
+        repo.count(Invoice::DISCOUNT.eq(Cents(1000))).await.unwrap(),
         1
     );
     assert_eq!(
