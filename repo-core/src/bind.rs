@@ -81,10 +81,18 @@ pub(crate) fn unsupported(value: &Value) -> BoxDynError {
     format!("value kind {value:?} is not supported by this backend").into()
 }
 
-pub(crate) fn unsigned(value: Option<u64>) -> Result<Option<i64>, BoxDynError> {
+/// A `u64` for a backend whose integers are signed 64-bit (PostgreSQL, SQLite): above
+/// `i64::MAX` it is refused before anything is sent.
+pub(crate) fn unsigned(value: Option<u64>) -> Result<Option<i64>, InvalidValue> {
     value
         .map(|v| {
-            i64::try_from(v).map_err(|_| format!("{v} does not fit a signed 64-bit column").into())
+            i64::try_from(v).map_err(|_| {
+                InvalidValue(format!(
+                    "unsigned integer {v} is above {}, the largest integer this backend stores \
+                     (only MariaDB's BIGINT UNSIGNED holds every u64)",
+                    i64::MAX
+                ))
+            })
         })
         .transpose()
 }

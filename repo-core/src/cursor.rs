@@ -155,6 +155,9 @@ fn value_to_json(value: &Value) -> Json {
             Json::String(v.naive_utc().format(DATETIME_FORMAT).to_string())
         }
         Value::Uuid(Some(v)) => Json::String(v.to_string()),
+        Value::IpNetwork(Some(v)) => Json::String(v.ip().to_string()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(Some(v)) => Json::String(v.to_string()),
         _ => Json::Null,
     }
 }
@@ -212,6 +215,11 @@ fn json_to_value(json: &Json, column: &ColumnDef) -> Option<Value> {
             )))
         }
         Value::Uuid(_) => Value::Uuid(Some(text?.parse().ok()?)),
+        Value::IpNetwork(_) => {
+            Value::IpNetwork(Some(text?.parse::<std::net::IpAddr>().ok()?.into()))
+        }
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => Value::Decimal(Some(text?.parse().ok()?)),
         _ => return None,
     })
 }

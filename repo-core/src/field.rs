@@ -15,7 +15,14 @@ use crate::row::Row;
 ///
 /// Implemented for `bool`, `i16`, `i32`, `i64`, `f32`, `f64`, `String`, `Vec<u8>`,
 /// `chrono::DateTime<Utc>`, `chrono::NaiveDate`, `uuid::Uuid`, `serde_json::Value`,
-/// `Vec<f32>` (an embedding), every `#[derive(DbEnum)]` enum, and `Option<T>` of those (NULL).
+/// `Vec<f32>` (an embedding), every `#[derive(DbEnum)]` enum, and `Option<T>` of those (NULL);
+/// and, for existing schemas, `chrono::NaiveDateTime`, `chrono::NaiveTime`, `u32`, `u64`,
+/// `std::net::IpAddr` and `rust_decimal::Decimal` (feature `decimal`): see
+/// [`field_types`](crate::field_types) for their storage on each backend.
+///
+/// A type of your own (a newtype such as `Cents(i64)` or `EmailAddress(String)`) becomes a
+/// column type by implementing this trait, usually by delegating to the type it wraps: see
+/// the README section "A field type of your own" and `examples/custom_field.rs`.
 ///
 /// `Vec<f32>` is a PostgreSQL `real[]`; on SQLite it is a BLOB holding the floats as consecutive
 /// 4-byte little-endian IEEE 754 values.
@@ -35,7 +42,7 @@ use crate::row::Row;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
-    note = "column types: bool, i16, i32, i64, f32, f64, String, Vec<u8>, DateTime<Utc>, NaiveDate, Uuid, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)]"
+    note = "column types: bool, i16, i32, i64, u32, u64, f32, f64, Decimal, String, Vec<u8>, DateTime<Utc>, NaiveDateTime, NaiveDate, NaiveTime, Uuid, IpAddr, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)], or implement DbField for a type of your own"
 )]
 pub trait DbField: Sized + Send + Sync + 'static {
     /// The type filters compare this column with: `T` for both `T` and `Option<T>`.
@@ -202,7 +209,7 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
-    note = "column types: bool, i16, i32, i64, f32, f64, String, Vec<u8>, DateTime<Utc>, NaiveDate, Uuid, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)]"
+    note = "column types: bool, i16, i32, i64, u32, u64, f32, f64, Decimal, String, Vec<u8>, DateTime<Utc>, NaiveDateTime, NaiveDate, NaiveTime, Uuid, IpAddr, serde_json::Value, Vec<f32>, #[derive(DbEnum)] enums, Option of those; mark serde types #[repo(json)], or implement DbField for a type of your own"
 )]
 pub trait DbEnum: Sized + Send + Sync + 'static + crate::row::Decodable {
     /// The PostgreSQL type name.

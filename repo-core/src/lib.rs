@@ -91,6 +91,7 @@ pub mod entity;
 pub mod error;
 pub mod exec;
 pub mod field;
+pub mod field_types;
 pub mod filter;
 mod keys;
 mod new_entity;
@@ -121,6 +122,9 @@ pub use session::Session;
 #[cfg(feature = "derive")]
 pub use repo_derive::{DbEnum, FromRow, Repository};
 
+/// The decimal type of `Decimal` fields (feature `decimal`).
+#[cfg(feature = "decimal")]
+pub use rust_decimal;
 /// The sea-query and sqlx this crate builds on, for custom queries.
 pub use sea_query;
 pub use sqlx;

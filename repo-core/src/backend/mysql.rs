@@ -135,6 +135,8 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
             Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
         }
         Value::Array(..) => return Err(crate::bind::unsupported(&value)),
+        // Addresses are text in their `to_string()` form.
+        Value::IpNetwork(v) => Value::String(v.map(|ip| ip.ip().to_string())),
         // Years every backend stores alike, or a validation error before anything is sent.
         Value::ChronoDate(v) => Value::ChronoDate(date(v)?),
         // Instants travel as DATETIME values in UTC (the session's time zone): sqlx would send
@@ -157,6 +159,7 @@ pub(crate) fn column_type(declared: ColumnType, indexed: bool) -> ColumnType {
         ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
             ColumnType::Custom("DATETIME(6)".into())
         }
+        ColumnType::Time => ColumnType::Custom("TIME(6)".into()),
         ColumnType::String(StringLen::None) | ColumnType::Text if indexed => {
             ColumnType::String(StringLen::N(255))
         }
@@ -309,6 +312,8 @@ pub(crate) fn in_list(
         | Value::BigUnsigned(_) => ("v", "BIGINT UNSIGNED"),
         Value::Float(_) | Value::Double(_) => ("v", "DOUBLE"),
         Value::Bytes(_) | Value::Uuid(_) => ("UNHEX(v)", "TEXT"),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => ("v", "DECIMAL(65,30)"),
         Value::ChronoDate(_) => ("v", "DATE"),
         Value::ChronoTime(_) => ("v", "TIME(6)"),
         Value::ChronoDateTime(_)
@@ -362,6 +367,9 @@ fn json(value: &Value) -> serde_json::Value {
         Value::ChronoDateTimeUtc(Some(v)) => time(v.naive_utc()),
         Value::ChronoDateTimeLocal(Some(v)) => time(v.naive_utc()),
         Value::ChronoDateTimeWithTimeZone(Some(v)) => time(v.naive_utc()),
+        Value::IpNetwork(Some(v)) => Json::String(v.ip().to_string()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(Some(v)) => Json::String(v.to_string()),
         _ => Json::Null,
     }
 }

@@ -80,7 +80,20 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
         Value::ChronoDateTimeUtc(v) => Value::ChronoDateTimeUtc(aware(v)?),
         Value::ChronoDateTimeLocal(v) => Value::ChronoDateTimeLocal(aware(v)?),
         Value::ChronoDateTimeWithTimeZone(v) => Value::ChronoDateTimeWithTimeZone(aware(v)?),
+        // A long list of `u64`s (`= ANY($1)`) is an int8 array: each element is checked.
+        Value::Array(ArrayType::BigInt, Some(items)) => Value::Array(
+            ArrayType::BigInt,
+            Some(Box::new(
+                items
+                    .into_iter()
+                    .map(storage)
+                    .collect::<Result<Vec<_>, BoxDynError>>()?,
+            )),
+        ),
+        #[cfg(feature = "decimal")]
+        value @ Value::Decimal(_) => value,
         value @ (Value::Bool(_)
+        | Value::IpNetwork(_)
         | Value::BigInt(_)
         | Value::Double(_)
         | Value::String(_)
@@ -122,6 +135,9 @@ pub(crate) fn type_signature(values: &[Value]) -> String {
             | Value::ChronoDateTimeWithTimeZone(_) => 'z',
             Value::Uuid(_) => 'u',
             Value::Array(..) => 'a',
+            Value::IpNetwork(_) => 'p',
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => 'm',
         })
         .collect()
 }
@@ -171,6 +187,9 @@ fn array_type(typed_null: &Value) -> ArrayType {
         | Value::ChronoDateTimeLocal(_)
         | Value::ChronoDateTimeWithTimeZone(_) => ArrayType::ChronoDateTimeUtc,
         Value::Uuid(_) => ArrayType::Uuid,
+        Value::IpNetwork(_) => ArrayType::IpNetwork,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => ArrayType::Decimal,
         _ => ArrayType::BigInt,
     }
 }

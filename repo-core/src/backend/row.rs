@@ -59,6 +59,62 @@ impl Row {
         }
     }
 
+    /// Decode a timestamp without a zone, as this backend stores it (SQLite: every text form
+    /// the UTC timestamp reader accepts; an offset is applied, giving the UTC wall time).
+    pub(crate) fn naive_timestamp(
+        &self,
+        index: usize,
+    ) -> Result<chrono::NaiveDateTime, sqlx::Error> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(row) => sqlx::Row::try_get(row, index),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(row) => sqlite::timestamp::decode(row, index).map(|t| t.naive_utc()),
+            #[cfg(feature = "mysql")]
+            Self::MySql(row) => sqlx::Row::try_get(row, index),
+        }
+    }
+
+    /// Decode a `u64`: a signed 64-bit integer that is not negative, or on MariaDB also
+    /// `BIGINT UNSIGNED`.
+    pub(crate) fn unsigned(&self, index: usize) -> Result<u64, sqlx::Error> {
+        #[cfg(feature = "mysql")]
+        if let Self::MySql(row) = self
+            && let Ok(value) = sqlx::Row::try_get::<u64, _>(row, index)
+        {
+            return Ok(value);
+        }
+        let stored: i64 = self.try_get(index)?;
+        u64::try_from(stored).map_err(|_| crate::field_types::out_of_range(index, stored, "u64"))
+    }
+
+    /// Decode an IP address: PostgreSQL `inet` (a host address), text elsewhere.
+    pub(crate) fn ip(&self, index: usize) -> Result<std::net::IpAddr, sqlx::Error> {
+        #[cfg(feature = "postgres")]
+        if let Self::Postgres(row) = self {
+            return sqlx::Row::try_get(row, index);
+        }
+        let text: String = self.try_get(index)?;
+        text.trim().parse().map_err(|e| sqlx::Error::ColumnDecode {
+            index: index.to_string(),
+            source: format!("`{text}` is not an IP address: {e}").into(),
+        })
+    }
+
+    /// Decode an exact decimal: `numeric`/`DECIMAL` natively; on SQLite text (exact), or an
+    /// INTEGER, or a REAL (as the shortest decimal that reads back as the same float).
+    #[cfg(feature = "decimal")]
+    pub(crate) fn decimal(&self, index: usize) -> Result<rust_decimal::Decimal, sqlx::Error> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(row) => sqlx::Row::try_get(row, index),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(row) => sqlite_decimal(row, index),
+            #[cfg(feature = "mysql")]
+            Self::MySql(row) => sqlx::Row::try_get(row, index),
+        }
+    }
+
     /// Decode an embedding, as this backend stores it.
     pub(crate) fn floats(&self, index: usize) -> Result<Vec<f32>, sqlx::Error> {
         match self {
@@ -78,5 +134,37 @@ fn floats_from_blob(bytes: &[u8], index: usize) -> Result<Vec<f32>, sqlx::Error>
     crate::field::decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
         index: index.to_string(),
         source: source.into(),
+    })
+}
+
+/// A decimal as SQLite holds it: exact text, an INTEGER, or a REAL.
+#[cfg(all(feature = "decimal", feature = "sqlite"))]
+fn sqlite_decimal(
+    row: &sqlx::sqlite::SqliteRow,
+    index: usize,
+) -> Result<rust_decimal::Decimal, sqlx::Error> {
+    use rust_decimal::Decimal;
+    use sqlx::{Row as _, TypeInfo as _, ValueRef as _};
+    let kind = row.try_get_raw(index)?.type_info().name().to_owned();
+    let parsed = match kind.as_str() {
+        "TEXT" => {
+            let text: &str = row.try_get_unchecked(index)?;
+            let text = text.trim();
+            text.parse::<Decimal>()
+                .or_else(|_| Decimal::from_scientific(text))
+                .map_err(|e| format!("`{text}` is not a decimal: {e}"))
+        }
+        "INTEGER" => Ok(Decimal::from(row.try_get_unchecked::<i64, _>(index)?)),
+        "REAL" => {
+            let real: f64 = row.try_get_unchecked(index)?;
+            real.to_string()
+                .parse::<Decimal>()
+                .map_err(|e| format!("{real} is not a decimal: {e}"))
+        }
+        other => Err(format!("a {other} value is not a decimal")),
+    };
+    parsed.map_err(|reason| sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: reason.into(),
     })
 }

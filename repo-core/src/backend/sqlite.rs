@@ -8,6 +8,7 @@ use sqlx::error::BoxDynError;
 use super::{Driver, Row};
 use crate::bind::{InvalidValue, aware, date, floats, naive, unsigned, unsupported};
 use crate::db::DbOptions;
+use crate::field_types::sqlite_time;
 
 pub(crate) async fn connect(
     url: &str,
@@ -168,6 +169,10 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
         Value::Array(ArrayType::Float, v) => {
             Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
         }
+        Value::ChronoTime(v) => Value::String(v.map(sqlite_time)),
+        Value::IpNetwork(v) => Value::String(v.map(|ip| ip.ip().to_string())),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(v) => Value::String(v.map(|d| d.to_string())),
         value @ (Value::Bool(_)
         | Value::TinyInt(_)
         | Value::SmallInt(_)
@@ -181,7 +186,6 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
         | Value::Char(_)
         | Value::Enum(_)
         | Value::Bytes(_)
-        | Value::ChronoTime(_)
         | Value::Uuid(_)) => value,
         other => return Err(unsupported(&other)),
     })
@@ -434,6 +438,10 @@ fn sqlite_json(value: &Value) -> serde_json::Value {
             serde_json::Value::String(sqlite_timestamp(&v.naive_utc()))
         }
         Value::ChronoDateTime(Some(v)) => serde_json::Value::String(sqlite_timestamp(v)),
+        Value::ChronoTime(Some(v)) => serde_json::Value::String(sqlite_time(*v)),
+        Value::IpNetwork(Some(v)) => serde_json::Value::String(v.ip().to_string()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(Some(v)) => serde_json::Value::String(v.to_string()),
         _ => serde_json::Value::Null,
     }
 }

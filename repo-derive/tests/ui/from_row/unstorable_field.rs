@@ -2,7 +2,7 @@ use repo_core::prelude::*;
 
 #[derive(FromRow)]
 pub struct Stats {
-    pub count: u64,
+    pub count: u16,
 }
 
 fn main() {}

@@ -5,7 +5,7 @@ use repo_core::prelude::*;
 struct Widget {
     #[repo(primary_key, auto)]
     id: i64,
-    count: u64,
+    count: u16,
 }
 
 fn main() {}

@@ -4,7 +4,7 @@ use repo_core::prelude::*;
 #[repo(table = "widgets")]
 struct Widget {
     #[repo(primary_key)]
-    id: u64,
+    id: u16,
     name: String,
 }
 

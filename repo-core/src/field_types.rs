@@ -1,0 +1,191 @@
+//! Column types for existing schemas: timestamps without a zone, times of day, unsigned
+//! integers, IP addresses and exact decimals.
+//!
+//! | Rust | PostgreSQL | MariaDB | SQLite |
+//! |---|---|---|---|
+//! | `chrono::NaiveDateTime` | `timestamp` | `DATETIME(6)` | text `YYYY-MM-DD HH:MM:SS[.ffffff]` |
+//! | `chrono::NaiveTime` | `time` | `TIME(6)` | text `HH:MM:SS[.ffffff]` |
+//! | `u32` | `bigint` | `BIGINT` | `integer` |
+//! | `u64` | `bigint` (up to `i64::MAX`) | `BIGINT UNSIGNED` | `integer` (up to `i64::MAX`) |
+//! | `std::net::IpAddr` | `inet` | text | text |
+//! | `rust_decimal::Decimal` (feature `decimal`) | `numeric` | `DECIMAL(38,10)` | exact text |
+//!
+//! Fractions of a second are kept to the microsecond, as PostgreSQL and MariaDB keep them; on
+//! SQLite they are written as timestamps are (trailing zeros trimmed, none for a whole second),
+//! so text order is time order.
+//!
+//! A `u64` above `i64::MAX` is refused with [`Error::Validation`](crate::Error::Validation)
+//! before anything is sent on PostgreSQL and SQLite, whose integers are signed 64-bit; MariaDB's
+//! `BIGINT UNSIGNED` holds every `u64`. A stored value that does not fit the field (a negative
+//! number, a `u32` column holding more than `u32::MAX`) is an [`Error::Decode`](crate::Error::Decode).
+//!
+//! An `IpAddr` is stored as its `to_string()` text where there is no address type (IPv6 in its
+//! RFC 5952 form), so equality filters match what this framework wrote; text order is not
+//! address order.
+//!
+//! A `Decimal` keeps its scale: `12.30` reads back as `12.30` from PostgreSQL `numeric` and
+//! SQLite. MariaDB `DECIMAL(p,s)` has a fixed scale, so a value reads back with the column's
+//! scale (equal as a number: `12.3` written to `DECIMAL(38,10)` reads `12.3000000000`), and
+//! MariaDB rounds digits beyond the scale. The generated schema uses `DECIMAL(38,10)`; any
+//! `DECIMAL(p,s)` of an existing table decodes, up to the 28 significant digits a `Decimal` has.
+//! On SQLite the exact decimal is text: **comparisons and ordering in SQL are then textual**
+//! (`"9" > "10"`), so range filters and ordering by a decimal column are only meaningful on
+//! PostgreSQL and MariaDB; equality filters match the same text (the same scale).
+
+use std::net::IpAddr;
+
+use chrono::{NaiveDateTime, NaiveTime};
+use sea_query::{ColumnType, StringLen, Value};
+
+use crate::db::Backend;
+use crate::field::DbField;
+use crate::row::Row;
+
+impl DbField for NaiveDateTime {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::ChronoDateTime(Some(*self))
+    }
+    fn null_value() -> Value {
+        Value::ChronoDateTime(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.naive_timestamp(index)
+    }
+    fn column_type(_: Backend) -> ColumnType {
+        ColumnType::DateTime
+    }
+}
+
+impl DbField for NaiveTime {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::ChronoTime(Some(*self))
+    }
+    fn null_value() -> Value {
+        Value::ChronoTime(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.try_get(index)
+    }
+    fn column_type(_: Backend) -> ColumnType {
+        ColumnType::Time
+    }
+}
+
+impl DbField for u32 {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::BigInt(Some(i64::from(*self)))
+    }
+    fn null_value() -> Value {
+        Value::BigInt(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        let stored: i64 = row.try_get(index)?;
+        Self::try_from(stored).map_err(|_| out_of_range(index, stored, "u32"))
+    }
+    fn column_type(_: Backend) -> ColumnType {
+        ColumnType::BigInteger
+    }
+}
+
+impl DbField for u64 {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::BigUnsigned(Some(*self))
+    }
+    fn null_value() -> Value {
+        Value::BigUnsigned(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.unsigned(index)
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        if backend == Backend::MySql {
+            ColumnType::BigUnsigned
+        } else {
+            ColumnType::BigInteger
+        }
+    }
+}
+
+impl DbField for IpAddr {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::IpNetwork(Some(ipnetwork::IpNetwork::from(*self)))
+    }
+    fn null_value() -> Value {
+        Value::IpNetwork(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.ip(index)
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        if backend == Backend::Postgres {
+            ColumnType::Inet
+        } else {
+            ColumnType::String(StringLen::None)
+        }
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl DbField for rust_decimal::Decimal {
+    type Scalar = Self;
+    fn to_value(&self) -> Value {
+        Value::Decimal(Some(*self))
+    }
+    fn null_value() -> Value {
+        Value::Decimal(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        row.decimal(index)
+    }
+    fn column_type(backend: Backend) -> ColumnType {
+        match backend {
+            Backend::MySql => ColumnType::Decimal(Some(DECIMAL_DEFAULT)),
+            // Text affinity: a `numeric` or `real` SQLite column would turn `12.30` into a float.
+            Backend::Sqlite => ColumnType::Text,
+            Backend::Postgres => ColumnType::Decimal(None),
+        }
+    }
+}
+
+/// Precision and scale of a generated MariaDB decimal column.
+#[cfg(feature = "decimal")]
+pub const DECIMAL_DEFAULT: (u32, u32) = (38, 10);
+
+/// The SQLite text of a time of day: `HH:MM:SS`, then `.` and the microseconds without
+/// trailing zeros when there are any.
+pub(crate) fn sqlite_time(time: NaiveTime) -> String {
+    use chrono::Timelike as _;
+    let mut text = time.format("%H:%M:%S").to_string();
+    let micros = time.nanosecond() % 1_000_000_000 / 1_000;
+    if micros != 0 {
+        let digits = format!("{micros:06}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    text
+}
+
+pub(crate) fn out_of_range(index: usize, stored: impl std::fmt::Display, ty: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: format!("stored value {stored} does not fit `{ty}`").into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_times_trim_the_fraction() {
+        let t = |h, m, s, micro| NaiveTime::from_hms_micro_opt(h, m, s, micro).unwrap();
+        assert_eq!(sqlite_time(t(8, 5, 3, 0)), "08:05:03");
+        assert_eq!(sqlite_time(t(23, 59, 59, 250_000)), "23:59:59.25");
+        assert_eq!(sqlite_time(t(0, 0, 0, 1)), "00:00:00.000001");
+    }
+}
