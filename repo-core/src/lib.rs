@@ -69,6 +69,11 @@
 // `deny`, not `forbid`: `backend::sqlite::switch_off_double_quoted_strings` holds the crate's one
 // FFI call.
 #![deny(unsafe_code)]
+// With fewer backends compiled in, helpers shared by the others go unused.
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite", feature = "mysql")),
+    allow(unused, irrefutable_let_patterns)
+)]
 #![deny(missing_docs)]
 
 // Lets the derives, which name `::repo_core`, be used in this crate's own tests.

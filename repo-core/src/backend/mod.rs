@@ -10,6 +10,7 @@ pub mod db_enum;
 mod errors;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+mod mysql_text;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod row;
@@ -140,7 +141,7 @@ impl Backend {
             Self::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
             Self::MySql => {
                 let (sql, values) = statement.build(sea_query::MysqlQueryBuilder);
-                let sql = mysql::with_returning(mysql::cast_types(sql), || {
+                let sql = mysql_text::with_returning(mysql_text::cast_types(sql), || {
                     statement.build(sea_query::PostgresQueryBuilder).0
                 });
                 (sql, values)
@@ -154,7 +155,9 @@ impl Backend {
         match self {
             Self::Postgres => statement.to_string(sea_query::PostgresQueryBuilder),
             Self::Sqlite => statement.to_string(sea_query::SqliteQueryBuilder),
-            Self::MySql => mysql::if_not_exists(statement.to_string(sea_query::MysqlQueryBuilder)),
+            Self::MySql => {
+                mysql_text::if_not_exists(statement.to_string(sea_query::MysqlQueryBuilder))
+            }
         }
     }
 
