@@ -68,6 +68,8 @@ impl BookmarkRepository<'_> {
 async fn main() -> repo_core::Result<()> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".to_owned());
     let db = Db::connect(&url).await?;
+    // A fresh table each run, so the example can run again on a server database.
+    db.drop_schema::<Bookmark>().await?;
     db.create_schema::<Bookmark>().await?;
     let repo = BookmarkRepository::new(&db);
     let marks = [

@@ -90,6 +90,8 @@ pub struct Invoice {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".to_owned());
     let db = Db::connect(&url).await?;
+    // A fresh table each run, so the example can run again on a server database.
+    db.drop_schema::<Invoice>().await?;
     db.create_schema::<Invoice>().await?;
     let repo = InvoiceRepository::new(&db);
     let invoices = [
