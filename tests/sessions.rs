@@ -7,7 +7,6 @@
 //! - `Validation`, `NotFound` and decode errors change nothing.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use repo_core::prelude::*;
@@ -615,90 +614,4 @@ async fn dropped_session_writes_nothing(db: Db) {
     );
     session.rollback().await.unwrap();
     assert!(stored_accounts(&db).await.is_empty());
-}
-
-// ----- cost of the per-write savepoint ------------------------------------------------------
-
-const SAVEPOINT_COST_ROWS: usize = 2_000;
-
-/// Insert `SAVEPOINT_COST_ROWS` accounts through a repository inside one session.
-async fn insert_through_a_session(db: &Db) -> Duration {
-    let start = Instant::now();
-    let session = db.begin().await.unwrap();
-    let repo = AccountRepository::new(&session);
-    for i in 0..SAVEPOINT_COST_ROWS {
-        repo.insert(&account(&format!("r{i}"), &format!("r{i}@x"), i as i64))
-            .await
-            .unwrap();
-    }
-    session.commit().await.unwrap();
-    start.elapsed()
-}
-
-/// The same inserts, hand-written with sqlx in one transaction (no savepoints): the same SQL
-/// text, returning the same columns.
-async fn insert_with_sqlx(pool: &sqlx::PgPool) -> Duration {
-    let start = Instant::now();
-    let mut tx = pool.begin().await.unwrap();
-    for i in 0..SAVEPOINT_COST_ROWS {
-        let row: (String, String, String, i64) = sqlx::query_as(
-            "INSERT INTO \"accounts\" (\"id\", \"email\", \"display_name\", \"balance\") \
-             VALUES ($1, $2, $3, $4) \
-             RETURNING \"id\", \"email\", \"display_name\", \"balance\"",
-        )
-        .bind(format!("r{i}"))
-        .bind(format!("r{i}@x"))
-        .bind(format!("name of r{i}"))
-        .bind(i as i64)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-        assert_eq!(row.3, i as i64);
-    }
-    tx.commit().await.unwrap();
-    start.elapsed()
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// Wall time of single-row inserts in a session (one savepoint per write on PostgreSQL)
-/// against the same inserts in a plain sqlx transaction. Run on demand:
-/// `cargo test --release -p repo-tests --test sessions savepoint_cost -- --ignored --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, not a test: run on demand with --ignored --nocapture"]
-async fn savepoint_cost() {
-    let db = repo_tests::postgres("savepoint_cost").await;
-    db.create_schema::<Account>().await.unwrap();
-    let pool = db.postgres_pool().unwrap().clone();
-    let repo = AccountRepository::new(&db);
-    // Warm both paths (connections, statement caches) before timing.
-    insert_through_a_session(&db).await;
-    repo.delete_where(Filter::all()).await.unwrap();
-    insert_with_sqlx(&pool).await;
-    repo.delete_where(Filter::all()).await.unwrap();
-
-    let (mut session_times, mut sqlx_times) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        session_times.push(insert_through_a_session(&db).await);
-        assert_eq!(
-            repo.delete_where(Filter::all()).await.unwrap(),
-            SAVEPOINT_COST_ROWS as u64
-        );
-        sqlx_times.push(insert_with_sqlx(&pool).await);
-        assert_eq!(
-            repo.delete_where(Filter::all()).await.unwrap(),
-            SAVEPOINT_COST_ROWS as u64
-        );
-    }
-    let (session, sqlx) = (median(session_times.clone()), median(sqlx_times.clone()));
-    println!(
-        "savepoint_cost: {SAVEPOINT_COST_ROWS} single-row inserts in one transaction, median of 3\n\
-         \x20 session (savepoint per write): {session:?} (runs {session_times:?})\n\
-         \x20 sqlx, no savepoints:           {sqlx:?} (runs {sqlx_times:?})\n\
-         \x20 ratio session / sqlx:          {:.2}",
-        session.as_secs_f64() / sqlx.as_secs_f64()
-    );
 }
