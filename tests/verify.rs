@@ -57,13 +57,13 @@ fn reading_columns(db: &Db) -> Vec<String> {
 async fn create_readings(db: &Db, replace: &[(&str, &str)], extra: &[&str]) {
     let mut columns: Vec<String> = reading_columns(db)
         .into_iter()
-        .filter_map(|column| {
-            match replace.iter().find(|(key, _)| column.starts_with(key)) {
+        .filter_map(
+            |column| match replace.iter().find(|(key, _)| column.starts_with(key)) {
                 Some((_, "")) => None,
                 Some((_, with)) => Some((*with).to_owned()),
                 None => Some(column),
-            }
-        })
+            },
+        )
         .collect();
     // Column definitions come before table constraints (SQLite insists).
     let at = columns
@@ -71,9 +71,12 @@ async fn create_readings(db: &Db, replace: &[(&str, &str)], extra: &[&str]) {
         .position(|c| c.starts_with("UNIQUE") || c.starts_with("PRIMARY"))
         .unwrap_or(columns.len());
     columns.splice(at..at, extra.iter().map(|c| (*c).to_owned()));
-    raw_sql(db, &format!("CREATE TABLE readings ({})", columns.join(", ")))
-        .await
-        .unwrap();
+    raw_sql(
+        db,
+        &format!("CREATE TABLE readings ({})", columns.join(", ")),
+    )
+    .await
+    .unwrap();
 }
 
 /// The differences `verify::<Reading>` reports.
@@ -185,7 +188,10 @@ async fn nullability_mismatches_are_reported_both_ways(db: Db) {
 async fn a_different_primary_key_is_reported(db: Db) {
     create_readings(
         &db,
-        &[("id", "id BIGINT NOT NULL"), ("UNIQUE", "PRIMARY KEY (sensor, seq)")],
+        &[
+            ("id", "id BIGINT NOT NULL"),
+            ("UNIQUE", "PRIMARY KEY (sensor, seq)"),
+        ],
         &[],
     )
     .await;
@@ -249,7 +255,11 @@ async fn every_difference_is_listed_and_verify_all_names_each_failing_entity(db:
         })
         .collect();
     assert_eq!(failed, [("Reading", 2), ("Score", 1)]);
-    assert!(error.to_string().contains("Score does not match table `scores`"));
+    assert!(
+        error
+            .to_string()
+            .contains("Score does not match table `scores`")
+    );
 }
 
 async fn every_created_schema_verifies(db: Db) {

@@ -4,8 +4,8 @@
 
 use sea_query::ColumnType;
 
-pub use crate::backend::catalog::TypeClass;
 use crate::backend::catalog::CatalogTable;
+pub use crate::backend::catalog::TypeClass;
 use crate::db::Db;
 use crate::entity::{ColumnDef, Entity};
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! What a backend's catalog says about one table, in terms every backend shares: read by the
 //! backend files, compared with an entity declaration by [`crate::verify`].
 
-use super::{dispatch, Pool};
+use super::{Pool, dispatch};
 
 /// The kind of value a column holds, as far as the framework reads and writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,7 +100,8 @@ impl Pool {
     /// The catalog's description of `table` in the connection's schema; `None` when there is
     /// no such table.
     pub(crate) async fn catalog(&self, table: &str) -> Result<Option<CatalogTable>, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(pool, table).await)
+        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(pool, table)
+            .await)
     }
 }
 

@@ -315,29 +315,6 @@ fn json(value: &Value) -> serde_json::Value {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_mysql_and_old_mariadb() {
-        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
-        assert!(check_server("11.4.2-MariaDB").is_ok());
-        assert!(check_server("10.5.23-MariaDB").is_err());
-        assert!(check_server("8.0.36").is_err());
-    }
-
-    #[test]
-    fn finds_quoted_names() {
-        assert_eq!(
-            quoted("for key 'users_email_key'", '\''),
-            Some("users_email_key")
-        );
-        assert_eq!(quoted("CONSTRAINT `fk` FOREIGN KEY", '`'), Some("fk"));
-        assert_eq!(quoted("no quotes", '\''), None);
-    }
-}
-
 impl super::catalog::Catalog for sqlx::MySql {
     async fn catalog(
         pool: &sqlx::MySqlPool,
@@ -411,7 +388,10 @@ impl super::catalog::Catalog for sqlx::MySql {
 fn class(
     data_type: &str,
     json: bool,
-) -> (super::catalog::TypeClass, &'static [super::catalog::TypeClass]) {
+) -> (
+    super::catalog::TypeClass,
+    &'static [super::catalog::TypeClass],
+) {
     use super::catalog::TypeClass;
     match data_type {
         "longtext" | "text" | "mediumtext" if json => (TypeClass::Json, &[TypeClass::Text]),
@@ -429,5 +409,28 @@ fn class(
         "binary" | "varbinary" => (TypeClass::Uuid, &[TypeClass::Blob]),
         "blob" | "mediumblob" | "longblob" => (TypeClass::Blob, &[TypeClass::Array]),
         _ => (TypeClass::Other, &[]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_mysql_and_old_mariadb() {
+        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(check_server("11.4.2-MariaDB").is_ok());
+        assert!(check_server("10.5.23-MariaDB").is_err());
+        assert!(check_server("8.0.36").is_err());
+    }
+
+    #[test]
+    fn finds_quoted_names() {
+        assert_eq!(
+            quoted("for key 'users_email_key'", '\''),
+            Some("users_email_key")
+        );
+        assert_eq!(quoted("CONSTRAINT `fk` FOREIGN KEY", '`'), Some("fk"));
+        assert_eq!(quoted("no quotes", '\''), None);
     }
 }

@@ -247,13 +247,15 @@ impl super::catalog::Catalog for sqlx::Postgres {
         .await?;
         let columns = rows
             .into_iter()
-            .map(|(name, nullable, data_type, udt, has_default)| CatalogColumn {
-                name,
-                nullable: nullable == "YES",
-                has_default,
-                class: class(&data_type, &udt, &enum_types),
-                serves: &[],
-            })
+            .map(
+                |(name, nullable, data_type, udt, has_default)| CatalogColumn {
+                    name,
+                    nullable: nullable == "YES",
+                    has_default,
+                    class: class(&data_type, &udt, &enum_types),
+                    serves: &[],
+                },
+            )
             .collect();
         Ok(Some(CatalogTable {
             columns,
