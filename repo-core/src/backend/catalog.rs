@@ -37,7 +37,8 @@ pub enum TypeClass {
     Enum,
     /// Network addresses.
     Inet,
-    /// A type the framework does not classify.
+    /// A type the framework does not classify: a field declared with such a type is not
+    /// compared, a column found with one holds no declared class.
     Other,
 }
 
