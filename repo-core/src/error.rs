@@ -119,6 +119,23 @@ pub enum Error {
         /// work again may succeed.
         retryable: bool,
     },
+    /// The table of `entity` does not fit its declaration ([`Db::verify`](crate::Db::verify)).
+    #[error("{entity} does not match table `{table}`: {}", list(differences))]
+    Schema {
+        /// Rust name of the entity.
+        entity: &'static str,
+        /// The table it is stored in.
+        table: &'static str,
+        /// Every difference found.
+        differences: Vec<crate::verify::SchemaDifference>,
+    },
+    /// Several entities were checked ([`Db::verify_all`](crate::Db::verify_all)) and these
+    /// failed, each a [`Schema`](Error::Schema) or the error that stopped its check.
+    #[error("{}", list(errors))]
+    Schemas {
+        /// One error per entity that failed.
+        errors: Vec<Error>,
+    },
     /// The database or driver failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -235,6 +252,15 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Items joined with `; `.
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<sqlx::Error> for Error {

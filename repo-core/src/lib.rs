@@ -109,6 +109,7 @@ pub mod schema;
 pub mod session;
 mod statements;
 mod text;
+pub mod verify;
 
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
@@ -123,6 +124,7 @@ pub use retry::{RetryPolicy, TransactionOptions};
 pub use row::{FromDbRow, Row};
 pub use session::Isolation;
 pub use session::Session;
+pub use verify::{Declaration, SchemaDifference, TypeClass};
 
 #[cfg(feature = "derive")]
 pub use repo_derive::{DbEnum, FromRow, Repository};

@@ -6,6 +6,7 @@
 //! [`Backend::capabilities`] or calls the dispatchers here; it never names a backend.
 //! Adding a backend is one file here, one variant in each enum below, and its cargo feature.
 
+pub(crate) mod catalog;
 pub mod db_enum;
 mod errors;
 #[cfg(feature = "mysql")]

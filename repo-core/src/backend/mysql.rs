@@ -315,6 +315,103 @@ fn json(value: &Value) -> serde_json::Value {
     }
 }
 
+impl super::catalog::Catalog for sqlx::MySql {
+    async fn catalog(
+        pool: &sqlx::MySqlPool,
+        table: &str,
+    ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
+        use super::catalog::{CatalogColumn, CatalogTable};
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(IS_NULLABLE AS CHAR), \
+                    CAST(DATA_TYPE AS CHAR), \
+                    (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' \
+                     OR IS_GENERATED = 'ALWAYS') \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             ORDER BY ORDINAL_POSITION",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        // `json` is `longtext` with a `json_valid` check, quoted as the session quotes names.
+        let checks: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(CHECK_CLAUSE AS CHAR) FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        let keys: Vec<(String, String)> = sqlx::query_as(
+            "SELECT CAST(INDEX_NAME AS CHAR), \
+                    CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS CHAR) \
+             FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+             GROUP BY INDEX_NAME",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        let columns = rows
+            .into_iter()
+            .map(|(name, nullable, data_type, has_default)| {
+                let json = checks.iter().any(|check| {
+                    check.contains(&format!("json_valid(`{name}`)"))
+                        || check.contains(&format!("json_valid(\"{name}\")"))
+                });
+                let (class, serves) = class(&data_type, json);
+                CatalogColumn {
+                    name,
+                    nullable: nullable == "YES",
+                    has_default: has_default != 0,
+                    class,
+                    serves,
+                }
+            })
+            .collect();
+        let split = |columns: &str| columns.split(',').map(str::to_owned).collect::<Vec<_>>();
+        Ok(Some(CatalogTable {
+            columns,
+            primary_key: keys
+                .iter()
+                .find(|(name, _)| name == "PRIMARY")
+                .map(|(_, columns)| split(columns))
+                .unwrap_or_default(),
+            unique_keys: keys.iter().map(|(_, columns)| split(columns)).collect(),
+        }))
+    }
+}
+
+/// The class of a column from `information_schema.COLUMNS`, and the classes the framework
+/// also stores in that type here.
+fn class(
+    data_type: &str,
+    json: bool,
+) -> (
+    super::catalog::TypeClass,
+    &'static [super::catalog::TypeClass],
+) {
+    use super::catalog::TypeClass;
+    match data_type {
+        "longtext" | "text" | "mediumtext" if json => (TypeClass::Json, &[TypeClass::Text]),
+        "tinyint" => (TypeClass::Bool, &[TypeClass::Integer]),
+        "smallint" | "mediumint" | "int" | "bigint" => (TypeClass::Integer, &[]),
+        "float" | "double" => (TypeClass::Float, &[]),
+        "decimal" => (TypeClass::Decimal, &[]),
+        "varchar" | "char" | "text" | "mediumtext" | "longtext" => (
+            TypeClass::Text,
+            &[TypeClass::Enum, TypeClass::Json, TypeClass::Inet],
+        ),
+        "date" => (TypeClass::Date, &[]),
+        "time" => (TypeClass::Time, &[]),
+        "datetime" | "timestamp" => (TypeClass::Timestamp, &[TypeClass::DateTime]),
+        "binary" | "varbinary" => (TypeClass::Uuid, &[TypeClass::Blob]),
+        "blob" | "mediumblob" | "longblob" => (TypeClass::Blob, &[TypeClass::Array]),
+        _ => (TypeClass::Other, &[]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

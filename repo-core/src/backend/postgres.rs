@@ -203,3 +203,91 @@ pub(crate) fn begin(level: crate::session::Isolation) -> &'static str {
         Isolation::Serializable => "BEGIN ISOLATION LEVEL SERIALIZABLE",
     }
 }
+
+impl super::catalog::Catalog for sqlx::Postgres {
+    async fn catalog(
+        pool: &sqlx::PgPool,
+        table: &str,
+    ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
+        use super::catalog::{CatalogColumn, CatalogTable};
+        let enum_types: Vec<String> = sqlx::query_scalar(
+            "SELECT t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype = 'e' AND n.nspname = current_schema()",
+        )
+        .fetch_all(pool)
+        .await?;
+        let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
+            "SELECT column_name::text, is_nullable::text, data_type::text, udt_name::text, \
+                    (column_default IS NOT NULL OR is_identity = 'YES' \
+                     OR is_generated = 'ALWAYS') \
+             FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 \
+             ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        // Unique indexes ON CONFLICT can use: whole-table, on plain columns.
+        let keys: Vec<(bool, Vec<String>)> = sqlx::query_as(
+            "SELECT i.indisprimary, array_agg(a.attname::text ORDER BY k.ord) \
+             FROM pg_index i \
+             JOIN pg_class r ON r.oid = i.indrelid \
+             JOIN pg_namespace n ON n.oid = r.relnamespace \
+             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.attnum \
+             WHERE n.nspname = current_schema() AND r.relname = $1 AND i.indisunique \
+               AND i.indpred IS NULL AND i.indexprs IS NULL \
+             GROUP BY i.indexrelid, i.indisprimary",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await?;
+        let columns = rows
+            .into_iter()
+            .map(
+                |(name, nullable, data_type, udt, has_default)| CatalogColumn {
+                    name,
+                    nullable: nullable == "YES",
+                    has_default,
+                    class: class(&data_type, &udt, &enum_types),
+                    serves: &[],
+                },
+            )
+            .collect();
+        Ok(Some(CatalogTable {
+            columns,
+            primary_key: keys
+                .iter()
+                .find(|(primary, _)| *primary)
+                .map(|(_, columns)| columns.clone())
+                .unwrap_or_default(),
+            unique_keys: keys.into_iter().map(|(_, columns)| columns).collect(),
+        }))
+    }
+}
+
+/// The class of a column from `information_schema.columns`.
+fn class(data_type: &str, udt_name: &str, enum_types: &[String]) -> super::catalog::TypeClass {
+    use super::catalog::TypeClass;
+    match data_type {
+        "smallint" | "integer" | "bigint" => TypeClass::Integer,
+        "real" | "double precision" => TypeClass::Float,
+        "numeric" => TypeClass::Decimal,
+        "text" | "character varying" | "character" => TypeClass::Text,
+        "boolean" => TypeClass::Bool,
+        "date" => TypeClass::Date,
+        "time without time zone" => TypeClass::Time,
+        "timestamp without time zone" => TypeClass::DateTime,
+        "timestamp with time zone" => TypeClass::Timestamp,
+        "json" | "jsonb" => TypeClass::Json,
+        "uuid" => TypeClass::Uuid,
+        "bytea" => TypeClass::Blob,
+        "inet" | "cidr" => TypeClass::Inet,
+        "ARRAY" => TypeClass::Array,
+        "USER-DEFINED" if enum_types.iter().any(|t| t == udt_name) => TypeClass::Enum,
+        _ => TypeClass::Other,
+    }
+}

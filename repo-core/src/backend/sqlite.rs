@@ -10,6 +10,8 @@ use crate::bind::{InvalidValue, aware, date, floats, naive, unsigned, unsupporte
 use crate::db::DbOptions;
 use crate::field_types::sqlite_time;
 
+mod catalog;
+
 pub(crate) async fn connect(
     url: &str,
     options: &DbOptions,

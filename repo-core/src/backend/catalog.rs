@@ -1,0 +1,115 @@
+//! What a backend's catalog says about one table, in terms every backend shares: read by the
+//! backend files, compared with an entity declaration by [`crate::verify`].
+
+use super::{Pool, dispatch};
+
+/// The kind of value a column holds, as far as the framework reads and writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TypeClass {
+    /// Whole numbers of any width.
+    Integer,
+    /// Binary floating point.
+    Float,
+    /// Exact decimal numbers.
+    Decimal,
+    /// Character strings.
+    Text,
+    /// Booleans.
+    Bool,
+    /// Calendar dates.
+    Date,
+    /// Times of day.
+    Time,
+    /// Date and time without a time zone.
+    DateTime,
+    /// A point in time (UTC).
+    Timestamp,
+    /// JSON documents.
+    Json,
+    /// UUIDs.
+    Uuid,
+    /// Byte strings.
+    Blob,
+    /// Arrays.
+    Array,
+    /// A database enum type.
+    Enum,
+    /// Network addresses.
+    Inet,
+    /// A type the framework does not classify: a field declared with such a type is not
+    /// compared, a column found with one holds no declared class.
+    Other,
+}
+
+impl std::fmt::Display for TypeClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Self::Integer => "integer",
+            Self::Float => "float",
+            Self::Decimal => "decimal",
+            Self::Text => "text",
+            Self::Bool => "bool",
+            Self::Date => "date",
+            Self::Time => "time",
+            Self::DateTime => "datetime",
+            Self::Timestamp => "timestamp",
+            Self::Json => "json",
+            Self::Uuid => "uuid",
+            Self::Blob => "blob",
+            Self::Array => "array",
+            Self::Enum => "enum",
+            Self::Inet => "inet",
+            Self::Other => "other",
+        };
+        f.write_str(name)
+    }
+}
+
+/// One column as the catalog describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogColumn {
+    pub(crate) name: String,
+    pub(crate) nullable: bool,
+    /// The database fills the column when an insert leaves it out (a default, an identity or
+    /// auto-increment, a generated column).
+    pub(crate) has_default: bool,
+    pub(crate) class: TypeClass,
+    /// Other classes the framework stores in this column type on this backend (text for enums
+    /// on SQLite, a BLOB for an embedding, ...).
+    pub(crate) serves: &'static [TypeClass],
+}
+
+impl CatalogColumn {
+    /// Whether a field of class `declared` can live in this column.
+    pub(crate) fn holds(&self, declared: TypeClass) -> bool {
+        declared == TypeClass::Other || self.class == declared || self.serves.contains(&declared)
+    }
+}
+
+/// One table as the catalog describes it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CatalogTable {
+    pub(crate) columns: Vec<CatalogColumn>,
+    /// The primary key's columns, in key order (empty when there is none).
+    pub(crate) primary_key: Vec<String>,
+    /// The columns of every unique constraint or full unique index, the primary key included.
+    pub(crate) unique_keys: Vec<Vec<String>>,
+}
+
+impl Pool {
+    /// The catalog's description of `table` in the connection's schema; `None` when there is
+    /// no such table.
+    pub(crate) async fn catalog(&self, table: &str) -> Result<Option<CatalogTable>, sqlx::Error> {
+        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(pool, table)
+            .await)
+    }
+}
+
+/// Reading a table's description from a backend's catalog.
+pub(crate) trait Catalog: sqlx::Database {
+    async fn catalog(
+        pool: &sqlx::Pool<Self>,
+        table: &str,
+    ) -> Result<Option<CatalogTable>, sqlx::Error>;
+}

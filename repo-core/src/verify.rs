@@ -1,0 +1,247 @@
+//! Checking a live table against its entity declaration, for services to run at start-up:
+//! [`Db::verify`] reads the connected database's catalog and reports every difference that
+//! would make the entity's statements fail or misread rows, as one [`Error::Schema`].
+
+use sea_query::ColumnType;
+
+use crate::backend::catalog::CatalogTable;
+pub use crate::backend::catalog::TypeClass;
+use crate::db::Db;
+use crate::entity::{ColumnDef, Entity};
+use crate::error::{Error, Result};
+
+/// One way a table differs from its entity declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchemaDifference {
+    /// The table does not exist.
+    TableMissing,
+    /// A declared column is not in the table.
+    ColumnMissing {
+        /// The column's declared name.
+        column: String,
+    },
+    /// The table has a NOT NULL column without a default that the entity does not declare, so
+    /// every insert fails.
+    UndeclaredRequiredColumn {
+        /// The column's name in the table.
+        column: String,
+    },
+    /// The column's type cannot hold the declared field.
+    Type {
+        /// The column.
+        column: String,
+        /// The class of the declared field.
+        declared: TypeClass,
+        /// The class of the column in the table.
+        found: TypeClass,
+    },
+    /// The column admits NULL where the field does not (`declared_nullable` false: reads of a
+    /// NULL fail), or is NOT NULL where the field is an `Option` (writes of `None` fail).
+    Nullability {
+        /// The column.
+        column: String,
+        /// Whether the entity declares the field optional.
+        declared_nullable: bool,
+    },
+    /// The table's primary key is not on the declared primary key column.
+    PrimaryKey {
+        /// The declared primary key columns.
+        declared: Vec<String>,
+        /// The table's primary key columns (empty when it has none).
+        found: Vec<String>,
+    },
+    /// No unique constraint or index is on exactly the columns upserts resolve conflicts on.
+    ConflictKeyNotUnique {
+        /// The conflict key's columns.
+        columns: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for SchemaDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TableMissing => write!(f, "the table does not exist"),
+            Self::ColumnMissing { column } => write!(f, "column `{column}` is missing"),
+            Self::UndeclaredRequiredColumn { column } => write!(
+                f,
+                "column `{column}` is NOT NULL without a default but not declared: inserts fail"
+            ),
+            Self::Type {
+                column,
+                declared,
+                found,
+            } => write!(f, "column `{column}` is {found}, declared {declared}"),
+            Self::Nullability {
+                column,
+                declared_nullable: true,
+            } => write!(f, "column `{column}` is NOT NULL, declared optional"),
+            Self::Nullability { column, .. } => {
+                write!(f, "column `{column}` admits NULL, declared not optional")
+            }
+            Self::PrimaryKey { declared, found } => write!(
+                f,
+                "primary key is ({}), declared ({})",
+                found.join(", "),
+                declared.join(", ")
+            ),
+            Self::ConflictKeyNotUnique { columns } => write!(
+                f,
+                "no unique constraint on ({}), the upsert conflict key",
+                columns.join(", ")
+            ),
+        }
+    }
+}
+
+/// What [`Db::verify_all`] checks of one entity: its declaration without the Rust type, so
+/// entities of different types fit in one slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Declaration {
+    entity: &'static str,
+    table: &'static str,
+    columns: &'static [ColumnDef],
+    primary_key: &'static str,
+    conflict_key: Option<&'static [&'static str]>,
+}
+
+impl Declaration {
+    /// The declaration of `E`.
+    #[must_use]
+    pub fn of<E: Entity>() -> Self {
+        Self {
+            entity: E::NAME,
+            table: E::TABLE,
+            columns: E::COLUMNS,
+            primary_key: E::primary_key().name,
+            // Only a declared unique key needs a constraint of its own; the primary key is one.
+            conflict_key: E::UNIQUE_KEYS.first().copied(),
+        }
+    }
+}
+
+impl Db {
+    /// Compare `E` with its table in the connected database: [`Error::Schema`] listing every
+    /// [`SchemaDifference`], or `Ok` when the entity's statements fit the table.
+    pub async fn verify<E: Entity>(&self) -> Result<()> {
+        self.verify_declaration(&Declaration::of::<E>()).await
+    }
+
+    /// [`verify`](Db::verify) each entity (`&[Declaration::of::<A>(), Declaration::of::<B>()]`);
+    /// [`Error::Schemas`] with the error of every entity that does not fit.
+    pub async fn verify_all(&self, entities: &[Declaration]) -> Result<()> {
+        let mut errors = Vec::new();
+        for declaration in entities {
+            if let Err(error) = self.verify_declaration(declaration).await {
+                errors.push(error);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Schemas { errors })
+        }
+    }
+
+    async fn verify_declaration(&self, declaration: &Declaration) -> Result<()> {
+        let catalog = self.pool.catalog(declaration.table).await?;
+        let differences = differences(self, declaration, catalog);
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Schema {
+                entity: declaration.entity,
+                table: declaration.table,
+                differences,
+            })
+        }
+    }
+}
+
+fn differences(
+    db: &Db,
+    declaration: &Declaration,
+    catalog: Option<CatalogTable>,
+) -> Vec<SchemaDifference> {
+    let Some(table) = catalog else {
+        return vec![SchemaDifference::TableMissing];
+    };
+    let mut differences = Vec::new();
+    for column in declaration.columns {
+        let Some(found) = table.columns.iter().find(|c| c.name == column.name) else {
+            differences.push(SchemaDifference::ColumnMissing {
+                column: column.name.to_owned(),
+            });
+            continue;
+        };
+        let declared = declared_class(&(column.column_type)(db.backend()));
+        if !found.holds(declared) {
+            differences.push(SchemaDifference::Type {
+                column: column.name.to_owned(),
+                declared,
+                found: found.class,
+            });
+        }
+        let nullable = (column.nullable)() && column.name != declaration.primary_key;
+        if found.nullable != nullable {
+            differences.push(SchemaDifference::Nullability {
+                column: column.name.to_owned(),
+                declared_nullable: nullable,
+            });
+        }
+    }
+    for found in &table.columns {
+        let declared = declaration.columns.iter().any(|c| c.name == found.name);
+        if !declared && !found.nullable && !found.has_default {
+            differences.push(SchemaDifference::UndeclaredRequiredColumn {
+                column: found.name.clone(),
+            });
+        }
+    }
+    if table.primary_key != [declaration.primary_key] {
+        differences.push(SchemaDifference::PrimaryKey {
+            declared: vec![declaration.primary_key.to_owned()],
+            found: table.primary_key.clone(),
+        });
+    }
+    if let Some(key) = declaration.conflict_key {
+        let same = |columns: &Vec<String>| {
+            columns.len() == key.len() && key.iter().all(|k| columns.iter().any(|c| c == k))
+        };
+        if !table.unique_keys.iter().any(same) {
+            differences.push(SchemaDifference::ConflictKeyNotUnique {
+                columns: key.iter().map(|&c| c.to_owned()).collect(),
+            });
+        }
+    }
+    differences
+}
+
+/// The class of a declared column type.
+fn declared_class(column_type: &ColumnType) -> TypeClass {
+    match column_type {
+        ColumnType::TinyInteger
+        | ColumnType::SmallInteger
+        | ColumnType::Integer
+        | ColumnType::BigInteger
+        | ColumnType::TinyUnsigned
+        | ColumnType::SmallUnsigned
+        | ColumnType::Unsigned
+        | ColumnType::BigUnsigned => TypeClass::Integer,
+        ColumnType::Float | ColumnType::Double => TypeClass::Float,
+        ColumnType::Decimal(_) | ColumnType::Money(_) => TypeClass::Decimal,
+        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => TypeClass::Text,
+        ColumnType::Boolean => TypeClass::Bool,
+        ColumnType::Date => TypeClass::Date,
+        ColumnType::Time => TypeClass::Time,
+        ColumnType::DateTime | ColumnType::Timestamp => TypeClass::DateTime,
+        ColumnType::TimestampWithTimeZone => TypeClass::Timestamp,
+        ColumnType::Json | ColumnType::JsonBinary => TypeClass::Json,
+        ColumnType::Uuid => TypeClass::Uuid,
+        ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => TypeClass::Blob,
+        ColumnType::Array(_) => TypeClass::Array,
+        ColumnType::Custom(_) | ColumnType::Enum { .. } => TypeClass::Enum,
+        ColumnType::Inet | ColumnType::Cidr => TypeClass::Inet,
+        _ => TypeClass::Other,
+    }
+}

@@ -1,0 +1,289 @@
+//! `Db::verify` on every backend: a table created by plain SQL that fits its entity reports
+//! nothing, each kind of difference is reported as exactly its variant, and every table
+//! `create_schema` makes fits its entity.
+
+use repo_core::prelude::*;
+use repo_core::{Backend, Declaration, Error, SchemaDifference, TypeClass};
+use repo_tests::entities::{
+    Account, Counter, Document, Label, Memo, Reading, Score, Subscription, Widget,
+};
+use repo_tests::raw_sql;
+
+repo_tests::on_every_backend!(
+    a_matching_table_has_no_differences,
+    storage_forms_the_framework_uses_are_compatible,
+    a_missing_table_is_reported,
+    a_missing_column_is_reported,
+    an_undeclared_not_null_column_without_default_is_reported,
+    an_incompatible_type_is_reported,
+    nullability_mismatches_are_reported_both_ways,
+    a_different_primary_key_is_reported,
+    a_conflict_key_without_unique_constraint_is_reported,
+    every_difference_is_listed_and_verify_all_names_each_failing_entity,
+    every_created_schema_verifies,
+);
+
+/// The timestamp type a hand-written schema uses on `db`'s backend.
+fn timestamp(db: &Db) -> &'static str {
+    match db.backend() {
+        Backend::Postgres => "TIMESTAMPTZ",
+        Backend::MySql => "DATETIME(6)",
+        _ => "TIMESTAMP",
+    }
+}
+
+/// The column definitions of a `readings` table that fits [`Reading`].
+fn reading_columns(db: &Db) -> Vec<String> {
+    let ts = timestamp(db);
+    [
+        "id BIGINT NOT NULL PRIMARY KEY",
+        "sensor VARCHAR(255) NOT NULL",
+        "seq BIGINT NOT NULL",
+        "value DOUBLE PRECISION NOT NULL",
+        "unit VARCHAR(255) NOT NULL",
+        "quality INTEGER NOT NULL",
+        "flagged BOOLEAN NOT NULL",
+        "note VARCHAR(255)",
+        &format!("created_at {ts} NOT NULL"),
+        &format!("updated_at {ts} NOT NULL"),
+        "UNIQUE (sensor, seq)",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Create `readings` from `columns`, with each definition starting with a key of `replace`
+/// replaced by its value (an empty value drops it), and `extra` definitions added.
+async fn create_readings(db: &Db, replace: &[(&str, &str)], extra: &[&str]) {
+    let mut columns: Vec<String> = reading_columns(db)
+        .into_iter()
+        .filter_map(
+            |column| match replace.iter().find(|(key, _)| column.starts_with(key)) {
+                Some((_, "")) => None,
+                Some((_, with)) => Some((*with).to_owned()),
+                None => Some(column),
+            },
+        )
+        .collect();
+    // Column definitions come before table constraints (SQLite insists).
+    let at = columns
+        .iter()
+        .position(|c| c.starts_with("UNIQUE") || c.starts_with("PRIMARY"))
+        .unwrap_or(columns.len());
+    columns.splice(at..at, extra.iter().map(|c| (*c).to_owned()));
+    raw_sql(
+        db,
+        &format!("CREATE TABLE readings ({})", columns.join(", ")),
+    )
+    .await
+    .unwrap();
+}
+
+/// The differences `verify::<Reading>` reports.
+async fn reading_differences(db: &Db) -> Vec<SchemaDifference> {
+    match db.verify::<Reading>().await {
+        Ok(()) => Vec::new(),
+        Err(Error::Schema {
+            entity,
+            table,
+            differences,
+        }) => {
+            assert_eq!((entity, table), ("Reading", "readings"));
+            differences
+        }
+        Err(other) => panic!("not a schema error: {other}"),
+    }
+}
+
+fn column(name: &str) -> String {
+    name.to_owned()
+}
+
+async fn a_matching_table_has_no_differences(db: Db) {
+    create_readings(&db, &[], &[]).await;
+    assert_eq!(reading_differences(&db).await, []);
+}
+
+async fn storage_forms_the_framework_uses_are_compatible(db: Db) {
+    // SQLite timestamps are text the framework writes and parses; MariaDB's is DATETIME.
+    let text_or_native = match db.backend() {
+        Backend::Sqlite => "TEXT",
+        _ => timestamp(&db),
+    };
+    let created = format!("created_at {text_or_native} NOT NULL");
+    // A NOT NULL column with a default, and a nullable one, need not be declared.
+    create_readings(
+        &db,
+        &[("created_at", &created)],
+        &["spare INTEGER", "origin VARCHAR(20) NOT NULL DEFAULT 'x'"],
+    )
+    .await;
+    assert_eq!(reading_differences(&db).await, []);
+}
+
+async fn a_missing_table_is_reported(db: Db) {
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::TableMissing]
+    );
+}
+
+async fn a_missing_column_is_reported(db: Db) {
+    create_readings(&db, &[("note", "")], &[]).await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::ColumnMissing {
+            column: column("note")
+        }]
+    );
+}
+
+async fn an_undeclared_not_null_column_without_default_is_reported(db: Db) {
+    create_readings(&db, &[], &["site INTEGER NOT NULL"]).await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::UndeclaredRequiredColumn {
+            column: column("site")
+        }]
+    );
+}
+
+async fn an_incompatible_type_is_reported(db: Db) {
+    create_readings(&db, &[("quality", "quality VARCHAR(255) NOT NULL")], &[]).await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::Type {
+            column: column("quality"),
+            declared: TypeClass::Integer,
+            found: TypeClass::Text,
+        }]
+    );
+}
+
+async fn nullability_mismatches_are_reported_both_ways(db: Db) {
+    create_readings(
+        &db,
+        &[
+            ("unit", "unit VARCHAR(255)"),
+            ("note", "note VARCHAR(255) NOT NULL"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [
+            SchemaDifference::Nullability {
+                column: column("unit"),
+                declared_nullable: false,
+            },
+            SchemaDifference::Nullability {
+                column: column("note"),
+                declared_nullable: true,
+            },
+        ]
+    );
+}
+
+async fn a_different_primary_key_is_reported(db: Db) {
+    create_readings(
+        &db,
+        &[
+            ("id", "id BIGINT NOT NULL"),
+            ("UNIQUE", "PRIMARY KEY (sensor, seq)"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::PrimaryKey {
+            declared: vec![column("id")],
+            found: vec![column("sensor"), column("seq")],
+        }]
+    );
+}
+
+async fn a_conflict_key_without_unique_constraint_is_reported(db: Db) {
+    // Unique on one of the two columns only: not the key upserts name.
+    create_readings(&db, &[("UNIQUE", "UNIQUE (sensor)")], &[]).await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::ConflictKeyNotUnique {
+            columns: vec![column("sensor"), column("seq")],
+        }]
+    );
+}
+
+async fn every_difference_is_listed_and_verify_all_names_each_failing_entity(db: Db) {
+    create_readings(
+        &db,
+        &[("note", ""), ("quality", "quality VARCHAR(255) NOT NULL")],
+        &[],
+    )
+    .await;
+    db.create_schema::<Label>().await.unwrap();
+    let error = db.verify::<Reading>().await.unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("readings"), "{message}");
+    assert!(message.contains("`note` is missing"), "{message}");
+    assert!(
+        message.contains("`quality` is text, declared integer"),
+        "{message}"
+    );
+
+    let error = db
+        .verify_all(&[
+            Declaration::of::<Label>(),
+            Declaration::of::<Reading>(),
+            Declaration::of::<Score>(),
+        ])
+        .await
+        .unwrap_err();
+    let Error::Schemas { errors } = &error else {
+        panic!("not a list of schema errors: {error}");
+    };
+    let failed: Vec<(&str, usize)> = errors
+        .iter()
+        .map(|e| match e {
+            Error::Schema {
+                entity,
+                differences,
+                ..
+            } => (*entity, differences.len()),
+            other => panic!("not a schema error: {other}"),
+        })
+        .collect();
+    assert_eq!(failed, [("Reading", 2), ("Score", 1)]);
+    assert!(
+        error
+            .to_string()
+            .contains("Score does not match table `scores`")
+    );
+}
+
+async fn every_created_schema_verifies(db: Db) {
+    db.create_schema::<Widget>().await.unwrap();
+    db.create_schema::<Reading>().await.unwrap();
+    db.create_schema::<Account>().await.unwrap();
+    db.create_schema::<Label>().await.unwrap();
+    db.create_schema::<Score>().await.unwrap();
+    db.create_schema::<Subscription>().await.unwrap();
+    db.create_schema::<Document>().await.unwrap();
+    db.create_schema::<Counter>().await.unwrap();
+    db.create_schema::<Memo>().await.unwrap();
+    db.verify::<Widget>().await.unwrap();
+    db.verify_all(&[
+        Declaration::of::<Widget>(),
+        Declaration::of::<Reading>(),
+        Declaration::of::<Account>(),
+        Declaration::of::<Label>(),
+        Declaration::of::<Score>(),
+        Declaration::of::<Subscription>(),
+        Declaration::of::<Document>(),
+        Declaration::of::<Counter>(),
+        Declaration::of::<Memo>(),
+    ])
+    .await
+    .unwrap();
+}
