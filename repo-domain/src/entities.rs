@@ -173,7 +173,6 @@ impl ErrorCategory {
 #[repo(
     table = "datasets",
     unique(source_name, external_id),
-    index(enrichment_status),
     index(enrichment_status, claimed_at)
 )]
 pub struct Dataset {
