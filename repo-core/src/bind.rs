@@ -1,21 +1,10 @@
-//! Binding sea-query values to sqlx arguments.
-//!
-//! The maintained binder (`sea-query-binder`) targets sqlx 0.8; this framework runs on sqlx 0.9,
-//! so this module is the smallest adapter that does the same for the value kinds entities use.
-//! It also fixes two storage choices on SQLite:
-//!
-//! - Timestamps are UTC text `YYYY-MM-DD HH:MM:SS`, followed by `.` and the microseconds with
-//!   trailing zeros trimmed only when the fraction is not zero (`2024-01-01 00:00:00`,
-//!   `2024-01-01 00:00:00.5`, `2024-01-01 00:00:00.000001`). A whole second is exactly what
-//!   SQLite's `datetime()` and `CURRENT_TIMESTAMP` write, so such rows compare equal to bound
-//!   values, and text order is time order (a trimmed fraction compares correctly as text).
-//!   Dates are `YYYY-MM-DD`. Zone-aware values are converted to UTC first.
-//! - `f32` arrays are little-endian BLOBs.
+//! Value checks and conversions the backends share before binding through sea-query-sqlx.
 //!
 //! Dates and timestamps outside years 1 to 9999 are refused on every backend before anything
-//! is sent (the four-digit text form has no room for them, and PostgreSQL would otherwise
+//! is sent (SQLite's four-digit text form has no room for them, and PostgreSQL would otherwise
 //! store what SQLite cannot): the bind fails with [`InvalidValue`], which the repository
-//! reports as [`Error::Validation`](crate::Error::Validation).
+//! reports as [`Error::Validation`](crate::Error::Validation). Each backend's own storage forms
+//! (SQLite timestamp text, `f32` BLOBs) are in its backend file.
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, TimeZone};
 use sea_query::Value;
@@ -105,4 +94,53 @@ pub(crate) fn floats(values: &[Value]) -> Vec<f32> {
             _ => f32::NAN,
         })
         .collect()
+}
+
+/// A value of a long `IN` list as JSON, for backends that take such a list as one JSON
+/// parameter: numbers as numbers, text as text, binary as hex, dates as `YYYY-MM-DD`, and
+/// timestamps and times in the backend's own text forms (`timestamp`, `time`).
+pub(crate) fn list_json(
+    value: &Value,
+    timestamp: fn(&NaiveDateTime) -> String,
+    time: fn(chrono::NaiveTime) -> String,
+) -> serde_json::Value {
+    use serde_json::Value as Json;
+    let hex = |bytes: &[u8]| {
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            let _ = write!(text, "{b:02x}");
+        }
+        Json::String(text)
+    };
+    let at = |t: &NaiveDateTime| Json::String(timestamp(t));
+    match value {
+        Value::Bool(Some(v)) => Json::from(i64::from(*v)),
+        Value::TinyInt(Some(v)) => Json::from(*v),
+        Value::SmallInt(Some(v)) => Json::from(*v),
+        Value::Int(Some(v)) => Json::from(*v),
+        Value::BigInt(Some(v)) => Json::from(*v),
+        Value::TinyUnsigned(Some(v)) => Json::from(*v),
+        Value::SmallUnsigned(Some(v)) => Json::from(*v),
+        Value::Unsigned(Some(v)) => Json::from(*v),
+        Value::BigUnsigned(Some(v)) => Json::from(*v),
+        Value::Float(Some(v)) => Json::from(f64::from(*v)),
+        Value::Double(Some(v)) => Json::from(*v),
+        Value::String(Some(v)) => Json::String(v.clone()),
+        Value::Char(Some(v)) => Json::String(v.to_string()),
+        Value::Enum(sea_query::OptionEnum::Some(v)) => Json::String(v.value.to_string()),
+        Value::Bytes(Some(v)) => hex(v),
+        Value::Uuid(Some(v)) => hex(v.as_bytes()),
+        Value::Json(Some(v)) => Json::String(v.to_string()),
+        Value::ChronoDate(Some(v)) => Json::String(v.format("%Y-%m-%d").to_string()),
+        Value::ChronoTime(Some(v)) => Json::String(time(*v)),
+        Value::ChronoDateTime(Some(v)) => at(v),
+        Value::ChronoDateTimeUtc(Some(v)) => at(&v.naive_utc()),
+        Value::ChronoDateTimeLocal(Some(v)) => at(&v.naive_utc()),
+        Value::ChronoDateTimeWithTimeZone(Some(v)) => at(&v.naive_utc()),
+        Value::IpNetwork(Some(v)) => Json::String(v.ip().to_string()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(Some(v)) => Json::String(v.to_string()),
+        _ => Json::Null,
+    }
 }

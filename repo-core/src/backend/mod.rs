@@ -9,6 +9,7 @@
 pub(crate) mod catalog;
 pub mod db_enum;
 mod errors;
+mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 mod mysql_text;
@@ -23,6 +24,8 @@ use sea_query::{QueryStatementWriter, SchemaStatementBuilder, Value};
 use crate::db::DbOptions;
 use crate::error::{Error, Result};
 pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
+#[allow(unused_imports)]
+use macros::{pool_accessor, run_settings};
 pub use row::{Decodable, MySqlDecode, PgDecode, SqliteDecode};
 
 /// The database products the framework speaks to.
@@ -456,25 +459,6 @@ impl Tx {
             .map(drop))
     }
 }
-
-/// Run each of `$settings` (SQL text) on the new connection `$conn`; the first failure.
-macro_rules! run_settings {
-    ($conn:expr, $settings:expr) => {{
-        let mut result = Ok(());
-        for sql in $settings.iter() {
-            if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-                .execute(&mut *$conn)
-                .await
-            {
-                result = Err(error);
-                break;
-            }
-        }
-        result
-    }};
-}
-#[allow(unused_imports)]
-use run_settings;
 
 /// The [`Backend`] of a sqlx database type.
 pub(crate) trait BackendOf {

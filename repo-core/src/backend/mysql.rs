@@ -220,18 +220,12 @@ fn quoted(text: &str, q: char) -> Option<&str> {
     Some(&text[start..start + len])
 }
 
-impl crate::Db {
+super::pool_accessor!(
     /// The MySQL/MariaDB pool, for hand-written sqlx beside the repositories.
-    #[must_use]
-    pub fn mysql_pool(&self) -> Option<&sqlx::MySqlPool> {
-        #[allow(irrefutable_let_patterns)]
-        if let super::Pool::MySql(pool) = &self.pool {
-            Some(pool)
-        } else {
-            None
-        }
-    }
-}
+    mysql_pool,
+    MySql,
+    sqlx::MySqlPool
+);
 
 /// `column IN (…)` for a long list: the values as one JSON array parameter, read as rows by
 /// `JSON_TABLE` with the column's type.
@@ -240,7 +234,13 @@ pub(crate) fn in_list(
     typed_null: &Value,
     values: &[Value],
 ) -> sea_query::Expr {
-    let json = serde_json::Value::Array(values.iter().map(json).collect()).to_string();
+    let json = serde_json::Value::Array(
+        values
+            .iter()
+            .map(|v| crate::bind::list_json(v, datetime_text, time_text))
+            .collect(),
+    )
+    .to_string();
     let (select, sql_type) = match typed_null {
         Value::Bool(_)
         | Value::TinyInt(_)
@@ -270,49 +270,6 @@ pub(crate) fn in_list(
         ),
         [sea_query::Expr::col(column), sea_query::Expr::val(json)],
     )
-}
-
-/// A list value as JSON: numbers as numbers, binary as hex, times in MariaDB's text form.
-fn json(value: &Value) -> serde_json::Value {
-    use serde_json::Value as Json;
-    let hex = |bytes: &[u8]| {
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            let _ = write!(text, "{b:02x}");
-        }
-        Json::String(text)
-    };
-    let time =
-        |t: chrono::NaiveDateTime| Json::String(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
-    match value {
-        Value::Bool(Some(v)) => Json::from(i64::from(*v)),
-        Value::TinyInt(Some(v)) => Json::from(*v),
-        Value::SmallInt(Some(v)) => Json::from(*v),
-        Value::Int(Some(v)) => Json::from(*v),
-        Value::BigInt(Some(v)) => Json::from(*v),
-        Value::TinyUnsigned(Some(v)) => Json::from(*v),
-        Value::SmallUnsigned(Some(v)) => Json::from(*v),
-        Value::Unsigned(Some(v)) => Json::from(*v),
-        Value::BigUnsigned(Some(v)) => Json::from(*v),
-        Value::Float(Some(v)) => Json::from(f64::from(*v)),
-        Value::Double(Some(v)) => Json::from(*v),
-        Value::String(Some(v)) => Json::String(v.clone()),
-        Value::Char(Some(v)) => Json::String(v.to_string()),
-        Value::Enum(sea_query::OptionEnum::Some(v)) => Json::String(v.value.to_string()),
-        Value::Bytes(Some(v)) => hex(v),
-        Value::Uuid(Some(v)) => hex(v.as_bytes()),
-        Value::ChronoDate(Some(v)) => Json::String(v.format("%Y-%m-%d").to_string()),
-        Value::ChronoTime(Some(v)) => Json::String(v.format("%H:%M:%S%.6f").to_string()),
-        Value::ChronoDateTime(Some(v)) => time(*v),
-        Value::ChronoDateTimeUtc(Some(v)) => time(v.naive_utc()),
-        Value::ChronoDateTimeLocal(Some(v)) => time(v.naive_utc()),
-        Value::ChronoDateTimeWithTimeZone(Some(v)) => time(v.naive_utc()),
-        Value::IpNetwork(Some(v)) => Json::String(v.ip().to_string()),
-        #[cfg(feature = "decimal")]
-        Value::Decimal(Some(v)) => Json::String(v.to_string()),
-        _ => Json::Null,
-    }
 }
 
 impl super::catalog::Catalog for sqlx::MySql {
@@ -410,6 +367,16 @@ fn class(
         "blob" | "mediumblob" | "longblob" => (TypeClass::Blob, &[TypeClass::Array]),
         _ => (TypeClass::Other, &[]),
     }
+}
+
+/// A timestamp as MariaDB reads `DATETIME(6)` text.
+fn datetime_text(at: &chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// A time as MariaDB reads `TIME(6)` text.
+fn time_text(time: chrono::NaiveTime) -> String {
+    time.format("%H:%M:%S%.6f").to_string()
 }
 
 #[cfg(test)]

@@ -142,18 +142,12 @@ pub(crate) fn type_signature(values: &[Value]) -> String {
         .collect()
 }
 
-impl crate::Db {
+super::pool_accessor!(
     /// The PostgreSQL pool, for hand-written sqlx beside the repositories.
-    #[must_use]
-    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
-        #[allow(irrefutable_let_patterns)]
-        if let super::Pool::Postgres(pool) = &self.pool {
-            Some(pool)
-        } else {
-            None
-        }
-    }
-}
+    postgres_pool,
+    Postgres,
+    sqlx::PgPool
+);
 
 /// `column = ANY($1)`: a long list as one array parameter.
 pub(crate) fn in_list(

@@ -2,7 +2,7 @@
 //! reading what other writers store.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
-use sea_query::{ArrayType, OptionEnum, Value};
+use sea_query::{ArrayType, Value};
 use sqlx::error::BoxDynError;
 
 use super::{Driver, Row};
@@ -373,18 +373,12 @@ pub(crate) mod timestamp {
     }
 }
 
-impl crate::Db {
+super::pool_accessor!(
     /// The SQLite pool, for hand-written sqlx beside the repositories.
-    #[must_use]
-    pub fn sqlite_pool(&self) -> Option<&sqlx::SqlitePool> {
-        #[allow(irrefutable_let_patterns)]
-        if let super::Pool::Sqlite(pool) = &self.pool {
-            Some(pool)
-        } else {
-            None
-        }
-    }
-}
+    sqlite_pool,
+    Sqlite,
+    sqlx::SqlitePool
+);
 
 /// `column IN (SELECT value FROM json_each(?))`: a long list as one JSON parameter holding the
 /// values as SQLite stores them (blobs as hex, read back with `unhex`).
@@ -394,7 +388,13 @@ pub(crate) fn in_list(
     values: &[Value],
 ) -> sea_query::Expr {
     use serde_json::Value as Json;
-    let json = Json::Array(values.iter().map(sqlite_json).collect()).to_string();
+    let json = Json::Array(
+        values
+            .iter()
+            .map(|v| crate::bind::list_json(v, sqlite_timestamp, crate::field_types::sqlite_time))
+            .collect(),
+    )
+    .to_string();
     let template = if matches!(typed_null, Value::Bytes(_) | Value::Uuid(_)) {
         "$1 IN (SELECT unhex(value) FROM json_each($2))"
     } else {
@@ -405,45 +405,4 @@ pub(crate) fn in_list(
         template,
         [sea_query::Expr::col(column), sea_query::Expr::val(json)],
     )
-}
-
-/// A value as SQLite stores it, in JSON (blobs as hex, read back with `unhex`).
-fn sqlite_json(value: &Value) -> serde_json::Value {
-    let hex = |bytes: &[u8]| {
-        use std::fmt::Write as _;
-        let mut text = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            let _ = write!(text, "{b:02x}");
-        }
-        serde_json::Value::String(text)
-    };
-    match value {
-        Value::Bool(Some(v)) => serde_json::Value::from(i64::from(*v)),
-        Value::TinyInt(Some(v)) => serde_json::Value::from(*v),
-        Value::SmallInt(Some(v)) => serde_json::Value::from(*v),
-        Value::Int(Some(v)) => serde_json::Value::from(*v),
-        Value::BigInt(Some(v)) => serde_json::Value::from(*v),
-        Value::TinyUnsigned(Some(v)) => serde_json::Value::from(*v),
-        Value::SmallUnsigned(Some(v)) => serde_json::Value::from(*v),
-        Value::Unsigned(Some(v)) => serde_json::Value::from(*v),
-        Value::BigUnsigned(Some(v)) => serde_json::Value::from(*v),
-        Value::Float(Some(v)) => serde_json::Value::from(f64::from(*v)),
-        Value::Double(Some(v)) => serde_json::Value::from(*v),
-        Value::String(Some(v)) => serde_json::Value::String(v.clone()),
-        Value::Char(Some(v)) => serde_json::Value::String(v.to_string()),
-        Value::Enum(OptionEnum::Some(v)) => serde_json::Value::String(v.value.to_string()),
-        Value::Bytes(Some(v)) => hex(v),
-        Value::Uuid(Some(v)) => hex(v.as_bytes()),
-        Value::Json(Some(v)) => serde_json::Value::String(v.to_string()),
-        Value::ChronoDate(Some(v)) => serde_json::Value::String(v.format("%Y-%m-%d").to_string()),
-        Value::ChronoDateTimeUtc(Some(v)) => {
-            serde_json::Value::String(sqlite_timestamp(&v.naive_utc()))
-        }
-        Value::ChronoDateTime(Some(v)) => serde_json::Value::String(sqlite_timestamp(v)),
-        Value::ChronoTime(Some(v)) => serde_json::Value::String(sqlite_time(*v)),
-        Value::IpNetwork(Some(v)) => serde_json::Value::String(v.ip().to_string()),
-        #[cfg(feature = "decimal")]
-        Value::Decimal(Some(v)) => serde_json::Value::String(v.to_string()),
-        _ => serde_json::Value::Null,
-    }
 }
