@@ -199,11 +199,12 @@ pub(crate) fn constraint(db: &dyn DatabaseError) -> Option<String> {
     }
 }
 
-/// `Some(true)` for deadlocks (1213) and lock wait timeouts (1205); `None` for errors of other
-/// backends.
+/// `Some(true)` for deadlocks (1213), lock wait timeouts (1205) and either of them met while
+/// waiting for a table's AUTO-INC lock, which `InnoDB` reports as a failed read of the
+/// auto-increment value (1467); `None` for errors of other backends.
 pub(crate) fn is_retryable(db: &dyn DatabaseError) -> Option<bool> {
     let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
-    Some(matches!(error.number(), 1205 | 1213))
+    Some(matches!(error.number(), 1205 | 1213 | 1467))
 }
 
 /// `Some(true)` for statements stopped by MariaDB's `max_statement_time` (1969) or MySQL's

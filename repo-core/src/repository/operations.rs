@@ -20,7 +20,7 @@ use crate::field::DbField as _;
 use crate::filter::{Assignment, Filter};
 use crate::row::Row;
 use crate::statements::{
-    self, BulkKind, batch_in_lock_order, build_insert, conflict_key, insert_columns, insert_values,
+    self, BulkKind, batch_in_lock_order, build_insert, conflict_key, insert_values,
 };
 
 impl<E: Entity> Repository<'_, E> {
@@ -148,7 +148,7 @@ impl<E: Entity> Repository<'_, E> {
         async {
             conflict_key::<E>()?;
             let mut values = Vec::with_capacity(E::COLUMNS.len());
-            insert_values(entity, now(), &mut values)?;
+            statements::upsert_values(self.backend(), entity, now(), &mut values)?;
             let sql = self.cached(Fixed::Upsert);
             let stored = self
                 .fetch_entity_statement(Statement::new(sql, values))
@@ -216,7 +216,7 @@ impl<E: Entity> Repository<'_, E> {
             conflict_key::<E>()?;
         }
         let backend = self.backend();
-        let width = insert_columns::<E>().count();
+        let width = kind.width::<E>(backend);
         let per_chunk = (backend.max_bind_parameters() / width).max(1);
         let full = self.cached(kind.fixed());
         let now = now();
@@ -229,7 +229,7 @@ impl<E: Entity> Repository<'_, E> {
                 };
                 let mut values = Vec::with_capacity(chunk.len() * width);
                 for entity in chunk {
-                    insert_values(*entity, now, &mut values)?;
+                    kind.push_values(backend, *entity, now, &mut values)?;
                 }
                 Ok(Statement::new(sql, values))
             })

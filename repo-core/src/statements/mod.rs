@@ -255,6 +255,30 @@ impl BulkKind {
             Self::UpsertReturning => Fixed::BulkUpsertReturning,
         }
     }
+
+    /// How many values a row binds.
+    pub(crate) fn width<E: Entity>(self, backend: Backend) -> usize {
+        match self {
+            Self::Insert => insert_columns::<E>().count(),
+            Self::Upsert | Self::UpsertReturning => upsert::upsert_width::<E>(backend),
+        }
+    }
+
+    /// Bind `entity`'s values for a row.
+    pub(crate) fn push_values<E: Entity>(
+        self,
+        backend: Backend,
+        entity: &E,
+        now: DateTime<Utc>,
+        out: &mut Vec<Value>,
+    ) -> Result<()> {
+        match self {
+            Self::Insert => insert_values(entity, now, out),
+            Self::Upsert | Self::UpsertReturning => {
+                upsert::upsert_values(backend, entity, now, out)
+            }
+        }
+    }
 }
 
 /// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause (a bulk
@@ -420,15 +444,14 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
                 Fixed::BulkUpsert => BulkKind::Upsert,
                 _ => BulkKind::UpsertReturning,
             };
-            let width = insert_columns::<E>().count();
-            let rows = (backend.max_bind_parameters() / width).max(1);
+            let rows = (backend.max_bind_parameters() / bulk.width::<E>(backend)).max(1);
             build_insert::<E>(backend, rows, bulk)
         }
     }
 }
 
 mod upsert;
-pub(crate) use upsert::upsert_error;
+pub(crate) use upsert::{upsert_error, upsert_values};
 
 #[cfg(test)]
 mod tests;

@@ -153,10 +153,14 @@ fn batches_are_written_in_key_order_and_duplicates_keep_the_last() {
 
 #[test]
 fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
+    // A generated primary key is looked up by the conflict key (NULL for a new row), so an
+    // existing row is met on its primary key and InnoDB makes no tentative insert.
     let upsert = build_fixed::<Note>(Backend::MySql, Fixed::Upsert, View::Live);
     assert_eq!(
         upsert,
-        "INSERT INTO `notes` (`slug`, `mood`, `stars`, `updated_at`) VALUES (?, ?, ?, ?) \
+        "INSERT INTO `notes` (\"id\", `slug`, `mood`, `stars`, `updated_at`) \
+         VALUES ((SELECT \"existing\".\"id\" FROM \"notes\" AS \"existing\" \
+         WHERE \"existing\".\"slug\" = ?), ?, ?, ?, ?) \
          ON DUPLICATE KEY UPDATE `mood` = VALUES(`mood`), `stars` = VALUES(`stars`), \
          `updated_at` = VALUES(`updated_at`) \
          RETURNING \"id\", \"slug\", \"mood\", \"stars\", \"updated_at\""
@@ -167,7 +171,7 @@ fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
     assert_eq!(
         upsert,
         "INSERT INTO `tags` (`code`, `name`) SELECT COALESCE((SELECT \"existing\".\"code\" \
-         FROM \"tags\" AS \"existing\" WHERE \"existing\".\"name\" <=> \"v\".\"name\"), \
+         FROM \"tags\" AS \"existing\" WHERE \"existing\".\"name\" = \"v\".\"name\"), \
          \"v\".\"code\"), \"v\".\"name\" FROM (SELECT ? AS \"code\", ? AS \"name\") AS \"v\" \
          ON DUPLICATE KEY UPDATE `code` = IF(\"tags\".\"name\" <=> VALUES(\"name\"), \
          \"tags\".\"code\", NULL), `name` = VALUES(`name`) RETURNING \"code\", \"name\""

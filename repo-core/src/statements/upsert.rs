@@ -69,21 +69,101 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
     }
 }
 
-/// An upsert's SQL where the primary key is supplied and the conflict key is another unique
-/// key: elsewhere the conflict key decides (an existing row with that key is updated, whatever
-/// primary key the incoming row carries), but `ON DUPLICATE KEY` would first meet the primary
-/// key. So each incoming row takes the primary key of the row that already has its conflict
-/// key, if any: `INSERT … SELECT COALESCE((SELECT pk … WHERE key = v.key), v.pk), … FROM
-/// (SELECT ? AS a, … UNION ALL SELECT …) AS v ON DUPLICATE KEY UPDATE …`. Other SQL is
-/// returned as it is.
+/// Whether an upsert row binds its conflict key twice, first to look up the generated primary
+/// key of the row that already has it (see [`resolve_conflict_key`]).
+pub(crate) fn looks_up_generated_key<E: Entity>(backend: Backend) -> bool {
+    let pk = E::primary_key();
+    let key = E::conflict_key().unwrap_or_default();
+    backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey
+        && pk.auto
+        && !key.is_empty()
+        && key != [pk.name]
+}
+
+/// The values an upsert row binds: [`insert_values`](super::insert_values), after the conflict
+/// key's values where [`looks_up_generated_key`].
+pub(crate) fn upsert_values<E: Entity>(
+    backend: Backend,
+    entity: &E,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut Vec<sea_query::Value>,
+) -> crate::error::Result<()> {
+    let start = out.len();
+    super::insert_values(entity, now, out)?;
+    if looks_up_generated_key::<E>(backend) {
+        let key = E::conflict_key().unwrap_or_default();
+        for name in key {
+            if let Some(index) = super::insert_columns::<E>().position(|c| c.name == *name) {
+                out.push(out[start + index].clone());
+            }
+        }
+        out[start..].rotate_right(key.len());
+    }
+    Ok(())
+}
+
+/// How many values an upsert row binds.
+pub(crate) fn upsert_width<E: Entity>(backend: Backend) -> usize {
+    let key = if looks_up_generated_key::<E>(backend) {
+        E::conflict_key().unwrap_or_default().len()
+    } else {
+        0
+    };
+    super::insert_columns::<E>().count() + key
+}
+
+/// An upsert's SQL where the conflict key is not the primary key, written so that `ON DUPLICATE
+/// KEY` meets the primary key of the row that already has the incoming conflict key, if any.
+/// Other SQL is returned as it is.
+///
+/// Where the primary key is supplied, this makes the conflict key decide, as it does elsewhere
+/// (an existing row with that key is updated, whatever primary key the incoming row carries):
+/// `INSERT … SELECT COALESCE((SELECT pk … WHERE key = v.key), v.pk), … FROM (SELECT ? AS a, …
+/// UNION ALL SELECT …) AS v ON DUPLICATE KEY UPDATE …`.
+///
+/// Where the database generates it, each row names it, looked up by its conflict key (NULL for
+/// a new row, which generates one): `INSERT INTO t (pk, …) VALUES ((SELECT pk … WHERE key = ?),
+/// ?, …) ON DUPLICATE KEY UPDATE …`. Without it `InnoDB` inserts each existing row tentatively at
+/// the end of the primary key, meets the conflict key, undoes the insert and keeps a gap lock
+/// at the end of the table, on which concurrent upserts deadlock whatever order their rows are
+/// in. `INSERT … SELECT` would hold the table's AUTO-INC lock to the end of the statement and
+/// deadlock on that instead.
 pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> String {
     let pk = E::primary_key();
     let key = E::conflict_key().unwrap_or_default();
     if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey
-        || pk.auto
+        || key.is_empty()
         || key == [pk.name]
     {
         return sql;
+    }
+    let table = E::TABLE;
+    if looks_up_generated_key::<E>(backend) {
+        // `INSERT INTO t (a, …) VALUES (?, …), … ON DUPLICATE KEY UPDATE …`
+        let (Some((head, _)), Some(values_at), Some(update_at)) = (
+            sql.split_once(" ("),
+            sql.find(" VALUES "),
+            sql.find(" ON DUPLICATE KEY UPDATE "),
+        ) else {
+            return sql;
+        };
+        let columns = &sql[head.len() + " (".len()..values_at];
+        let values = &sql[values_at + " VALUES ".len()..update_at];
+        let same_key: Vec<String> = key
+            .iter()
+            .map(|k| format!("\"existing\".\"{k}\" = ?"))
+            .collect();
+        let lookup = format!(
+            "((SELECT \"existing\".\"{pk}\" FROM \"{table}\" AS \"existing\" WHERE {}), ?",
+            same_key.join(" AND "),
+            pk = pk.name,
+        );
+        return format!(
+            "{head} (\"{}\", {columns} VALUES {}{}",
+            pk.name,
+            values.replace("(?", &lookup),
+            &sql[update_at..],
+        );
     }
     let (Some((head, rest)), Some(update_at)) = (
         sql.split_once(" VALUES "),
@@ -96,7 +176,6 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
     let columns: Vec<&str> = super::insert_columns::<E>().map(|c| c.name).collect();
     let width = columns.len();
     let rows = values.matches('?').count() / width.max(1);
-    let table = E::TABLE;
     let mut derived = String::new();
     for row in 0..rows {
         derived.push_str(if row == 0 {
@@ -118,7 +197,8 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
     }
     let same_key: Vec<String> = key
         .iter()
-        .map(|k| format!("\"existing\".\"{k}\" <=> \"v\".\"{k}\""))
+        // `=`: as in a unique index, NULL matches no row.
+        .map(|k| format!("\"existing\".\"{k}\" = \"v\".\"{k}\""))
         .collect();
     let selected: Vec<String> = columns
         .iter()
