@@ -350,6 +350,14 @@ pub struct ErrorAggregation {
 /// The state of one AI generation pipeline. Its id is supplied by the application (any text,
 /// typically a UUID; [`create`](crate::GenerationPipelineRepository::create) generates one when
 /// it is empty).
+///
+/// Versioned: every write adds 1 to `version`, and a whole-row
+/// [`update`](repo_core::BaseRepository::update) of a copy read before another writer's change
+/// is an [`Error::StaleVersion`](repo_core::Error::StaleVersion). Soft-deleted: `delete` and
+/// [`cleanup_old_pipelines`](crate::GenerationPipelineRepository::cleanup_old_pipelines) set
+/// `deleted_at`, every read and the statistics leave such pipelines out, and
+/// [`purge_deleted_pipelines`](crate::GenerationPipelineRepository::purge_deleted_pipelines)
+/// removes them with their stages.
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(
     table = "generation_pipelines",
@@ -385,6 +393,12 @@ pub struct GenerationPipeline {
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a terminal state.
     pub completed_at: Option<DateTime<Utc>>,
+    /// 0 on insert, plus 1 on every write.
+    #[repo(version)]
+    pub version: i64,
+    /// When it was deleted; `None` while it is live.
+    #[repo(soft_delete)]
+    pub deleted_at: Option<DateTime<Utc>>,
     /// Set on insert.
     #[repo(created_at)]
     pub created_at: DateTime<Utc>,

@@ -265,9 +265,10 @@ impl GenerationPipelineRepository<'_> {
         }
     }
 
-    /// Delete the pipelines that reached a terminal state (completed, failed, cancelled)
-    /// before `older_than`, with their stages; how many pipelines. Running pipelines stay
-    /// however old they are.
+    /// Soft-delete the pipelines that reached a terminal state (completed, failed, cancelled)
+    /// before `older_than`; how many pipelines. Running pipelines stay however old they are;
+    /// deleted ones keep the time they were deleted. Their stages stay until
+    /// [`purge_deleted_pipelines`](Self::purge_deleted_pipelines) removes them.
     pub async fn cleanup_old_pipelines(&self, older_than: DateTime<Utc>) -> Result<u64> {
         self.delete_where(
             GenerationPipeline::STATUS
@@ -277,12 +278,23 @@ impl GenerationPipelineRepository<'_> {
         .await
     }
 
-    /// Counts per status and the success rate, of `user_id`'s pipelines or of all when `None`.
+    /// Remove from the table the pipelines soft-deleted before `deleted_before`, with their
+    /// stages; how many pipelines.
+    pub async fn purge_deleted_pipelines(&self, deleted_before: DateTime<Utc>) -> Result<u64> {
+        self.only_deleted()
+            .purge_where(GenerationPipeline::DELETED_AT.lt(deleted_before))
+            .await
+    }
+
+    /// Counts per status and the success rate, of `user_id`'s pipelines or of all when `None`;
+    /// deleted pipelines do not count (unless the repository is
+    /// [`with_deleted`](repo_core::Repository::with_deleted)).
     pub async fn get_statistics(&self, user_id: Option<&str>) -> Result<PipelineStats> {
         let mut select = Query::select()
             .column(GenerationPipeline::STATUS)
             .expr_as(count_rows(), "count")
             .from(GenerationPipeline::TABLE)
+            .cond_where(self.visible())
             .group_by_col(GenerationPipeline::STATUS)
             .to_owned();
         if let Some(user_id) = user_id {

@@ -1,5 +1,6 @@
-//! `GenerationPipelineRepository` and `PipelineStageRepository` on SQLite and PostgreSQL:
-//! every operation, its time handling, and bad input that must write nothing.
+//! `GenerationPipelineRepository` and `PipelineStageRepository` on every backend: every
+//! operation, its time handling, versions and soft deletes, and bad input that must write
+//! nothing.
 
 use chrono::Duration;
 use repo_core::prelude::*;
@@ -17,6 +18,7 @@ repo_tests::on_every_backend!(
     statistics_per_user,
     stages_start_complete_fail_with_timing,
     stage_guards_and_cascade,
+    stale_copies_lose_to_the_first_writer,
 );
 
 async fn setup(db: &Db) -> GenerationPipelineRepository<'_> {
@@ -327,6 +329,35 @@ async fn delete_and_cleanup_old_pipelines(db: Db) {
         .collect();
     left.sort();
     assert_eq!(left, vec!["new-done", "old-running"]);
+
+    // Soft-deleted: the rows stay, marked, and come back on request.
+    let deleted = repo.only_deleted().find_all(Filter::all()).await.unwrap();
+    let mut ids: Vec<&str> = deleted.iter().map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["gone", "old-done", "old-failed"]);
+    assert!(
+        deleted
+            .iter()
+            .all(|p| p.deleted_at.is_some() && p.version >= 1)
+    );
+    let restored = repo.restore("gone").await.unwrap();
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 3);
+
+    // Purged: gone from the table, only those deleted before the cutoff.
+    assert_eq!(
+        repo.purge_deleted_pipelines(now() - Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        repo.purge_deleted_pipelines(now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(repo.with_deleted().count(Filter::all()).await.unwrap(), 3);
 }
 
 async fn statistics_per_user(db: Db) {
@@ -361,6 +392,18 @@ async fn statistics_per_user(db: Db) {
     assert_eq!(all.total, 7);
     assert_eq!(all.cancelled, 1);
     assert!((all.success_rate - 60.0).abs() < 1e-9);
+    // A deleted pipeline no longer counts, unless asked for.
+    assert_eq!(
+        repo.delete_where(GenerationPipeline::USER_ID.eq("b"))
+            .await
+            .unwrap(),
+        1
+    );
+    let live = repo.get_statistics(None).await.unwrap();
+    assert_eq!((live.total, live.cancelled), (6, 0));
+    assert!((live.success_rate - 75.0).abs() < 1e-9);
+    let with_deleted = repo.with_deleted().get_statistics(None).await.unwrap();
+    assert_eq!(with_deleted, all);
     let nobody = repo.get_statistics(Some("nobody")).await.unwrap();
     assert_eq!(nobody, PipelineStats::default());
 }
@@ -504,7 +547,65 @@ async fn stage_guards_and_cascade(db: Db) {
     assert!(repo.delete(p.id.clone()).await.unwrap());
     assert_eq!(
         stages.count(Filter::all()).await.unwrap(),
-        0,
-        "stages go with their pipeline"
+        1,
+        "a soft-deleted pipeline keeps its stages"
     );
+    assert_eq!(
+        repo.purge_deleted_pipelines(now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stages.count(Filter::all()).await.unwrap(),
+        0,
+        "stages go with their purged pipeline"
+    );
+}
+
+/// 16 tasks update the same copy of a pipeline at once: the first write wins, every other is
+/// a `StaleVersion` and writes nothing. The domain's own updates bump the version too.
+async fn stale_copies_lose_to_the_first_writer(db: Db) {
+    let repo = setup(&db).await;
+    let read = repo
+        .create(&GenerationPipeline::new("u", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(read.version, 0);
+    let mut tasks = Vec::new();
+    for writer in 0..16 {
+        let db = db.clone();
+        let mut copy = read.clone();
+        copy.progress = writer + 1;
+        tasks.push(tokio::spawn(async move {
+            BaseRepository::update(&GenerationPipelineRepository::new(&db), &copy).await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(stored) => winners.push(stored),
+            Err(error) => assert!(
+                matches!(error, Error::StaleVersion { expected: 0, .. }),
+                "{error:?}"
+            ),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one writer wins");
+    let stored = repo.get(read.id.clone()).await.unwrap();
+    assert_eq!(stored.progress, winners[0].progress);
+    assert_eq!(stored.version, 1);
+
+    let updated = repo
+        .update_progress(&read.id, 50, Some("mesh"))
+        .await
+        .unwrap();
+    assert_eq!(updated.version, 2);
+    let mut stale = stored.clone();
+    stale.progress = 7;
+    assert!(matches!(
+        BaseRepository::update(&repo, &stale).await,
+        Err(Error::StaleVersion { expected: 1, .. })
+    ));
+    assert_eq!(repo.get(read.id.clone()).await.unwrap().progress, 50);
 }
