@@ -57,18 +57,19 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     const TABLE: &'static str;
     /// Every column, in field order.
     const COLUMNS: &'static [ColumnDef];
-    /// Position of the primary key in [`COLUMNS`](Entity::COLUMNS).
-    const PRIMARY_KEY: usize;
+    /// The primary key's columns, in declaration order: one, or several for a composite key.
+    const PRIMARY_KEY: &'static [&'static str];
     /// Declared unique keys, as column names; the first is the upsert conflict target.
     const UNIQUE_KEYS: &'static [&'static [&'static str]];
     /// Declared (non-unique) indexes, as column names.
     const INDEXES: &'static [&'static [&'static str]];
 
-    /// The primary key's Rust type.
-    type Id: DbField + std::fmt::Debug + Send + Sync;
+    /// The primary key's Rust type: the key field's type, or for a composite key the tuple of
+    /// the key fields' types in declaration order (`repo.get((playlist_id, track_id))`).
+    type Id: Key;
 
     /// The primary key's value.
-    fn id(&self) -> &Self::Id;
+    fn id(&self) -> Self::Id;
     /// Push the value of every column, in [`COLUMNS`](Entity::COLUMNS) order.
     fn push_values(&self, out: &mut Vec<Value>) -> Result<()>;
     /// The value of the column at `index` of [`COLUMNS`](Entity::COLUMNS).
@@ -93,10 +94,25 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// the stored row instead.
     fn from_new(new: Self::New) -> Self;
 
-    /// The primary key column.
+    /// The primary key's columns, in declaration order.
     #[must_use]
-    fn primary_key() -> &'static ColumnDef {
-        &Self::COLUMNS[Self::PRIMARY_KEY]
+    fn key_columns() -> impl Iterator<Item = &'static ColumnDef> {
+        Self::COLUMNS
+            .iter()
+            .filter(|c| c.role == ColumnRole::PrimaryKey)
+    }
+
+    /// The primary key's column when the database generates it (`#[repo(primary_key, auto)]`,
+    /// never part of a composite key).
+    #[must_use]
+    fn generated_key() -> Option<&'static ColumnDef> {
+        Self::key_columns().find(|c| c.auto)
+    }
+
+    /// Whether `columns` are exactly the primary key's.
+    #[must_use]
+    fn is_primary_key(columns: &[&str]) -> bool {
+        columns == Self::PRIMARY_KEY
     }
 
     /// The key `upsert` resolves conflicts on: the first declared unique key, or the primary key
@@ -106,8 +122,7 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
         if let Some(key) = Self::UNIQUE_KEYS.first() {
             return Some(key);
         }
-        let pk = Self::primary_key();
-        (!pk.auto).then_some(std::slice::from_ref(&Self::COLUMNS[Self::PRIMARY_KEY].name))
+        Self::generated_key().is_none().then_some(Self::PRIMARY_KEY)
     }
 
     /// Position of a column by SQL name.
@@ -132,6 +147,55 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
             .position(|c| c.role == ColumnRole::SoftDelete)
     }
 }
+
+/// The value of a primary key: a key field's own type, or a tuple of up to four of them for a
+/// composite key. Implemented for every [`DbField`] that is not an `Option` and is `Clone` and
+/// `Debug`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a primary key",
+    label = "a key column is NOT NULL (not an `Option`), `Clone` and `Debug`",
+    note = "a composite key is a tuple of up to four such types, in the key fields' order"
+)]
+pub trait Key: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Push the value of each key column, in declaration order.
+    fn push_key_values(&self, out: &mut Vec<Value>);
+
+    /// The value of each key column, in declaration order.
+    fn key_values(&self) -> Vec<Value> {
+        let mut out = Vec::with_capacity(4);
+        self.push_key_values(&mut out);
+        out
+    }
+}
+
+/// A type that can be one column of a primary key (see [`Key`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a primary key",
+    label = "a key column is NOT NULL (not an `Option`), `Clone` and `Debug`"
+)]
+pub trait KeyPart: DbField<Scalar = Self> + Clone + std::fmt::Debug {}
+
+impl<T: DbField<Scalar = T> + Clone + std::fmt::Debug> KeyPart for T {}
+
+impl<T: KeyPart> Key for T {
+    fn push_key_values(&self, out: &mut Vec<Value>) {
+        out.push(self.to_value());
+    }
+}
+
+macro_rules! composite_key {
+    ($($part:ident . $index:tt),+) => {
+        impl<$($part: KeyPart),+> Key for ($($part,)+) {
+            fn push_key_values(&self, out: &mut Vec<Value>) {
+                $(out.push(self.$index.to_value());)+
+            }
+        }
+    };
+}
+
+composite_key!(A.0, B.1);
+composite_key!(A.0, B.1, C.2);
+composite_key!(A.0, B.1, C.2, D.3);
 
 /// The statements of an entity whose text never changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

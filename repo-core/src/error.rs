@@ -159,12 +159,12 @@ impl Error {
     }
 
     /// [`NotFound`](Error::NotFound) for the row of `E` whose primary key is `id`
-    /// (`key` reads `id = 42`).
+    /// (`key` reads `id = 42`, or `(playlist_id, track_id) = (1, 2)` for a composite key).
     #[must_use]
     pub fn not_found<E: crate::Entity>(id: &E::Id) -> Self {
         Self::NotFound {
             entity: E::NAME,
-            key: format!("{} = {id:?}", E::primary_key().name),
+            key: key_text::<E>(id),
         }
     }
 
@@ -188,7 +188,7 @@ impl Error {
     pub fn stale_version<E: crate::Entity>(id: &E::Id, expected: i64) -> Self {
         Self::StaleVersion {
             entity: E::NAME,
-            key: format!("{} = {id:?}", E::primary_key().name),
+            key: key_text::<E>(id),
             expected,
         }
     }
@@ -266,5 +266,13 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         crate::classify::classify_untyped(error)
+    }
+}
+
+/// `id = 42`, or `(a, b) = (1, 2)` for a composite key.
+fn key_text<E: crate::Entity>(id: &E::Id) -> String {
+    match E::PRIMARY_KEY {
+        [column] => format!("{column} = {id:?}"),
+        columns => format!("({}) = {id:?}", columns.join(", ")),
     }
 }

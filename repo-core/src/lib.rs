@@ -113,7 +113,7 @@ pub mod verify;
 
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
-pub use entity::{ColumnDef, ColumnRole, Entity, StatementCache};
+pub use entity::{ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField};
@@ -163,7 +163,7 @@ pub mod prelude {
 /// Paths generated code names; not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::entity::{ColumnDef, ColumnRole, Entity, StatementCache};
+    pub use crate::entity::{ColumnDef, ColumnRole, Entity, KeyPart, StatementCache};
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};

@@ -138,14 +138,15 @@ impl<E> KeysetRequest<E> {
         check_limit(self.limit)
     }
 
-    /// The order's keys with the primary key appended (unless already there), and the
-    /// signature a cursor carries.
+    /// The order's keys with the primary key's columns appended (those not already there),
+    /// and the signature a cursor carries.
     pub(crate) fn keys<T: Entity>(&self) -> (Vec<SortKey>, String) {
         let mut keys: Vec<SortKey> = self.order.iter().map(Order::key).collect();
-        let pk = T::primary_key().name;
-        if !keys.iter().any(|k| k.column == pk) {
-            let descending = keys.first().is_some_and(|k| k.descending);
-            keys.push(SortKey::plain(pk, descending));
+        let descending = keys.first().is_some_and(|k| k.descending);
+        for column in T::PRIMARY_KEY {
+            if !keys.iter().any(|k| k.column == *column) {
+                keys.push(SortKey::plain(column, descending));
+            }
         }
         let signature = std::iter::once(T::TABLE.to_owned())
             .chain(keys.iter().map(SortKey::signature))

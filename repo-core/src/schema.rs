@@ -32,7 +32,7 @@ pub fn index_name(table: &str, columns: &[&str]) -> String {
 pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
     let columns = crate::classify::unique_columns(message);
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    if columns == [E::primary_key().name] {
+    if E::is_primary_key(&columns) {
         primary_key_name(E::TABLE)
     } else {
         unique_key_name(E::TABLE, &columns)
@@ -77,7 +77,11 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
         let column_type = backend.column_type((column.column_type)(backend), indexed);
         let mut def = SeaColumn::new_with_type(column.name, column_type);
         if column.role == ColumnRole::PrimaryKey {
-            def.not_null().primary_key();
+            def.not_null();
+            // A composite key is a table constraint, below.
+            if E::PRIMARY_KEY.len() == 1 {
+                def.primary_key();
+            }
             if column.auto {
                 def.auto_increment();
             }
@@ -87,6 +91,14 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
             def.not_null();
         }
         table.col(def);
+    }
+    if E::PRIMARY_KEY.len() > 1 {
+        let mut key = Index::create();
+        key.name(primary_key_name(E::TABLE));
+        for column in E::PRIMARY_KEY {
+            key.col(*column);
+        }
+        table.primary_key(&mut key);
     }
     for key in E::UNIQUE_KEYS {
         let mut index = Index::create();

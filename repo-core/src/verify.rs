@@ -101,7 +101,7 @@ pub struct Declaration {
     entity: &'static str,
     table: &'static str,
     columns: &'static [ColumnDef],
-    primary_key: &'static str,
+    primary_key: &'static [&'static str],
     conflict_key: Option<&'static [&'static str]>,
 }
 
@@ -113,7 +113,7 @@ impl Declaration {
             entity: E::NAME,
             table: E::TABLE,
             columns: E::COLUMNS,
-            primary_key: E::primary_key().name,
+            primary_key: E::PRIMARY_KEY,
             // Only a declared unique key needs a constraint of its own; the primary key is one.
             conflict_key: E::UNIQUE_KEYS.first().copied(),
         }
@@ -182,7 +182,7 @@ fn differences(
                 found: found.class,
             });
         }
-        let nullable = (column.nullable)() && column.name != declaration.primary_key;
+        let nullable = (column.nullable)() && !declaration.primary_key.contains(&column.name);
         if found.nullable != nullable {
             differences.push(SchemaDifference::Nullability {
                 column: column.name.to_owned(),
@@ -198,9 +198,15 @@ fn differences(
             });
         }
     }
-    if table.primary_key != [declaration.primary_key] {
+    // The same columns, in any order: every statement names them all.
+    let declared = declaration.primary_key;
+    if table.primary_key.len() != declared.len()
+        || !declared
+            .iter()
+            .all(|c| table.primary_key.iter().any(|found| found == c))
+    {
         differences.push(SchemaDifference::PrimaryKey {
-            declared: vec![declaration.primary_key.to_owned()],
+            declared: declared.iter().map(|c| (*c).to_owned()).collect(),
             found: table.primary_key.clone(),
         });
     }

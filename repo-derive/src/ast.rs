@@ -50,7 +50,8 @@ pub struct Entity<'a> {
     pub new: Option<Ident>,
     pub table: String,
     pub fields: Vec<Field<'a>>,
-    pub primary_key: usize,
+    /// The primary key's fields, in declaration order (several for a composite key).
+    pub primary_key: Vec<usize>,
     /// Unique keys and indexes as column names.
     pub unique: Vec<Vec<String>>,
     pub index: Vec<Vec<String>>,
@@ -155,7 +156,9 @@ fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
 #[derive(Default)]
 struct Columns<'a> {
     fields: Vec<Field<'a>>,
-    primary_key: Option<usize>,
+    primary_key: Vec<usize>,
+    /// The `auto` of a key field, if any.
+    auto: Option<Ident>,
     /// A field wrote `primary_key`, even if invalid or misspelled (and so reported already).
     primary_key_named: bool,
     /// Single-column keys and indexes declared on fields.
@@ -173,16 +176,12 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
         out.primary_key_named |= fa.named.contains(&"primary_key");
         let role = field_role(cx, &fa);
         match role {
-            Role::PrimaryKey => match out.primary_key {
-                Some(first) => cx.error_spanned_by(
-                    fa.primary_key.as_ref(),
-                    format!(
-                        "a second `primary_key`: field `{}` is the primary key already; an entity has one primary key column (declare other keys with #[repo(unique(...))] on the struct)",
-                        out.fields[first].ident
-                    ),
-                ),
-                None => out.primary_key = Some(out.fields.len()),
-            },
+            Role::PrimaryKey => {
+                out.primary_key.push(out.fields.len());
+                if out.auto.is_none() {
+                    out.auto.clone_from(&fa.auto);
+                }
+            }
             Role::CreatedAt | Role::UpdatedAt | Role::Version | Role::SoftDelete => {
                 match marked.iter().find(|(r, _)| *r == role) {
                     Some((_, first)) => {
@@ -346,16 +345,31 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
     };
 
     let columns = columns(cx, fields);
-    let Some(primary_key) = columns.primary_key else {
+    let primary_key = columns.primary_key;
+    if primary_key.is_empty() {
         // A `primary_key` written but invalid or misspelled is reported already.
         if !columns.primary_key_named {
             cx.error_spanned_by(
                 &input.ident,
-                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it)",
+                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key",
             );
         }
         return None;
-    };
+    }
+    if primary_key.len() > 1
+        && let Some(auto) = &columns.auto
+    {
+        cx.error_spanned_by(
+            auto,
+            "`auto` cannot be part of a composite primary key: the database generates a single-column key; declare the key columns without `auto`",
+        );
+    }
+    if primary_key.len() > 4 {
+        cx.error_spanned_by(
+            &input.ident,
+            "a composite primary key has at most four columns",
+        );
+    }
 
     // Keys declared on the struct come first: the first is the upsert conflict target.
     let mut unique = Vec::new();
@@ -668,7 +682,7 @@ mod tests {
                 "updated"
             ]
         );
-        assert_eq!(model.primary_key, 1);
+        assert_eq!(model.primary_key, [1]);
         assert!(model.fields[1].auto);
         assert_eq!(model.fields[1].role, Role::PrimaryKey);
         assert_eq!(model.fields[4].ident, "title");
@@ -777,9 +791,9 @@ mod tests {
             (
                 parse_quote! {
                     #[repo(table = "widgets")]
-                    struct Widget { #[repo(primary_key)] id: i64, #[repo(primary_key)] sku: String }
+                    struct Widget { #[repo(primary_key, auto)] id: i64, #[repo(primary_key)] sku: String }
                 },
-                "a second `primary_key`: field `id` is the primary key already",
+                "`auto` cannot be part of a composite primary key",
             ),
             (
                 parse_quote! {

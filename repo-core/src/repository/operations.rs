@@ -6,6 +6,7 @@
 //! is written. On an entity with a soft-delete column, deletes mark rows deleted instead of
 //! removing them (see `soft_delete` for the rest).
 
+use crate::entity::Key as _;
 use std::borrow::Cow;
 use std::future::Future;
 
@@ -16,7 +17,6 @@ use super::{Repository, classify_error, decode, not_found, now, record_rows, spa
 use crate::entity::{Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
-use crate::field::DbField as _;
 use crate::filter::{Assignment, Filter};
 use crate::row::Row;
 use crate::statements::{
@@ -34,7 +34,7 @@ impl<E: Entity> Repository<'_, E> {
             let sql = self.cached(Fixed::Insert);
             self.fetch_entity_statement(Statement::new(sql, values))
                 .await?
-                .ok_or_else(|| not_found::<E>(entity.id()))
+                .ok_or_else(|| not_found::<E>(&entity.id()))
         }
         .instrument(span::<E>("insert"))
         .await
@@ -56,7 +56,7 @@ impl<E: Entity> Repository<'_, E> {
                 };
             }
             // Update, then read the row back, in one transaction.
-            let key = entity.id().to_value();
+            let key = entity.id().key_values();
             let updated = self
                 .atomically(move |repo| {
                     let (update, key) = (update.clone(), key.clone());
@@ -82,12 +82,13 @@ impl<E: Entity> Repository<'_, E> {
     async fn missing_or_stale(&self, entity: &E) -> Error {
         let expected = match statements::expected_version(entity) {
             Ok(Some(expected)) => expected,
-            Ok(None) => return not_found::<E>(entity.id()),
+            Ok(None) => return not_found::<E>(&entity.id()),
             Err(error) => return error,
         };
-        match self.fetch_by_key(entity.id().to_value()).await {
-            Ok(Some(_)) => Error::stale_version::<E>(entity.id(), expected),
-            Ok(None) => not_found::<E>(entity.id()),
+        let id = entity.id();
+        match self.fetch_by_key(id.key_values()).await {
+            Ok(Some(_)) => Error::stale_version::<E>(&id, expected),
+            Ok(None) => not_found::<E>(&id),
             Err(error) => error,
         }
     }
@@ -100,9 +101,9 @@ impl<E: Entity> Repository<'_, E> {
         async move {
             let sql = self.fixed(Fixed::Delete);
             let values = if E::soft_delete_column().is_some() {
-                statements::soft_delete_values::<E>(id.to_value(), now())
+                statements::soft_delete_values::<E>(id.key_values(), now())
             } else {
-                vec![id.to_value()]
+                id.key_values()
             };
             let n = self.execute_statement(Statement::new(sql, values)).await?;
             record_rows(n);
@@ -116,8 +117,7 @@ impl<E: Entity> Repository<'_, E> {
     /// [`Error::StaleVersion`] and nothing changes; a missing row is [`Error::NotFound`].
     pub async fn delete_entity(&self, entity: &E) -> Result<()> {
         async {
-            let mut condition =
-                Condition::all().add(Expr::col(E::primary_key().name).eq(entity.id().to_value()));
+            let mut condition = statements::key_condition::<E>(entity.id().key_values());
             if let (Some(index), Some(version)) =
                 (E::version_column(), statements::expected_version(entity)?)
             {
@@ -161,7 +161,7 @@ impl<E: Entity> Repository<'_, E> {
                 None if E::version_column().is_some() => {
                     Err(statements::stale_on_conflict_key(entity)?)
                 }
-                None => Err(not_found::<E>(entity.id())),
+                None => Err(not_found::<E>(&entity.id())),
             }
         }
         .instrument(span::<E>("upsert"))
@@ -297,14 +297,8 @@ impl<E: Entity> Repository<'_, E> {
         if !self.backend().capabilities().ordered_write_locks {
             return condition;
         }
-        let pk = E::primary_key().name;
-        let locked = sea_query::Query::select()
-            .column(pk)
-            .from(E::TABLE)
-            .cond_where(condition)
-            .order_by(pk, sea_query::Order::Asc)
-            .lock(sea_query::LockType::Update)
-            .to_owned();
-        Condition::all().add(Expr::col(pk).in_subquery(locked))
+        let mut locked = statements::key_select::<E>(condition);
+        locked.lock(sea_query::LockType::Update);
+        Condition::all().add(statements::key_expr::<E>().in_subquery(locked))
     }
 }

@@ -3,6 +3,7 @@
 //! unless the repository is [`with_deleted`](Repository::with_deleted) or
 //! [`only_deleted`](Repository::only_deleted).
 
+use crate::entity::Key as _;
 use std::borrow::Cow;
 use std::future::Future;
 
@@ -16,7 +17,6 @@ use crate::cursor::Cursor;
 use crate::entity::{ColumnDef, Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
-use crate::field::DbField as _;
 use crate::filter::Filter;
 use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
 use crate::statements::{self, View, build_fixed};
@@ -44,10 +44,9 @@ impl<E: Entity> Repository<'_, E> {
     }
 
     /// The row with primary key `key` (a bound value), in this repository's view.
-    pub(crate) async fn fetch_by_key(&self, key: Value) -> Result<Option<E>> {
+    pub(crate) async fn fetch_by_key(&self, key: Vec<Value>) -> Result<Option<E>> {
         let sql = self.fixed(Fixed::SelectById);
-        self.fetch_entity_statement(Statement::new(sql, vec![key]))
-            .await
+        self.fetch_entity_statement(Statement::new(sql, key)).await
     }
 
     // ----- reads --------------------------------------------------------------------------
@@ -58,14 +57,14 @@ impl<E: Entity> Repository<'_, E> {
         id: impl Into<E::Id>,
     ) -> impl Future<Output = Result<Option<E>>> + Send + '_ {
         let id = id.into();
-        async move { self.fetch_by_key(id.to_value()).await }.instrument(span::<E>("find_by_id"))
+        async move { self.fetch_by_key(id.key_values()).await }.instrument(span::<E>("find_by_id"))
     }
 
     /// The row with primary key `id`, or [`Error::NotFound`].
     pub fn get(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send + '_ {
         let id = id.into();
         async move {
-            self.fetch_by_key(id.to_value())
+            self.fetch_by_key(id.key_values())
                 .await?
                 .ok_or_else(|| not_found::<E>(&id))
         }
@@ -189,7 +188,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         if let Some(cursor) = &request.after {
             let columns: Vec<&ColumnDef> = keys
                 .iter()
-                .map(|key| &E::COLUMNS[E::column_index(key.column).unwrap_or(E::PRIMARY_KEY)])
+                .map(|key| &E::COLUMNS[E::column_index(key.column).unwrap_or_default()])
                 .collect();
             let values = cursor.open(&self.conn.settings().cursor_key, &signature, &columns)?;
             condition = Condition::all()
@@ -223,7 +222,7 @@ impl<'a, E: Entity> Repository<'a, E> {
                     let values = keys
                         .iter()
                         .map(|key| {
-                            let index = E::column_index(key.column).unwrap_or(E::PRIMARY_KEY);
+                            let index = E::column_index(key.column).unwrap_or_default();
                             last.value_at(index)
                         })
                         .collect::<Result<Vec<_>>>()?;

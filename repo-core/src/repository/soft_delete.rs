@@ -8,15 +8,15 @@
 //! A deleted row still holds its unique keys: inserting its key again is
 //! [`Error::Conflict`](crate::Error::Conflict), while `upsert` on its key revives it.
 
+use crate::entity::Key as _;
 use std::future::Future;
 
-use sea_query::{Condition, Expr, ExprTrait as _};
+use sea_query::Condition;
 use tracing::Instrument as _;
 
 use super::{Repository, now, record_rows, span};
 use crate::entity::Entity;
 use crate::error::Result;
-use crate::field::DbField as _;
 use crate::filter::Filter;
 use crate::statements::{self, View};
 
@@ -55,7 +55,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             let sets = statements::restore_sets::<E>(now())?;
             let condition = statements::within::<E>(
                 View::Deleted,
-                Condition::all().add(Expr::col(E::primary_key().name).eq(id.to_value())),
+                statements::key_condition::<E>(id.key_values()),
             );
             let update = Self::updating(sets, condition);
             let restored = self.fetch_updated_one(update).await?;
@@ -71,8 +71,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send + '_ {
         let id = id.into();
         async move {
-            let condition =
-                Condition::all().add(Expr::col(E::primary_key().name).eq(id.to_value()));
+            let condition = statements::key_condition::<E>(id.key_values());
             let n = self.purge_condition(condition).await?;
             Ok(n > 0)
         }

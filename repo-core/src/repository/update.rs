@@ -5,15 +5,16 @@
 use std::marker::PhantomData;
 
 use sea_query::{
-    Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Order, Query,
+    Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Query,
     SelectStatement, UpdateStatement,
 };
 
 use super::{Repository, classify_error, now};
 use crate::entity::Entity;
+use crate::entity::Key as _;
 use crate::error::Result;
 use crate::exec::{Conn, Statement};
-use crate::filter::{Column, Filter};
+use crate::filter::Filter;
 use futures_util::future::BoxFuture;
 
 /// An `UPDATE` of entity `E`'s rows that returns the stored rows: build it with
@@ -149,7 +150,7 @@ impl<E: Entity> Repository<'_, E> {
                 .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
             return self.fetch_entities(&update).await;
         }
-        let mut select = Self::keys(update.condition.clone());
+        let mut select = crate::statements::key_select::<E>(update.condition.clone());
         select.lock(LockType::Update);
         self.update_by_key(select, update.update).await
     }
@@ -189,32 +190,19 @@ impl<E: Entity> Repository<'_, E> {
     pub async fn claim(&self, update: UpdateReturning<E>, limit: u64) -> Result<Vec<E>> {
         crate::page::check_limit(limit)?;
         let capabilities = self.backend().capabilities();
-        let mut select = Self::keys(update.condition);
+        let mut select = crate::statements::key_select::<E>(update.condition);
         select.limit(limit);
         if capabilities.skip_locked {
             select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         if capabilities.returning_on_update {
-            let pk = E::primary_key().name;
             let mut statement = update.update;
             statement
-                .and_where(Expr::col(pk).in_subquery(select))
+                .and_where(crate::statements::key_expr::<E>().in_subquery(select))
                 .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
             return self.fetch_entities(&statement).await;
         }
         self.update_by_key(select, update.update).await
-    }
-
-    /// `SELECT <primary key> FROM <table> WHERE condition ORDER BY <primary key>`: locking in
-    /// key order, so two updates of overlapping rows queue instead of deadlocking.
-    fn keys(condition: Condition) -> SelectStatement {
-        let pk = E::primary_key().name;
-        Query::select()
-            .column(pk)
-            .from(E::TABLE)
-            .cond_where(condition)
-            .order_by(pk, Order::Asc)
-            .to_owned()
     }
 
     /// The fallback without `UPDATE … RETURNING`: in one transaction, lock the keys `select`
@@ -225,21 +213,22 @@ impl<E: Entity> Repository<'_, E> {
         update: UpdateStatement,
     ) -> Result<Vec<E>> {
         self.atomically(move |repo| {
-            let (select, mut update) = (select.clone(), update.clone());
+            let (mut select, mut update) = (select.clone(), update.clone());
             Box::pin(async move {
-                let rows = repo
-                    .conn
-                    .fetch_all_as(repo.statement(&select), classify_error::<E>);
-                let ids = rows
+                // Whole rows, so each key is read as the entity types it.
+                select
+                    .clear_selects()
+                    .columns(E::COLUMNS.iter().map(|c| c.name));
+                let ids: Vec<Vec<sea_query::Value>> = repo
+                    .fetch_entities(&select)
                     .await?
                     .iter()
-                    .map(|row| row.field::<E::Id>(0))
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    .map(|row| row.id().key_values())
+                    .collect();
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let keys = Column::<E, E::Id>::new(E::primary_key().name, false).is_in(ids);
-                let keys = repo.condition(keys);
+                let keys = crate::statements::keys_condition::<E>(ids);
                 update.cond_where(keys.clone());
                 repo.execute(&update).await?;
                 let select = crate::statements::select_by_key::<E>(keys);

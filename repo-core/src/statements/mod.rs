@@ -37,9 +37,10 @@ pub(crate) fn select_all<E: Entity>() -> SelectStatement {
 /// Every column of the rows matching `condition`, by primary key.
 pub(crate) fn select_by_key<E: Entity>(condition: Condition) -> SelectStatement {
     let mut select = select_all::<E>();
-    select
-        .cond_where(condition)
-        .order_by(E::primary_key().name, sea_query::Order::Asc);
+    select.cond_where(condition);
+    for column in E::PRIMARY_KEY {
+        select.order_by(*column, sea_query::Order::Asc);
+    }
     select
 }
 
@@ -54,8 +55,11 @@ pub(crate) fn page<E: Entity>(
     for order in &page.order {
         order.key().apply(&mut select, backend);
     }
-    if !page.order.iter().any(|o| o.column == E::primary_key().name) {
-        select.order_by(E::primary_key().name, sea_query::Order::Asc);
+    // The key breaks ties, so offsets page through a stable order.
+    for column in E::PRIMARY_KEY {
+        if !page.order.iter().any(|o| o.column == *column) {
+            select.order_by(*column, sea_query::Order::Asc);
+        }
     }
     select.limit(page.limit).offset(page.offset);
     select
@@ -166,9 +170,8 @@ pub(crate) fn insert_values<E: Entity>(
             _ => {}
         }
     }
-    let pk = E::primary_key();
-    if pk.auto {
-        out.remove(start + E::PRIMARY_KEY);
+    if let Some(generated) = E::generated_key() {
+        out.remove(start + E::column_index(generated.name).unwrap_or_default());
     }
     Ok(())
 }
@@ -337,7 +340,7 @@ pub(crate) fn build_insert_statement<E: Entity>(
         let mut on_conflict = OnConflict::columns(key.iter().copied());
         // Guards first: MariaDB assigns the update list from left to right.
         if let Some(guard) = upsert::duplicate_key_guard::<E>(backend, key) {
-            on_conflict.value(E::primary_key().name, guard);
+            on_conflict.value(E::PRIMARY_KEY[0], guard);
         }
         if let (Some(version), Some(column)) = (version, safety::version::<E>()) {
             on_conflict.value(column, version);
@@ -365,27 +368,69 @@ pub(crate) fn update_values<E: Entity>(entity: &E, now: DateTime<Utc>) -> Result
     let mut all = Vec::with_capacity(E::COLUMNS.len());
     entity.push_values(&mut all)?;
     let mut values = Vec::with_capacity(E::COLUMNS.len() + 1);
-    let mut key = None;
+    let mut key = Vec::with_capacity(E::PRIMARY_KEY.len());
     let mut version = None;
     for (column, value) in E::COLUMNS.iter().zip(all) {
         match column.role {
-            ColumnRole::PrimaryKey => key = Some(value),
+            ColumnRole::PrimaryKey => key.push(value),
             ColumnRole::CreatedAt | ColumnRole::SoftDelete => {}
             ColumnRole::Version => version = Some(value),
             ColumnRole::UpdatedAt => values.push(Value::ChronoDateTimeUtc(Some(now))),
             ColumnRole::Plain => values.push(value),
         }
     }
-    values.push(key.expect("an entity has a primary key column"));
+    values.extend(key);
     values.extend(version);
     Ok(values)
+}
+
+/// The row whose primary key holds `values` (in key column order).
+pub(crate) fn key_condition<E: Entity>(values: impl IntoIterator<Item = Value>) -> Condition {
+    E::PRIMARY_KEY
+        .iter()
+        .zip(values)
+        .fold(Condition::all(), |all, (column, value)| {
+            all.add(Expr::col(*column).eq(value))
+        })
+}
+
+/// The primary key as one expression: its column, or the row value `(a, b)` of a composite key.
+pub(crate) fn key_expr<E: Entity>() -> Expr {
+    match E::PRIMARY_KEY {
+        [column] => Expr::col(*column),
+        columns => Expr::tuple(columns.iter().map(|c| Expr::col(*c))),
+    }
+}
+
+/// `SELECT <key columns> FROM <table> WHERE condition ORDER BY <key columns>`: locking in key
+/// order, so two writes of overlapping rows queue instead of deadlocking.
+pub(crate) fn key_select<E: Entity>(condition: Condition) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns(E::PRIMARY_KEY.iter().copied())
+        .from(E::TABLE)
+        .cond_where(condition);
+    for column in E::PRIMARY_KEY {
+        select.order_by(*column, sea_query::Order::Asc);
+    }
+    select
+}
+
+/// The rows whose primary key is one of `keys` (each in key column order).
+pub(crate) fn keys_condition<E: Entity>(keys: Vec<Vec<Value>>) -> Condition {
+    if E::PRIMARY_KEY.len() == 1 {
+        let values = keys.into_iter().flatten();
+        return Condition::all().add(Expr::col(E::PRIMARY_KEY[0]).is_in(values));
+    }
+    keys.into_iter().fold(Condition::any(), |any, key| {
+        any.add(key_condition::<E>(key))
+    })
 }
 
 /// The SQL of a statement of fixed shape, for the rows `view` sees. The repository caches
 /// those of [`View::Live`], the default.
 pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) -> String {
-    let pk = E::primary_key();
-    let by_id = || Condition::all().add(Expr::col(pk.name).eq(Expr::val((pk.null_value)())));
+    let by_id = || key_condition::<E>(E::key_columns().map(|c| (c.null_value)()));
     let all = || E::COLUMNS.iter().map(|c| c.name);
     match kind {
         Fixed::SelectById => {

@@ -159,14 +159,14 @@ pub(crate) fn delete_rows<E: Entity>(
 
 /// The values a soft delete by key binds, in the order of [`soft_delete_sets`] and then the
 /// key (see `Fixed::Delete`).
-pub(crate) fn soft_delete_values<E: Entity>(id: Value, now: DateTime<Utc>) -> Vec<Value> {
+pub(crate) fn soft_delete_values<E: Entity>(key: Vec<Value>, now: DateTime<Utc>) -> Vec<Value> {
     let now = Value::ChronoDateTimeUtc(Some(now));
     let timestamps = E::COLUMNS
         .iter()
         .filter(|c| c.role == ColumnRole::UpdatedAt)
         .count();
     let mut values = vec![now; 1 + timestamps];
-    values.push(id);
+    values.extend(key);
     values
 }
 
@@ -258,12 +258,12 @@ pub(crate) fn stale_upsert<E: Entity>(entity: &E, error: Error) -> Error {
 pub(crate) fn stale_on_conflict_key<E: Entity>(entity: &E) -> Result<Error> {
     let expected = expected_version(entity)?.unwrap_or_default();
     let key = E::conflict_key().unwrap_or_default();
-    if key == [E::primary_key().name] {
-        return Ok(Error::stale_version::<E>(entity.id(), expected));
+    if E::is_primary_key(key) {
+        return Ok(Error::stale_version::<E>(&entity.id(), expected));
     }
     let mut parts = Vec::with_capacity(key.len());
     for column in key {
-        let index = E::column_index(column).unwrap_or(E::PRIMARY_KEY);
+        let index = E::column_index(column).unwrap_or_default();
         parts.push(format!("{column} = {}", human(&entity.value_at(index)?)));
     }
     Ok(Error::StaleVersion {

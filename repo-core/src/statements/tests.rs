@@ -324,7 +324,7 @@ fn soft_deletes_mark_live_rows_and_bind_in_order() {
         r#"/*zzi*/ UPDATE "docs" SET "deleted_at" = $1, "updated_at" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "deleted_at" IS NULL"#
     );
     let now = DateTime::from_timestamp(5, 0).unwrap();
-    let values = soft_delete_values::<Doc>(Value::BigInt(Some(7)), now);
+    let values = soft_delete_values::<Doc>(vec![Value::BigInt(Some(7))], now);
     assert_eq!(values.len(), delete.matches('$').count());
     assert_eq!(values[2], Value::BigInt(Some(7)));
     // A delete by filter marks live rows; in the deleted-rows view it marks nothing: those

@@ -20,8 +20,7 @@ pub(crate) fn duplicate_key_guard<E: Entity>(
     if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey {
         return None;
     }
-    let pk = E::primary_key();
-    let pk_can_clash = !pk.auto && key != [pk.name];
+    let pk_can_clash = E::generated_key().is_none() && !E::is_primary_key(key);
     let other_unique_keys = E::UNIQUE_KEYS.iter().any(|unique| *unique != key);
     if !pk_can_clash && !other_unique_keys {
         return None;
@@ -32,10 +31,11 @@ pub(crate) fn duplicate_key_guard<E: Entity>(
         .iter()
         .map(|c| format!("\"{table}\".\"{c}\" <=> VALUES(\"{c}\")"))
         .collect();
+    // The first key column stands for the key: NULL in any of them fails the statement.
     Some(Expr::cust(format!(
         "IF({}, \"{table}\".\"{}\", NULL)",
         same_key.join(" AND "),
-        pk.name
+        E::PRIMARY_KEY[0]
     )))
 }
 
@@ -45,9 +45,8 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
     let Error::NotNull { column, source, .. } = error else {
         return error;
     };
-    let pk = E::primary_key();
     let key = E::conflict_key().unwrap_or_default();
-    if column != pk.name || duplicate_key_guard::<E>(backend, key).is_none() {
+    if column != E::PRIMARY_KEY[0] || duplicate_key_guard::<E>(backend, key).is_none() {
         return Error::NotNull {
             entity: E::NAME,
             column,
@@ -59,7 +58,7 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
         .filter(|unique| **unique != key)
         .map(|unique| crate::schema::unique_key_name(E::TABLE, unique))
         .collect();
-    if !pk.auto && key != [pk.name] {
+    if E::generated_key().is_none() && !E::is_primary_key(key) {
         clashing.insert(0, crate::schema::primary_key_name(E::TABLE));
     }
     Error::Conflict {
@@ -72,12 +71,11 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
 /// Whether an upsert row binds its conflict key twice, first to look up the generated primary
 /// key of the row that already has it (see [`resolve_conflict_key`]).
 pub(crate) fn looks_up_generated_key<E: Entity>(backend: Backend) -> bool {
-    let pk = E::primary_key();
     let key = E::conflict_key().unwrap_or_default();
     backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey
-        && pk.auto
+        && E::generated_key().is_some()
         && !key.is_empty()
-        && key != [pk.name]
+        && !E::is_primary_key(key)
 }
 
 /// The values an upsert row binds: [`insert_values`](super::insert_values), after the conflict
@@ -129,16 +127,15 @@ pub(crate) fn upsert_width<E: Entity>(backend: Backend) -> usize {
 /// in. `INSERT … SELECT` would hold the table's AUTO-INC lock to the end of the statement and
 /// deadlock on that instead.
 pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> String {
-    let pk = E::primary_key();
     let key = E::conflict_key().unwrap_or_default();
     if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey
         || key.is_empty()
-        || key == [pk.name]
+        || E::is_primary_key(key)
     {
         return sql;
     }
     let table = E::TABLE;
-    if looks_up_generated_key::<E>(backend) {
+    if let Some(pk) = E::generated_key().filter(|_| looks_up_generated_key::<E>(backend)) {
         // `INSERT INTO t (a, …) VALUES (?, …), … ON DUPLICATE KEY UPDATE …`
         let (Some((head, _)), Some(values_at), Some(update_at)) = (
             sql.split_once(" ("),
@@ -203,7 +200,7 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
     let selected: Vec<String> = columns
         .iter()
         .map(|c| {
-            if *c == pk.name {
+            if E::PRIMARY_KEY.contains(c) {
                 format!(
                     "COALESCE((SELECT \"existing\".\"{c}\" FROM \"{table}\" AS \"existing\" \
                      WHERE {}), \"v\".\"{c}\")",

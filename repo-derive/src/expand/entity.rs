@@ -172,15 +172,86 @@ fn field_code(
     }
 }
 
+/// The primary key's code: its column names, the `Id` type and value (the field's, or a tuple
+/// of the fields' for a composite key), and a check of each key field's type.
+struct Key<'a> {
+    names: Vec<&'a String>,
+    id_type: TokenStream,
+    id_value: TokenStream,
+    checks: Vec<TokenStream>,
+}
+
+fn key<'a>(model: &'a Entity) -> Key<'a> {
+    let fields: Vec<&Field> = model
+        .primary_key
+        .iter()
+        .map(|&i| &model.fields[i])
+        .collect();
+    let idents: Vec<&syn::Ident> = fields.iter().map(|f| f.ident).collect();
+    let types: Vec<&syn::Type> = fields.iter().map(|f| f.ty).collect();
+    let (id_type, id_value) = match (idents.as_slice(), types.as_slice()) {
+        ([ident], [ty]) => (
+            quote!(#ty),
+            quote!(::std::clone::Clone::clone(&self.#ident)),
+        ),
+        _ => (
+            quote!((#(#types,)*)),
+            quote!((#(::std::clone::Clone::clone(&self.#idents),)*)),
+        ),
+    };
+    // Each key field's type is checked where it is written: NOT NULL, Clone, Debug.
+    let checks = types
+        .iter()
+        .map(|ty| {
+            let span = ty.span();
+            quote_spanned!(span=> key_part::<#ty>();)
+        })
+        .collect();
+    Key {
+        names: fields.iter().map(|f| &f.column).collect(),
+        id_type,
+        id_value,
+        checks,
+    }
+}
+
+/// Generic functions whose bounds check field types: placeholders of the fields set on
+/// insert, and key parts.
+fn type_checks() -> TokenStream {
+    let p = private();
+    quote! {
+        // The value of a field set on insert, until it is: bounded by the trait checking the
+        // field's type.
+        fn timestamp_field<T: #p::Timestamp>() -> T {
+            T::PLACEHOLDER
+        }
+        fn generated_key_field<T: #p::AutoKey>() -> T {
+            T::PLACEHOLDER
+        }
+        fn version_field<T: #p::VersionNumber>() -> T {
+            T::PLACEHOLDER
+        }
+        fn deleted_at_field<T: #p::DeletedAt>() -> T {
+            T::PLACEHOLDER
+        }
+
+        fn key_part<T: #p::KeyPart>() {}
+    }
+}
+
 pub fn expand(model: &Entity) -> TokenStream {
     let p = private();
+    let helpers = type_checks();
     let entity = model.ident;
     let vis = model.vis;
     let name = entity.to_string();
     let table = &model.table;
-    let pk = model.primary_key;
-    let pk_field = model.fields[pk].ident;
-    let pk_ty = model.fields[pk].ty;
+    let Key {
+        names: key_names,
+        id_type,
+        id_value,
+        checks: key_checks,
+    } = key(model);
     let codes: Vec<FieldCode> = model
         .fields
         .iter()
@@ -213,14 +284,14 @@ pub fn expand(model: &Entity) -> TokenStream {
             const NAME: &'static str = #name;
             const TABLE: &'static str = #table;
             const COLUMNS: &'static [#p::ColumnDef] = &[#(#column_defs),*];
-            const PRIMARY_KEY: usize = #pk;
+            const PRIMARY_KEY: &'static [&'static str] = &[#(#key_names),*];
             const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];
             const INDEXES: &'static [&'static [&'static str]] = &[#(#index),*];
 
-            type Id = #pk_ty;
+            type Id = #id_type;
 
-            fn id(&self) -> &Self::Id {
-                &self.#pk_field
+            fn id(&self) -> Self::Id {
+                #id_value
             }
 
             fn push_values(&self, out: &mut ::std::vec::Vec<#p::Value>) -> #p::Result<()> {
@@ -267,24 +338,12 @@ pub fn expand(model: &Entity) -> TokenStream {
             #(#column_consts)*
         }
 
-        // The value of a field set on insert, until it is: bounded by the trait checking the
-        // field's type.
-        fn timestamp_field<T: #p::Timestamp>() -> T {
-            T::PLACEHOLDER
-        }
-        fn generated_key_field<T: #p::AutoKey>() -> T {
-            T::PLACEHOLDER
-        }
-        fn version_field<T: #p::VersionNumber>() -> T {
-            T::PLACEHOLDER
-        }
-        fn deleted_at_field<T: #p::DeletedAt>() -> T {
-            T::PLACEHOLDER
-        }
+        #helpers
 
         #[allow(dead_code)]
         fn __repo_field_checks() {
             #(#checks)*
+            #(#key_checks)*
         }
     }
 }

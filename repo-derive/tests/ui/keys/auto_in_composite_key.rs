@@ -1,9 +1,9 @@
 use repo_core::prelude::*;
 
 #[derive(Repository)]
-#[repo(table = "widgets")]
-struct Widget {
-    #[repo(primary_key)]
+#[repo(table = "links")]
+struct Link {
+    #[repo(primary_key, auto)]
     id: i64,
     #[repo(primary_key)]
     sku: String,
