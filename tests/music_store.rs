@@ -626,7 +626,7 @@ async fn concurrent_bulk_upserts_of_links_never_lose_or_duplicate(db: Db) {
 }
 
 /// 16 workers claim links of a composite key two at a time (`slot` 0 marks a claimed link):
-/// each of the 13 links is claimed by exactly one worker, and fetch_updated changes only the
+/// each of the 13 links is claimed by exactly one worker, and `fetch_updated` changes only the
 /// rows its condition names.
 async fn concurrent_claims_of_composite_keys_take_each_row_once(db: Db) {
     store(&db).await;
