@@ -20,8 +20,10 @@ macro_rules! on_pool {
             $body
         } else if let Some($pool) = $db.sqlite_pool() {
             $body
+        } else if let Some($pool) = $db.mysql_pool() {
+            $body
         } else {
-            unreachable!("the framework runs on PostgreSQL or SQLite")
+            unreachable!("the framework runs on PostgreSQL, SQLite or MariaDB")
         }
     };
     ($db:expr, $pool:ident, $hand:ident => $body:expr) => {
@@ -31,8 +33,11 @@ macro_rules! on_pool {
         } else if let Some($pool) = $db.sqlite_pool() {
             use crate::hand::sqlite as $hand;
             $body
+        } else if let Some($pool) = $db.mysql_pool() {
+            use crate::hand::mysql as $hand;
+            $body
         } else {
-            unreachable!("the framework runs on PostgreSQL or SQLite")
+            unreachable!("the framework runs on PostgreSQL, SQLite or MariaDB")
         }
     };
 }
@@ -330,10 +335,11 @@ const MAX_ATTEMPTS: i32 = 3;
 /// An empty `datasets` table (ids start at 1 again), then `n` pending datasets.
 async fn fill_datasets(db: &Db, n: u64) -> Res<()> {
     on_pool!(db, pool => {
-        let sql = if db.backend() == repo_core::Backend::Postgres {
-            "TRUNCATE datasets RESTART IDENTITY CASCADE"
-        } else {
-            "DELETE FROM datasets; DELETE FROM sqlite_sequence WHERE name = 'datasets'"
+        let sql = match db.backend() {
+            repo_core::Backend::Postgres => "TRUNCATE datasets RESTART IDENTITY CASCADE",
+            // InnoDB refuses to truncate a table a foreign key refers to (enrichment_logs).
+            repo_core::Backend::MySql => "DELETE FROM datasets; ALTER TABLE datasets AUTO_INCREMENT = 1",
+            _ => "DELETE FROM datasets; DELETE FROM sqlite_sequence WHERE name = 'datasets'",
         };
         sqlx::raw_sql(sql).execute(pool).await?;
     });
