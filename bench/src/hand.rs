@@ -347,7 +347,7 @@ macro_rules! contender {
         pub mod $module {
             use sqlx::AssertSqlSafe;
 
-            use super::{INSERT_WIDTH, Item, Sql, Taken, TakenRow, upsert_sql, upsert_written};
+            use super::{Item, Sql, Taken, TakenRow, upsert_sql, upsert_written};
             use crate::data::{Check, Cover, ItemStatus};
 
             type Pool = sqlx::Pool<$db>;
@@ -417,13 +417,13 @@ macro_rules! contender {
             }
 
             /// Multi-row `INSERT … ON CONFLICT (sku) DO UPDATE` (or `ON DUPLICATE KEY UPDATE`),
-            /// `max_binds` parameters a statement at most, in one transaction; the rows written.
+            /// `per_chunk` rows a statement, in one transaction; the rows written.
             pub async fn bulk_upsert(
                 pool: &Pool,
                 items: &[Item],
-                max_binds: usize,
+                per_chunk: usize,
             ) -> sqlx::Result<u64> {
-                let per_chunk = (max_binds / INSERT_WIDTH).max(1);
+                let per_chunk = per_chunk.max(1);
                 let full = upsert_sql(per_chunk, sql());
                 let now = $timestamp(repo_core::repository::now());
                 let mut written = 0;
