@@ -2,10 +2,12 @@
 //! (prepared and cached) statements, decoding with `FromRow`. SQL text is written once and
 //! the values are bound; constants are literals, as one writes them by hand.
 //!
-//! The statements are the same on both backends but for placeholders (`$1` on PostgreSQL, `?`
-//! on SQLite) and the claim's lock clause, so one macro writes the module of each; timestamps
-//! differ too: SQLite stores them as the text the framework writes
-//! (`YYYY-MM-DD HH:MM:SS[.ffffff]`).
+//! The statements are the same on every backend but for placeholders (`$1` on PostgreSQL, `?`
+//! on SQLite and MariaDB), the upsert's conflict clause and the claim, so one macro writes the
+//! module of each. Timestamps differ too: SQLite stores them as the text the framework writes
+//! (`YYYY-MM-DD HH:MM:SS[.ffffff]`), MariaDB as `DATETIME(6)` in UTC, bound as a naive time as
+//! the framework binds them. MariaDB has no `UPDATE … RETURNING`, so its claim locks the rows
+//! with a `SELECT … FOR UPDATE SKIP LOCKED` and updates them by id in one transaction.
 
 use std::sync::LazyLock;
 
@@ -65,6 +67,28 @@ const CLAIM_SQLITE: &str = concat!(
     dataset_columns!()
 );
 
+/// `ON CONFLICT (sku) DO UPDATE` every column but the key and `created_at`.
+const ON_CONFLICT: &str = " ON CONFLICT (sku) DO UPDATE SET name = excluded.name, \
+     qty = excluded.qty, price_cents = excluded.price_cents, status = excluded.status, \
+     updated_at = excluded.updated_at";
+
+/// The same on MariaDB. The framework names each row's id there, looked up by its `sku`, so
+/// that concurrent upserts do not deadlock on `InnoDB`'s gap locks; this baseline runs alone,
+/// so it writes the plain statement one would write by hand.
+const ON_DUPLICATE_KEY: &str = " ON DUPLICATE KEY UPDATE name = VALUES(name), \
+     qty = VALUES(qty), price_cents = VALUES(price_cents), status = VALUES(status), \
+     updated_at = VALUES(updated_at)";
+
+/// The pending datasets of a source, locked, in id order; the claim's first statement on
+/// MariaDB (whose `IN (subquery)` takes no `LIMIT`, and whose `UPDATE` returns nothing).
+const CLAIM_MYSQL: &str = concat!(
+    "SELECT ",
+    dataset_columns!(),
+    " FROM datasets WHERE source_name = ? \
+     AND enrichment_status IN ('minimal', 'failed') AND enrichment_attempts < ? \
+     ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
+);
+
 /// The statements in one backend's placeholder style.
 pub struct Sql {
     pub get_by_id: &'static str,
@@ -72,6 +96,8 @@ pub struct Sql {
     pub count: &'static str,
     pub page: &'static str,
     pub claim: &'static str,
+    /// What follows the bulk upsert's rows.
+    pub upsert_tail: &'static str,
     /// `$1, $2, …` rather than `?`.
     pub numbered: bool,
 }
@@ -82,6 +108,7 @@ pub static POSTGRES_SQL: Sql = Sql {
     count: COUNT,
     page: PAGE,
     claim: CLAIM_POSTGRES,
+    upsert_tail: ON_CONFLICT,
     numbered: true,
 };
 
@@ -91,6 +118,17 @@ pub static SQLITE_SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
     count: positional(COUNT),
     page: positional(PAGE),
     claim: positional(CLAIM_SQLITE),
+    upsert_tail: ON_CONFLICT,
+    numbered: false,
+});
+
+pub static MYSQL_SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
+    get_by_id: positional(GET_BY_ID),
+    insert: positional(INSERT),
+    count: positional(COUNT),
+    page: positional(PAGE),
+    claim: CLAIM_MYSQL,
+    upsert_tail: ON_DUPLICATE_KEY,
     numbered: false,
 });
 
@@ -117,10 +155,10 @@ fn positional(sql: &'static str) -> &'static str {
 /// Columns an item INSERT writes.
 pub const INSERT_WIDTH: usize = 7;
 
-/// `INSERT … VALUES` of `rows` rows `ON CONFLICT (sku) DO UPDATE` every column but the key
-/// and `created_at`.
-fn upsert_sql(rows: usize, numbered: bool) -> String {
+/// `INSERT … VALUES` of `rows` rows, then `statements.upsert_tail`.
+fn upsert_sql(rows: usize, statements: &Sql) -> String {
     use std::fmt::Write as _;
+    let numbered = statements.numbered;
     let mut sql = String::with_capacity(64 + rows * 40);
     sql.push_str(
         "INSERT INTO bench_items (sku, name, qty, price_cents, status, created_at, updated_at) \
@@ -147,12 +185,21 @@ fn upsert_sql(rows: usize, numbered: bool) -> String {
             sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
         }
     }
-    sql.push_str(
-        " ON CONFLICT (sku) DO UPDATE SET name = excluded.name, qty = excluded.qty, \
-         price_cents = excluded.price_cents, status = excluded.status, \
-         updated_at = excluded.updated_at",
-    );
+    sql.push_str(statements.upsert_tail);
     sql
+}
+
+/// The rows an upsert of `rows` rows wrote, from the count the server reported.
+/// `ON DUPLICATE KEY UPDATE` reports 1 per inserted row and 2 per updated one (1 if it was
+/// unchanged): any count in `rows..=2 * rows` means each row was written once, as the
+/// framework counts it; another count is returned as it is, so the workload's check fails.
+fn upsert_written(statements: &Sql, affected: u64, rows: usize) -> u64 {
+    let rows = rows as u64;
+    if statements.upsert_tail == ON_DUPLICATE_KEY && (rows..=2 * rows).contains(&affected) {
+        rows
+    } else {
+        affected
+    }
 }
 
 /// A claimed `datasets` row; `E` is how the backend stores an embedding.
@@ -189,6 +236,11 @@ fn postgres_timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
     at
 }
 
+/// MariaDB's `DATETIME` in UTC, the session's time zone.
+fn mysql_timestamp(at: DateTime<Utc>) -> chrono::NaiveDateTime {
+    at.naive_utc()
+}
+
 /// The text the framework stores a timestamp as on SQLite.
 fn sqlite_timestamp(at: DateTime<Utc>) -> String {
     let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -200,12 +252,102 @@ fn sqlite_timestamp(at: DateTime<Utc>) -> String {
     text
 }
 
+/// The claim as one `UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
+/// RETURNING …` (PostgreSQL, SQLite).
+macro_rules! claim_returning {
+    ($timestamp:path, $embedding:ty) => {
+        /// Take up to `limit` pending datasets of `source` for `worker`, in id order.
+        pub async fn claim(
+            pool: &Pool,
+            source: &str,
+            limit: u64,
+            max_attempts: i32,
+            worker: &str,
+        ) -> sqlx::Result<Vec<Taken>> {
+            let now = $timestamp(repo_core::repository::now());
+            let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
+                .bind(now)
+                .bind(worker)
+                .bind(source)
+                .bind(max_attempts)
+                .bind(limit as i64)
+                .fetch_all(pool)
+                .await?;
+            rows.sort_by_key(|row| row.id);
+            Ok(rows
+                .into_iter()
+                .map(|row| Taken {
+                    id: row.id,
+                    status: row.enrichment_status,
+                    worker: row.claimed_by,
+                })
+                .collect())
+        }
+    };
+}
+
+/// The claim in one transaction: lock up to `limit` pending rows with `FOR UPDATE SKIP LOCKED`,
+/// then update them by id (MariaDB, which has no `UPDATE … RETURNING`). The rows were read
+/// under the lock, so what the update wrote is known without reading them back, as one writes
+/// it by hand; the framework reads them back, not knowing what its update's expressions made.
+macro_rules! claim_locking {
+    ($timestamp:path, $embedding:ty) => {
+        /// Take up to `limit` pending datasets of `source` for `worker`, in id order.
+        pub async fn claim(
+            pool: &Pool,
+            source: &str,
+            limit: u64,
+            max_attempts: i32,
+            worker: &str,
+        ) -> sqlx::Result<Vec<Taken>> {
+            let now = $timestamp(repo_core::repository::now());
+            let mut tx = pool.begin().await?;
+            let rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
+                .bind(source)
+                .bind(max_attempts)
+                .bind(limit as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+            if rows.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let mut update = String::from(
+                "UPDATE datasets SET updated_at = ?, enrichment_status = 'enriching', \
+                 claimed_by = ? WHERE id IN (?",
+            );
+            update.push_str(&", ?".repeat(rows.len() - 1));
+            update.push(')');
+            let mut query = sqlx::query(AssertSqlSafe(update)).bind(now).bind(worker);
+            for row in &rows {
+                query = query.bind(row.id);
+            }
+            let updated = query.execute(&mut *tx).await?.rows_affected();
+            if updated != rows.len() as u64 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "claim: locked {} rows, updated {updated}",
+                    rows.len()
+                )));
+            }
+            tx.commit().await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| Taken {
+                    id: row.id,
+                    status: repo_domain::EnrichmentStatus::Enriching,
+                    worker: Some(worker.to_owned()),
+                })
+                .collect())
+        }
+    };
+}
+
 macro_rules! contender {
-    ($module:ident, $db:ty, $sql:expr, $timestamp:path, $embedding:ty) => {
+    ($module:ident, $db:ty, $sql:expr, $timestamp:path, $embedding:ty, $claim:ident) => {
         pub mod $module {
             use sqlx::AssertSqlSafe;
 
-            use super::{INSERT_WIDTH, Item, Sql, Taken, TakenRow, upsert_sql};
+            use super::{Item, Sql, Taken, TakenRow, upsert_sql, upsert_written};
             use crate::data::{Check, Cover, ItemStatus};
 
             type Pool = sqlx::Pool<$db>;
@@ -274,25 +416,25 @@ macro_rules! contender {
                 Ok(stored)
             }
 
-            /// Multi-row `INSERT … ON CONFLICT (sku) DO UPDATE`, `max_binds` parameters a
-            /// statement at most, in one transaction; the rows written.
+            /// Multi-row `INSERT … ON CONFLICT (sku) DO UPDATE` (or `ON DUPLICATE KEY UPDATE`),
+            /// `per_chunk` rows a statement, in one transaction; the rows written.
             pub async fn bulk_upsert(
                 pool: &Pool,
                 items: &[Item],
-                max_binds: usize,
+                per_chunk: usize,
             ) -> sqlx::Result<u64> {
-                let per_chunk = (max_binds / INSERT_WIDTH).max(1);
-                let full = upsert_sql(per_chunk, sql().numbered);
+                let per_chunk = per_chunk.max(1);
+                let full = upsert_sql(per_chunk, sql());
                 let now = $timestamp(repo_core::repository::now());
                 let mut written = 0;
                 let mut tx = pool.begin().await?;
                 for chunk in items.chunks(per_chunk) {
-                    let sql = if chunk.len() == per_chunk {
+                    let text = if chunk.len() == per_chunk {
                         full.clone()
                     } else {
-                        upsert_sql(chunk.len(), sql().numbered)
+                        upsert_sql(chunk.len(), sql())
                     };
-                    let mut query = sqlx::query(AssertSqlSafe(sql));
+                    let mut query = sqlx::query(AssertSqlSafe(text));
                     for item in chunk {
                         query = query
                             .bind(item.sku.as_str())
@@ -303,7 +445,8 @@ macro_rules! contender {
                             .bind(now.clone())
                             .bind(now.clone());
                     }
-                    written += query.execute(&mut *tx).await?.rows_affected();
+                    let affected = query.execute(&mut *tx).await?.rows_affected();
+                    written += upsert_written(sql(), affected, chunk.len());
                 }
                 tx.commit().await?;
                 Ok(written)
@@ -342,33 +485,7 @@ macro_rules! contender {
                 Ok(check)
             }
 
-            /// Take up to `limit` pending datasets of `source` for `worker`, in id order.
-            pub async fn claim(
-                pool: &Pool,
-                source: &str,
-                limit: u64,
-                max_attempts: i32,
-                worker: &str,
-            ) -> sqlx::Result<Vec<Taken>> {
-                let now = $timestamp(repo_core::repository::now());
-                let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
-                    .bind(now)
-                    .bind(worker)
-                    .bind(source)
-                    .bind(max_attempts)
-                    .bind(limit as i64)
-                    .fetch_all(pool)
-                    .await?;
-                rows.sort_by_key(|row| row.id);
-                Ok(rows
-                    .into_iter()
-                    .map(|row| Taken {
-                        id: row.id,
-                        status: row.enrichment_status,
-                        worker: row.claimed_by,
-                    })
-                    .collect())
-            }
+            $claim!($timestamp, $embedding);
         }
     };
 }
@@ -378,12 +495,22 @@ contender!(
     sqlx::Postgres,
     super::POSTGRES_SQL,
     super::postgres_timestamp,
-    Vec<f32>
+    Vec<f32>,
+    claim_returning
 );
 contender!(
     sqlite,
     sqlx::Sqlite,
     super::SQLITE_SQL,
     super::sqlite_timestamp,
-    Vec<u8>
+    Vec<u8>,
+    claim_returning
+);
+contender!(
+    mysql,
+    sqlx::MySql,
+    super::MYSQL_SQL,
+    super::mysql_timestamp,
+    Vec<u8>,
+    claim_locking
 );
