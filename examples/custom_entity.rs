@@ -39,7 +39,7 @@ impl BookmarkRepository<'_> {
             .column(Bookmark::TAG)
             .expr_as(count_rows(), "bookmarks")
             .expr_as(Bookmark::STARS.avg(), "avg_stars")
-            .from(Bookmark::TABLE)
+            .from(Bookmark::table())
             .group_by_col(Bookmark::TAG)
             .order_by_expr(count_rows(), Order::Desc)
             .order_by(Bookmark::TAG, Order::Asc)

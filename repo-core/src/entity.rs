@@ -55,6 +55,10 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     const NAME: &'static str;
     /// The table name.
     const TABLE: &'static str;
+    /// Where the table lives when not in the connection's default place
+    /// (`#[repo(schema = "sales")]`): a PostgreSQL schema, a MariaDB database, an attached
+    /// SQLite database.
+    const SCHEMA: Option<&'static str> = None;
     /// Every column, in field order.
     const COLUMNS: &'static [ColumnDef];
     /// The primary key's columns, in declaration order: one, or several for a composite key.
@@ -93,6 +97,25 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// for the timestamps. [`Repository::insert_new`](crate::Repository::insert_new) returns
     /// the stored row instead.
     fn from_new(new: Self::New) -> Self;
+
+    /// The table as statements name it, qualified by [`SCHEMA`](Entity::SCHEMA) when there is
+    /// one. Custom queries use it: `Query::select().from(Sale::table())`.
+    #[must_use]
+    fn table() -> sea_query::TableName {
+        match Self::SCHEMA {
+            Some(schema) => (schema, Self::TABLE).into(),
+            None => Self::TABLE.into(),
+        }
+    }
+
+    /// The table's name quoted for SQL text, qualified like [`table`](Entity::table).
+    #[must_use]
+    fn quoted_table() -> String {
+        match Self::SCHEMA {
+            Some(schema) => format!("\"{schema}\".\"{}\"", Self::TABLE),
+            None => format!("\"{}\"", Self::TABLE),
+        }
+    }
 
     /// The primary key's columns, in declaration order.
     #[must_use]

@@ -43,7 +43,10 @@ pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
 /// idempotent, so running them on an existing schema changes nothing.
 #[must_use]
 pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
-    let mut statements = Vec::new();
+    let mut statements: Vec<String> = E::SCHEMA
+        .and_then(|schema| backend.create_namespace(schema))
+        .into_iter()
+        .collect();
     if backend.capabilities().native_enums {
         let mut seen = Vec::new();
         for column in E::COLUMNS {
@@ -66,7 +69,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
     }
 
     let mut table = Table::create();
-    table.table(E::TABLE).if_not_exists();
+    table.table(E::table()).if_not_exists();
     backend.table_options(&mut table);
     for column in E::COLUMNS {
         let indexed = column.role == ColumnRole::PrimaryKey
@@ -115,7 +118,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
         index
             .if_not_exists()
             .name(index_name(E::TABLE, columns))
-            .table(E::TABLE);
+            .table(E::table());
         for column in *columns {
             index.col(*column);
         }
@@ -127,7 +130,7 @@ pub fn create_statements<E: Entity>(backend: Backend) -> Vec<String> {
 /// `DROP TABLE IF EXISTS` for `E` (its PostgreSQL enum types stay: other tables may use them).
 #[must_use]
 pub fn drop_statements<E: Entity>(backend: Backend) -> Vec<String> {
-    let drop = Table::drop().table(E::TABLE).if_exists().to_owned();
+    let drop = Table::drop().table(E::table()).if_exists().to_owned();
     vec![backend.render_schema(&drop)]
 }
 

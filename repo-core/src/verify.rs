@@ -99,6 +99,7 @@ impl std::fmt::Display for SchemaDifference {
 #[derive(Debug, Clone, Copy)]
 pub struct Declaration {
     entity: &'static str,
+    schema: Option<&'static str>,
     table: &'static str,
     columns: &'static [ColumnDef],
     primary_key: &'static [&'static str],
@@ -111,6 +112,7 @@ impl Declaration {
     pub fn of<E: Entity>() -> Self {
         Self {
             entity: E::NAME,
+            schema: E::SCHEMA,
             table: E::TABLE,
             columns: E::COLUMNS,
             primary_key: E::PRIMARY_KEY,
@@ -144,7 +146,10 @@ impl Db {
     }
 
     async fn verify_declaration(&self, declaration: &Declaration) -> Result<()> {
-        let catalog = self.pool.catalog(declaration.table).await?;
+        let catalog = self
+            .pool
+            .catalog(declaration.schema, declaration.table)
+            .await?;
         let differences = differences(self, declaration, catalog);
         if differences.is_empty() {
             Ok(())

@@ -49,6 +49,8 @@ pub struct Entity<'a> {
     /// The input type generated for new entities (`NewX`), or `None` under `no_new`.
     pub new: Option<Ident>,
     pub table: String,
+    /// `schema = "…"`: where the table lives, if not in the connection's default place.
+    pub schema: Option<String>,
     pub fields: Vec<Field<'a>>,
     /// The primary key's fields, in declaration order (several for a composite key).
     pub primary_key: Vec<usize>,
@@ -407,6 +409,7 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
         vis: &input.vis,
         new,
         table,
+        schema: attrs.schema.as_ref().map(syn::LitStr::value),
         fields: columns.fields,
         primary_key,
         unique,

@@ -21,7 +21,7 @@ enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Self::Struct => &["table", "unique", "index", "new", "no_new"],
+            Self::Struct => &["table", "schema", "unique", "index", "new", "no_new"],
             Self::Field => &[
                 "primary_key",
                 "auto",
@@ -70,6 +70,7 @@ pub struct KeyList {
 #[derive(Default)]
 pub struct StructAttrs {
     pub table: Option<LitStr>,
+    pub schema: Option<LitStr>,
     pub unique: Vec<KeyList>,
     pub index: Vec<KeyList>,
     /// The name of the generated input type, instead of `NewX`.
@@ -344,6 +345,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
     out.named = parse_repo_attrs(cx, attrs, Place::Struct, |key, meta| {
         match key {
             "table" => string(cx, meta, &mut out.table, "users")?,
+            "schema" => string(cx, meta, &mut out.schema, "sales")?,
             "unique" => out.unique.extend(key_list(cx, meta)?),
             "new" => string(cx, meta, &mut out.new, "CreateWidget")?,
             "no_new" => flag(cx, meta, &mut out.no_new)?,

@@ -303,7 +303,7 @@ impl ApiErrorRepository<'_> {
         let mut select = Query::select()
             .expr_as(key.expr(), "key")
             .expr_as(count_rows(), "count")
-            .from(ApiError::TABLE)
+            .from(ApiError::table())
             .cond_where(self.condition(filter.clone()))
             .add_group_by([Expr::col("key")])
             .order_by_expr(Expr::cust("COUNT(*)"), Order::Desc)
@@ -402,7 +402,7 @@ impl ApiErrorRepository<'_> {
             .column(ApiError::CATEGORY)
             .expr_as(count_rows(), "error_count")
             .expr_as(ApiError::USER_ID.count_distinct(), "unique_users")
-            .from(ApiError::TABLE)
+            .from(ApiError::table())
             .cond_where(
                 self.condition(
                     ApiError::CREATED_AT

@@ -280,7 +280,7 @@ impl DatasetRepository<'_> {
         let select = Query::select()
             .column(Dataset::ENRICHMENT_STATUS)
             .expr_as(count_rows(), "count")
-            .from(Dataset::TABLE)
+            .from(Dataset::table())
             .cond_where(self.condition(Dataset::SOURCE_NAME.eq(source_name)))
             .group_by_col(Dataset::ENRICHMENT_STATUS)
             .to_owned();

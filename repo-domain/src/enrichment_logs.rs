@@ -134,7 +134,7 @@ impl EnrichmentLogRepository<'_> {
             .column(EnrichmentLog::RESULT)
             .expr_as(count_rows(), "count")
             .expr_as(EnrichmentLog::DURATION_MS.avg(), "avg_duration_ms")
-            .from(EnrichmentLog::TABLE)
+            .from(EnrichmentLog::table())
             .cond_where(self.condition(EnrichmentLog::CREATED_AT.gte(window_start(hours))))
             .group_by_col(EnrichmentLog::STAGE)
             .group_by_col(EnrichmentLog::RESULT)
@@ -160,7 +160,7 @@ impl EnrichmentLogRepository<'_> {
         let select = Query::select()
             .column(EnrichmentLog::ERROR_TYPE)
             .expr_as(Expr::cust("COUNT(*)"), "count")
-            .from(EnrichmentLog::TABLE)
+            .from(EnrichmentLog::table())
             .cond_where(
                 self.condition(
                     EnrichmentLog::RESULT

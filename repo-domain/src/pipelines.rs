@@ -293,7 +293,7 @@ impl GenerationPipelineRepository<'_> {
         let mut select = Query::select()
             .column(GenerationPipeline::STATUS)
             .expr_as(count_rows(), "count")
-            .from(GenerationPipeline::TABLE)
+            .from(GenerationPipeline::table())
             .cond_where(self.visible())
             .group_by_col(GenerationPipeline::STATUS)
             .to_owned();

@@ -98,11 +98,17 @@ pub(crate) struct CatalogTable {
 }
 
 impl Pool {
-    /// The catalog's description of `table` in the connection's schema; `None` when there is
-    /// no such table.
-    pub(crate) async fn catalog(&self, table: &str) -> Result<Option<CatalogTable>, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(pool, table)
-            .await)
+    /// The catalog's description of `table` in `schema` (else the connection's); `None` when
+    /// there is no such table.
+    pub(crate) async fn catalog(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+    ) -> Result<Option<CatalogTable>, sqlx::Error> {
+        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(
+            pool, schema, table
+        )
+        .await)
     }
 }
 
@@ -110,6 +116,7 @@ impl Pool {
 pub(crate) trait Catalog: sqlx::Database {
     async fn catalog(
         pool: &sqlx::Pool<Self>,
+        schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error>;
 }

@@ -182,6 +182,21 @@ impl Backend {
         }
     }
 
+    /// The statement creating `schema` (an entity's `#[repo(schema)]`) when it is missing: a
+    /// PostgreSQL schema, a MariaDB database. None on SQLite, where it is a database attached
+    /// to each connection (`DbOptions::on_connect("ATTACH DATABASE 'sales.db' AS sales")`).
+    pub(crate) fn create_namespace(self, schema: &str) -> Option<String> {
+        let name = schema.replace('"', "\"\"");
+        match self {
+            Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")),
+            Self::MySql => Some(format!(
+                "CREATE DATABASE IF NOT EXISTS \"{name}\" \
+                 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            )),
+            Self::Sqlite => None,
+        }
+    }
+
     /// Table options of this backend's generated schema (engine, character set).
     pub(crate) fn table_options(self, table: &mut sea_query::TableCreateStatement) {
         if self == Self::MySql {

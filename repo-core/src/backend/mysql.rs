@@ -276,6 +276,7 @@ pub(crate) fn in_list(
 impl super::catalog::Catalog for sqlx::MySql {
     async fn catalog(
         pool: &sqlx::MySqlPool,
+        schema: Option<&str>,
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
         use super::catalog::{CatalogColumn, CatalogTable};
@@ -284,9 +285,11 @@ impl super::catalog::Catalog for sqlx::MySql {
                     CAST(DATA_TYPE AS CHAR), \
                     (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' \
                      OR IS_GENERATED = 'ALWAYS') \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
         )
+        .bind(schema)
         .bind(table)
         .fetch_all(pool)
         .await?;
@@ -296,8 +299,9 @@ impl super::catalog::Catalog for sqlx::MySql {
         // `json` is `longtext` with a `json_valid` check, quoted as the session quotes names.
         let checks: Vec<String> = sqlx::query_scalar(
             "SELECT CAST(CHECK_CLAUSE AS CHAR) FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+             WHERE CONSTRAINT_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
         )
+        .bind(schema)
         .bind(table)
         .fetch_all(pool)
         .await?;
@@ -305,9 +309,11 @@ impl super::catalog::Catalog for sqlx::MySql {
             "SELECT CAST(INDEX_NAME AS CHAR), \
                     CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) AS CHAR) \
              FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+             WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
+               AND NON_UNIQUE = 0 \
              GROUP BY INDEX_NAME",
         )
+        .bind(schema)
         .bind(table)
         .fetch_all(pool)
         .await?;

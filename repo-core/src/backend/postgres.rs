@@ -201,6 +201,7 @@ pub(crate) fn begin(level: crate::session::Isolation) -> &'static str {
 impl super::catalog::Catalog for sqlx::Postgres {
     async fn catalog(
         pool: &sqlx::PgPool,
+        schema: Option<&str>,
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
         use super::catalog::{CatalogColumn, CatalogTable};
@@ -215,10 +216,11 @@ impl super::catalog::Catalog for sqlx::Postgres {
                     (column_default IS NOT NULL OR is_identity = 'YES' \
                      OR is_generated = 'ALWAYS') \
              FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 \
+             WHERE table_schema = COALESCE($2, current_schema()) AND table_name = $1 \
              ORDER BY ordinal_position",
         )
         .bind(table)
+        .bind(schema)
         .fetch_all(pool)
         .await?;
         if rows.is_empty() {
@@ -232,11 +234,12 @@ impl super::catalog::Catalog for sqlx::Postgres {
              JOIN pg_namespace n ON n.oid = r.relnamespace \
              CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
              JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.attnum \
-             WHERE n.nspname = current_schema() AND r.relname = $1 AND i.indisunique \
-               AND i.indpred IS NULL AND i.indexprs IS NULL \
+             WHERE n.nspname = COALESCE($2, current_schema()) AND r.relname = $1 \
+               AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL \
              GROUP BY i.indexrelid, i.indisprimary",
         )
         .bind(table)
+        .bind(schema)
         .fetch_all(pool)
         .await?;
         let columns = rows

@@ -148,7 +148,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// [`only_deleted`](Repository::only_deleted), `TRUE` in
     /// [`with_deleted`](Repository::with_deleted)); `TRUE` on other entities. Add it to custom
     /// statements that do not start from [`select`](Repository::select), such as
-    /// aggregates: `Query::select().expr(count_rows()).from(T::TABLE).cond_where(repo.visible())`.
+    /// aggregates: `Query::select().expr(count_rows()).from(T::table()).cond_where(repo.visible())`.
     #[must_use]
     pub fn visible(&self) -> Condition {
         crate::statements::visible::<E>(self.view).unwrap_or_else(Condition::all)

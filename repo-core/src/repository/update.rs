@@ -127,7 +127,7 @@ impl<E: Entity> Repository<'_, E> {
         condition: Condition,
     ) -> UpdateReturning<E> {
         let mut update = Query::update();
-        update.table(E::TABLE).values(sets);
+        update.table(E::table()).values(sets);
         UpdateReturning {
             update,
             condition,

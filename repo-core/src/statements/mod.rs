@@ -30,7 +30,7 @@ pub(crate) use safety::{
 pub(crate) fn select_all<E: Entity>() -> SelectStatement {
     Query::select()
         .columns(E::COLUMNS.iter().map(|c| c.name))
-        .from(E::TABLE)
+        .from(E::table())
         .to_owned()
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn page<E: Entity>(
 pub(crate) fn count<E: Entity>(condition: Condition) -> SelectStatement {
     Query::select()
         .expr(Expr::cust("COUNT(*)"))
-        .from(E::TABLE)
+        .from(E::table())
         .cond_where(condition)
         .to_owned()
 }
@@ -78,7 +78,7 @@ pub(crate) fn count<E: Entity>(condition: Condition) -> SelectStatement {
 pub(crate) fn exists<E: Entity>(condition: Condition) -> SelectStatement {
     Query::select()
         .expr(Expr::cust("1"))
-        .from(E::TABLE)
+        .from(E::table())
         .cond_where(condition)
         .to_owned()
 }
@@ -102,7 +102,7 @@ pub(crate) fn update_where<E: Entity>(
         .collect();
     complete_sets::<E>(&mut values, now);
     Ok(Query::update()
-        .table(E::TABLE)
+        .table(E::table())
         .values(values)
         .cond_where(condition)
         .to_owned())
@@ -111,7 +111,7 @@ pub(crate) fn update_where<E: Entity>(
 /// `DELETE` the rows matching `condition`.
 pub(crate) fn delete_where<E: Entity>(condition: Condition) -> DeleteStatement {
     Query::delete()
-        .from_table(E::TABLE)
+        .from_table(E::table())
         .cond_where(condition)
         .to_owned()
 }
@@ -311,7 +311,7 @@ pub(crate) fn build_insert_statement<E: Entity>(
 ) -> String {
     let mut insert = Query::insert();
     insert
-        .into_table(E::TABLE)
+        .into_table(E::table())
         .columns(insert_columns::<E>().map(|c| c.name));
     let placeholders: Vec<Expr> = insert_columns::<E>()
         .map(|c| Expr::val((c.null_value)()))
@@ -408,7 +408,7 @@ pub(crate) fn key_select<E: Entity>(condition: Condition) -> SelectStatement {
     let mut select = Query::select();
     select
         .columns(E::PRIMARY_KEY.iter().copied())
-        .from(E::TABLE)
+        .from(E::table())
         .cond_where(condition);
     for column in E::PRIMARY_KEY {
         select.order_by(*column, sea_query::Order::Asc);
@@ -436,7 +436,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
         Fixed::SelectById => {
             let select = Query::select()
                 .columns(all())
-                .from(E::TABLE)
+                .from(E::table())
                 .cond_where(within::<E>(view, by_id()))
                 .to_owned();
             Statement::build(&select, backend).sql().to_owned()
@@ -458,7 +458,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
             }
             let mut update = Query::update();
             update
-                .table(E::TABLE)
+                .table(E::table())
                 .values(sets)
                 .cond_where(within::<E>(view, condition));
             // Without RETURNING the repository reads the row back (see `update`).
@@ -471,14 +471,14 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
             let now = Value::ChronoDateTimeUtc(None);
             if let Some(sets) = safety::soft_delete_sets::<E>(&now) {
                 let update = Query::update()
-                    .table(E::TABLE)
+                    .table(E::table())
                     .values(sets)
                     .cond_where(deletable::<E>(view, by_id()))
                     .to_owned();
                 return Statement::build(&update, backend).sql().to_owned();
             }
             let delete = Query::delete()
-                .from_table(E::TABLE)
+                .from_table(E::table())
                 .cond_where(within::<E>(view, by_id()))
                 .to_owned();
             Statement::build(&delete, backend).sql().to_owned()

@@ -132,7 +132,7 @@ pub(crate) fn soft_delete_where<E: Entity>(
     let values = soft_delete_sets::<E>(&Value::ChronoDateTimeUtc(Some(now)))?;
     Some(
         Query::update()
-            .table(E::TABLE)
+            .table(E::table())
             .values(values)
             .cond_where(condition)
             .to_owned(),

@@ -134,7 +134,6 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
     {
         return sql;
     }
-    let table = E::TABLE;
     if let Some(pk) = E::generated_key().filter(|_| looks_up_generated_key::<E>(backend)) {
         // `INSERT INTO t (a, …) VALUES (?, …), … ON DUPLICATE KEY UPDATE …`
         let (Some((head, _)), Some(values_at), Some(update_at)) = (
@@ -151,9 +150,10 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
             .map(|k| format!("\"existing\".\"{k}\" = ?"))
             .collect();
         let lookup = format!(
-            "((SELECT \"existing\".\"{pk}\" FROM \"{table}\" AS \"existing\" WHERE {}), ?",
+            "((SELECT \"existing\".\"{pk}\" FROM {from} AS \"existing\" WHERE {}), ?",
             same_key.join(" AND "),
             pk = pk.name,
+            from = E::quoted_table(),
         );
         return format!(
             "{head} (\"{}\", {columns} VALUES {}{}",
@@ -202,8 +202,9 @@ pub(crate) fn resolve_conflict_key<E: Entity>(backend: Backend, sql: String) -> 
         .map(|c| {
             if E::PRIMARY_KEY.contains(c) {
                 format!(
-                    "COALESCE((SELECT \"existing\".\"{c}\" FROM \"{table}\" AS \"existing\" \
+                    "COALESCE((SELECT \"existing\".\"{c}\" FROM {} AS \"existing\" \
                      WHERE {}), \"v\".\"{c}\")",
+                    E::quoted_table(),
                     same_key.join(" AND ")
                 )
             } else {

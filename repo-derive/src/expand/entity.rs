@@ -246,6 +246,10 @@ pub fn expand(model: &Entity) -> TokenStream {
     let vis = model.vis;
     let name = entity.to_string();
     let table = &model.table;
+    let schema = model.schema.as_ref().map_or_else(
+        || quote!(#p::Option::None),
+        |schema| quote!(#p::Option::Some(#schema)),
+    );
     let Key {
         names: key_names,
         id_type,
@@ -283,6 +287,7 @@ pub fn expand(model: &Entity) -> TokenStream {
         impl #p::Entity for #entity {
             const NAME: &'static str = #name;
             const TABLE: &'static str = #table;
+            const SCHEMA: #p::Option<&'static str> = #schema;
             const COLUMNS: &'static [#p::ColumnDef] = &[#(#column_defs),*];
             const PRIMARY_KEY: &'static [&'static str] = &[#(#key_names),*];
             const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];

@@ -5,13 +5,17 @@ use crate::backend::catalog::{Catalog, CatalogColumn, CatalogTable, TypeClass};
 impl Catalog for sqlx::Sqlite {
     async fn catalog(
         pool: &sqlx::SqlitePool,
+        schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error> {
+        // The schema is an attached database's name; `main` is the connection's own.
+        let schema = schema.unwrap_or("main");
         let rows: Vec<(String, String, i64, bool, i64)> = sqlx::query_as(
             "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk \
-             FROM pragma_table_info(?) ORDER BY cid",
+             FROM pragma_table_info(?, ?) ORDER BY cid",
         )
         .bind(table)
+        .bind(schema)
         .fetch_all(pool)
         .await?;
         if rows.is_empty() {
@@ -25,8 +29,9 @@ impl Catalog for sqlx::Sqlite {
         primary.sort();
         let primary_key: Vec<String> = primary.into_iter().map(|(_, name)| name).collect();
         let indexes: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT name, \"unique\", partial FROM pragma_index_list(?)")
+            sqlx::query_as("SELECT name, \"unique\", partial FROM pragma_index_list(?, ?)")
                 .bind(table)
+                .bind(schema)
                 .fetch_all(pool)
                 .await?;
         let mut unique_keys = vec![primary_key.clone()];
@@ -35,8 +40,9 @@ impl Catalog for sqlx::Sqlite {
                 continue;
             }
             let columns: Vec<(Option<String>,)> =
-                sqlx::query_as("SELECT name FROM pragma_index_info(?) ORDER BY seqno")
+                sqlx::query_as("SELECT name FROM pragma_index_info(?, ?) ORDER BY seqno")
                     .bind(&name)
+                    .bind(schema)
                     .fetch_all(pool)
                     .await?;
             // An index on an expression names no column there: ON CONFLICT cannot use it.
