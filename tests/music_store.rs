@@ -384,6 +384,28 @@ async fn composite_keys_insert_update_upsert_and_bulk(db: Db) {
             .unwrap(),
         2
     );
+    // The input type of an entity the database generates nothing for holds every field.
+    let new = repo
+        .insert_new(NewPlaylistTrack {
+            playlist_id: 7,
+            track_id: 1,
+            slot: 1,
+            added_on: date(2024, 1, 2),
+        })
+        .await
+        .unwrap();
+    assert_eq!((new.playlist_id, new.track_id), (7, 1));
+    let added = repo
+        .bulk_insert_new((2..=4).map(|track_id| NewPlaylistTrack {
+            playlist_id: 7,
+            track_id,
+            slot: 0,
+            added_on: date(2024, 1, 2),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(added, 3);
+    assert_eq!(links(&db, "playlist_id = 7").await, 4);
     let returned = repo
         .bulk_upsert_returning(&[link(6, 2, 22), link(6, 3, 3)])
         .await
