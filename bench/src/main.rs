@@ -19,6 +19,7 @@ mod deep;
 mod hand;
 mod measure;
 mod report;
+mod safety;
 mod workloads;
 
 use std::path::PathBuf;
@@ -135,6 +136,8 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
     if matches!(db.backend(), Backend::Postgres | Backend::MySql) {
         records.push(Box::pin(workloads::single_inserts(&ctx, true)).await?);
     }
+    records.push(Box::pin(safety::v1_versioned_update(&ctx)).await?);
+    records.push(Box::pin(safety::d1_soft_delete_page(&ctx)).await?);
     records.push(workloads::w5_claim(&ctx, 4).await?);
     records.push(workloads::w5_claim(&ctx, 16).await?);
     records.push(deep::w6_keyset(&ctx).await?);

@@ -1,0 +1,254 @@
+//! What the data-safety declarations cost, as ratios to the same call on a plain entity with
+//! the same columns and rows: V1 a versioned `update` (it matches and bumps the version), D1 a
+//! filtered page + count on a soft-deleted entity (every statement adds `deleted_at IS NULL`,
+//! and a tenth of its rows are deleted). Both sides run through the framework, interleaved, on
+//! the same pool, and must return the same rows.
+
+use repo_core::prelude::*;
+
+use crate::data::{Check, Rng};
+use crate::measure::timed;
+use crate::report::{Goal, Record};
+use crate::workloads::{Ctx, Res};
+
+/// A row of the versioned, soft-deleted table.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "bench_guarded", unique(sku), index(qty, price_cents))]
+pub struct Guarded {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub sku: String,
+    pub qty: i32,
+    pub price_cents: i64,
+    #[repo(version)]
+    pub version: i64,
+    #[repo(soft_delete)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The same row without either declaration.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "bench_plain", unique(sku), index(qty, price_cents))]
+pub struct Plain {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub sku: String,
+    pub qty: i32,
+    pub price_cents: i64,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn guarded(i: u64, rng: &mut Rng) -> Guarded {
+    Guarded::from_new(NewGuarded {
+        sku: format!("g-{i:08}"),
+        qty: rng.below(100) as i32,
+        price_cents: rng.below(100_000) as i64,
+    })
+}
+
+fn plain(row: &Guarded) -> Plain {
+    Plain::from_new(NewPlain {
+        sku: row.sku.clone(),
+        qty: row.qty,
+        price_cents: row.price_cents,
+    })
+}
+
+/// Both tables, fresh: `live` equal rows, and in the guarded table `deleted` more rows that
+/// are soft-deleted. The stored rows, in sku order.
+async fn fill(db: &Db, live: u64, deleted: u64) -> Res<(Vec<Guarded>, Vec<Plain>)> {
+    db.drop_schema::<Guarded>().await?;
+    db.drop_schema::<Plain>().await?;
+    db.create_schema::<Guarded>().await?;
+    db.create_schema::<Plain>().await?;
+    let mut rng = Rng::new(10);
+    let rows: Vec<Guarded> = (0..live + deleted).map(|i| guarded(i, &mut rng)).collect();
+    let guarded_repo = GuardedRepository::new(db);
+    guarded_repo.bulk_insert(&rows).await?;
+    let gone: Vec<String> = rows[live as usize..]
+        .iter()
+        .map(|r| r.sku.clone())
+        .collect();
+    for chunk in gone.chunks(1_000) {
+        guarded_repo
+            .delete_where(Guarded::SKU.is_in(chunk.iter().cloned()))
+            .await?;
+    }
+    let plain_rows: Vec<Plain> = rows[..live as usize].iter().map(plain).collect();
+    PlainRepository::new(db).bulk_insert(&plain_rows).await?;
+    let mut stored_guarded = guarded_repo.find_all(Filter::all()).await?;
+    let mut stored_plain = PlainRepository::new(db).find_all(Filter::all()).await?;
+    stored_guarded.sort_by(|a, b| a.sku.cmp(&b.sku));
+    stored_plain.sort_by(|a, b| a.sku.cmp(&b.sku));
+    Ok((stored_guarded, stored_plain))
+}
+
+fn same(ctx: &Ctx<'_>, name: &str, run: usize, framework: Check, plain: Check) -> Res<()> {
+    if framework == plain {
+        return Ok(());
+    }
+    Err(format!(
+        "{name} on {} run {}: results differ: guarded {} rows ({:016x}), plain {} rows ({:016x})",
+        ctx.backend,
+        run + 1,
+        framework.rows,
+        framework.sum,
+        plain.rows,
+        plain.sum
+    )
+    .into())
+}
+
+fn progress(
+    ctx: &Ctx<'_>,
+    name: &str,
+    run: usize,
+    a: crate::measure::Sample,
+    b: crate::measure::Sample,
+) {
+    eprintln!(
+        "[{}] {name} run {}/{}: guarded {:.3} s (cpu {:.3} s), plain {:.3} s (cpu {:.3} s)",
+        ctx.backend,
+        run + 1,
+        ctx.runs,
+        a.wall,
+        a.cpu,
+        b.wall,
+        b.cpu
+    );
+}
+
+/// V1: single-row `update` of whole rows, ×2k; each versioned update matches the version the
+/// row was read at and adds 1.
+pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
+    const NAME: &str = "V1 versioned update";
+    let n = ctx.size(2_000);
+    let (mut guarded_rows, mut plain_rows) = fill(ctx.db, n, 0).await?;
+    let guarded_repo = GuardedRepository::new(ctx.db);
+    let plain_repo = PlainRepository::new(ctx.db);
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    for run in 0..ctx.runs {
+        let bump = i32::try_from(run)? + 1;
+        let (a, fs) = timed(async {
+            let mut check = Check::default();
+            for row in &mut guarded_rows {
+                row.qty += bump;
+                *row = guarded_repo.update(row).await?;
+                check.add_number(row.qty as u64);
+            }
+            Ok::<_, repo_core::Error>(check)
+        })
+        .await;
+        let (b, bs) = timed(async {
+            let mut check = Check::default();
+            for row in &mut plain_rows {
+                row.qty += bump;
+                *row = plain_repo.update(row).await?;
+                check.add_number(row.qty as u64);
+            }
+            Ok::<_, repo_core::Error>(check)
+        })
+        .await;
+        same(ctx, NAME, run, a?, b?)?;
+        progress(ctx, NAME, run, fs, bs);
+        fw.push(fs);
+        base.push(bs);
+    }
+    let versions = guarded_repo
+        .count(Guarded::VERSION.eq(i64::try_from(ctx.runs)?))
+        .await?;
+    if versions != n {
+        return Err(format!(
+            "{NAME} on {}: {versions} of {n} rows at the last version",
+            ctx.backend
+        )
+        .into());
+    }
+    Ok(Record::new(
+        NAME,
+        ctx.backend,
+        "plain",
+        n,
+        fw,
+        base,
+        Goal::None,
+    ))
+}
+
+/// D1: a page of 50 filtered by quantity, ordered by price, and the count, ×1k at offsets up
+/// to 2k; the soft-deleted table holds a tenth more rows, deleted.
+pub async fn d1_soft_delete_page(ctx: &Ctx<'_>) -> Res<Record> {
+    const NAME: &str = "D1 soft-delete page";
+    const LIMIT: u64 = 50;
+    let live = ctx.size(20_000);
+    fill(ctx.db, live, live / 10).await?;
+    let mut rng = Rng::new(11);
+    let max_offset = ctx.size(2_000);
+    let offsets: Vec<u64> = (0..ctx.size(1_000))
+        .map(|_| rng.below(max_offset + 1))
+        .collect();
+    let guarded_repo = GuardedRepository::new(ctx.db);
+    let plain_repo = PlainRepository::new(ctx.db);
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    let mut rows = 0;
+    for run in 0..ctx.runs {
+        let (a, fs) = timed(async {
+            let mut check = Check::default();
+            for &offset in &offsets {
+                let page = guarded_repo
+                    .find(
+                        Guarded::QTY.gte(50),
+                        PageRequest::new(LIMIT)
+                            .offset(offset)
+                            .order_by(Guarded::PRICE_CENTS.asc()),
+                    )
+                    .await?;
+                check.mix(page.total);
+                for row in &page.items {
+                    check.add_number(row.price_cents as u64);
+                }
+            }
+            Ok::<_, repo_core::Error>(check)
+        })
+        .await;
+        let (b, bs) = timed(async {
+            let mut check = Check::default();
+            for &offset in &offsets {
+                let page = plain_repo
+                    .find(
+                        Plain::QTY.gte(50),
+                        PageRequest::new(LIMIT)
+                            .offset(offset)
+                            .order_by(Plain::PRICE_CENTS.asc()),
+                    )
+                    .await?;
+                check.mix(page.total);
+                for row in &page.items {
+                    check.add_number(row.price_cents as u64);
+                }
+            }
+            Ok::<_, repo_core::Error>(check)
+        })
+        .await;
+        let a = a?;
+        same(ctx, NAME, run, a, b?)?;
+        rows = a.rows;
+        progress(ctx, NAME, run, fs, bs);
+        fw.push(fs);
+        base.push(bs);
+    }
+    ctx.db.drop_schema::<Guarded>().await?;
+    ctx.db.drop_schema::<Plain>().await?;
+    Ok(Record::new(
+        NAME,
+        ctx.backend,
+        "plain",
+        rows,
+        fw,
+        base,
+        Goal::None,
+    ))
+}
