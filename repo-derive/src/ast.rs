@@ -32,6 +32,31 @@ impl Role {
     }
 }
 
+/// What an upsert writes to a column of an existing row (`#[repo(on_conflict = "...")]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    Replace,
+    Keep,
+    Add,
+    Greatest,
+    Least,
+}
+
+const ON_CONFLICT: &[&str] = &["replace", "keep", "add", "greatest", "least"];
+
+impl OnConflict {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "replace" => Self::Replace,
+            "keep" => Self::Keep,
+            "add" => Self::Add,
+            "greatest" => Self::Greatest,
+            "least" => Self::Least,
+            _ => return None,
+        })
+    }
+}
+
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
@@ -41,6 +66,8 @@ pub struct Field<'a> {
     pub role: Role,
     pub auto: bool,
     pub json: bool,
+    /// The declared action and the attribute's value, for spans.
+    pub on_conflict: Option<(OnConflict, syn::LitStr)>,
 }
 
 pub struct Entity<'a> {
@@ -228,6 +255,10 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
         if fa.index.is_some() {
             out.index.push(vec![column.clone()]);
         }
+        let on_conflict = fa
+            .on_conflict
+            .as_ref()
+            .and_then(|lit| on_conflict(cx, lit, role, fa.json.is_some()));
         out.fields.push(Field {
             ident,
             vis: &field.vis,
@@ -237,9 +268,59 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
             role,
             auto: fa.auto.is_some(),
             json: fa.json.is_some(),
+            on_conflict,
         });
     }
     out
+}
+
+/// The action of `#[repo(on_conflict = "...")]` on a field of `role`, or `None` after
+/// reporting why it cannot be there.
+fn on_conflict(
+    cx: &Ctxt,
+    lit: &syn::LitStr,
+    role: Role,
+    json: bool,
+) -> Option<(OnConflict, syn::LitStr)> {
+    let name = lit.value();
+    let Some(action) = OnConflict::parse(&name) else {
+        cx.error_spanned_by(
+            lit,
+            match attr::closest(&name, ON_CONFLICT) {
+                Some(meant) => {
+                    format!("unknown on_conflict action `{name}`; did you mean `{meant}`?")
+                }
+                None => format!(
+                    "unknown on_conflict action `{name}`; expected one of: {}",
+                    ON_CONFLICT.join(", ")
+                ),
+            },
+        );
+        return None;
+    };
+    if role != Role::Plain {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`on_conflict` cannot be on the `{}` field: an upsert sets it itself",
+                role.attribute()
+            ),
+        );
+        return None;
+    }
+    if json
+        && matches!(
+            action,
+            OnConflict::Add | OnConflict::Greatest | OnConflict::Least
+        )
+    {
+        cx.error_spanned_by(
+            lit,
+            format!("`on_conflict = \"{name}\"` cannot be on a `json` field: the database cannot compare or add JSON documents"),
+        );
+        return None;
+    }
+    Some((action, lit.clone()))
 }
 
 /// The columns of a key list such as `unique(a, b)`, or `None` after reporting a bad name.
@@ -383,6 +464,27 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
     for list in &attrs.index {
         if let Some(key) = resolve_key(cx, &columns.fields, list) {
             index.push(key);
+        }
+    }
+
+    // The conflict key identifies the row an upsert meets: nothing to keep, add or compare.
+    let conflict_key = unique
+        .first()
+        .cloned()
+        .unwrap_or_else(|| vec![columns.fields[primary_key].column.clone()]);
+    for field in &columns.fields {
+        if let Some((_, lit)) = &field.on_conflict
+            && conflict_key.contains(&field.column)
+        {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`on_conflict` cannot be on `{}`: it is part of the upsert conflict key \
+                     ({}), which an upsert matches rather than writes",
+                    field.ident,
+                    conflict_key.join(", ")
+                ),
+            );
         }
     }
 

@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Entity, Field, Role};
+use crate::ast::{Entity, Field, OnConflict, Role};
 
 const P: &str = "::repo_core::__private";
 
@@ -99,7 +99,26 @@ fn field_code(
     let doc = format!(
         "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
     );
-    let (checks, from_new) = placeholder(field, has_new);
+    let (mut checks, from_new) = placeholder(field, has_new);
+    let action = field.on_conflict.as_ref().map(|(action, _)| *action);
+    let on_conflict = match action.unwrap_or(OnConflict::Replace) {
+        OnConflict::Replace => quote!(#p::ConflictAction::Replace),
+        OnConflict::Keep => quote!(#p::ConflictAction::Keep),
+        OnConflict::Add => quote!(#p::ConflictAction::Add),
+        OnConflict::Greatest => quote!(#p::ConflictAction::Greatest),
+        OnConflict::Least => quote!(#p::ConflictAction::Least),
+    };
+    // Spanned at the field's type: a type the action cannot take is reported there.
+    let scalar = quote_spanned!(span=> <#ty as #p::DbField>::Scalar);
+    match action {
+        Some(OnConflict::Add) if !field.json => {
+            checks.extend(quote_spanned!(span=> numeric_field::<#scalar>();));
+        }
+        Some(OnConflict::Greatest | OnConflict::Least) if !field.json => {
+            checks.extend(quote_spanned!(span=> ordered_field::<#scalar>();));
+        }
+        _ => {}
+    }
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
@@ -114,6 +133,7 @@ fn field_code(
                     column_type: #p::json::column_type,
                     null_value: || #p::Value::Json(#p::Option::None),
                     enum_type: || #p::Option::None,
+                    on_conflict: #on_conflict,
                 }
             },
             column_const: quote! {
@@ -160,6 +180,7 @@ fn field_code(
                     column_type: #column_type,
                     null_value: #null_value,
                     enum_type: #enum_type,
+                    on_conflict: #on_conflict,
                 }
             },
             column_const: quote! {
@@ -281,6 +302,11 @@ pub fn expand(model: &Entity) -> TokenStream {
         fn deleted_at_field<T: #p::DeletedAt>() -> T {
             T::PLACEHOLDER
         }
+        // The column types a declared conflict action takes.
+        #[allow(dead_code)]
+        fn numeric_field<T: #p::Numeric>() {}
+        #[allow(dead_code)]
+        fn ordered_field<T: #p::Ordered>() {}
 
         #[allow(dead_code)]
         fn __repo_field_checks() {
