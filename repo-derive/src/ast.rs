@@ -298,11 +298,19 @@ fn on_conflict(
         );
         return None;
     };
-    if role != Role::Plain {
+    let why = match role {
+        Role::Plain => None,
+        Role::PrimaryKey => Some("an upsert keeps the key of the row it meets"),
+        Role::CreatedAt => Some("an upsert keeps the creation time of the row it meets"),
+        Role::UpdatedAt => Some("an upsert sets it to the time of the write"),
+        Role::Version => Some("an upsert adds 1 to it"),
+        Role::SoftDelete => Some("an upsert clears it: the stored row is live"),
+    };
+    if let Some(why) = why {
         cx.error_spanned_by(
             lit,
             format!(
-                "`on_conflict` cannot be on the `{}` field: an upsert sets it itself",
+                "`on_conflict` cannot be on the `{}` field: {why}",
                 role.attribute()
             ),
         );
