@@ -481,6 +481,11 @@ struct Tally {
 #[test]
 fn declared_conflict_actions_on_postgres() {
     let upsert = build_fixed::<Tally>(Backend::Postgres, Fixed::Upsert, View::Live);
+    let readme = include_str!("../../../README.md");
+    assert!(
+        readme.contains(postgres_text(&upsert)),
+        "the README lacks\n{upsert}"
+    );
     assert_eq!(
         postgres_text(&upsert),
         r#"INSERT INTO "tallies" ("name", "hits", "peak", "first_note", "note", "updated_at") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("name") DO UPDATE SET "hits" = COALESCE("tallies"."hits" + "excluded"."hits", "tallies"."hits", "excluded"."hits"), "peak" = CASE WHEN "tallies"."peak" IS NULL OR "excluded"."peak" > "tallies"."peak" THEN "excluded"."peak" ELSE "tallies"."peak" END, "note" = "excluded"."note", "updated_at" = "excluded"."updated_at" RETURNING "id", "name", "hits", "peak", "first_note", "note", "updated_at""#
