@@ -91,17 +91,18 @@ async fn stored_tally(db: &Db, name: &str) -> Tally {
         .expect("the row is there")
 }
 
-/// What a test compares: every column but the generated key.
-fn columns(
-    t: &Tally,
-) -> (
+/// What a test compares of a tally: hits, peak, low, first note, note, last seen (seconds).
+type Columns<'a> = (
     i64,
     Option<i64>,
     Option<i64>,
-    Option<&str>,
-    Option<&str>,
+    Option<&'a str>,
+    Option<&'a str>,
     i64,
-) {
+);
+
+/// Every column but the generated key and the codes.
+fn columns(t: &Tally) -> Columns<'_> {
     (
         t.hits,
         t.peak,

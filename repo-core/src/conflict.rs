@@ -150,6 +150,8 @@ impl<E> Conflict<E> {
     }
 
     /// Add the incoming value of `column` to the existing one.
+    // Named after the action, as `#[repo(on_conflict = "add")]` spells it; not arithmetic.
+    #[allow(clippy::should_implement_trait)]
     #[must_use]
     pub fn add<T: Numeric>(self, column: Column<E, T>) -> Self {
         self.with(column, ConflictAction::Add)

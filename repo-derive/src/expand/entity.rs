@@ -70,6 +70,57 @@ fn placeholder(field: &Field, has_new: bool) -> (TokenStream, TokenStream) {
     (checks, from_new)
 }
 
+/// The declared conflict action of a field, and the check that its type takes the action.
+fn conflict_action(field: &Field) -> (TokenStream, TokenStream) {
+    let p = private();
+    let ty = field.ty;
+    let span = ty.span();
+    let action = field.on_conflict.as_ref().map(|(action, _)| *action);
+    let on_conflict = match action.unwrap_or(OnConflict::Replace) {
+        OnConflict::Replace => quote!(#p::ConflictAction::Replace),
+        OnConflict::Keep => quote!(#p::ConflictAction::Keep),
+        OnConflict::Add => quote!(#p::ConflictAction::Add),
+        OnConflict::Greatest => quote!(#p::ConflictAction::Greatest),
+        OnConflict::Least => quote!(#p::ConflictAction::Least),
+    };
+    // Spanned at the field's type: a type the action cannot take is reported there.
+    let scalar = quote_spanned!(span=> <#ty as #p::DbField>::Scalar);
+    let check = match action {
+        Some(OnConflict::Add) if !field.json => quote_spanned!(span=> numeric_field::<#scalar>();),
+        Some(OnConflict::Greatest | OnConflict::Least) if !field.json => {
+            quote_spanned!(span=> ordered_field::<#scalar>();)
+        }
+        _ => TokenStream::new(),
+    };
+    (on_conflict, check)
+}
+
+/// The functions whose bounds check the type of a field set on insert or merged on upsert.
+fn field_checks() -> TokenStream {
+    let p = private();
+    quote! {
+        // The value of a field set on insert, until it is: bounded by the trait checking the
+        // field's type.
+        fn timestamp_field<T: #p::Timestamp>() -> T {
+            T::PLACEHOLDER
+        }
+        fn generated_key_field<T: #p::AutoKey>() -> T {
+            T::PLACEHOLDER
+        }
+        fn version_field<T: #p::VersionNumber>() -> T {
+            T::PLACEHOLDER
+        }
+        fn deleted_at_field<T: #p::DeletedAt>() -> T {
+            T::PLACEHOLDER
+        }
+        // The column types a declared conflict action takes.
+        #[allow(dead_code)]
+        fn numeric_field<T: #p::Numeric>() {}
+        #[allow(dead_code)]
+        fn ordered_field<T: #p::Ordered>() {}
+    }
+}
+
 fn field_code(
     entity: &syn::Ident,
     vis: &syn::Visibility,
@@ -100,25 +151,8 @@ fn field_code(
         "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
     );
     let (mut checks, from_new) = placeholder(field, has_new);
-    let action = field.on_conflict.as_ref().map(|(action, _)| *action);
-    let on_conflict = match action.unwrap_or(OnConflict::Replace) {
-        OnConflict::Replace => quote!(#p::ConflictAction::Replace),
-        OnConflict::Keep => quote!(#p::ConflictAction::Keep),
-        OnConflict::Add => quote!(#p::ConflictAction::Add),
-        OnConflict::Greatest => quote!(#p::ConflictAction::Greatest),
-        OnConflict::Least => quote!(#p::ConflictAction::Least),
-    };
-    // Spanned at the field's type: a type the action cannot take is reported there.
-    let scalar = quote_spanned!(span=> <#ty as #p::DbField>::Scalar);
-    match action {
-        Some(OnConflict::Add) if !field.json => {
-            checks.extend(quote_spanned!(span=> numeric_field::<#scalar>();));
-        }
-        Some(OnConflict::Greatest | OnConflict::Least) if !field.json => {
-            checks.extend(quote_spanned!(span=> ordered_field::<#scalar>();));
-        }
-        _ => {}
-    }
+    let (on_conflict, check) = conflict_action(field);
+    checks.extend(check);
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
@@ -227,6 +261,7 @@ pub fn expand(model: &Entity) -> TokenStream {
     };
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
+    let field_checks = field_checks();
 
     quote! {
         #[automatically_derived]
@@ -288,25 +323,7 @@ pub fn expand(model: &Entity) -> TokenStream {
             #(#column_consts)*
         }
 
-        // The value of a field set on insert, until it is: bounded by the trait checking the
-        // field's type.
-        fn timestamp_field<T: #p::Timestamp>() -> T {
-            T::PLACEHOLDER
-        }
-        fn generated_key_field<T: #p::AutoKey>() -> T {
-            T::PLACEHOLDER
-        }
-        fn version_field<T: #p::VersionNumber>() -> T {
-            T::PLACEHOLDER
-        }
-        fn deleted_at_field<T: #p::DeletedAt>() -> T {
-            T::PLACEHOLDER
-        }
-        // The column types a declared conflict action takes.
-        #[allow(dead_code)]
-        fn numeric_field<T: #p::Numeric>() {}
-        #[allow(dead_code)]
-        fn ordered_field<T: #p::Ordered>() {}
+        #field_checks
 
         #[allow(dead_code)]
         fn __repo_field_checks() {
