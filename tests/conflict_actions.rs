@@ -13,6 +13,7 @@ repo_tests::on_every_backend!(
     concurrent_adds_lose_no_increment,
     a_failing_row_writes_nothing,
     per_call_actions_on_keys_are_refused,
+    actions_where_the_conflict_key_is_not_a_generated_key,
 );
 
 /// Every declared action; `code` is a second unique key, so a row can fail on it.
@@ -63,6 +64,20 @@ pub struct Visit {
     pub version: i64,
     #[repo(soft_delete)]
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A supplied primary key and another conflict key: on MariaDB the upsert is `INSERT …
+/// SELECT`, and the primary key of a different row can clash.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "stocks", unique(code))]
+pub struct Stock {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub code: String,
+    #[repo(on_conflict = "add")]
+    pub quantity: i64,
+    #[repo(on_conflict = "least")]
+    pub price: Option<f64>,
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -485,4 +500,60 @@ async fn per_call_actions_on_keys_are_refused(db: Db) {
         assert!(error.is_validation(), "{error:?}");
     }
     assert_eq!(repo.with_deleted().count(Filter::all()).await.unwrap(), 0);
+}
+
+fn stock(id: i64, code: &str, quantity: i64, price: Option<f64>) -> Stock {
+    Stock {
+        id,
+        code: code.into(),
+        quantity,
+        price,
+    }
+}
+
+async fn actions_where_the_conflict_key_is_not_a_generated_key(db: Db) {
+    db.create_schema::<Stock>().await.unwrap();
+    let repo = StockRepository::new(&db);
+    repo.bulk_upsert(&[stock(1, "a", 5, Some(2.5)), stock(2, "b", 1, None)])
+        .await
+        .unwrap();
+    // The existing row of each code is updated, whatever primary key the incoming row holds.
+    let stored = repo.upsert(&stock(9, "a", 3, Some(4.0))).await.unwrap();
+    assert_eq!(stored, stock(1, "a", 8, Some(2.5)));
+    repo.bulk_upsert(&[stock(7, "b", 2, Some(1.5)), stock(3, "c", 1, None)])
+        .await
+        .unwrap();
+    let mut rows = repo.find_all(Filter::all()).await.unwrap();
+    rows.sort_by_key(|s| s.id);
+    assert_eq!(
+        rows,
+        [
+            stock(1, "a", 8, Some(2.5)),
+            stock(2, "b", 3, Some(1.5)),
+            stock(3, "c", 1, None)
+        ]
+    );
+    let stored = repo
+        .upsert_with(
+            &stock(0, "c", 4, Some(9.0)),
+            Conflict::new().replace(Stock::QUANTITY),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, stock(3, "c", 4, Some(9.0)));
+
+    // A new code on the primary key of another row is a conflict, and nothing is written.
+    let error = repo
+        .bulk_upsert_with(
+            &[stock(2, "d", 1, None), stock(1, "a", 1, None)],
+            Conflict::new().keep(Stock::PRICE),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.is_conflict(), "{error:?}");
+    assert_eq!(
+        repo.find_by_id(1_i64).await.unwrap(),
+        Some(stock(1, "a", 8, Some(2.5)))
+    );
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 3);
 }
