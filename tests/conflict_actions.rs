@@ -237,7 +237,7 @@ async fn per_call_actions_override_the_declared_ones(db: Db) {
         (2, Some(3), Some(5), Some("one"), Some("one"), 5)
     );
 
-    // The same in bulk, over several chunks' worth of rows on SQLite.
+    // The same in bulk.
     let rows: Vec<Tally> = (0..200)
         .map(|i| tally(&format!("k{i:03}"), 4, Some(i), Some(i), "one"))
         .collect();
@@ -340,6 +340,27 @@ async fn per_call_actions_on_an_entity_without_declared_ones(db: Db) {
         repo.find_by_id(2_i64).await.unwrap(),
         Some(hit(2, 2, None, None))
     );
+
+    // Over several statements: full chunks and the last one are built for this call.
+    let per_chunk = db.backend().max_bind_parameters() / Hit::COLUMNS.len();
+    let rows: Vec<Hit> = (0..(2 * per_chunk + 3) as i64)
+        .map(|i| hit(1000 + i, i, Some(1), None))
+        .collect();
+    for _ in 0..2 {
+        let written = repo.bulk_upsert_with(&rows, conflict()).await.unwrap();
+        assert_eq!(written, rows.len() as u64);
+    }
+    assert_eq!(
+        repo.count(Hit::KEY.gte(1000_i64)).await.unwrap(),
+        rows.len() as u64
+    );
+    let mut wrong = repo
+        .find_all(Hit::KEY.gte(1000_i64))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.count != 2 * (h.key - 1000));
+    assert_eq!(wrong.next(), None);
 }
 
 fn visit(path: &str, count: i64, referrer: &str, version: i64) -> Visit {

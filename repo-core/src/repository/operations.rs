@@ -138,7 +138,9 @@ impl<E: Entity> Repository<'_, E> {
 
     /// Insert `entity`, or when a row with the same conflict key exists (the first declared
     /// unique key, else the primary key) update every other column but `created_at`; the
-    /// stored row. `updated_at` is set to now either way.
+    /// stored row. `updated_at` is set to now either way. A column declared with
+    /// `#[repo(on_conflict = "...")]` is kept, added to or compared instead of replaced (see
+    /// [`Conflict`]; [`upsert_with`](Repository::upsert_with) chooses per call).
     ///
     /// On a versioned entity an insert stores the entity's version, and an update needs the
     /// existing row to hold that version (else [`Error::StaleVersion`], nothing written) and
