@@ -263,6 +263,7 @@ mod tests {
             column_type: |_| ColumnType::Text,
             null_value,
             enum_type: || Some(("status", &["draft", "active"])),
+            on_conflict: crate::ConflictAction::Replace,
         }
     }
 

@@ -47,6 +47,8 @@ pub struct ColumnDef {
     pub null_value: fn() -> Value,
     /// The PostgreSQL enum type of the column, if any.
     pub enum_type: fn() -> Option<(&'static str, &'static [&'static str])>,
+    /// What an upsert writes to the column of an existing row (`#[repo(on_conflict = "...")]`).
+    pub on_conflict: crate::conflict::ConflictAction,
 }
 
 /// A Rust struct stored as rows of one table. Implemented by `#[derive(Repository)]`.

@@ -88,6 +88,7 @@ pub mod aggregate;
 pub mod backend;
 mod bind;
 mod classify;
+pub mod conflict;
 mod constraint_names;
 pub mod cursor;
 pub mod db;
@@ -111,6 +112,7 @@ mod statements;
 mod text;
 pub mod verify;
 
+pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
 pub use entity::{ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
@@ -153,8 +155,9 @@ pub mod prelude {
     pub use crate::FromRow;
     pub use crate::aggregate::count_rows;
     pub use crate::{
-        BaseRepository, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow, Guarded,
-        KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session, UpdateReturning,
+        BaseRepository, Conflict, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow,
+        Guarded, KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session,
+        UpdateReturning,
     };
     pub use chrono::{DateTime, Utc};
     pub use sea_query::{Cond, Expr, ExprTrait, Order, Query};
@@ -163,6 +166,7 @@ pub mod prelude {
 /// Paths generated code names; not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::conflict::{ConflictAction, Numeric, Ordered};
     pub use crate::entity::{ColumnDef, ColumnRole, Entity, KeyPart, StatementCache};
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;

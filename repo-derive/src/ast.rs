@@ -32,6 +32,31 @@ impl Role {
     }
 }
 
+/// What an upsert writes to a column of an existing row (`#[repo(on_conflict = "...")]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    Replace,
+    Keep,
+    Add,
+    Greatest,
+    Least,
+}
+
+const ON_CONFLICT: &[&str] = &["replace", "keep", "add", "greatest", "least"];
+
+impl OnConflict {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "replace" => Self::Replace,
+            "keep" => Self::Keep,
+            "add" => Self::Add,
+            "greatest" => Self::Greatest,
+            "least" => Self::Least,
+            _ => return None,
+        })
+    }
+}
+
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
@@ -41,6 +66,8 @@ pub struct Field<'a> {
     pub role: Role,
     pub auto: bool,
     pub json: bool,
+    /// The declared action and the attribute's value, for spans.
+    pub on_conflict: Option<(OnConflict, syn::LitStr)>,
 }
 
 pub struct Entity<'a> {
@@ -229,6 +256,10 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
         if fa.index.is_some() {
             out.index.push(vec![column.clone()]);
         }
+        let on_conflict = fa
+            .on_conflict
+            .as_ref()
+            .and_then(|lit| on_conflict(cx, lit, role, fa.json.is_some()));
         out.fields.push(Field {
             ident,
             vis: &field.vis,
@@ -238,9 +269,67 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
             role,
             auto: fa.auto.is_some(),
             json: fa.json.is_some(),
+            on_conflict,
         });
     }
     out
+}
+
+/// The action of `#[repo(on_conflict = "...")]` on a field of `role`, or `None` after
+/// reporting why it cannot be there.
+fn on_conflict(
+    cx: &Ctxt,
+    lit: &syn::LitStr,
+    role: Role,
+    json: bool,
+) -> Option<(OnConflict, syn::LitStr)> {
+    let name = lit.value();
+    let Some(action) = OnConflict::parse(&name) else {
+        cx.error_spanned_by(
+            lit,
+            match attr::closest(&name, ON_CONFLICT) {
+                Some(meant) => {
+                    format!("unknown on_conflict action `{name}`; did you mean `{meant}`?")
+                }
+                None => format!(
+                    "unknown on_conflict action `{name}`; expected one of: {}",
+                    ON_CONFLICT.join(", ")
+                ),
+            },
+        );
+        return None;
+    };
+    let why = match role {
+        Role::Plain => None,
+        Role::PrimaryKey => Some("an upsert keeps the key of the row it meets"),
+        Role::CreatedAt => Some("an upsert keeps the creation time of the row it meets"),
+        Role::UpdatedAt => Some("an upsert sets it to the time of the write"),
+        Role::Version => Some("an upsert adds 1 to it"),
+        Role::SoftDelete => Some("an upsert clears it: the stored row is live"),
+    };
+    if let Some(why) = why {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`on_conflict` cannot be on the `{}` field: {why}",
+                role.attribute()
+            ),
+        );
+        return None;
+    }
+    if json
+        && matches!(
+            action,
+            OnConflict::Add | OnConflict::Greatest | OnConflict::Least
+        )
+    {
+        cx.error_spanned_by(
+            lit,
+            format!("`on_conflict = \"{name}\"` cannot be on a `json` field: the database cannot compare or add JSON documents"),
+        );
+        return None;
+    }
+    Some((action, lit.clone()))
 }
 
 /// The columns of a key list such as `unique(a, b)`, or `None` after reporting a bad name.
@@ -321,6 +410,36 @@ fn new_type(cx: &Ctxt, input: &DeriveInput, attrs: &attr::StructAttrs) -> Option
     Some(ident)
 }
 
+/// The primary key's fields, checked: at least one, at most four, `auto` only alone.
+fn primary_key(cx: &Ctxt, input: &DeriveInput, columns: &Columns<'_>) -> Option<Vec<usize>> {
+    let primary_key = columns.primary_key.clone();
+    if primary_key.is_empty() {
+        // A `primary_key` written but invalid or misspelled is reported already.
+        if !columns.primary_key_named {
+            cx.error_spanned_by(
+                &input.ident,
+                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key",
+            );
+        }
+        return None;
+    }
+    if primary_key.len() > 1
+        && let Some(auto) = &columns.auto
+    {
+        cx.error_spanned_by(
+            auto,
+            "`auto` cannot be part of a composite primary key: the database generates a single-column key; declare the key columns without `auto`",
+        );
+    }
+    if primary_key.len() > 4 {
+        cx.error_spanned_by(
+            &input.ident,
+            "a composite primary key has at most four columns",
+        );
+    }
+    Some(primary_key)
+}
+
 pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
     let attrs = attr::struct_attrs(cx, &input.attrs);
     let fields = named_fields(cx, input)?;
@@ -347,31 +466,7 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
     };
 
     let columns = columns(cx, fields);
-    let primary_key = columns.primary_key;
-    if primary_key.is_empty() {
-        // A `primary_key` written but invalid or misspelled is reported already.
-        if !columns.primary_key_named {
-            cx.error_spanned_by(
-                &input.ident,
-                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key",
-            );
-        }
-        return None;
-    }
-    if primary_key.len() > 1
-        && let Some(auto) = &columns.auto
-    {
-        cx.error_spanned_by(
-            auto,
-            "`auto` cannot be part of a composite primary key: the database generates a single-column key; declare the key columns without `auto`",
-        );
-    }
-    if primary_key.len() > 4 {
-        cx.error_spanned_by(
-            &input.ident,
-            "a composite primary key has at most four columns",
-        );
-    }
+    let primary_key = primary_key(cx, input, &columns)?;
 
     // Keys declared on the struct come first: the first is the upsert conflict target.
     let mut unique = Vec::new();
@@ -399,6 +494,29 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
     for list in &attrs.index {
         if let Some(key) = resolve_key(cx, &columns.fields, list) {
             index.push(key);
+        }
+    }
+
+    // The conflict key identifies the row an upsert meets: nothing to keep, add or compare.
+    let conflict_key = unique.first().cloned().unwrap_or_else(|| {
+        primary_key
+            .iter()
+            .map(|&i| columns.fields[i].column.clone())
+            .collect()
+    });
+    for field in &columns.fields {
+        if let Some((_, lit)) = &field.on_conflict
+            && conflict_key.contains(&field.column)
+        {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`on_conflict` cannot be on `{}`: it is part of the upsert conflict key \
+                     ({}), which an upsert matches rather than writes",
+                    field.ident,
+                    conflict_key.join(", ")
+                ),
+            );
         }
     }
 

@@ -33,6 +33,7 @@ impl Place {
                 "json",
                 "unique",
                 "index",
+                "on_conflict",
             ],
             Self::Enum => &["type_name", "rename_all"],
             Self::Variant => &["rename"],
@@ -94,6 +95,8 @@ pub struct FieldAttrs {
     pub json: Option<Ident>,
     pub unique: Option<Ident>,
     pub index: Option<Ident>,
+    /// What an upsert writes to the column of an existing row.
+    pub on_conflict: Option<LitStr>,
     /// As in [`StructAttrs::named`].
     pub named: Vec<&'static str>,
 }
@@ -368,6 +371,7 @@ pub fn field_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         "soft_delete" => flag(cx, meta, &mut out.soft_delete),
         "json" => flag(cx, meta, &mut out.json),
         "unique" => flag(cx, meta, &mut out.unique),
+        "on_conflict" => string(cx, meta, &mut out.on_conflict, "keep"),
         _ => flag(cx, meta, &mut out.index),
     });
     out

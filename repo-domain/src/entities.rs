@@ -353,7 +353,7 @@ pub struct ErrorAggregation {
 ///
 /// Versioned: every write adds 1 to `version`, and a whole-row
 /// [`update`](repo_core::BaseRepository::update) of a copy read before another writer's change
-/// is an [`Error::StaleVersion`](repo_core::Error::StaleVersion). Soft-deleted: `delete` and
+/// is an [`Error::StaleVersion`]. Soft-deleted: `delete` and
 /// [`cleanup_old_pipelines`](crate::GenerationPipelineRepository::cleanup_old_pipelines) set
 /// `deleted_at`, every read and the statistics leave such pipelines out, and
 /// [`purge_deleted_pipelines`](crate::GenerationPipelineRepository::purge_deleted_pipelines)

@@ -6,6 +6,7 @@ use std::future::Future;
 use futures_core::stream::BoxStream;
 
 use super::Repository;
+use crate::conflict::Conflict;
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Assignment, Filter};
@@ -60,6 +61,14 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
     fn upsert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
         self.repository().upsert(entity)
     }
+    /// See [`Repository::upsert_with`].
+    fn upsert_with(
+        &self,
+        entity: &E,
+        conflict: Conflict<E>,
+    ) -> impl Future<Output = Result<E>> + Send {
+        self.repository().upsert_with(entity, conflict)
+    }
     /// See [`Repository::bulk_insert`].
     fn bulk_insert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send {
         self.repository().bulk_insert(entities)
@@ -71,6 +80,23 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
     /// See [`Repository::bulk_upsert_returning`].
     fn bulk_upsert_returning(&self, entities: &[E]) -> impl Future<Output = Result<Vec<E>>> + Send {
         self.repository().bulk_upsert_returning(entities)
+    }
+    /// See [`Repository::bulk_upsert_with`].
+    fn bulk_upsert_with(
+        &self,
+        entities: &[E],
+        conflict: Conflict<E>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        self.repository().bulk_upsert_with(entities, conflict)
+    }
+    /// See [`Repository::bulk_upsert_returning_with`].
+    fn bulk_upsert_returning_with(
+        &self,
+        entities: &[E],
+        conflict: Conflict<E>,
+    ) -> impl Future<Output = Result<Vec<E>>> + Send {
+        self.repository()
+            .bulk_upsert_returning_with(entities, conflict)
     }
     /// See [`Repository::insert_new`].
     fn insert_new(&self, new: E::New) -> impl Future<Output = Result<E>> + Send {

@@ -14,6 +14,7 @@ use sea_query::{Condition, Expr, ExprTrait as _};
 use tracing::Instrument as _;
 
 use super::{Repository, classify_error, decode, not_found, now, record_rows, span};
+use crate::conflict::{Conflict, ConflictAction, declared};
 use crate::entity::{Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
@@ -137,7 +138,9 @@ impl<E: Entity> Repository<'_, E> {
 
     /// Insert `entity`, or when a row with the same conflict key exists (the first declared
     /// unique key, else the primary key) update every other column but `created_at`; the
-    /// stored row. `updated_at` is set to now either way.
+    /// stored row. `updated_at` is set to now either way. A column declared with
+    /// `#[repo(on_conflict = "...")]` is kept, added to or compared instead of replaced (see
+    /// [`Conflict`]; [`upsert_with`](Repository::upsert_with) chooses per call).
     ///
     /// On a versioned entity an insert stores the entity's version, and an update needs the
     /// existing row to hold that version (else [`Error::StaleVersion`], nothing written) and
@@ -146,26 +149,53 @@ impl<E: Entity> Repository<'_, E> {
     /// updated, whatever version it holds.
     pub async fn upsert(&self, entity: &E) -> Result<E> {
         async {
-            conflict_key::<E>()?;
-            let mut values = Vec::with_capacity(E::COLUMNS.len());
-            statements::upsert_values(self.backend(), entity, now(), &mut values)?;
-            let sql = self.cached(Fixed::Upsert);
-            let stored = self
-                .fetch_entity_statement(Statement::new(sql, values))
+            self.upsert_sql(entity, Cow::Borrowed(self.cached(Fixed::Upsert)))
                 .await
-                .map_err(|e| statements::upsert_error::<E>(self.backend(), e))
-                .map_err(|e| statements::stale_upsert(entity, e))?;
-            match stored {
-                Some(row) => Ok(row),
-                // The conflict row refused the update: it holds another version.
-                None if E::version_column().is_some() => {
-                    Err(statements::stale_on_conflict_key(entity)?)
-                }
-                None => Err(not_found::<E>(&entity.id())),
-            }
         }
         .instrument(span::<E>("upsert"))
         .await
+    }
+
+    /// [`upsert`](Repository::upsert) with the conflict actions of `conflict` for the columns
+    /// it names (the others do what the entity declares): `Conflict::new().add(Tally::HITS)`
+    /// adds the incoming hits to those of an existing row. See [`Conflict`].
+    pub async fn upsert_with(&self, entity: &E, conflict: Conflict<E>) -> Result<E> {
+        async {
+            let actions = conflict.resolve()?;
+            let sql = if actions == declared::<E>() {
+                Cow::Borrowed(self.cached(Fixed::Upsert))
+            } else {
+                Cow::Owned(statements::build_insert_statement::<E>(
+                    self.backend(),
+                    1,
+                    Some(statements::Upsert::CheckAndBump),
+                    true,
+                    &actions,
+                ))
+            };
+            self.upsert_sql(entity, sql).await
+        }
+        .instrument(span::<E>("upsert_with"))
+        .await
+    }
+
+    async fn upsert_sql(&self, entity: &E, sql: Cow<'static, str>) -> Result<E> {
+        conflict_key::<E>()?;
+        let mut values = Vec::with_capacity(E::COLUMNS.len());
+        statements::upsert_values(self.backend(), entity, now(), &mut values)?;
+        let stored = self
+            .fetch_entity_statement(Statement::new(sql, values))
+            .await
+            .map_err(|e| statements::upsert_error::<E>(self.backend(), e))
+            .map_err(|e| statements::stale_upsert(entity, e))?;
+        match stored {
+            Some(row) => Ok(row),
+            // The conflict row refused the update: it holds another version.
+            None if E::version_column().is_some() => {
+                Err(statements::stale_on_conflict_key(entity)?)
+            }
+            None => Err(not_found::<E>(&entity.id())),
+        }
     }
 
     /// Insert every entity, atomically, in as few statements as the backend's bind limit
@@ -173,7 +203,7 @@ impl<E: Entity> Repository<'_, E> {
     pub async fn bulk_insert(&self, entities: &[E]) -> Result<u64> {
         async {
             let rows = batch_in_lock_order(entities, false)?;
-            let (n, _) = self.bulk(&rows, BulkKind::Insert).await?;
+            let (n, _) = self.bulk(&rows, BulkKind::Insert, None).await?;
             record_rows(n);
             Ok(n)
         }
@@ -185,30 +215,77 @@ impl<E: Entity> Repository<'_, E> {
     /// under the bind limit; the number of rows written. When several entities share a
     /// conflict key the last one wins. An empty slice sends nothing.
     pub async fn bulk_upsert(&self, entities: &[E]) -> Result<u64> {
+        async { self.bulk_upserted(entities, None).await }
+            .instrument(span::<E>("bulk_upsert"))
+            .await
+    }
+
+    /// [`bulk_upsert`](Repository::bulk_upsert) with the conflict actions of `conflict` for
+    /// the columns it names (see [`upsert_with`](Repository::upsert_with)). Each row's actions
+    /// apply once, to the row as the database holds it when the row is written, so concurrent
+    /// calls that `add` never lose an increment.
+    pub async fn bulk_upsert_with(&self, entities: &[E], conflict: Conflict<E>) -> Result<u64> {
         async {
-            let rows = batch_in_lock_order(entities, true)?;
-            let (n, _) = self.bulk(&rows, BulkKind::Upsert).await?;
-            record_rows(n);
-            Ok(n)
+            self.bulk_upserted(entities, Some(conflict.resolve()?))
+                .await
         }
-        .instrument(span::<E>("bulk_upsert"))
+        .instrument(span::<E>("bulk_upsert_with"))
         .await
+    }
+
+    async fn bulk_upserted(
+        &self,
+        entities: &[E],
+        actions: Option<Vec<ConflictAction>>,
+    ) -> Result<u64> {
+        let rows = batch_in_lock_order(entities, true)?;
+        let (n, _) = self.bulk(&rows, BulkKind::Upsert, actions).await?;
+        record_rows(n);
+        Ok(n)
     }
 
     /// [`bulk_upsert`](Repository::bulk_upsert), returning the stored rows (in no guaranteed
     /// order).
     pub async fn bulk_upsert_returning(&self, entities: &[E]) -> Result<Vec<E>> {
+        async { self.bulk_upserted_returning(entities, None).await }
+            .instrument(span::<E>("bulk_upsert_returning"))
+            .await
+    }
+
+    /// [`bulk_upsert_with`](Repository::bulk_upsert_with), returning the stored rows (in no
+    /// guaranteed order).
+    pub async fn bulk_upsert_returning_with(
+        &self,
+        entities: &[E],
+        conflict: Conflict<E>,
+    ) -> Result<Vec<E>> {
         async {
-            let rows = batch_in_lock_order(entities, true)?;
-            let (n, rows) = self.bulk(&rows, BulkKind::UpsertReturning).await?;
-            record_rows(n);
-            rows.iter().map(decode::<E>).collect()
+            self.bulk_upserted_returning(entities, Some(conflict.resolve()?))
+                .await
         }
-        .instrument(span::<E>("bulk_upsert_returning"))
+        .instrument(span::<E>("bulk_upsert_returning_with"))
         .await
     }
 
-    async fn bulk(&self, rows: &[&E], kind: BulkKind) -> Result<(u64, Vec<Row>)> {
+    async fn bulk_upserted_returning(
+        &self,
+        entities: &[E],
+        actions: Option<Vec<ConflictAction>>,
+    ) -> Result<Vec<E>> {
+        let rows = batch_in_lock_order(entities, true)?;
+        let (n, rows) = self.bulk(&rows, BulkKind::UpsertReturning, actions).await?;
+        record_rows(n);
+        rows.iter().map(decode::<E>).collect()
+    }
+
+    /// Write `rows` in chunks, atomically. `actions`: conflict actions other than the declared
+    /// ones, which make statements that are built for this call instead of cached.
+    async fn bulk(
+        &self,
+        rows: &[&E],
+        kind: BulkKind,
+        actions: Option<Vec<ConflictAction>>,
+    ) -> Result<(u64, Vec<Row>)> {
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
@@ -218,14 +295,24 @@ impl<E: Entity> Repository<'_, E> {
         let backend = self.backend();
         let width = kind.width::<E>(backend);
         let per_chunk = (backend.max_bind_parameters() / width).max(1);
-        let full = self.cached(kind.fixed());
+        let actions = actions.filter(|a| *a != declared::<E>());
+        let full: Cow<'static, str> = match &actions {
+            None => Cow::Borrowed(self.cached(kind.fixed())),
+            Some(actions) if rows.len() >= per_chunk => {
+                Cow::Owned(build_insert::<E>(backend, per_chunk, kind, actions))
+            }
+            // No chunk is full: never used.
+            Some(_) => Cow::Borrowed(""),
+        };
+        let actions = actions.unwrap_or_else(declared::<E>);
+        let (full, actions) = (&full, &actions);
         let now = now();
         let statements = move || {
             rows.chunks(per_chunk).map(move |chunk| {
                 let sql: Cow<'static, str> = if chunk.len() == per_chunk {
-                    Cow::Borrowed(full)
+                    full.clone()
                 } else {
-                    Cow::Owned(build_insert::<E>(backend, chunk.len(), kind))
+                    Cow::Owned(build_insert::<E>(backend, chunk.len(), kind, actions))
                 };
                 let mut values = Vec::with_capacity(chunk.len() * width);
                 for entity in chunk {

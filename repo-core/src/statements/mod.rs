@@ -11,6 +11,7 @@ use sea_query::{
 };
 
 use crate::backend::Backend;
+use crate::conflict::{ConflictAction, declared};
 use crate::entity::{ColumnRole, Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
@@ -18,6 +19,7 @@ use crate::filter::Assignment;
 use crate::keys::SortKey;
 use crate::page::PageRequest;
 
+mod conflict;
 mod safety;
 
 pub(crate) use safety::{
@@ -286,12 +288,24 @@ impl BulkKind {
 
 /// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause (a bulk
 /// upsert adds 1 to the version of the rows it updates, without checking it).
-pub(crate) fn build_insert<E: Entity>(backend: Backend, rows: usize, kind: BulkKind) -> String {
+/// `actions` holds the conflict action of every column (see [`ConflictAction`]).
+pub(crate) fn build_insert<E: Entity>(
+    backend: Backend,
+    rows: usize,
+    kind: BulkKind,
+    actions: &[ConflictAction],
+) -> String {
     let upsert = match kind {
         BulkKind::Insert => None,
         BulkKind::Upsert | BulkKind::UpsertReturning => Some(Upsert::Bump),
     };
-    build_insert_statement::<E>(backend, rows, upsert, kind == BulkKind::UpsertReturning)
+    build_insert_statement::<E>(
+        backend,
+        rows,
+        upsert,
+        kind == BulkKind::UpsertReturning,
+        actions,
+    )
 }
 
 /// What an upsert does with the version of the row it updates.
@@ -303,11 +317,14 @@ pub(crate) enum Upsert {
     CheckAndBump,
 }
 
+/// An INSERT of `rows` rows, an upsert with `upsert`: on conflict each column but the key,
+/// `created_at` and the version gets what its entry of `actions` (one per column of `E`) says.
 pub(crate) fn build_insert_statement<E: Entity>(
     backend: Backend,
     rows: usize,
     upsert: Option<Upsert>,
     returning: bool,
+    actions: &[ConflictAction],
 ) -> String {
     let mut insert = Query::insert();
     insert
@@ -321,19 +338,27 @@ pub(crate) fn build_insert_statement<E: Entity>(
     }
     if let Some(upsert) = upsert {
         let key = E::conflict_key().unwrap_or_default();
-        let mut update: Vec<&'static str> = insert_columns::<E>()
-            .filter(|c| {
-                !key.contains(&c.name)
-                    && !matches!(
-                        c.role,
-                        ColumnRole::CreatedAt | ColumnRole::PrimaryKey | ColumnRole::Version
-                    )
-            })
-            .map(|c| c.name)
-            .collect();
+        let mut update: Vec<&'static str> = Vec::new();
+        let mut computed: Vec<(&'static str, Expr)> = Vec::new();
+        for (column, action) in E::COLUMNS.iter().zip(actions) {
+            if key.contains(&column.name)
+                || column.auto
+                || matches!(
+                    column.role,
+                    ColumnRole::CreatedAt | ColumnRole::PrimaryKey | ColumnRole::Version
+                )
+            {
+                continue;
+            }
+            match conflict::action_value::<E>(backend, column.name, *action) {
+                conflict::Set::Incoming => update.push(column.name),
+                conflict::Set::Existing => {}
+                conflict::Set::Computed(expr) => computed.push((column.name, expr)),
+            }
+        }
         let check = upsert == Upsert::CheckAndBump;
         let version = safety::upsert_version_value::<E>(backend, check);
-        if update.is_empty() && version.is_none() {
+        if update.is_empty() && computed.is_empty() && version.is_none() {
             // Every column is part of the key: a no-op update still lets RETURNING see the row.
             update.extend(key.first().copied());
         }
@@ -344,6 +369,11 @@ pub(crate) fn build_insert_statement<E: Entity>(
         }
         if let (Some(version), Some(column)) = (version, safety::version::<E>()) {
             on_conflict.value(column, version);
+        }
+        // Before the plain columns: MariaDB would otherwise read a soft-delete column already
+        // cleared by its own assignment.
+        for (column, expr) in computed {
+            on_conflict.value(column, expr);
         }
         on_conflict.update_columns(update);
         if check && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnConflict {
@@ -441,8 +471,14 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
                 .to_owned();
             Statement::build(&select, backend).sql().to_owned()
         }
-        Fixed::Insert => build_insert_statement::<E>(backend, 1, None, true),
-        Fixed::Upsert => build_insert_statement::<E>(backend, 1, Some(Upsert::CheckAndBump), true),
+        Fixed::Insert => build_insert_statement::<E>(backend, 1, None, true, &[]),
+        Fixed::Upsert => build_insert_statement::<E>(
+            backend,
+            1,
+            Some(Upsert::CheckAndBump),
+            true,
+            &declared::<E>(),
+        ),
         Fixed::Update => {
             let mut sets: Vec<(&'static str, Expr)> = E::COLUMNS
                 .iter()
@@ -490,7 +526,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
                 _ => BulkKind::UpsertReturning,
             };
             let rows = (backend.max_bind_parameters() / bulk.width::<E>(backend)).max(1);
-            build_insert::<E>(backend, rows, bulk)
+            build_insert::<E>(backend, rows, bulk, &declared::<E>())
         }
     }
 }

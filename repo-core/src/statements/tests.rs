@@ -1,6 +1,7 @@
 //! Statement building, as SQL text per backend.
 
 use super::*;
+use crate::Conflict;
 use crate::prelude::{DateTime, KeysetRequest, PageRequest, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, repo_core::DbEnum)]
@@ -388,14 +389,14 @@ fn upserts_check_the_version_and_revive_deleted_rows() {
     );
     // Bulk upserts add 1 without checking.
     for backend in [Backend::Postgres, Backend::Sqlite] {
-        let bulk = build_insert::<Doc>(backend, 2, BulkKind::Upsert);
+        let bulk = build_insert::<Doc>(backend, 2, BulkKind::Upsert, &declared::<Doc>());
         assert!(
             bulk.contains(r#"DO UPDATE SET "version" = "docs"."version" + 1, "#),
             "{bulk}"
         );
         assert!(!bulk.contains(" WHERE "), "{bulk}");
     }
-    let bulk = build_insert::<Doc>(Backend::MySql, 2, BulkKind::Upsert);
+    let bulk = build_insert::<Doc>(Backend::MySql, 2, BulkKind::Upsert, &declared::<Doc>());
     assert!(
         bulk.contains("ON DUPLICATE KEY UPDATE `version` = `docs`.`version` + 1, "),
         "{bulk}"
@@ -457,4 +458,107 @@ fn the_readme_shows_the_sql_postgres_runs() {
         let text = postgres_text(statement);
         assert!(readme.contains(text), "the README lacks\n{text}");
     }
+}
+
+/// The entity of the README's section on conflict actions.
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "tallies", unique(name))]
+struct Tally {
+    #[repo(primary_key, auto)]
+    id: i64,
+    name: String,
+    #[repo(on_conflict = "add")]
+    hits: i64,
+    #[repo(on_conflict = "greatest")]
+    peak: Option<i64>,
+    #[repo(on_conflict = "keep")]
+    first_note: Option<String>,
+    note: Option<String>,
+    #[repo(updated_at)]
+    updated_at: DateTime<Utc>,
+}
+
+#[test]
+fn declared_conflict_actions_on_postgres() {
+    let upsert = build_fixed::<Tally>(Backend::Postgres, Fixed::Upsert, View::Live);
+    let readme = include_str!("../../../README.md");
+    assert!(
+        readme.contains(postgres_text(&upsert)),
+        "the README lacks\n{upsert}"
+    );
+    assert_eq!(
+        postgres_text(&upsert),
+        r#"INSERT INTO "tallies" ("name", "hits", "peak", "first_note", "note", "updated_at") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("name") DO UPDATE SET "hits" = COALESCE("tallies"."hits" + "excluded"."hits", "tallies"."hits", "excluded"."hits"), "peak" = CASE WHEN "tallies"."peak" IS NULL OR "excluded"."peak" > "tallies"."peak" THEN "excluded"."peak" ELSE "tallies"."peak" END, "note" = "excluded"."note", "updated_at" = "excluded"."updated_at" RETURNING "id", "name", "hits", "peak", "first_note", "note", "updated_at""#
+    );
+    // Per call: `least` on peak, `replace` on hits; the other columns as declared.
+    let actions = Conflict::<Tally>::new()
+        .least(Tally::PEAK)
+        .replace(Tally::HITS)
+        .resolve()
+        .unwrap();
+    let upsert = build_insert_statement::<Tally>(
+        Backend::Postgres,
+        1,
+        Some(Upsert::CheckAndBump),
+        true,
+        &actions,
+    );
+    assert!(
+        upsert.contains(r#"DO UPDATE SET "peak" = CASE WHEN "tallies"."peak" IS NULL OR "excluded"."peak" < "tallies"."peak" THEN "excluded"."peak" ELSE "tallies"."peak" END, "hits" = "excluded"."hits", "note" = "excluded"."note", "updated_at""#),
+        "{upsert}"
+    );
+    // A soft-deleted row is revived with the incoming values; the version comes first.
+    let actions = Conflict::<Article>::new()
+        .keep(Article::TITLE)
+        .resolve()
+        .unwrap();
+    let upsert = build_insert_statement::<Article>(
+        Backend::Postgres,
+        1,
+        Some(Upsert::CheckAndBump),
+        true,
+        &actions,
+    );
+    assert!(
+        upsert.contains(r#"DO UPDATE SET "version" = "articles"."version" + 1, "title" = CASE WHEN "articles"."deleted_at" IS NOT NULL THEN "excluded"."title" ELSE "articles"."title" END, "deleted_at" = "excluded"."deleted_at""#),
+        "{upsert}"
+    );
+    // Keys and columns the framework sets take no action.
+    assert!(
+        Conflict::<Article>::new()
+            .keep(Article::SLUG)
+            .resolve()
+            .is_err()
+    );
+    assert!(
+        Conflict::<Article>::new()
+            .keep(Article::VERSION)
+            .resolve()
+            .is_err()
+    );
+    assert!(
+        Conflict::<Article>::new()
+            .keep(Article::UPDATED_AT)
+            .resolve()
+            .is_err()
+    );
+    assert!(Conflict::<Tally>::new().keep(Tally::ID).resolve().is_err());
+}
+
+#[test]
+fn conflict_actions_on_sqlite_and_mariadb() {
+    let bulk = build_fixed::<Tally>(Backend::Sqlite, Fixed::BulkUpsert, View::Live);
+    assert_eq!(
+        &bulk[bulk.find(" ON CONFLICT").unwrap()..],
+        r#" ON CONFLICT ("name") DO UPDATE SET "hits" = COALESCE("tallies"."hits" + "excluded"."hits", "tallies"."hits", "excluded"."hits"), "peak" = CASE WHEN "tallies"."peak" IS NULL OR "excluded"."peak" > "tallies"."peak" THEN "excluded"."peak" ELSE "tallies"."peak" END, "note" = "excluded"."note", "updated_at" = "excluded"."updated_at""#
+    );
+    let upsert = build_fixed::<Tally>(Backend::MySql, Fixed::Upsert, View::Live);
+    assert_eq!(
+        &upsert[upsert.find("ON DUPLICATE").unwrap()..],
+        "ON DUPLICATE KEY UPDATE `hits` = COALESCE(\"tallies\".\"hits\" + VALUES(\"hits\"), \
+         \"tallies\".\"hits\", VALUES(\"hits\")), `peak` = CASE WHEN \"tallies\".\"peak\" IS NULL \
+         OR VALUES(\"peak\") > \"tallies\".\"peak\" THEN VALUES(\"peak\") ELSE \"tallies\".\"peak\" END, \
+         `note` = VALUES(`note`), `updated_at` = VALUES(`updated_at`) \
+         RETURNING \"id\", \"name\", \"hits\", \"peak\", \"first_note\", \"note\", \"updated_at\""
+    );
 }

@@ -11,8 +11,10 @@ use crate::error::Error;
 /// clashes with, not only a clash on the declared conflict key. Other backends refuse the
 /// other clashes; so does this guard, written first in the update list: it keeps the primary
 /// key when the existing row has the incoming conflict key, and otherwise sets it to NULL,
-/// which fails the statement (NOT NULL on the primary key) and writes nothing. `None` when
-/// the conflict key is the only key an incoming row can clash on.
+/// which fails the statement (NOT NULL on the primary key) and writes nothing. A generated
+/// key is set to [`REFUSED`] instead: MariaDB stores a NULL assigned to an `AUTO_INCREMENT`
+/// column here as 0, without an error, so the clashing row would be updated (and renumbered).
+/// `None` when the conflict key is the only key an incoming row can clash on.
 pub(crate) fn duplicate_key_guard<E: Entity>(
     backend: Backend,
     key: &[&'static str],
@@ -32,18 +34,33 @@ pub(crate) fn duplicate_key_guard<E: Entity>(
         .map(|c| format!("\"{table}\".\"{c}\" <=> VALUES(\"{c}\")"))
         .collect();
     // The first key column stands for the key: NULL in any of them fails the statement.
+    let refused = if E::generated_key().is_some() {
+        format!("'{REFUSED}'")
+    } else {
+        "NULL".to_owned()
+    };
     Some(Expr::cust(format!(
-        "IF({}, \"{table}\".\"{}\", NULL)",
+        "IF({}, \"{table}\".\"{}\", {refused})",
         same_key.join(" AND "),
         E::PRIMARY_KEY[0]
     )))
 }
 
+/// The text [`duplicate_key_guard`] assigns to a generated key to fail the statement: no
+/// integer, so strict mode (which every session sets) refuses it, and the error quotes it.
+pub(crate) const REFUSED: &str = "upsert refused: another unique key clashes";
+
 /// The error an upsert's [`duplicate_key_guard`] raises (NOT NULL on the primary key) as what
 /// it means: a conflict on a key other than the conflict key, named when only one can clash.
 pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
-    let Error::NotNull { column, source, .. } = error else {
-        return error;
+    let (column, source) = match error {
+        Error::NotNull { column, source, .. } => (column, source),
+        Error::Database(source @ sqlx::Error::Database(_))
+            if E::generated_key().is_some() && source.to_string().contains(REFUSED) =>
+        {
+            (E::PRIMARY_KEY[0].to_owned(), source)
+        }
+        other => return other,
     };
     let key = E::conflict_key().unwrap_or_default();
     if column != E::PRIMARY_KEY[0] || duplicate_key_guard::<E>(backend, key).is_none() {

@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::{Entity, Field, Role};
+use crate::ast::{Entity, Field, OnConflict, Role};
 
 const P: &str = "::repo_core::__private";
 
@@ -70,6 +70,59 @@ fn placeholder(field: &Field, has_new: bool) -> (TokenStream, TokenStream) {
     (checks, from_new)
 }
 
+/// The declared conflict action of a field, and the check that its type takes the action.
+fn conflict_action(field: &Field) -> (TokenStream, TokenStream) {
+    let p = private();
+    let ty = field.ty;
+    let span = ty.span();
+    let action = field.on_conflict.as_ref().map(|(action, _)| *action);
+    let on_conflict = match action.unwrap_or(OnConflict::Replace) {
+        OnConflict::Replace => quote!(#p::ConflictAction::Replace),
+        OnConflict::Keep => quote!(#p::ConflictAction::Keep),
+        OnConflict::Add => quote!(#p::ConflictAction::Add),
+        OnConflict::Greatest => quote!(#p::ConflictAction::Greatest),
+        OnConflict::Least => quote!(#p::ConflictAction::Least),
+    };
+    // Spanned at the field's type: a type the action cannot take is reported there.
+    let scalar = quote_spanned!(span=> <#ty as #p::DbField>::Scalar);
+    let check = match action {
+        Some(OnConflict::Add) if !field.json => quote_spanned!(span=> numeric_field::<#scalar>();),
+        Some(OnConflict::Greatest | OnConflict::Least) if !field.json => {
+            quote_spanned!(span=> ordered_field::<#scalar>();)
+        }
+        _ => TokenStream::new(),
+    };
+    (on_conflict, check)
+}
+
+/// The functions whose bounds check the type of a field set on insert or merged on upsert.
+fn field_checks() -> TokenStream {
+    let p = private();
+    quote! {
+        // The value of a field set on insert, until it is: bounded by the trait checking the
+        // field's type.
+        fn timestamp_field<T: #p::Timestamp>() -> T {
+            T::PLACEHOLDER
+        }
+        fn generated_key_field<T: #p::AutoKey>() -> T {
+            T::PLACEHOLDER
+        }
+        fn version_field<T: #p::VersionNumber>() -> T {
+            T::PLACEHOLDER
+        }
+        fn deleted_at_field<T: #p::DeletedAt>() -> T {
+            T::PLACEHOLDER
+        }
+        // The column types a declared conflict action takes.
+        #[allow(dead_code)]
+        fn numeric_field<T: #p::Numeric>() {}
+        #[allow(dead_code)]
+        fn ordered_field<T: #p::Ordered>() {}
+        // A primary key column's type.
+        fn key_part<T: #p::KeyPart>() {}
+    }
+}
+
 fn field_code(
     entity: &syn::Ident,
     vis: &syn::Visibility,
@@ -99,7 +152,9 @@ fn field_code(
     let doc = format!(
         "Column `{name}` of [`{entity}`]: filters, orders and assignments on `{field_name}`."
     );
-    let (checks, from_new) = placeholder(field, has_new);
+    let (mut checks, from_new) = placeholder(field, has_new);
+    let (on_conflict, check) = conflict_action(field);
+    checks.extend(check);
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
@@ -114,6 +169,7 @@ fn field_code(
                     column_type: #p::json::column_type,
                     null_value: || #p::Value::Json(#p::Option::None),
                     enum_type: || #p::Option::None,
+                    on_conflict: #on_conflict,
                 }
             },
             column_const: quote! {
@@ -160,6 +216,7 @@ fn field_code(
                     column_type: #column_type,
                     null_value: #null_value,
                     enum_type: #enum_type,
+                    on_conflict: #on_conflict,
                 }
             },
             column_const: quote! {
@@ -215,33 +272,8 @@ fn key<'a>(model: &'a Entity) -> Key<'a> {
     }
 }
 
-/// Generic functions whose bounds check field types: placeholders of the fields set on
-/// insert, and key parts.
-fn type_checks() -> TokenStream {
-    let p = private();
-    quote! {
-        // The value of a field set on insert, until it is: bounded by the trait checking the
-        // field's type.
-        fn timestamp_field<T: #p::Timestamp>() -> T {
-            T::PLACEHOLDER
-        }
-        fn generated_key_field<T: #p::AutoKey>() -> T {
-            T::PLACEHOLDER
-        }
-        fn version_field<T: #p::VersionNumber>() -> T {
-            T::PLACEHOLDER
-        }
-        fn deleted_at_field<T: #p::DeletedAt>() -> T {
-            T::PLACEHOLDER
-        }
-
-        fn key_part<T: #p::KeyPart>() {}
-    }
-}
-
 pub fn expand(model: &Entity) -> TokenStream {
     let p = private();
-    let helpers = type_checks();
     let entity = model.ident;
     let vis = model.vis;
     let name = entity.to_string();
@@ -281,6 +313,7 @@ pub fn expand(model: &Entity) -> TokenStream {
     };
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
+    let field_checks = field_checks();
 
     quote! {
         #[automatically_derived]
@@ -343,7 +376,7 @@ pub fn expand(model: &Entity) -> TokenStream {
             #(#column_consts)*
         }
 
-        #helpers
+        #field_checks
 
         #[allow(dead_code)]
         fn __repo_field_checks() {
