@@ -25,8 +25,8 @@ macro_rules! item_columns {
 macro_rules! dataset_columns {
     () => {
         "id, source_name, external_id, title, url, description, enrichment_status, \
-         enrichment_attempts, last_error, embedding, claimed_by, enriched_at, created_at, \
-         updated_at"
+         enrichment_attempts, last_error, embedding, claimed_by, claimed_at, enriched_at, \
+         created_at, updated_at"
     };
 }
 
@@ -51,19 +51,51 @@ const PAGE: &str = concat!(
      ORDER BY price_cents ASC, id ASC LIMIT $3 OFFSET $4"
 );
 
+/// The claim's `SET`: as the framework's, a taken-over row (still `enriching`, its lease run
+/// out) counts the attempt its dead holder lost. `enrichment_attempts` comes before the status
+/// because MariaDB reads columns an update already set.
+macro_rules! claim_set {
+    () => {
+        "enrichment_attempts = CASE WHEN enrichment_status = 'enriching' \
+         THEN enrichment_attempts + 1 ELSE enrichment_attempts END, \
+         enrichment_status = 'enriching'"
+    };
+}
+
+/// The claim in one statement: rows whose lease ran out first, then pending rows, up to `$6`
+/// in all. Each arm keeps its own index scan in id order (the lease index, the partial pending
+/// index), which an `OR` of the two conditions would defeat; PostgreSQL runs the second arm
+/// only as far as the outer `LIMIT` needs, so it locks no row it does not take. A `FOR UPDATE`
+/// cannot sit on a `UNION` arm itself, hence the derived tables.
 const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE datasets SET updated_at = $1, enrichment_status = 'enriching', claimed_by = $2 \
-     WHERE id IN (SELECT id FROM datasets WHERE source_name = $3 \
-     AND enrichment_status IN ('minimal', 'failed') AND enrichment_attempts < $4 \
-     ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING ",
+    "UPDATE datasets SET updated_at = $1, claimed_by = $2, claimed_at = $1, ",
+    claim_set!(),
+    " WHERE id IN (\
+     SELECT id FROM (SELECT id FROM datasets WHERE source_name = $3 \
+     AND enrichment_attempts < $4 AND enrichment_status = 'enriching' AND claimed_at < $5 \
+     ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED) AS expired \
+     UNION ALL \
+     SELECT id FROM (SELECT id FROM datasets WHERE source_name = $3 \
+     AND enrichment_attempts < $4 AND enrichment_status IN ('minimal', 'failed') \
+     ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED) AS available \
+     LIMIT $6) RETURNING ",
     dataset_columns!()
 );
 
+/// The same on SQLite, without the lock clauses (one writer at a time) and with each
+/// parameter once, in order (see [`positional`]).
 const CLAIM_SQLITE: &str = concat!(
-    "UPDATE datasets SET updated_at = $1, enrichment_status = 'enriching', claimed_by = $2 \
-     WHERE id IN (SELECT id FROM datasets WHERE source_name = $3 \
-     AND enrichment_status IN ('minimal', 'failed') AND enrichment_attempts < $4 \
-     ORDER BY id LIMIT $5) RETURNING ",
+    "UPDATE datasets SET updated_at = ?, claimed_by = ?, claimed_at = ?, ",
+    claim_set!(),
+    " WHERE id IN (\
+     SELECT id FROM (SELECT id FROM datasets WHERE source_name = ? \
+     AND enrichment_attempts < ? AND enrichment_status = 'enriching' AND claimed_at < ? \
+     ORDER BY id LIMIT ?) AS expired \
+     UNION ALL \
+     SELECT id FROM (SELECT id FROM datasets WHERE source_name = ? \
+     AND enrichment_attempts < ? AND enrichment_status IN ('minimal', 'failed') \
+     ORDER BY id LIMIT ?) AS available \
+     LIMIT ?) RETURNING ",
     dataset_columns!()
 );
 
@@ -79,8 +111,21 @@ const ON_DUPLICATE_KEY: &str = " ON DUPLICATE KEY UPDATE name = VALUES(name), \
      qty = VALUES(qty), price_cents = VALUES(price_cents), status = VALUES(status), \
      updated_at = VALUES(updated_at)";
 
-/// The pending datasets of a source, locked, in id order; the claim's first statement on
-/// MariaDB (whose `IN (subquery)` takes no `LIMIT`, and whose `UPDATE` returns nothing).
+/// The datasets of a source whose lease ran out, locked, in id order; the claim's first
+/// statement on MariaDB (whose `IN (subquery)` takes no `LIMIT`, and whose `UPDATE` returns
+/// nothing).
+const CLAIM_EXPIRED_MYSQL: &str = concat!(
+    "SELECT ",
+    dataset_columns!(),
+    " FROM datasets WHERE source_name = ? AND enrichment_attempts < ? \
+     AND enrichment_status = 'enriching' AND claimed_at < ? \
+     ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
+);
+
+/// The pending datasets of a source, locked, in id order; the claim's second statement on
+/// MariaDB, for what the first left of the batch. Two selects rather than a `UNION` of both:
+/// MariaDB runs every arm of a union in full, so the pending arm would lock rows the claim then
+/// leaves, which concurrent claimers skip.
 const CLAIM_MYSQL: &str = concat!(
     "SELECT ",
     dataset_columns!(),
@@ -117,7 +162,7 @@ pub static SQLITE_SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
     insert: positional(INSERT),
     count: positional(COUNT),
     page: positional(PAGE),
-    claim: positional(CLAIM_SQLITE),
+    claim: CLAIM_SQLITE,
     upsert_tail: ON_CONFLICT,
     numbered: false,
 });
@@ -216,10 +261,11 @@ pub struct TakenRow<E> {
     url: Option<String>,
     description: Option<String>,
     pub enrichment_status: EnrichmentStatus,
-    enrichment_attempts: i32,
+    pub enrichment_attempts: i32,
     last_error: Option<String>,
     embedding: Option<E>,
     pub claimed_by: Option<String>,
+    pub claimed_at: Option<DateTime<Utc>>,
     enriched_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -230,6 +276,20 @@ pub struct Taken {
     pub id: i64,
     pub status: EnrichmentStatus,
     pub worker: Option<String>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub attempts: i32,
+}
+
+impl<E> From<TakenRow<E>> for Taken {
+    fn from(row: TakenRow<E>) -> Self {
+        Self {
+            id: row.id,
+            status: row.enrichment_status,
+            worker: row.claimed_by,
+            claimed_at: row.claimed_at,
+            attempts: row.enrichment_attempts,
+        }
+    }
 }
 
 fn postgres_timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -252,73 +312,105 @@ fn sqlite_timestamp(at: DateTime<Utc>) -> String {
     text
 }
 
-/// The claim as one `UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
-/// RETURNING …` (PostgreSQL, SQLite).
+/// The claim as one `UPDATE … WHERE id IN (… expired … UNION ALL … pending … LIMIT n)
+/// RETURNING …` (PostgreSQL, SQLite), under a lease of `lease`.
 macro_rules! claim_returning {
     ($timestamp:path, $embedding:ty) => {
-        /// Take up to `limit` pending datasets of `source` for `worker`, in id order.
+        /// Take up to `limit` datasets of `source` for `worker`: those whose lease ran out,
+        /// then pending ones; in id order.
         pub async fn claim(
             pool: &Pool,
             source: &str,
             limit: u64,
             max_attempts: i32,
             worker: &str,
+            lease: chrono::TimeDelta,
         ) -> sqlx::Result<Vec<Taken>> {
-            let now = $timestamp(repo_core::repository::now());
-            let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
-                .bind(now)
-                .bind(worker)
-                .bind(source)
-                .bind(max_attempts)
-                .bind(limit as i64)
-                .fetch_all(pool)
-                .await?;
+            let at = repo_core::repository::now();
+            let cutoff = $timestamp(at - lease);
+            let limit = limit as i64;
+            let query = sqlx::query_as(sql().claim);
+            let query = if sql().numbered {
+                query
+                    .bind($timestamp(at))
+                    .bind(worker)
+                    .bind(source)
+                    .bind(max_attempts)
+                    .bind(cutoff)
+                    .bind(limit)
+            } else {
+                query
+                    .bind($timestamp(at))
+                    .bind(worker)
+                    .bind($timestamp(at))
+                    .bind(source)
+                    .bind(max_attempts)
+                    .bind(cutoff)
+                    .bind(limit)
+                    .bind(source)
+                    .bind(max_attempts)
+                    .bind(limit)
+                    .bind(limit)
+            };
+            let mut rows: Vec<TakenRow<$embedding>> = query.fetch_all(pool).await?;
             rows.sort_by_key(|row| row.id);
-            Ok(rows
-                .into_iter()
-                .map(|row| Taken {
-                    id: row.id,
-                    status: row.enrichment_status,
-                    worker: row.claimed_by,
-                })
-                .collect())
+            Ok(rows.into_iter().map(Taken::from).collect())
         }
     };
 }
 
-/// The claim in one transaction: lock up to `limit` pending rows with `FOR UPDATE SKIP LOCKED`,
-/// then update them by id (MariaDB, which has no `UPDATE … RETURNING`). The rows were read
-/// under the lock, so what the update wrote is known without reading them back, as one writes
-/// it by hand; the framework reads them back, not knowing what its update's expressions made.
+/// The claim in one transaction (MariaDB, which has no `UPDATE … RETURNING`): lock up to
+/// `limit` rows whose lease ran out, then pending rows for the rest, with `FOR UPDATE SKIP
+/// LOCKED`, and update them all by id in one statement. The rows were read under the lock, so
+/// what the update wrote is known without reading them back, as one writes it by hand; the
+/// framework reads them back, not knowing what its update's expressions made.
 macro_rules! claim_locking {
     ($timestamp:path, $embedding:ty) => {
-        /// Take up to `limit` pending datasets of `source` for `worker`, in id order.
+        /// Take up to `limit` datasets of `source` for `worker`: those whose lease ran out,
+        /// then pending ones; in id order.
         pub async fn claim(
             pool: &Pool,
             source: &str,
             limit: u64,
             max_attempts: i32,
             worker: &str,
+            lease: chrono::TimeDelta,
         ) -> sqlx::Result<Vec<Taken>> {
-            let now = $timestamp(repo_core::repository::now());
+            let at = repo_core::repository::now();
             let mut tx = pool.begin().await?;
-            let rows: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
+            let mut rows: Vec<TakenRow<$embedding>> = sqlx::query_as(super::CLAIM_EXPIRED_MYSQL)
                 .bind(source)
                 .bind(max_attempts)
+                .bind($timestamp(at - lease))
                 .bind(limit as i64)
                 .fetch_all(&mut *tx)
                 .await?;
+            let left = limit - rows.len() as u64;
+            if left > 0 {
+                let pending: Vec<TakenRow<$embedding>> = sqlx::query_as(sql().claim)
+                    .bind(source)
+                    .bind(max_attempts)
+                    .bind(left as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                rows.extend(pending);
+            }
             if rows.is_empty() {
                 tx.commit().await?;
                 return Ok(Vec::new());
             }
-            let mut update = String::from(
-                "UPDATE datasets SET updated_at = ?, enrichment_status = 'enriching', \
-                 claimed_by = ? WHERE id IN (?",
-            );
+            let mut update = String::from(concat!(
+                "UPDATE datasets SET updated_at = ?, claimed_by = ?, claimed_at = ?, ",
+                claim_set!(),
+                " WHERE id IN (?"
+            ));
             update.push_str(&", ?".repeat(rows.len() - 1));
             update.push(')');
-            let mut query = sqlx::query(AssertSqlSafe(update)).bind(now).bind(worker);
+            let now = $timestamp(at);
+            let mut query = sqlx::query(AssertSqlSafe(update))
+                .bind(now)
+                .bind(worker)
+                .bind(now);
             for row in &rows {
                 query = query.bind(row.id);
             }
@@ -330,12 +422,19 @@ macro_rules! claim_locking {
                 )));
             }
             tx.commit().await?;
+            rows.sort_by_key(|row| row.id);
             Ok(rows
                 .into_iter()
-                .map(|row| Taken {
-                    id: row.id,
-                    status: repo_domain::EnrichmentStatus::Enriching,
-                    worker: Some(worker.to_owned()),
+                .map(|row| {
+                    let enriching = repo_domain::EnrichmentStatus::Enriching;
+                    let expired = row.enrichment_status == enriching;
+                    Taken {
+                        id: row.id,
+                        status: enriching,
+                        worker: Some(worker.to_owned()),
+                        claimed_at: Some(at),
+                        attempts: row.enrichment_attempts + i32::from(expired),
+                    }
                 })
                 .collect())
         }

@@ -3,7 +3,8 @@
 
 use futures_util::future::join_all;
 use repo_core::prelude::*;
-use repo_domain::{Dataset, DatasetRepository, EnrichmentStatus};
+use repo_core::repository::now;
+use repo_domain::{DEFAULT_LEASE, Dataset, DatasetRepository, EnrichmentStatus};
 
 use crate::data::{Check, Cover, Item, ItemRepository, ItemStatus, Rng, fill_items, items};
 use crate::data::{read_back, reset_items};
@@ -339,8 +340,12 @@ pub async fn w3_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
 const SOURCE: &str = "bench";
 const BATCH: u64 = 10;
 const MAX_ATTEMPTS: i32 = 3;
+/// Every this many datasets one starts held by a worker whose lease ran out an hour ago, so
+/// each run also takes over expired leases (and counts their lost attempt).
+const EXPIRED_EVERY: u64 = 100;
 
-/// An empty `datasets` table (ids start at 1 again), then `n` pending datasets.
+/// An empty `datasets` table (ids start at 1 again), then `n` datasets: pending, but for every
+/// [`EXPIRED_EVERY`]th, held under a lease that ran out.
 async fn fill_datasets(db: &Db, n: u64) -> Res<()> {
     on_pool!(db, pool => {
         let sql = match db.backend() {
@@ -351,8 +356,17 @@ async fn fill_datasets(db: &Db, n: u64) -> Res<()> {
         };
         sqlx::raw_sql(sql).execute(pool).await?;
     });
+    let lost_at = repo_core::repository::now() - chrono::TimeDelta::hours(1);
     let rows: Vec<Dataset> = (0..n)
-        .map(|i| Dataset::new(SOURCE, &format!("ext-{i:08}"), &format!("dataset {i}")))
+        .map(|i| {
+            let mut dataset = Dataset::new(SOURCE, &format!("ext-{i:08}"), &format!("dataset {i}"));
+            if i.is_multiple_of(EXPIRED_EVERY) {
+                dataset.enrichment_status = EnrichmentStatus::Enriching;
+                dataset.claimed_by = Some("lost-worker".to_owned());
+                dataset.claimed_at = Some(lost_at);
+            }
+            dataset
+        })
         .collect();
     let session = db.begin().await?;
     DatasetRepository::new(&session).bulk_insert(&rows).await?;
@@ -360,12 +374,88 @@ async fn fill_datasets(db: &Db, n: u64) -> Res<()> {
     Ok(())
 }
 
-/// One worker's claims: (worker, id, status, `claimed_by`) of every row it got.
-type Claims = Vec<(String, i64, EnrichmentStatus, Option<String>)>;
+/// A claimed dataset as the claim returned it, and the worker that claimed it.
+struct Claim {
+    worker: String,
+    id: i64,
+    status: EnrichmentStatus,
+    claimed_by: Option<String>,
+    claimed_at: Option<DateTime<Utc>>,
+    attempts: i32,
+}
 
-/// Check a round of claims and the table after it; the claimed ids as a checksum.
-async fn check_claims(name: &str, db: &Db, backend: &str, n: u64, claims: &Claims) -> Res<Check> {
-    let mut ids: Vec<i64> = claims.iter().map(|c| c.1).collect();
+/// Every worker's claims.
+type Claims = Vec<Claim>;
+
+/// Check one claim against its row as stored: held by the worker that got it, under a lease
+/// taken during the run (`during`), as the claim returned it. Whether it was seeded with an
+/// expired lease (and so taken over, its lost attempt counted).
+fn check_claim(
+    claim: &Claim,
+    row: Option<&Dataset>,
+    (started, ended): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<bool, String> {
+    let worker = Some(claim.worker.as_str());
+    if claim.status != EnrichmentStatus::Enriching || claim.claimed_by.as_deref() != worker {
+        return Err(format!(
+            "came back {:?} for {:?}, not enriching for {}",
+            claim.status, claim.claimed_by, claim.worker
+        ));
+    }
+    let row = row.ok_or("claimed but not stored")?;
+    if row.enrichment_status != EnrichmentStatus::Enriching
+        || row.claimed_by.as_deref() != worker
+        || row.claimed_at != claim.claimed_at
+        || row.enrichment_attempts != claim.attempts
+    {
+        return Err(format!(
+            "stored {:?} for {:?} at {:?} after {} attempts, returned for {} at {:?} after {}",
+            row.enrichment_status,
+            row.claimed_by,
+            row.claimed_at,
+            row.enrichment_attempts,
+            claim.worker,
+            claim.claimed_at,
+            claim.attempts
+        ));
+    }
+    if !row
+        .claimed_at
+        .is_some_and(|at| started <= at && at <= ended)
+    {
+        return Err(format!(
+            "lease taken at {:?}, not during the run",
+            row.claimed_at
+        ));
+    }
+    let seeded: u64 = row
+        .external_id
+        .trim_start_matches("ext-")
+        .parse()
+        .map_err(|e| format!("external id {}: {e}", row.external_id))?;
+    let expired = seeded.is_multiple_of(EXPIRED_EVERY);
+    if row.enrichment_attempts != i32::from(expired) {
+        return Err(format!(
+            "{} attempts after the claim",
+            row.enrichment_attempts
+        ));
+    }
+    Ok(expired)
+}
+
+/// Check a round of claims, run `during` these times, and the table after it: every
+/// dataset claimed once, as returned and as stored held by the worker that got it under a
+/// lease taken during the run, a taken-over one with its lost attempt counted. The claimed ids
+/// as a checksum.
+async fn check_claims(
+    name: &str,
+    db: &Db,
+    backend: &str,
+    n: u64,
+    claims: &Claims,
+    during: (DateTime<Utc>, DateTime<Utc>),
+) -> Res<Check> {
+    let mut ids: Vec<i64> = claims.iter().map(|c| c.id).collect();
     ids.sort_unstable();
     let before = ids.len();
     ids.dedup();
@@ -377,15 +467,30 @@ async fn check_claims(name: &str, db: &Db, backend: &str, n: u64, claims: &Claim
         .into());
     }
     expect(name, backend, "rows claimed", ids.len() as u64, n)?;
-    for (worker, id, status, claimed_by) in claims {
-        if *status != EnrichmentStatus::Enriching || claimed_by.as_deref() != Some(worker) {
-            return Err(format!(
-                "{name} on {backend}: dataset {id} came back {status:?} for {claimed_by:?}, not \
-                 enriching for {worker}"
-            )
-            .into());
+    let stored: std::collections::HashMap<i64, Dataset> = DatasetRepository::new(db)
+        .find_all(Dataset::SOURCE_NAME.eq(SOURCE))
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    expect(name, backend, "rows stored", stored.len() as u64, n)?;
+    let mut taken_over = 0;
+    for claim in claims {
+        let row = stored.get(&claim.id);
+        match check_claim(claim, row, during) {
+            Ok(expired) => taken_over += u64::from(expired),
+            Err(what) => {
+                return Err(format!("{name} on {backend}: dataset {}: {what}", claim.id).into());
+            }
         }
     }
+    expect(
+        name,
+        backend,
+        "expired leases taken over",
+        taken_over,
+        n.div_ceil(EXPIRED_EVERY),
+    )?;
     let stats = DatasetRepository::new(db)
         .get_stats_by_source(SOURCE)
         .await?;
@@ -410,7 +515,8 @@ async fn check_claims(name: &str, db: &Db, backend: &str, n: u64, claims: &Claim
     Ok(check)
 }
 
-/// W5: `workers` workers claim pending datasets in batches of 10 until none are left.
+/// W5: `workers` workers claim datasets in batches of 10 (those whose lease ran out, then
+/// pending ones) until none are left.
 pub async fn w5_claim(ctx: &Ctx<'_>, workers: usize) -> Res<Record> {
     let name = format!("W5 claim ×{workers}");
     let n = ctx.size(10_000);
@@ -424,26 +530,32 @@ pub async fn w5_claim(ctx: &Ctx<'_>, workers: usize) -> Res<Record> {
             if batch.is_empty() {
                 return Ok(got);
             }
-            got.extend(
-                batch
-                    .into_iter()
-                    .map(|d| (worker.clone(), d.id, d.enrichment_status, d.claimed_by)),
-            );
+            got.extend(batch.into_iter().map(|d| Claim {
+                worker: worker.clone(),
+                id: d.id,
+                status: d.enrichment_status,
+                claimed_by: d.claimed_by,
+                claimed_at: d.claimed_at,
+                attempts: d.enrichment_attempts,
+            }));
         }
     };
     let sqlx = async |worker: String| -> Res<Claims> {
         let mut got = Vec::new();
         loop {
             let batch = on_pool!(ctx.db, pool, hand =>
-                hand::claim(pool, SOURCE, BATCH, MAX_ATTEMPTS, &worker).await?);
+                hand::claim(pool, SOURCE, BATCH, MAX_ATTEMPTS, &worker, DEFAULT_LEASE).await?);
             if batch.is_empty() {
                 return Ok(got);
             }
-            got.extend(
-                batch
-                    .into_iter()
-                    .map(|c| (worker.clone(), c.id, c.status, c.worker)),
-            );
+            got.extend(batch.into_iter().map(|c| Claim {
+                worker: worker.clone(),
+                id: c.id,
+                status: c.status,
+                claimed_by: c.worker,
+                claimed_at: c.claimed_at,
+                attempts: c.attempts,
+            }));
         }
     };
     let all = |results: Vec<Res<Claims>>| -> Res<Claims> {
@@ -457,11 +569,15 @@ pub async fn w5_claim(ctx: &Ctx<'_>, workers: usize) -> Res<Record> {
     let (mut fw, mut base) = (Vec::new(), Vec::new());
     for run in 0..ctx.runs {
         fill_datasets(ctx.db, n).await?;
+        let started = now();
         let (a, fs) = timed(join_all(names.iter().cloned().map(framework))).await;
-        let a = check_claims(&name, ctx.db, ctx.backend, n, &all(a)?).await?;
+        let during = (started, now());
+        let a = check_claims(&name, ctx.db, ctx.backend, n, &all(a)?, during).await?;
         fill_datasets(ctx.db, n).await?;
+        let started = now();
         let (b, bs) = timed(join_all(names.iter().cloned().map(sqlx))).await;
-        let b = check_claims(&name, ctx.db, ctx.backend, n, &all(b)?).await?;
+        let during = (started, now());
+        let b = check_claims(&name, ctx.db, ctx.backend, n, &all(b)?, during).await?;
         ctx.same(&name, run, a, b)?;
         ctx.progress(&name, run, fs, bs, "sqlx");
         fw.push(fs);

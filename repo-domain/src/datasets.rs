@@ -125,11 +125,12 @@ impl DatasetRepository<'_> {
     /// under a live lease is never taken. Only the holder can then finish a dataset
     /// ([`mark_enriched_by`](Self::mark_enriched_by), [`mark_failed_by`](Self::mark_failed_by)).
     ///
-    /// [`Repository::claim_leased`]: on PostgreSQL one `UPDATE … WHERE id IN (SELECT id …
-    /// ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …` (concurrent claims skip each
-    /// other's rows instead of waiting); on SQLite the same without the lock clause (one writer
-    /// at a time); on MariaDB the locking select, the update by id and the read back in one
-    /// transaction. Returned in id order.
+    /// [`Repository::claim_leased`]: on PostgreSQL one `UPDATE … WHERE id IN (SELECT id FROM
+    /// (<expired> ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED) UNION ALL (SELECT id FROM
+    /// (<pending> …)) LIMIT n) RETURNING …` (concurrent claims skip each other's rows instead of
+    /// waiting); on SQLite the same without the lock clauses (one writer at a time); on MariaDB
+    /// the locking selects, the update by id and the read back in one transaction. Returned in
+    /// id order.
     pub async fn claim_pending_for_enrichment_leased(
         &self,
         source_name: &str,

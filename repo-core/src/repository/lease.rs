@@ -122,9 +122,10 @@ impl<E: 'static> Lease<E> {
 
 impl<E: Entity> Repository<'_, E> {
     /// Claim up to `limit` rows for `holder`, as [`claim`](Repository::claim) does: rows whose
-    /// lease ran out (their holder is presumed dead) first, then rows matching `available`. Each
-    /// claimed row gets `holder`, a new lease starting now, and `update`'s values, whose
-    /// condition (if any) applies too. Concurrent claimers never take the same row, and a row
+    /// lease ran out (their holder is presumed dead) first, then rows matching `available`, in
+    /// one statement (one transaction where `UPDATE … RETURNING` is missing). Each claimed row
+    /// gets `holder`, a new lease starting now, and `update`'s values, whose condition (if any)
+    /// applies too. Concurrent claimers never take the same row, and a row
     /// under a live lease is never taken.
     pub async fn claim_leased(
         &self,
@@ -137,19 +138,12 @@ impl<E: Entity> Repository<'_, E> {
         let at = now();
         let mut update = update;
         update.value(lease.holder, holder).value(lease.taken_at, at);
-        // Two claims rather than one with `available OR expired`: each condition alone can use
-        // an index that yields rows in key order (a partial index on the available states, say),
-        // which an OR of the two defeats. Expired rows first, so they are never starved.
-        let mut expired = update.clone();
-        expired.cond_where(self.condition(lease.expired(at)));
-        let mut claimed = self.claim(expired, limit).await?;
-        let left = limit - claimed.len() as u64;
-        if left > 0 {
-            let mut fresh = update;
-            fresh.cond_where(self.condition(available));
-            claimed.extend(self.claim(fresh, left).await?);
-        }
-        Ok(claimed)
+        // Expired rows first, so they are never starved; in one statement, but each condition
+        // its own scan rather than `expired OR available`: each alone can use an index that
+        // yields rows in key order (a partial index on the available states, say), which an OR
+        // of the two defeats.
+        let choices = vec![self.condition(lease.expired(at)), self.condition(available)];
+        self.claim_in_turn(update, choices, limit).await
     }
 
     /// Apply `update` (its condition picks the row) only while `holder` holds the row under

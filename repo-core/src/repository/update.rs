@@ -5,8 +5,8 @@
 use std::marker::PhantomData;
 
 use sea_query::{
-    Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Query,
-    SelectStatement, UpdateStatement,
+    Alias, Condition, Expr, ExprTrait as _, IntoCondition, IntoIden, LockBehavior, LockType, Query,
+    SelectStatement, UnionType, UpdateStatement,
 };
 
 use super::{Repository, classify_error, now};
@@ -152,7 +152,7 @@ impl<E: Entity> Repository<'_, E> {
         }
         let mut select = crate::statements::key_select::<E>(update.condition.clone());
         select.lock(LockType::Update);
-        self.update_by_key(select, update.update).await
+        self.update_by_key(vec![select], None, update.update).await
     }
 
     /// Like [`fetch_updated`](Repository::fetch_updated), for an update of at most one row
@@ -188,43 +188,98 @@ impl<E: Entity> Repository<'_, E> {
     /// take the same row: a row another claim holds is skipped (`FOR UPDATE SKIP LOCKED`),
     /// or, where writers are serialized (SQLite), the next claim sees this one's changes.
     pub async fn claim(&self, update: UpdateReturning<E>, limit: u64) -> Result<Vec<E>> {
-        crate::page::check_limit(limit)?;
-        let capabilities = self.backend().capabilities();
-        let mut select = crate::statements::key_select::<E>(update.condition);
-        select.limit(limit);
-        if capabilities.skip_locked {
-            select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        if capabilities.returning_on_update {
-            let mut statement = update.update;
-            statement
-                .and_where(crate::statements::key_expr::<E>().in_subquery(select))
-                .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
-            return self.fetch_entities(&statement).await;
-        }
-        self.update_by_key(select, update.update).await
+        self.claim_in_turn(update, vec![Condition::all()], limit)
+            .await
     }
 
-    /// The fallback without `UPDATE … RETURNING`: in one transaction, lock the keys `select`
-    /// finds, update those rows, read them back.
+    /// [`claim`](Repository::claim) rows matching `update`'s condition and one of `choices`:
+    /// rows of the first choice, then of the next for what is left of `limit`, and so on, each
+    /// lowest key first. One statement (`… WHERE key IN (SELECT key FROM (<first choice>) UNION
+    /// ALL … LIMIT n)`), or one transaction where `UPDATE … RETURNING` is missing. Each choice
+    /// is a key-ordered scan of its own, so each can use an index an `OR` of them would defeat.
+    pub(crate) async fn claim_in_turn(
+        &self,
+        update: UpdateReturning<E>,
+        choices: Vec<Condition>,
+        limit: u64,
+    ) -> Result<Vec<E>> {
+        crate::page::check_limit(limit)?;
+        let capabilities = self.backend().capabilities();
+        let UpdateReturning {
+            update: mut statement,
+            condition,
+            ..
+        } = update;
+        let mut scans = choices.into_iter().map(|choice| {
+            let mut select = crate::statements::key_select::<E>(condition.clone().add(choice));
+            select.limit(limit);
+            if capabilities.skip_locked {
+                select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            }
+            select
+        });
+        if !capabilities.returning_on_update {
+            return self
+                .update_by_key(scans.collect(), Some(limit), statement)
+                .await;
+        }
+        let keys = match (scans.next(), scans.len()) {
+            (Some(only), 0) => only,
+            (first, _) => {
+                // A locking clause may not sit on an arm of a UNION itself, but may in a derived
+                // table; PostgreSQL and SQLite run the arms in turn, as far as the LIMIT needs.
+                let mut keys = Query::select();
+                for (i, scan) in first.into_iter().chain(scans).enumerate() {
+                    let mut arm = Query::select();
+                    arm.columns(E::PRIMARY_KEY.iter().copied())
+                        .from_subquery(scan, Alias::new(format!("claim_{i}")));
+                    if i == 0 {
+                        keys = arm;
+                    } else {
+                        keys.union(UnionType::All, arm);
+                    }
+                }
+                keys.limit(limit);
+                keys
+            }
+        };
+        statement
+            .and_where(crate::statements::key_expr::<E>().in_subquery(keys))
+            .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
+        self.fetch_entities(&statement).await
+    }
+
+    /// The fallback without `UPDATE … RETURNING`: in one transaction, lock the keys each of
+    /// `selects` finds in turn (up to `limit` in all), update those rows, read them back.
     async fn update_by_key(
         &self,
-        select: SelectStatement,
+        selects: Vec<SelectStatement>,
+        limit: Option<u64>,
         update: UpdateStatement,
     ) -> Result<Vec<E>> {
         self.atomically(move |repo| {
-            let (mut select, mut update) = (select.clone(), update.clone());
+            let (selects, mut update) = (selects.clone(), update.clone());
             Box::pin(async move {
-                // Whole rows, so each key is read as the entity types it.
-                select
-                    .clear_selects()
-                    .columns(E::COLUMNS.iter().map(|c| c.name));
-                let ids: Vec<Vec<sea_query::Value>> = repo
-                    .fetch_entities(&select)
-                    .await?
-                    .iter()
-                    .map(|row| row.id().key_values())
-                    .collect();
+                let mut ids: Vec<Vec<sea_query::Value>> = Vec::new();
+                for mut select in selects {
+                    if let Some(limit) = limit {
+                        let left = limit - ids.len() as u64;
+                        if left == 0 {
+                            break;
+                        }
+                        select.limit(left);
+                    }
+                    // Whole rows, so each key is read as the entity types it.
+                    select
+                        .clear_selects()
+                        .columns(E::COLUMNS.iter().map(|c| c.name));
+                    ids.extend(
+                        repo.fetch_entities(&select)
+                            .await?
+                            .iter()
+                            .map(|row| row.id().key_values()),
+                    );
+                }
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
