@@ -99,16 +99,17 @@ const CLAIM_SQLITE: &str = concat!(
     dataset_columns!()
 );
 
-/// `ON CONFLICT (sku) DO UPDATE` every column but the key and `created_at`.
+/// `ON CONFLICT (sku) DO UPDATE` every column but the key and `created_at`, adding the
+/// incoming quantity to the stored one (W3's conflict action).
 const ON_CONFLICT: &str = " ON CONFLICT (sku) DO UPDATE SET name = excluded.name, \
-     qty = excluded.qty, price_cents = excluded.price_cents, status = excluded.status, \
+     qty = bench_items.qty + excluded.qty, price_cents = excluded.price_cents, status = excluded.status, \
      updated_at = excluded.updated_at";
 
 /// The same on MariaDB. The framework names each row's id there, looked up by its `sku`, so
 /// that concurrent upserts do not deadlock on `InnoDB`'s gap locks; this baseline runs alone,
 /// so it writes the plain statement one would write by hand.
 const ON_DUPLICATE_KEY: &str = " ON DUPLICATE KEY UPDATE name = VALUES(name), \
-     qty = VALUES(qty), price_cents = VALUES(price_cents), status = VALUES(status), \
+     qty = qty + VALUES(qty), price_cents = VALUES(price_cents), status = VALUES(status), \
      updated_at = VALUES(updated_at)";
 
 /// The datasets of a source whose lease ran out, locked, in id order; the claim's first

@@ -285,7 +285,8 @@ pub async fn single_inserts(ctx: &Ctx<'_>, in_session: bool) -> Res<Record> {
     Ok(Record::new(name, ctx.backend, "sqlx", n, fw, base, goal))
 }
 
-/// W3: upsert 100k rows, half of them on existing keys, in one transaction.
+/// W3: upsert 100k rows, half of them on existing keys, in one transaction; an existing row
+/// adds the incoming quantity to its own (`Conflict::add`), the other columns are replaced.
 pub async fn w3_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
     const NAME: &str = "W3 bulk_upsert";
     let n = ctx.size(100_000);
@@ -301,9 +302,13 @@ pub async fn w3_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
         _ => crate::hand::INSERT_WIDTH,
     };
     let per_statement = ctx.db.backend().max_bind_parameters() / width;
+    // Existing rows add the incoming quantity to theirs (a conflict action), new rows take it.
+    let add_qty = repo_core::Conflict::new().add(Item::QTY);
     let framework = async || -> Res<u64> {
         let session = ctx.db.begin().await?;
-        let written = ItemRepository::new(&session).bulk_upsert(&batch).await?;
+        let written = ItemRepository::new(&session)
+            .bulk_upsert_with(&batch, add_qty.clone())
+            .await?;
         session.commit().await?;
         Ok(written)
     };
