@@ -1,7 +1,7 @@
 //! Bulk writes: chunked under each backend's bind limit, atomic, on SQLite and PostgreSQL.
 
 use repo_core::prelude::*;
-use repo_core::{Backend, Entity, Error};
+use repo_core::{Backend, DbOptions, Entity, Error, RetryPolicy};
 use repo_tests::entities::*;
 
 repo_tests::on_every_backend!(
@@ -261,4 +261,75 @@ async fn concurrent_shuffled_bulk_upserts_never_deadlock(db: Db) {
     let mut seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (0..keys).collect::<Vec<_>>());
+}
+
+/// A crowd with retries turned off, over keys that exist already: 16 tasks each upsert 20
+/// batches of 50 rows, windows of the same 500 keys starting at different places in
+/// descending order, and every call must succeed at its first attempt, every key holding a
+/// value some batch wrote. (Concurrent first inserts of the same new keys can deadlock on
+/// MariaDB's unique-index locks; the retry policy covers those.)
+async fn crowded_bulk_upserts_succeed_without_retries(db: Db) {
+    const KEYS: i64 = 500;
+    db.create_schema::<Reading>().await.unwrap();
+    let existing: Vec<Reading> = (0..KEYS)
+        .map(|seq| Reading::new("shared", seq, -1.0))
+        .collect();
+    ReadingRepository::new(&db)
+        .bulk_insert(&existing)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..16_i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let repo = ReadingRepository::new(&db);
+            for batch in 0..20_i64 {
+                let start = (writer * 37 + batch * 53) % KEYS;
+                // Descending, so windows meet each other's keys in opposite orders.
+                let rows: Vec<Reading> = (0..50)
+                    .rev()
+                    .map(|i| Reading::new("shared", (start + i) % KEYS, writer as f64))
+                    .collect();
+                repo.bulk_upsert(&rows).await?;
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await
+            .unwrap()
+            .expect("no deadlock at the first attempt");
+    }
+    let rows = ReadingRepository::new(&db)
+        .find_all(Filter::all())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), KEYS as usize);
+    assert!(rows.iter().all(|r| (-1.0..16.0).contains(&r.value)));
+    assert!(rows.iter().filter(|r| r.value >= 0.0).count() > 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowded_bulk_upserts_without_retries_sqlite() {
+    let options = DbOptions::new().retry(RetryPolicy::never());
+    crowded_bulk_upserts_succeed_without_retries(
+        repo_tests::sqlite_with("no_retry", options).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowded_bulk_upserts_without_retries_postgres() {
+    let options = DbOptions::new().retry(RetryPolicy::never());
+    crowded_bulk_upserts_succeed_without_retries(
+        repo_tests::postgres_with("no_retry", options).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowded_bulk_upserts_without_retries_mysql() {
+    let options = DbOptions::new().retry(RetryPolicy::never());
+    crowded_bulk_upserts_succeed_without_retries(repo_tests::mysql_with("no_retry", options).await)
+        .await;
 }

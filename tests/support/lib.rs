@@ -30,6 +30,11 @@ fn unreachable(url: &str, error: &dyn std::fmt::Display) -> ! {
 
 /// A pool on a fresh PostgreSQL schema named after `test`.
 pub async fn postgres(test: &str) -> Db {
+    postgres_with(test, repo_core::DbOptions::default()).await
+}
+
+/// [`postgres`] with pool options.
+pub async fn postgres_with(test: &str, options: repo_core::DbOptions) -> Db {
     let url = postgres_url();
     let admin = Db::connect(&url)
         .await
@@ -45,7 +50,7 @@ pub async fn postgres(test: &str) -> Db {
     admin.close().await;
     let separator = if url.contains('?') { '&' } else { '?' };
     let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    Db::connect(&scoped)
+    Db::connect_with(&scoped, options)
         .await
         .unwrap_or_else(|e| unreachable(&url, &e))
 }
@@ -86,6 +91,11 @@ fn mysql_unreachable(url: &str, error: &dyn std::fmt::Display) -> ! {
 
 /// A pool on a fresh MariaDB database named after `test`.
 pub async fn mysql(test: &str) -> Db {
+    mysql_with(test, repo_core::DbOptions::default()).await
+}
+
+/// [`mysql`] with pool options.
+pub async fn mysql_with(test: &str, options: repo_core::DbOptions) -> Db {
     let url = mysql_url();
     let admin = Db::connect(&url)
         .await
@@ -115,7 +125,7 @@ pub async fn mysql(test: &str) -> Db {
         Some(query) => format!("{server}/{database}?{query}"),
         None => format!("{server}/{database}"),
     };
-    Db::connect(&scoped)
+    Db::connect_with(&scoped, options)
         .await
         .unwrap_or_else(|e| mysql_unreachable(&url, &e))
 }
