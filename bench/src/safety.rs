@@ -102,25 +102,6 @@ fn same(ctx: &Ctx<'_>, name: &str, run: usize, framework: Check, plain: Check) -
     .into())
 }
 
-fn progress(
-    ctx: &Ctx<'_>,
-    name: &str,
-    run: usize,
-    a: crate::measure::Sample,
-    b: crate::measure::Sample,
-) {
-    eprintln!(
-        "[{}] {name} run {}/{}: guarded {:.3} s (cpu {:.3} s), plain {:.3} s (cpu {:.3} s)",
-        ctx.backend,
-        run + 1,
-        ctx.runs,
-        a.wall,
-        a.cpu,
-        b.wall,
-        b.cpu
-    );
-}
-
 /// V1: single-row `update` of whole rows, ×2k; each versioned update matches the version the
 /// row was read at and adds 1.
 pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
@@ -153,7 +134,7 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
         })
         .await;
         same(ctx, NAME, run, a?, b?)?;
-        progress(ctx, NAME, run, fs, bs);
+        ctx.progress(NAME, run, fs, bs, "plain");
         fw.push(fs);
         base.push(bs);
     }
@@ -178,11 +159,36 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
     ))
 }
 
+/// Pages of `LIMIT` rows at `offsets` with their counts, each row's price folded in.
+async fn pages<E: Entity>(
+    repo: &Repository<'_, E>,
+    offsets: &[u64],
+    filter: impl Fn() -> Filter<E>,
+    order: impl Fn() -> repo_core::Order<E>,
+    price: impl Fn(&E) -> i64,
+) -> repo_core::Result<Check> {
+    let mut check = Check::default();
+    for &offset in offsets {
+        let page = repo
+            .find(
+                filter(),
+                PageRequest::new(LIMIT).offset(offset).order_by(order()),
+            )
+            .await?;
+        check.mix(page.total);
+        for row in &page.items {
+            check.add_number(price(row) as u64);
+        }
+    }
+    Ok(check)
+}
+
+const LIMIT: u64 = 50;
+
 /// D1: a page of 50 filtered by quantity, ordered by price, and the count, ×1k at offsets up
 /// to 2k; the soft-deleted table holds a tenth more rows, deleted.
 pub async fn d1_soft_delete_page(ctx: &Ctx<'_>) -> Res<Record> {
     const NAME: &str = "D1 soft-delete page";
-    const LIMIT: u64 = 50;
     let live = ctx.size(20_000);
     fill(ctx.db, live, live / 10).await?;
     let mut rng = Rng::new(11);
@@ -195,48 +201,26 @@ pub async fn d1_soft_delete_page(ctx: &Ctx<'_>) -> Res<Record> {
     let (mut fw, mut base) = (Vec::new(), Vec::new());
     let mut rows = 0;
     for run in 0..ctx.runs {
-        let (a, fs) = timed(async {
-            let mut check = Check::default();
-            for &offset in &offsets {
-                let page = guarded_repo
-                    .find(
-                        Guarded::QTY.gte(50),
-                        PageRequest::new(LIMIT)
-                            .offset(offset)
-                            .order_by(Guarded::PRICE_CENTS.asc()),
-                    )
-                    .await?;
-                check.mix(page.total);
-                for row in &page.items {
-                    check.add_number(row.price_cents as u64);
-                }
-            }
-            Ok::<_, repo_core::Error>(check)
-        })
+        let (a, fs) = timed(pages(
+            &guarded_repo,
+            &offsets,
+            || Guarded::QTY.gte(50),
+            || Guarded::PRICE_CENTS.asc(),
+            |row| row.price_cents,
+        ))
         .await;
-        let (b, bs) = timed(async {
-            let mut check = Check::default();
-            for &offset in &offsets {
-                let page = plain_repo
-                    .find(
-                        Plain::QTY.gte(50),
-                        PageRequest::new(LIMIT)
-                            .offset(offset)
-                            .order_by(Plain::PRICE_CENTS.asc()),
-                    )
-                    .await?;
-                check.mix(page.total);
-                for row in &page.items {
-                    check.add_number(row.price_cents as u64);
-                }
-            }
-            Ok::<_, repo_core::Error>(check)
-        })
+        let (b, bs) = timed(pages(
+            &plain_repo,
+            &offsets,
+            || Plain::QTY.gte(50),
+            || Plain::PRICE_CENTS.asc(),
+            |row| row.price_cents,
+        ))
         .await;
         let a = a?;
         same(ctx, NAME, run, a, b?)?;
         rows = a.rows;
-        progress(ctx, NAME, run, fs, bs);
+        ctx.progress(NAME, run, fs, bs, "plain");
         fw.push(fs);
         base.push(bs);
     }

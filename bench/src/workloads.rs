@@ -57,7 +57,14 @@ impl Ctx<'_> {
         std::cmp::max((base as f64 * self.scale).round() as u64, 1)
     }
 
-    fn progress(&self, workload: &str, run: usize, framework: Sample, base: Sample, what: &str) {
+    pub fn progress(
+        &self,
+        workload: &str,
+        run: usize,
+        framework: Sample,
+        base: Sample,
+        what: &str,
+    ) {
         eprintln!(
             "[{}] {workload} run {}/{}: framework {:.3} s (cpu {:.3} s), {what} {:.3} s (cpu {:.3} s)",
             self.backend,
