@@ -127,7 +127,7 @@ impl From<&str> for Cursor {
 const DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
 
 /// A bound value as plain JSON: what it is, never what type it claims to be.
-fn value_to_json(value: &Value) -> Json {
+pub(crate) fn value_to_json(value: &Value) -> Json {
     fn float(x: f64) -> Json {
         serde_json::Number::from_f64(x).map_or_else(|| Json::String(x.to_string()), Json::Number)
     }

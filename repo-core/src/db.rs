@@ -218,6 +218,8 @@ impl DbOptions {
 pub struct Db {
     pub(crate) pool: Pool,
     pub(crate) settings: Arc<Settings>,
+    /// Who the writes of this handle are recorded as, in the audit log.
+    pub(crate) actor: Option<Arc<str>>,
 }
 
 impl Db {
@@ -230,7 +232,11 @@ impl Db {
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self> {
         let settings = Arc::new(Settings::from_options(&options)?);
         let pool = Pool::connect(Backend::from_url(url)?, url, &options).await?;
-        Ok(Self { pool, settings })
+        Ok(Self {
+            pool,
+            settings,
+            actor: None,
+        })
     }
 
     /// The backend this pool talks to.
@@ -242,6 +248,32 @@ impl Db {
     /// Open a unit of work. See [`Session`] for commit, rollback and drop behaviour.
     pub async fn begin(&self) -> Result<Session> {
         Session::begin(self, None).await
+    }
+
+    /// Open a unit of work whose writes the audit log records as made by `actor` (a user id, a
+    /// service name); see [`crate::audit`]. The same as `begin` then
+    /// [`Session::set_actor`].
+    pub async fn begin_as(&self, actor: impl Into<String>) -> Result<Session> {
+        let session = Session::begin(self, None).await?;
+        session.set_actor(actor);
+        Ok(session)
+    }
+
+    /// This pool, with writes made through it (and through the sessions it opens) recorded
+    /// in the audit log as made by `actor`: a handle per request, say. Cheap: the pool is
+    /// shared.
+    #[must_use]
+    pub fn with_actor(&self, actor: impl Into<String>) -> Self {
+        Self {
+            actor: Some(Arc::from(actor.into())),
+            ..self.clone()
+        }
+    }
+
+    /// The actor writes through this handle are recorded as made by, if any.
+    #[must_use]
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     /// Open a unit of work at isolation level `isolation`.

@@ -51,6 +51,19 @@ pub struct ColumnDef {
     pub on_conflict: crate::conflict::ConflictAction,
 }
 
+/// Whether an entity's writes are recorded in the audit log ([`crate::audit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    /// Not audited.
+    Off,
+    /// Every write appends to the audit log, with the actor when one is set
+    /// (`#[repo(audit)]`).
+    On,
+    /// As `On`, and a write without an actor is [`Error::ActorRequired`](crate::Error::ActorRequired)
+    /// (`#[repo(audit(require_actor))]`).
+    RequireActor,
+}
+
 /// A Rust struct stored as rows of one table. Implemented by `#[derive(Repository)]`.
 pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// The Rust name, used in errors and spans.
@@ -69,6 +82,8 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     const UNIQUE_KEYS: &'static [&'static [&'static str]];
     /// Declared (non-unique) indexes, as column names.
     const INDEXES: &'static [&'static [&'static str]];
+    /// Whether every write appends to the audit log (`#[repo(audit)]`).
+    const AUDIT: Audit = Audit::Off;
 
     /// The primary key's Rust type: the key field's type, or for a composite key the tuple of
     /// the key fields' types in declaration order (`repo.get((playlist_id, track_id))`).

@@ -119,6 +119,17 @@ pub enum Error {
         /// work again may succeed.
         retryable: bool,
     },
+    /// A write to an entity declared `#[repo(audit(require_actor))]` has no actor to record:
+    /// set one with [`Db::begin_as`](crate::Db::begin_as),
+    /// [`Session::set_actor`](crate::Session::set_actor) or
+    /// [`Db::with_actor`](crate::Db::with_actor). Nothing was written.
+    #[error(
+        "{entity} is audited with a required actor, and this write has none: open the unit of work with `db.begin_as(actor)` or call `session.set_actor(actor)`"
+    )]
+    ActorRequired {
+        /// Rust name of the entity.
+        entity: &'static str,
+    },
     /// The table of `entity` does not fit its declaration ([`Db::verify`](crate::Db::verify)).
     #[error("{entity} does not match table `{table}`: {}", list(differences))]
     Schema {

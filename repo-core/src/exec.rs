@@ -252,6 +252,14 @@ impl<'a> Conn<'a> {
         }
     }
 
+    /// Who writes made here are recorded as, in the audit log.
+    pub(crate) fn actor(&self) -> Option<std::sync::Arc<str>> {
+        match self {
+            Self::Db(db) => db.actor.clone(),
+            Self::Session(session) => session.actor_name(),
+        }
+    }
+
     pub(crate) fn settings(&self) -> &'a Settings {
         match self {
             Self::Db(db) => &db.settings,

@@ -85,6 +85,7 @@ extern crate self as repo_core;
 struct ReadmeDoctests;
 
 pub mod aggregate;
+pub mod audit;
 pub mod backend;
 mod bind;
 mod classify;
@@ -112,10 +113,11 @@ mod statements;
 mod text;
 pub mod verify;
 
+pub use audit::{AuditEntry, AuditOperation, AuditRepository};
 pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
-pub use entity::{ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
+pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField};
@@ -167,7 +169,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::conflict::{ConflictAction, Numeric, Ordered};
-    pub use crate::entity::{ColumnDef, ColumnRole, Entity, KeyPart, StatementCache};
+    pub use crate::entity::{Audit, ColumnDef, ColumnRole, Entity, KeyPart, StatementCache};
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};

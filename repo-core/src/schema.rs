@@ -136,7 +136,13 @@ pub fn drop_statements<E: Entity>(backend: Backend) -> Vec<String> {
 
 impl Db {
     /// Create `E`'s enum types, table and indexes if they do not exist.
+    /// An audited entity's (`#[repo(audit)]`) needs the audit table too: it is created
+    /// along, just as idempotently.
     pub async fn create_schema<E: Entity>(&self) -> Result<()> {
+        if E::AUDIT != crate::entity::Audit::Off {
+            let audit = create_statements::<crate::audit::AuditEntry>(self.backend());
+            run::<crate::audit::AuditEntry>(Conn::Db(self), audit).await?;
+        }
         run::<E>(Conn::Db(self), create_statements::<E>(self.backend())).await
     }
 

@@ -124,6 +124,37 @@ impl State {
         }
     }
 
+    /// Open the savepoint of a group of statements that succeed or fail together (an audited
+    /// write: the write and its log entries) inside the unit of work.
+    async fn open_group(&mut self) -> Result<()> {
+        self.ready().await?;
+        // A savepoint released later would take the group's with it: release it first.
+        let sql = if self.savepoint_open {
+            "RELEASE SAVEPOINT repo_statement; SAVEPOINT repo_group"
+        } else {
+            "SAVEPOINT repo_group"
+        };
+        if let Err(error) = self.raw(sql).await {
+            return Err(self.abort(error));
+        }
+        self.savepoint_open = false;
+        Ok(())
+    }
+
+    /// Close the group's savepoint: keep its statements, or undo every one of them.
+    async fn close_group(&mut self, keep: bool) -> Result<()> {
+        self.check_usable()?;
+        // The statement savepoints of the group go with it.
+        self.savepoint_open = false;
+        if !keep && let Err(error) = self.raw("ROLLBACK TO SAVEPOINT repo_group").await {
+            return Err(self.abort(error));
+        }
+        if let Err(error) = self.raw("RELEASE SAVEPOINT repo_group").await {
+            return Err(self.abort(error));
+        }
+        Ok(())
+    }
+
     fn needs_statement_savepoint(&self) -> bool {
         self.tx
             .backend()
@@ -240,6 +271,8 @@ pub struct Session {
     backend: Backend,
     pub(crate) settings: Arc<Settings>,
     state: Mutex<State>,
+    /// Who the session's writes are recorded as, in the audit log.
+    actor: std::sync::Mutex<Option<Arc<str>>>,
 }
 
 impl Session {
@@ -248,6 +281,7 @@ impl Session {
         Ok(Self {
             backend: db.backend(),
             settings: Arc::clone(&db.settings),
+            actor: std::sync::Mutex::new(db.actor.clone()),
             state: Mutex::new(State {
                 tx,
                 aborted: None,
@@ -261,6 +295,36 @@ impl Session {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Record the session's writes from now on as made by `actor` in the audit log (see
+    /// [`crate::audit`]); [`Db::begin_as`](crate::Db::begin_as) sets it from the start.
+    pub fn set_actor(&self, actor: impl Into<String>) {
+        *self
+            .actor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::from(actor.into()));
+    }
+
+    /// Record the session's writes from now on without an actor.
+    pub fn clear_actor(&self) {
+        *self
+            .actor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// The actor the session's writes are recorded as made by, if any.
+    #[must_use]
+    pub fn actor(&self) -> Option<String> {
+        self.actor_name().map(|actor| actor.to_string())
+    }
+
+    pub(crate) fn actor_name(&self) -> Option<Arc<str>> {
+        self.actor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Whether an earlier failure aborted the unit of work (see the type's docs): then every
@@ -288,6 +352,17 @@ impl Session {
     /// Undo every write of the session.
     pub async fn rollback(self) -> Result<()> {
         rollback(self.state.into_inner().tx).await
+    }
+
+    /// Start a group of statements that succeed or fail together, inside the unit of work.
+    pub(crate) async fn open_group(&self) -> Result<()> {
+        self.state.lock().await.open_group().await
+    }
+
+    /// End the group [`open_group`](Session::open_group) started: keep its statements, or undo
+    /// them all (the unit of work goes on as before the group).
+    pub(crate) async fn close_group(&self, keep: bool) -> Result<()> {
+        self.state.lock().await.close_group(keep).await
     }
 
     pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {

@@ -84,6 +84,8 @@ pub struct Entity<'a> {
     /// Unique keys and indexes as column names.
     pub unique: Vec<Vec<String>>,
     pub index: Vec<Vec<String>>,
+    /// `Some(require_actor)` when every write is audited.
+    pub audit: Option<bool>,
 }
 
 fn not_a_struct(cx: &Ctxt, input: &DeriveInput, derive: &str, what: &str) {
@@ -532,6 +534,7 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
         primary_key,
         unique,
         index,
+        audit: attrs.audit.as_ref().map(|audit| audit.require_actor),
     })
 }
 

@@ -21,7 +21,9 @@ enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Self::Struct => &["table", "schema", "unique", "index", "new", "no_new"],
+            Self::Struct => &[
+                "table", "schema", "unique", "index", "new", "no_new", "audit",
+            ],
             Self::Field => &[
                 "primary_key",
                 "auto",
@@ -78,9 +80,16 @@ pub struct StructAttrs {
     pub new: Option<LitStr>,
     /// No input type: the entity itself is what `insert_new` takes.
     pub no_new: Option<Ident>,
+    /// `audit` or `audit(require_actor)`: every write appends to the audit log.
+    pub audit: Option<AuditAttr>,
     /// Keys written, valid or not, and the keys misspelled ones were taken for: a key named
     /// here but unset already has its error.
     pub named: Vec<&'static str>,
+}
+
+/// `#[repo(audit)]` or `#[repo(audit(require_actor))]`.
+pub struct AuditAttr {
+    pub require_actor: bool,
 }
 
 #[derive(Default)]
@@ -198,6 +207,51 @@ fn string(
             format!("`{ident}` takes a string in double quotes: {example}"),
         ),
     }
+    Ok(())
+}
+
+const AUDIT_FORMS: &str = "#[repo(audit)] or #[repo(audit(require_actor))]";
+
+fn audit(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<AuditAttr>) -> syn::Result<()> {
+    let keyword = meta
+        .path
+        .get_ident()
+        .cloned()
+        .expect("checked by the caller");
+    if meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`audit` takes no value: write {AUDIT_FORMS}"),
+        );
+        return skip_value(meta);
+    }
+    let mut require_actor = false;
+    if meta.input.peek(syn::token::Paren) {
+        let mut options = 0;
+        meta.parse_nested_meta(|option| {
+            options += 1;
+            if option.path.is_ident("require_actor") && !option.input.peek(Token![=]) {
+                require_actor = true;
+            } else {
+                cx.error_spanned_by(
+                    &option.path,
+                    format!(
+                        "unknown audit option `{}`; the one option is `require_actor`: {AUDIT_FORMS}",
+                        key_of(&option)
+                    ),
+                );
+                skip_value(&option)?;
+            }
+            Ok(())
+        })?;
+        if options == 0 {
+            cx.error_spanned_by(
+                &meta.path,
+                format!("`audit()` names no option: write {AUDIT_FORMS}"),
+            );
+        }
+    }
+    set_once(cx, slot, AuditAttr { require_actor }, &keyword);
     Ok(())
 }
 
@@ -352,6 +406,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
             "unique" => out.unique.extend(key_list(cx, meta)?),
             "new" => string(cx, meta, &mut out.new, "CreateWidget")?,
             "no_new" => flag(cx, meta, &mut out.no_new)?,
+            "audit" => audit(cx, meta, &mut out.audit)?,
             _ => out.index.extend(key_list(cx, meta)?),
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! operations of soft-deleted rows, `update` the updates that return rows, `base` the trait.
 //! Statements are built in the crate-private `statements` module.
 
+mod audit;
 mod base;
 mod lease;
 mod operations;

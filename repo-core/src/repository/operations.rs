@@ -13,13 +13,13 @@ use std::future::Future;
 use sea_query::{Condition, Expr, ExprTrait as _};
 use tracing::Instrument as _;
 
+use super::audit::{conflict_rows, in_group};
 use super::{Repository, classify_error, decode, not_found, now, record_rows, span};
 use crate::conflict::{Conflict, ConflictAction, declared};
 use crate::entity::{Entity, Fixed};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
 use crate::filter::{Assignment, Filter};
-use crate::row::Row;
 use crate::statements::{
     self, BulkKind, batch_in_lock_order, build_insert, conflict_key, insert_values,
 };
@@ -30,6 +30,21 @@ impl<E: Entity> Repository<'_, E> {
     /// stored NULL: a new row is live.
     pub async fn insert(&self, entity: &E) -> Result<E> {
         async {
+            if Self::audited() {
+                return in_group!(self, |repo| async {
+                    let row = repo.insert_row(entity).await?;
+                    repo.record(&[], std::slice::from_ref(&row)).await?;
+                    Ok(row)
+                });
+            }
+            self.insert_row(entity).await
+        }
+        .instrument(span::<E>("insert"))
+        .await
+    }
+
+    async fn insert_row(&self, entity: &E) -> Result<E> {
+        {
             let mut values = Vec::with_capacity(E::COLUMNS.len());
             insert_values(entity, now(), &mut values)?;
             let sql = self.cached(Fixed::Insert);
@@ -37,8 +52,6 @@ impl<E: Entity> Repository<'_, E> {
                 .await?
                 .ok_or_else(|| not_found::<E>(&entity.id()))
         }
-        .instrument(span::<E>("insert"))
-        .await
     }
 
     /// Replace every column of the row with `entity`'s primary key except `created_at` and a
@@ -48,6 +61,23 @@ impl<E: Entity> Repository<'_, E> {
     /// a soft-deleted one) is [`Error::NotFound`].
     pub async fn update(&self, entity: &E) -> Result<E> {
         async {
+            if Self::audited() {
+                let key = statements::key_condition::<E>(entity.id().key_values());
+                return in_group!(self, |repo| async {
+                    let before = repo.lock_rows(key.clone()).await?;
+                    let row = repo.update_row(entity).await?;
+                    repo.record(&before, std::slice::from_ref(&row)).await?;
+                    Ok(row)
+                });
+            }
+            self.update_row(entity).await
+        }
+        .instrument(span::<E>("update"))
+        .await
+    }
+
+    async fn update_row(&self, entity: &E) -> Result<E> {
+        {
             let values = statements::update_values(entity, now())?;
             let update = Statement::new(self.fixed(Fixed::Update), values);
             if self.backend().capabilities().returning_on_update {
@@ -74,8 +104,6 @@ impl<E: Entity> Repository<'_, E> {
                 None => Err(self.missing_or_stale(entity).await),
             }
         }
-        .instrument(span::<E>("update"))
-        .await
     }
 
     /// Why a single-row write of `entity` matched no row: [`Error::StaleVersion`] when the
@@ -100,6 +128,12 @@ impl<E: Entity> Repository<'_, E> {
     pub fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send + '_ {
         let id = id.into();
         async move {
+            if Self::audited() {
+                let key = statements::key_condition::<E>(id.key_values());
+                let n = self.delete_rows(key, false).await?;
+                record_rows(n);
+                return Ok(n > 0);
+            }
             let sql = self.fixed(Fixed::Delete);
             let values = if E::soft_delete_column().is_some() {
                 statements::soft_delete_values::<E>(id.key_values(), now())
@@ -124,8 +158,7 @@ impl<E: Entity> Repository<'_, E> {
             {
                 condition = condition.add(Expr::col(E::COLUMNS[index].name).eq(version));
             }
-            let delete = statements::delete_rows::<E>(self.backend(), self.view, condition, now());
-            let n = self.execute_statement(delete).await?;
+            let n = self.delete_rows(condition, false).await?;
             record_rows(n);
             if n == 0 {
                 return Err(self.missing_or_stale(entity).await);
@@ -181,6 +214,19 @@ impl<E: Entity> Repository<'_, E> {
 
     async fn upsert_sql(&self, entity: &E, sql: Cow<'static, str>) -> Result<E> {
         conflict_key::<E>()?;
+        if Self::audited() {
+            let conflicting = conflict_rows::<E>(&[entity])?;
+            return in_group!(self, |repo| async {
+                let before = repo.lock_rows(conflicting.clone()).await?;
+                let row = repo.upsert_row(entity, sql.clone()).await?;
+                repo.record(&before, std::slice::from_ref(&row)).await?;
+                Ok(row)
+            });
+        }
+        self.upsert_row(entity, sql).await
+    }
+
+    async fn upsert_row(&self, entity: &E, sql: Cow<'static, str>) -> Result<E> {
         let mut values = Vec::with_capacity(E::COLUMNS.len());
         statements::upsert_values(self.backend(), entity, now(), &mut values)?;
         let stored = self
@@ -275,22 +321,33 @@ impl<E: Entity> Repository<'_, E> {
         let rows = batch_in_lock_order(entities, true)?;
         let (n, rows) = self.bulk(&rows, BulkKind::UpsertReturning, actions).await?;
         record_rows(n);
-        rows.iter().map(decode::<E>).collect()
+        Ok(rows)
     }
 
-    /// Write `rows` in chunks, atomically. `actions`: conflict actions other than the declared
-    /// ones, which make statements that are built for this call instead of cached.
+    /// Write `rows` in chunks, atomically; the rows written and, for
+    /// [`BulkKind::UpsertReturning`], the stored rows. `actions`: conflict actions other than the
+    /// declared ones, which make statements that are built for this call instead of cached.
     async fn bulk(
         &self,
         rows: &[&E],
         kind: BulkKind,
         actions: Option<Vec<ConflictAction>>,
-    ) -> Result<(u64, Vec<Row>)> {
+    ) -> Result<(u64, Vec<E>)> {
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
         if kind != BulkKind::Insert {
             conflict_key::<E>()?;
+        }
+        if Self::audited() {
+            let actions = actions.unwrap_or_else(declared::<E>);
+            let (n, stored) = in_group!(self, |repo| repo.bulk_audited(rows, kind, &actions))?;
+            let stored = if kind == BulkKind::UpsertReturning {
+                stored
+            } else {
+                Vec::new()
+            };
+            return Ok((n, stored));
         }
         let backend = self.backend();
         let width = kind.width::<E>(backend);
@@ -338,6 +395,7 @@ impl<E: Entity> Repository<'_, E> {
         // row of an upsert is written exactly once either way.
         let upserted = kind != BulkKind::Insert
             && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey;
+        let returned = returned.iter().map(decode::<E>).collect::<Result<_>>()?;
         Ok((if upserted { rows.len() as u64 } else { written }, returned))
     }
 
@@ -352,6 +410,18 @@ impl<E: Entity> Repository<'_, E> {
     ) -> Result<u64> {
         let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
         async {
+            if Self::audited() {
+                let update = statements::update_where::<E>(Condition::all(), assignments, now())?;
+                let (backend, scope) = (self.backend(), self.within(filter));
+                let write = |keys| {
+                    let mut update = update.clone();
+                    update.cond_where(keys);
+                    Ok(Statement::build(&update, backend))
+                };
+                let n = in_group!(self, |repo| repo.write_locked(scope.clone(), &write))?.0;
+                record_rows(n);
+                return Ok(n);
+            }
             let condition = self.in_key_order(self.within(filter));
             let update = statements::update_where::<E>(condition, assignments, now())?;
             let n = self.execute(&update).await?;
@@ -367,14 +437,31 @@ impl<E: Entity> Repository<'_, E> {
     /// count those; rows deleted already keep the time they were deleted.
     pub async fn delete_where(&self, filter: Filter<E>) -> Result<u64> {
         async {
-            let condition = self.in_key_order(self.condition(filter));
-            let delete = statements::delete_rows::<E>(self.backend(), self.view, condition, now());
-            let n = self.execute_statement(delete).await?;
+            let n = self.delete_rows(self.condition(filter), true).await?;
             record_rows(n);
             Ok(n)
         }
         .instrument(span::<E>("delete_where"))
         .await
+    }
+
+    /// Delete the rows matching `condition` in this repository's view (soft-delete the live
+    /// ones, on an entity with a soft-delete column); how many. `ordered`: take the row locks
+    /// in key order (see [`in_key_order`](Repository::in_key_order)), for a filtered write.
+    async fn delete_rows(&self, condition: Condition, ordered: bool) -> Result<u64> {
+        let (backend, view, at) = (self.backend(), self.view, now());
+        if Self::audited() {
+            let scope = statements::within::<E>(view, condition);
+            let write = |keys| Ok(statements::delete_rows::<E>(backend, view, keys, at));
+            return Ok(in_group!(self, |repo| repo.write_locked(scope.clone(), &write))?.0);
+        }
+        let condition = if ordered {
+            self.in_key_order(condition)
+        } else {
+            condition
+        };
+        let delete = statements::delete_rows::<E>(backend, view, condition, at);
+        self.execute_statement(delete).await
     }
 
     /// `condition`, taking the row locks of a filtered write in primary key order where the

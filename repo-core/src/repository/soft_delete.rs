@@ -17,6 +17,7 @@ use tracing::Instrument as _;
 use super::{Repository, now, record_rows, span};
 use crate::entity::Entity;
 use crate::error::Result;
+use crate::exec::Statement;
 use crate::filter::Filter;
 use crate::statements::{self, View};
 
@@ -89,6 +90,20 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     async fn purge_condition(&self, condition: Condition) -> Result<u64> {
         let condition = statements::purgeable::<E>(self.view, condition);
+        if Self::audited() {
+            let backend = self.backend();
+            let write = |keys| {
+                Ok(Statement::build(
+                    &statements::delete_where::<E>(keys),
+                    backend,
+                ))
+            };
+            let n = super::audit::in_group!(self, |repo| repo
+                .write_locked(condition.clone(), &write))?
+            .0;
+            record_rows(n);
+            return Ok(n);
+        }
         let n = self
             .execute(&statements::delete_where::<E>(condition))
             .await?;

@@ -139,7 +139,8 @@ impl<E: Entity> Repository<'_, E> {
     /// where `UPDATE … RETURNING` is missing the rows are locked, updated by key and read back
     /// in one transaction (the caller's session, or one of its own).
     pub async fn fetch_updated(&self, update: UpdateReturning<E>) -> Result<Vec<E>> {
-        if self.backend().capabilities().returning_on_update {
+        // An audited update reads the rows before it changes them.
+        if self.backend().capabilities().returning_on_update && !Self::audited() {
             let UpdateReturning {
                 mut update,
                 condition,
@@ -218,7 +219,7 @@ impl<E: Entity> Repository<'_, E> {
             }
             select
         });
-        if !capabilities.returning_on_update {
+        if !capabilities.returning_on_update || Self::audited() {
             return self
                 .update_by_key(scans.collect(), Some(limit), statement)
                 .await;
@@ -249,21 +250,23 @@ impl<E: Entity> Repository<'_, E> {
         self.fetch_entities(&statement).await
     }
 
-    /// The fallback without `UPDATE … RETURNING`: in one transaction, lock the keys each of
-    /// `selects` finds in turn (up to `limit` in all), update those rows, read them back.
+    /// The fallback without `UPDATE … RETURNING`, and the way of audited updates: in one
+    /// transaction, lock the rows each of `selects` finds in turn (up to `limit` in all),
+    /// update them by key, read them back (and record the change in the audit log).
     async fn update_by_key(
         &self,
         selects: Vec<SelectStatement>,
         limit: Option<u64>,
         update: UpdateStatement,
     ) -> Result<Vec<E>> {
+        self.check_actor()?;
         self.atomically(move |repo| {
             let (selects, mut update) = (selects.clone(), update.clone());
             Box::pin(async move {
-                let mut ids: Vec<Vec<sea_query::Value>> = Vec::new();
+                let mut before: Vec<E> = Vec::new();
                 for mut select in selects {
                     if let Some(limit) = limit {
-                        let left = limit - ids.len() as u64;
+                        let left = limit - before.len() as u64;
                         if left == 0 {
                             break;
                         }
@@ -273,21 +276,22 @@ impl<E: Entity> Repository<'_, E> {
                     select
                         .clear_selects()
                         .columns(E::COLUMNS.iter().map(|c| c.name));
-                    ids.extend(
-                        repo.fetch_entities(&select)
-                            .await?
-                            .iter()
-                            .map(|row| row.id().key_values()),
-                    );
+                    before.extend(repo.fetch_entities(&select).await?);
                 }
-                if ids.is_empty() {
+                if before.is_empty() {
                     return Ok(Vec::new());
                 }
-                let keys = crate::statements::keys_condition::<E>(ids);
+                let keys = crate::statements::keys_condition::<E>(
+                    before.iter().map(|row| row.id().key_values()).collect(),
+                );
                 update.cond_where(keys.clone());
                 repo.execute(&update).await?;
                 let select = crate::statements::select_by_key::<E>(keys);
-                repo.fetch_entities(&select).await
+                let after = repo.fetch_entities(&select).await?;
+                if Self::audited() {
+                    repo.record(&before, &after).await?;
+                }
+                Ok(after)
             })
         })
         .await

@@ -272,6 +272,16 @@ fn key<'a>(model: &'a Entity) -> Key<'a> {
     }
 }
 
+/// `const AUDIT` of an audited entity (the trait's default says "not audited").
+fn audit_const(model: &Entity) -> TokenStream {
+    let p = private();
+    match model.audit {
+        None => quote!(),
+        Some(false) => quote!(const AUDIT: #p::Audit = #p::Audit::On;),
+        Some(true) => quote!(const AUDIT: #p::Audit = #p::Audit::RequireActor;),
+    }
+}
+
 pub fn expand(model: &Entity) -> TokenStream {
     let p = private();
     let entity = model.ident;
@@ -314,6 +324,7 @@ pub fn expand(model: &Entity) -> TokenStream {
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
     let field_checks = field_checks();
+    let audit = audit_const(model);
 
     quote! {
         #[automatically_derived]
@@ -325,6 +336,7 @@ pub fn expand(model: &Entity) -> TokenStream {
             const PRIMARY_KEY: &'static [&'static str] = &[#(#key_names),*];
             const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];
             const INDEXES: &'static [&'static [&'static str]] = &[#(#index),*];
+            #audit
 
             type Id = #id_type;
 

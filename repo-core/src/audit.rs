@@ -1,0 +1,281 @@
+//! The audit log: who changed which row of an audited entity, when, and from what to what.
+//!
+//! Declare an entity `#[repo(audit)]` and every write its repository makes (insert, update,
+//! upsert, delete, soft delete, restore, purge, the bulk and filtered forms of each, claims and
+//! [`UpdateReturning`](crate::UpdateReturning) updates) appends one [`AuditEntry`] per changed
+//! row to the `repo_audit` table, in the same transaction as the write: a write that rolls
+//! back leaves no entry, and an entry never describes a write that did not happen. Bulk writes
+//! append one multi-row insert per chunk.
+//!
+//! The actor is whoever the unit of work says it is: [`Db::begin_as`](crate::Db::begin_as),
+//! [`Session::set_actor`](crate::Session::set_actor), or, for calls on the pool,
+//! [`Db::with_actor`](crate::Db::with_actor). `#[repo(audit(require_actor))]` makes a write
+//! without one an [`Error::ActorRequired`](crate::Error::ActorRequired), before anything is
+//! written.
+//!
+//! [`Db::create_schema`](crate::Db::create_schema) of an audited entity creates the table
+//! too ([`Db::create_audit_schema`](crate::Db::create_audit_schema) alone); with versioned
+//! migrations, create it from [`create_statements`] or write the same DDL by hand.
+//!
+//! Writes of statements a caller renders and runs itself
+//! ([`Repository::execute`](crate::Repository::execute) and the other `fetch_*` tools) are not
+//! audited: only the repository's operations know what they change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value as Json};
+
+use crate::backend::Backend;
+use crate::db::Db;
+use crate::entity::{ColumnRole, Entity};
+use crate::error::Result;
+use crate::filter::Filter;
+use crate::schema;
+
+/// What a write did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, repo_derive::DbEnum)]
+#[repo(type_name = "repo_audit_operation", rename_all = "snake_case")]
+pub enum AuditOperation {
+    /// The row was created (by an insert or an upsert that found no row).
+    Insert,
+    /// Columns of the row changed (an update, or an upsert that met the row).
+    Update,
+    /// The row was removed from the table (a delete, or a purge).
+    Delete,
+    /// The row was marked deleted (`#[repo(soft_delete)]`).
+    SoftDelete,
+    /// A soft-deleted row was made live again (a restore, or an upsert that revived it).
+    Restore,
+}
+
+/// One changed row of an audited entity, as the `repo_audit` table stores it.
+///
+/// `old_values` and `new_values` are JSON objects keyed by column name: every column for an
+/// insert (new only) or a delete (old only), the columns that changed otherwise. Values are
+/// plain JSON: numbers, strings (timestamps as `2026-12-02T10:00:00.123456`, bytes as
+/// base64url), booleans, null.
+#[derive(Debug, Clone, PartialEq, repo_derive::Repository)]
+#[repo(
+    table = "repo_audit",
+    no_new,
+    index(entity, entity_key),
+    index(actor),
+    index(changed_at)
+)]
+pub struct AuditEntry {
+    /// Position in the log: later entries have greater ids.
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    /// The table of the changed row, qualified by its schema when it has one (`sales.orders`).
+    pub entity: String,
+    /// The row's primary key as JSON: the value (`42`, `"abc"`), or an array of the key
+    /// columns' values for a composite key (`[1,3]`).
+    pub entity_key: String,
+    /// What happened to the row.
+    pub operation: AuditOperation,
+    /// Who did it, as the unit of work named them.
+    pub actor: Option<String>,
+    /// When (the time of the write, in the writer's clock).
+    pub changed_at: DateTime<Utc>,
+    /// The changed columns' values before the write.
+    pub old_values: Option<Json>,
+    /// The changed columns' values after the write.
+    pub new_values: Option<Json>,
+}
+
+/// The repository of the audit log: [`AuditEntryRepository`], under the name users look for.
+/// Read it like any other: `audit.find_all(AuditEntry::of::<Order>().and(AuditEntry::ACTOR.eq("u1")))`.
+pub type AuditRepository<'a> = AuditEntryRepository<'a>;
+
+impl AuditEntry {
+    /// The entries of entity `E`.
+    #[must_use]
+    pub fn of<E: Entity>() -> Filter<Self> {
+        Self::ENTITY.eq(entity_name::<E>())
+    }
+
+    /// The entries of the row of `E` with primary key `id`.
+    #[must_use]
+    pub fn of_row<E: Entity>(id: impl Into<E::Id>) -> Filter<Self> {
+        let id = id.into();
+        Self::of::<E>().and(Self::ENTITY_KEY.eq(key_json(&crate::entity::Key::key_values(&id))))
+    }
+
+    /// The value of `column` before the write, if the entry records it.
+    #[must_use]
+    pub fn old_value(&self, column: &str) -> Option<&Json> {
+        self.old_values.as_ref()?.get(column)
+    }
+
+    /// The value of `column` after the write, if the entry records it.
+    #[must_use]
+    pub fn new_value(&self, column: &str) -> Option<&Json> {
+        self.new_values.as_ref()?.get(column)
+    }
+
+    /// The columns the entry records a value of, before or after.
+    #[must_use]
+    pub fn columns(&self) -> Vec<&str> {
+        let mut columns: Vec<&str> = [&self.old_values, &self.new_values]
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_object)
+            .flat_map(|values| values.keys().map(String::as_str))
+            .collect();
+        columns.sort_unstable();
+        columns.dedup();
+        columns
+    }
+}
+
+impl AuditEntryRepository<'_> {
+    /// Every entry of the row of `E` with primary key `id`, oldest first.
+    pub async fn history<E: Entity>(&self, id: impl Into<E::Id>) -> Result<Vec<AuditEntry>> {
+        self.find_all(AuditEntry::of_row::<E>(id)).await
+    }
+}
+
+/// The statements that create the audit table and its indexes (and, on PostgreSQL, the
+/// operation's enum type); each is idempotent.
+#[must_use]
+pub fn create_statements(backend: Backend) -> Vec<String> {
+    schema::create_statements::<AuditEntry>(backend)
+}
+
+impl Db {
+    /// Create the audit table if it does not exist ([`create_schema`](Db::create_schema) of an
+    /// audited entity does it too).
+    pub async fn create_audit_schema(&self) -> Result<()> {
+        self.create_schema::<AuditEntry>().await
+    }
+}
+
+/// The name entries of `E` carry.
+pub(crate) fn entity_name<E: Entity>() -> String {
+    match E::SCHEMA {
+        Some(schema) => format!("{schema}.{}", E::TABLE),
+        None => E::TABLE.to_owned(),
+    }
+}
+
+/// A primary key as the log stores it.
+fn key_json(key: &[sea_query::Value]) -> String {
+    let json = match key {
+        [one] => crate::cursor::value_to_json(one),
+        all => Json::Array(all.iter().map(crate::cursor::value_to_json).collect()),
+    };
+    json.to_string()
+}
+
+/// Every column of `entity` as JSON, in declaration order.
+fn row_json<E: Entity>(entity: &E) -> Result<Vec<Json>> {
+    let mut values = Vec::with_capacity(E::COLUMNS.len());
+    entity.push_values(&mut values)?;
+    Ok(values.iter().map(crate::cursor::value_to_json).collect())
+}
+
+/// The entries describing how the rows `before` (as they were) became `after` (as they are),
+/// matched by primary key: a row only in `after` was inserted, one only in `before` deleted.
+/// Rows that did not change get no entry.
+pub(crate) fn entries<E: Entity>(
+    before: &[E],
+    after: &[E],
+    actor: Option<&Arc<str>>,
+    at: DateTime<Utc>,
+) -> Result<Vec<AuditEntry>> {
+    let key_of = |row: &E| key_json(&crate::entity::Key::key_values(&row.id()));
+    let mut old: HashMap<String, Vec<Json>> = HashMap::with_capacity(before.len());
+    let mut order = Vec::with_capacity(before.len());
+    for row in before {
+        let key = key_of(row);
+        order.push(key.clone());
+        old.insert(key, row_json(row)?);
+    }
+    let entry = |key: String, operation, old_values, new_values| AuditEntry {
+        id: 0,
+        entity: entity_name::<E>(),
+        entity_key: key,
+        operation,
+        actor: actor.map(ToString::to_string),
+        changed_at: at,
+        old_values,
+        new_values,
+    };
+    let mut entries = Vec::with_capacity(after.len().max(before.len()));
+    for row in after {
+        let key = key_of(row);
+        let new = row_json(row)?;
+        match old.remove(&key) {
+            None => entries.push(entry(
+                key,
+                AuditOperation::Insert,
+                None,
+                Some(object::<E>(&new)),
+            )),
+            Some(old) => {
+                let (was, now) = changed::<E>(&old, &new);
+                if was.is_empty() {
+                    continue;
+                }
+                let operation = operation::<E>(&old, &new);
+                entries.push(entry(
+                    key,
+                    operation,
+                    Some(Json::Object(was)),
+                    Some(Json::Object(now)),
+                ));
+            }
+        }
+    }
+    for key in order {
+        if let Some(old) = old.remove(&key) {
+            entries.push(entry(
+                key,
+                AuditOperation::Delete,
+                Some(object::<E>(&old)),
+                None,
+            ));
+        }
+    }
+    Ok(entries)
+}
+
+/// Every column, by name.
+fn object<E: Entity>(values: &[Json]) -> Json {
+    Json::Object(
+        E::COLUMNS
+            .iter()
+            .zip(values)
+            .map(|(column, value)| (column.name.to_owned(), value.clone()))
+            .collect(),
+    )
+}
+
+/// The columns whose values differ: their old values and their new ones.
+fn changed<E: Entity>(old: &[Json], new: &[Json]) -> (Map<String, Json>, Map<String, Json>) {
+    let mut was = Map::new();
+    let mut now = Map::new();
+    for ((column, old), new) in E::COLUMNS.iter().zip(old).zip(new) {
+        if old != new {
+            was.insert(column.name.to_owned(), old.clone());
+            now.insert(column.name.to_owned(), new.clone());
+        }
+    }
+    (was, now)
+}
+
+/// What a change of a row that exists before and after is: a soft delete or restore when the
+/// soft-delete column went from NULL to a time or back, else an update.
+fn operation<E: Entity>(old: &[Json], new: &[Json]) -> AuditOperation {
+    let deleted = E::COLUMNS
+        .iter()
+        .position(|c| c.role == ColumnRole::SoftDelete)
+        .map(|i| (old[i].is_null(), new[i].is_null()));
+    match deleted {
+        Some((true, false)) => AuditOperation::SoftDelete,
+        Some((false, true)) => AuditOperation::Restore,
+        _ => AuditOperation::Update,
+    }
+}

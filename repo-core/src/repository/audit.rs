@@ -1,0 +1,270 @@
+//! How the writes of an audited entity (`#[repo(audit)]`) record themselves: each runs as a
+//! group of statements that succeed or fail together (a transaction of its own on the pool, a
+//! savepoint in a session), locks the rows it is about to change and reads them, writes, and
+//! appends the difference to the audit log (see [`crate::audit`]).
+
+use std::sync::Arc;
+
+use sea_query::{Condition, Expr, ExprTrait as _, LockType, Value};
+
+use super::{Repository, now};
+use crate::audit::AuditEntry;
+use crate::entity::{Audit, Entity, Fixed, Key as _};
+use crate::error::{Error, Result};
+use crate::exec::{Conn, Statement};
+use crate::session::Session;
+use crate::statements::{self, BulkKind};
+
+/// Primary keys per statement when audited rows are written by key: well under every
+/// backend's bind limit, for keys of up to four columns.
+const KEYS_PER_STATEMENT: usize = 1_000;
+
+/// Where the statements of one audited write run, together.
+pub(crate) enum Group<'a> {
+    /// On the pool: a unit of work of its own.
+    Own(Session),
+    /// In the caller's session: a savepoint.
+    Within(&'a Session),
+}
+
+impl<'a> Group<'a> {
+    pub(crate) async fn open(conn: Conn<'a>) -> Result<Self> {
+        match conn {
+            Conn::Db(db) => Ok(Self::Own(db.begin().await?)),
+            Conn::Session(session) => {
+                session.open_group().await?;
+                Ok(Self::Within(session))
+            }
+        }
+    }
+
+    pub(crate) fn conn(&self) -> Conn<'_> {
+        match self {
+            Self::Own(session) => Conn::Session(session),
+            Self::Within(session) => Conn::Session(session),
+        }
+    }
+
+    /// Keep the group's writes if `result` is a success, else undo them all; the result.
+    pub(crate) async fn close<T>(self, result: Result<T>) -> Result<T> {
+        match self {
+            Self::Own(session) => match result {
+                Ok(value) => session.commit().await.map(|()| value),
+                Err(error) => {
+                    // The error matters more than a failed rollback, which dropping the
+                    // session does anyway.
+                    let _ = session.rollback().await;
+                    Err(error)
+                }
+            },
+            Self::Within(session) => {
+                // A failure of the group's own matters more than one closing it.
+                let closed = session.close_group(result.is_ok()).await;
+                let value = result?;
+                closed.map(|()| value)
+            }
+        }
+    }
+}
+
+/// Run `$body` (an async block using the repository `$repo` bound to the group) as one group
+/// of statements of `$self`'s connection; on the pool, run it again after a retryable failure,
+/// as [`Db::transaction`](crate::Db::transaction) does.
+macro_rules! in_group {
+    ($self:expr, |$repo:ident| $body:expr) => {{
+        let this = $self;
+        this.check_actor()?;
+        let policy = match this.conn() {
+            crate::exec::Conn::Db(db) => db.settings.retry,
+            crate::exec::Conn::Session(_) => crate::retry::RetryPolicy::never(),
+        };
+        let mut attempt = 1;
+        loop {
+            let group = crate::repository::audit::Group::open(this.conn()).await?;
+            let result = {
+                let $repo = this.on(group.conn());
+                $body.await
+            };
+            match group.close(result).await {
+                Err(error) if error.is_retryable() && attempt < policy.max_attempts() => {
+                    tokio::time::sleep(policy.delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use in_group;
+
+impl<E: Entity> Repository<'_, E> {
+    /// Whether writes of `E` are audited.
+    pub(crate) const fn audited() -> bool {
+        !matches!(E::AUDIT, Audit::Off)
+    }
+
+    /// Refuse a write the audit log could not attribute, before anything is sent.
+    pub(crate) fn check_actor(&self) -> Result<()> {
+        if E::AUDIT == Audit::RequireActor && self.conn.actor().is_none() {
+            return Err(Error::ActorRequired { entity: E::NAME });
+        }
+        Ok(())
+    }
+
+    /// The rows matching `condition`, whatever the view, locked for the rest of the unit of
+    /// work where the backend has row locks (else writers are serialized already).
+    pub(crate) async fn lock_rows(&self, condition: Condition) -> Result<Vec<E>> {
+        let mut select = statements::select_by_key::<E>(condition);
+        // SQLite has no row locks (and needs none: its writers are serialized).
+        select.lock(LockType::Update);
+        self.fetch_entities(&select).await
+    }
+
+    /// Append to the audit log how `before` became `after` (see [`crate::audit`]).
+    pub(crate) async fn record(&self, before: &[E], after: &[E]) -> Result<()> {
+        let actor: Option<Arc<str>> = self.conn.actor();
+        let entries = crate::audit::entries(before, after, actor.as_ref(), now())?;
+        append(self.conn, &entries).await
+    }
+
+    /// Run `write` on the rows matching `scope` as an audited write: lock and read them,
+    /// write them by key (`write` builds the statement for a condition on their keys), read
+    /// them back and record the difference. The rows written (as the statements count them)
+    /// and the rows as they are after.
+    pub(crate) async fn write_locked(
+        &self,
+        scope: Condition,
+        write: &(dyn Fn(Condition) -> Result<Statement> + Sync),
+    ) -> Result<(u64, Vec<E>)> {
+        let before = self.lock_rows(scope).await?;
+        let mut written = 0;
+        let mut after = Vec::with_capacity(before.len());
+        for chunk in before.chunks(KEYS_PER_STATEMENT) {
+            let keys = statements::keys_condition::<E>(
+                chunk.iter().map(|row| row.id().key_values()).collect(),
+            );
+            written += self.execute_statement(write(keys.clone())?).await?;
+            let now = self
+                .fetch_entities(&statements::select_by_key::<E>(keys))
+                .await?;
+            self.record(chunk, &now).await?;
+            after.extend(now);
+        }
+        Ok((written, after))
+    }
+
+    /// An audited bulk insert or upsert of `rows` (in lock order): per chunk, lock and read
+    /// the rows the chunk's conflict keys meet, write the chunk returning the stored rows,
+    /// record the difference. The rows written and the stored rows.
+    pub(crate) async fn bulk_audited(
+        &self,
+        rows: &[&E],
+        kind: BulkKind,
+        actions: &[crate::conflict::ConflictAction],
+    ) -> Result<(u64, Vec<E>)> {
+        let backend = self.backend();
+        let width = kind.width::<E>(backend);
+        let per_chunk = (backend.max_bind_parameters() / width).max(1);
+        let upsert = (kind != BulkKind::Insert).then_some(statements::Upsert::Bump);
+        let build = |n| statements::build_insert_statement::<E>(backend, n, upsert, true, actions);
+        let full = if upsert.is_some() && actions == crate::conflict::declared::<E>() {
+            std::borrow::Cow::Borrowed(self.cached(Fixed::BulkUpsertReturning))
+        } else if rows.len() >= per_chunk {
+            std::borrow::Cow::Owned(build(per_chunk))
+        } else {
+            std::borrow::Cow::Borrowed("")
+        };
+        let at = now();
+        let mut stored = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(per_chunk) {
+            let before = match upsert {
+                Some(_) => self.lock_rows(conflict_rows::<E>(chunk)?).await?,
+                None => Vec::new(),
+            };
+            let sql = if chunk.len() == per_chunk {
+                full.clone()
+            } else {
+                std::borrow::Cow::Owned(build(chunk.len()))
+            };
+            let mut values = Vec::with_capacity(chunk.len() * width);
+            for entity in chunk {
+                kind.push_values(backend, *entity, at, &mut values)?;
+            }
+            let after = self
+                .fetch_entities_statement(Statement::new(sql, values))
+                .await
+                .map_err(|e| match upsert {
+                    Some(_) => statements::upsert_error::<E>(backend, e),
+                    None => e,
+                })?;
+            self.record(&before, &after).await?;
+            stored.extend(after);
+        }
+        let written = if upsert.is_some() {
+            rows.len() as u64
+        } else {
+            stored.len() as u64
+        };
+        Ok((written, stored))
+    }
+}
+
+/// The rows whose conflict key (see [`Entity::conflict_key`]) one of `rows` holds.
+pub(crate) fn conflict_rows<E: Entity>(rows: &[&E]) -> Result<Condition> {
+    let key = statements::conflict_key::<E>()?;
+    let indexes: Vec<usize> = key
+        .iter()
+        .filter_map(|column| E::column_index(column))
+        .collect();
+    let mut keys: Vec<Vec<Value>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        keys.push(
+            indexes
+                .iter()
+                .map(|&i| row.value_at(i))
+                .collect::<Result<_>>()?,
+        );
+    }
+    if let [column] = key {
+        return Ok(Condition::all().add(Expr::col(*column).is_in(keys.into_iter().flatten())));
+    }
+    Ok(keys.into_iter().fold(Condition::any(), |any, values| {
+        let all = key
+            .iter()
+            .zip(values)
+            .fold(Condition::all(), |all, (column, value)| {
+                all.add(Expr::col(*column).eq(value))
+            });
+        any.add(all)
+    }))
+}
+
+/// Insert `entries` into the audit log: one statement per chunk under the bind limit.
+async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let log = Repository::<AuditEntry>::new(conn);
+    let backend = conn.backend();
+    let width = BulkKind::Insert.width::<AuditEntry>(backend);
+    let per_chunk = (backend.max_bind_parameters() / width).max(1);
+    let at = now();
+    for chunk in entries.chunks(per_chunk) {
+        let sql = if chunk.len() == per_chunk {
+            std::borrow::Cow::Borrowed(log.cached(Fixed::BulkInsert))
+        } else {
+            std::borrow::Cow::Owned(statements::build_insert::<AuditEntry>(
+                backend,
+                chunk.len(),
+                BulkKind::Insert,
+                &[],
+            ))
+        };
+        let mut values = Vec::with_capacity(chunk.len() * width);
+        for entry in chunk {
+            statements::insert_values(entry, at, &mut values)?;
+        }
+        log.execute_statement(Statement::new(sql, values)).await?;
+    }
+    Ok(())
+}
