@@ -138,6 +138,7 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
     }
     records.push(Box::pin(safety::v1_versioned_update(&ctx)).await?);
     records.push(Box::pin(safety::d1_soft_delete_page(&ctx)).await?);
+    records.push(Box::pin(safety::a1_audited_bulk_upsert(&ctx)).await?);
     records.push(workloads::w5_claim(&ctx, 4).await?);
     records.push(workloads::w5_claim(&ctx, 16).await?);
     records.push(deep::w6_keyset(&ctx).await?);

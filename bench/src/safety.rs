@@ -1,8 +1,9 @@
 //! What the data-safety declarations cost, as ratios to the same call on a plain entity with
 //! the same columns and rows: V1 a versioned `update` (it matches and bumps the version), D1 a
 //! filtered page + count on a soft-deleted entity (every statement adds `deleted_at IS NULL`,
-//! and a tenth of its rows are deleted). Both sides run through the framework, interleaved, on
-//! the same pool, and must return the same rows.
+//! and a tenth of its rows are deleted), A1 an audited `bulk_upsert` (it locks and reads the
+//! rows it meets and appends one audit entry per row). Both sides run through the framework,
+//! interleaved, on the same pool, and must return the same rows.
 
 use repo_core::prelude::*;
 
@@ -32,6 +33,19 @@ pub struct Guarded {
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(table = "bench_plain", unique(sku), index(qty, price_cents))]
 pub struct Plain {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub sku: String,
+    pub qty: i32,
+    pub price_cents: i64,
+    #[repo(updated_at)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The plain row, audited.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "bench_audited", unique(sku), index(qty, price_cents), audit)]
+pub struct Audited {
     #[repo(primary_key, auto)]
     pub id: i64,
     pub sku: String,
@@ -231,6 +245,93 @@ pub async fn d1_soft_delete_page(ctx: &Ctx<'_>) -> Res<Record> {
         ctx.backend,
         "plain",
         rows,
+        fw,
+        base,
+        Goal::None,
+    ))
+}
+
+/// The rows of a table as (sku, quantity), folded in sku order.
+fn stored_check(rows: impl Iterator<Item = (String, i32)>) -> Check {
+    let mut rows: Vec<(String, i32)> = rows.collect();
+    rows.sort();
+    let mut check = Check::default();
+    for (sku, qty) in rows {
+        check.mix(sku.len() as u64);
+        check.add_number(qty as u64);
+    }
+    check
+}
+
+/// A1: `bulk_upsert` of 20k rows in one call, half of them meeting a stored row (run r writes
+/// skus r·10k to r·10k + 20k), audited against plain; every audited row written appends one
+/// entry.
+pub async fn a1_audited_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
+    const NAME: &str = "A1 audited bulk_upsert";
+    let n = ctx.size(20_000);
+    let db = ctx.db.with_actor("bench");
+    db.drop_schema::<Audited>().await?;
+    db.drop_schema::<Plain>().await?;
+    db.drop_schema::<repo_core::AuditEntry>().await?;
+    db.create_schema::<Audited>().await?;
+    db.create_schema::<Plain>().await?;
+    let audited_repo = AuditedRepository::new(&db);
+    let plain_repo = PlainRepository::new(&db);
+    let mut rng = Rng::new(12);
+    let row = |i: u64, qty: i32, price: i64| NewPlain {
+        sku: format!("a-{i:08}"),
+        qty,
+        price_cents: price,
+    };
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
+    let mut written = 0;
+    for run in 0..ctx.runs as u64 {
+        let plain_rows: Vec<Plain> = (run * n / 2..run * n / 2 + n)
+            .map(|i| Plain::from_new(row(i, rng.below(100) as i32, rng.below(100_000) as i64)))
+            .collect();
+        let audited_rows: Vec<Audited> = plain_rows
+            .iter()
+            .map(|p| {
+                Audited::from_new(NewAudited {
+                    sku: p.sku.clone(),
+                    qty: p.qty,
+                    price_cents: p.price_cents,
+                })
+            })
+            .collect();
+        let (a, fs) = timed(audited_repo.bulk_upsert(&audited_rows)).await;
+        let (b, bs) = timed(plain_repo.bulk_upsert(&plain_rows)).await;
+        let (a, b) = (a?, b?);
+        let stored_audited = audited_repo.find_all(Filter::all()).await?;
+        let stored_plain = plain_repo.find_all(Filter::all()).await?;
+        let mut check_a = stored_check(stored_audited.into_iter().map(|r| (r.sku, r.qty)));
+        let mut check_b = stored_check(stored_plain.into_iter().map(|r| (r.sku, r.qty)));
+        check_a.mix(a);
+        check_b.mix(b);
+        same(ctx, NAME, usize::try_from(run)?, check_a, check_b)?;
+        written += a;
+        ctx.progress(NAME, usize::try_from(run)?, fs, bs, "plain");
+        fw.push(fs);
+        base.push(bs);
+    }
+    let entries = repo_core::AuditRepository::new(&db)
+        .count(repo_core::AuditEntry::of::<Audited>())
+        .await?;
+    if entries != written {
+        return Err(format!(
+            "{NAME} on {}: {entries} audit entries for {written} rows written",
+            ctx.backend
+        )
+        .into());
+    }
+    db.drop_schema::<Audited>().await?;
+    db.drop_schema::<Plain>().await?;
+    db.drop_schema::<repo_core::AuditEntry>().await?;
+    Ok(Record::new(
+        NAME,
+        ctx.backend,
+        "plain",
+        n,
         fw,
         base,
         Goal::None,

@@ -27,16 +27,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 
+use sea_query::{ColumnType, StringLen};
+
 use crate::backend::Backend;
 use crate::db::Db;
 use crate::entity::{ColumnRole, Entity};
 use crate::error::Result;
+use crate::field::DbField;
 use crate::filter::Filter;
+use crate::row::Row;
 use crate::schema;
 
-/// What a write did to one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, repo_derive::DbEnum)]
-#[repo(type_name = "repo_audit_operation", rename_all = "snake_case")]
+/// What a write did to one row; stored as its [`label`](AuditOperation::label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditOperation {
     /// The row was created (by an insert or an upsert that found no row).
     Insert,
@@ -48,6 +51,52 @@ pub enum AuditOperation {
     SoftDelete,
     /// A soft-deleted row was made live again (a restore, or an upsert that revived it).
     Restore,
+}
+
+impl AuditOperation {
+    const ALL: [Self; 5] = [
+        Self::Insert,
+        Self::Update,
+        Self::Delete,
+        Self::SoftDelete,
+        Self::Restore,
+    ];
+
+    /// The label stored in the `operation` column: `insert`, `update`, `delete`,
+    /// `soft_delete`, `restore`.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::SoftDelete => "soft_delete",
+            Self::Restore => "restore",
+        }
+    }
+}
+
+// Text rather than an enum type: the log's table is the same plain DDL on every backend.
+impl DbField for AuditOperation {
+    type Scalar = Self;
+    fn to_value(&self) -> sea_query::Value {
+        sea_query::Value::String(Some(self.label().to_owned()))
+    }
+    fn null_value() -> sea_query::Value {
+        sea_query::Value::String(None)
+    }
+    fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
+        let label: String = row.try_get(index)?;
+        Self::ALL
+            .into_iter()
+            .find(|operation| operation.label() == label)
+            .ok_or_else(|| {
+                sqlx::Error::Decode(format!("`{label}` is not an audit operation").into())
+            })
+    }
+    fn column_type(_: Backend) -> ColumnType {
+        ColumnType::String(StringLen::N(16))
+    }
 }
 
 /// One changed row of an audited entity, as the `repo_audit` table stores it.

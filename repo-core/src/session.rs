@@ -18,6 +18,10 @@ pub(crate) struct State {
     /// Whether the statement savepoint is defined (it is released lazily, together with
     /// opening the next one, to save a round trip per statement).
     savepoint_open: bool,
+    /// Whether a failed write must leave the unit of work usable (a session a caller holds);
+    /// else (a unit of work the framework opens and rolls back whole on any failure) writes
+    /// need no savepoint of their own.
+    guard_writes: bool,
     /// Whether a stream was dropped before its statement finished. PostgreSQL runs the whole
     /// statement regardless, and a failure in its unread part aborts the transaction.
     pub(crate) stream_unfinished: bool,
@@ -156,7 +160,9 @@ impl State {
     }
 
     fn needs_statement_savepoint(&self) -> bool {
-        self.tx
+        self.guard_writes
+            && self
+                .tx
             .backend()
             .capabilities()
             .failed_statement_aborts_transaction
@@ -277,6 +283,16 @@ pub struct Session {
 
 impl Session {
     pub(crate) async fn begin(db: &Db, isolation: Option<Isolation>) -> Result<Self> {
+        Self::open(db, isolation, true).await
+    }
+
+    /// A unit of work that is rolled back whole after any failure, so its writes need no
+    /// savepoints: the framework's own, around an audited write on the pool.
+    pub(crate) async fn begin_all_or_nothing(db: &Db) -> Result<Self> {
+        Self::open(db, None, false).await
+    }
+
+    async fn open(db: &Db, isolation: Option<Isolation>, guard_writes: bool) -> Result<Self> {
         let tx = db.pool.begin(isolation).await?;
         Ok(Self {
             backend: db.backend(),
@@ -286,6 +302,7 @@ impl Session {
                 tx,
                 aborted: None,
                 savepoint_open: false,
+                guard_writes,
                 stream_unfinished: false,
             }),
         })

@@ -227,28 +227,29 @@ fn audit(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<AuditAttr>) -> syn
     }
     let mut require_actor = false;
     if meta.input.peek(syn::token::Paren) {
-        let mut options = 0;
-        meta.parse_nested_meta(|option| {
-            options += 1;
-            if option.path.is_ident("require_actor") && !option.input.peek(Token![=]) {
-                require_actor = true;
-            } else {
-                cx.error_spanned_by(
-                    &option.path,
-                    format!(
-                        "unknown audit option `{}`; the one option is `require_actor`: {AUDIT_FORMS}",
-                        key_of(&option)
-                    ),
-                );
-                skip_value(&option)?;
-            }
-            Ok(())
-        })?;
-        if options == 0 {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let options = content.parse_terminated(syn::Meta::parse, Token![,])?;
+        if options.is_empty() {
             cx.error_spanned_by(
                 &meta.path,
                 format!("`audit()` names no option: write {AUDIT_FORMS}"),
             );
+        }
+        for option in options {
+            match &option {
+                syn::Meta::Path(path) if path.is_ident("require_actor") => require_actor = true,
+                other => {
+                    let path = other.path();
+                    cx.error_spanned_by(
+                        other,
+                        format!(
+                            "unknown audit option `{}`; the one option is `require_actor`: {AUDIT_FORMS}",
+                            quote::quote!(#path).to_string().replace(' ', "")
+                        ),
+                    );
+                }
+            }
         }
     }
     set_once(cx, slot, AuditAttr { require_actor }, &keyword);

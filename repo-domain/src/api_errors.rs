@@ -4,7 +4,7 @@
 use chrono::{Duration, DurationRound as _};
 use repo_core::prelude::*;
 use repo_core::repository::now;
-use repo_core::{Column, DbField, Result};
+use repo_core::{Column, Conn, DbField, Result};
 use uuid::Uuid;
 
 use crate::entities::{
@@ -237,12 +237,34 @@ impl ApiErrorRepository<'_> {
     /// Mark error `id` resolved by `resolved_by` with `resolution` (`resolved_at` now); the
     /// stored row. An already resolved error keeps its first resolution: resolving it again is
     /// an [`Error::Validation`]; an unknown id [`Error::NotFound`]; nothing is written.
+    ///
+    /// The audit log records the change as made by the unit of work's actor
+    /// ([`Db::begin_as`](repo_core::Db::begin_as), [`Db::with_actor`](repo_core::Db::with_actor)),
+    /// or by `resolved_by` when it has none.
     pub async fn resolve_error(
         &self,
         id: Uuid,
         resolved_by: &str,
         resolution: &str,
     ) -> Result<ApiError> {
+        match self.conn() {
+            Conn::Db(db) if db.actor().is_none() => {
+                let db = db.with_actor(resolved_by);
+                ApiErrorRepository::new(&db)
+                    .resolve(id, resolved_by, resolution)
+                    .await
+            }
+            Conn::Session(session) if session.actor().is_none() => {
+                session.set_actor(resolved_by);
+                let resolved = self.resolve(id, resolved_by, resolution).await;
+                session.clear_actor();
+                resolved
+            }
+            _ => self.resolve(id, resolved_by, resolution).await,
+        }
+    }
+
+    async fn resolve(&self, id: Uuid, resolved_by: &str, resolution: &str) -> Result<ApiError> {
         let mut update = self.update_returning();
         update
             .value(ApiError::RESOLVED, true)

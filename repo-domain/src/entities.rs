@@ -272,10 +272,12 @@ pub struct EnrichmentLog {
     pub created_at: DateTime<Utc>,
 }
 
-/// An error an API endpoint reported.
+/// An error an API endpoint reported. Audited: who logged, resolved or deleted it, and when,
+/// is in the audit log (see [`repo_core::audit`]).
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(
     table = "api_errors",
+    audit,
     index(endpoint),
     index(severity),
     index(category),

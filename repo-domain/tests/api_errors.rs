@@ -13,6 +13,7 @@ repo_tests::on_every_backend!(
     log_and_get_by_id,
     get_errors_filters_and_pages,
     resolve_error_once,
+    resolving_is_audited_with_the_actor,
     error_stats_follow_filters,
     delete_old_errors_only_resolved,
     roll_up_is_idempotent_and_windowed,
@@ -168,6 +169,64 @@ async fn resolve_error_once(db: Db) {
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
+}
+
+async fn resolving_is_audited_with_the_actor(db: Db) {
+    use repo_core::{AuditEntry, AuditOperation, AuditRepository};
+    let repo = setup(&db).await;
+    let first = repo
+        .log_error(&ApiError::new("/x", "GET", "boom"))
+        .await
+        .unwrap();
+    let second = repo
+        .log_error(&ApiError::new("/y", "GET", "bang"))
+        .await
+        .unwrap();
+    // On the pool without an actor: the one who resolves it.
+    repo.resolve_error(first.id, "alice", "restarted")
+        .await
+        .unwrap();
+    // Refused: nothing written, nothing recorded.
+    repo.resolve_error(first.id, "bob", "again")
+        .await
+        .unwrap_err();
+    // In a unit of work with an actor: that actor.
+    let session = db.begin_as("ops-bot").await.unwrap();
+    ApiErrorRepository::new(&session)
+        .resolve_error(second.id, "carol", "rolled back")
+        .await
+        .unwrap();
+    session.commit().await.unwrap();
+
+    let audit = AuditRepository::new(&db);
+    let history = audit.history::<ApiError>(first.id).await.unwrap();
+    let operations: Vec<AuditOperation> = history.iter().map(|e| e.operation).collect();
+    assert_eq!(operations, [AuditOperation::Insert, AuditOperation::Update]);
+    assert_eq!(history[0].actor, None);
+    let resolution = &history[1];
+    assert_eq!(resolution.actor.as_deref(), Some("alice"));
+    assert_eq!(resolution.old_value("resolved"), Some(&json!(false)));
+    assert_eq!(resolution.new_value("resolved"), Some(&json!(true)));
+    assert_eq!(resolution.new_value("resolved_by"), Some(&json!("alice")));
+    let by_bot = audit
+        .find_all(AuditEntry::ACTOR.eq("ops-bot"))
+        .await
+        .unwrap();
+    assert_eq!(by_bot.len(), 1);
+    assert_eq!(by_bot[0].entity_key, format!("\"{}\"", second.id));
+    assert_eq!(by_bot[0].new_value("resolved_by"), Some(&json!("carol")));
+
+    // Cleanup is recorded too, row by row.
+    let removed = repo
+        .delete_old_errors(now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    let deletes = audit
+        .count(AuditEntry::OPERATION.eq(AuditOperation::Delete))
+        .await
+        .unwrap();
+    assert_eq!(deletes, 2);
 }
 
 async fn error_stats_follow_filters(db: Db) {

@@ -12,6 +12,7 @@ async fn migrations_match_declarations(db: Db) {
     db.verify::<Dataset>().await.unwrap();
     db.verify::<EnrichmentLog>().await.unwrap();
     db.verify::<ApiError>().await.unwrap();
+    db.verify::<repo_core::AuditEntry>().await.unwrap();
     db.verify::<ErrorAggregation>().await.unwrap();
     db.verify::<GenerationPipeline>().await.unwrap();
     db.verify::<PipelineStage>().await.unwrap();

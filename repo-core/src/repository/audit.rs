@@ -30,7 +30,7 @@ pub(crate) enum Group<'a> {
 impl<'a> Group<'a> {
     pub(crate) async fn open(conn: Conn<'a>) -> Result<Self> {
         match conn {
-            Conn::Db(db) => Ok(Self::Own(db.begin().await?)),
+            Conn::Db(db) => Ok(Self::Own(Session::begin_all_or_nothing(db).await?)),
             Conn::Session(session) => {
                 session.open_group().await?;
                 Ok(Self::Within(session))
