@@ -163,9 +163,9 @@ impl State {
         self.guard_writes
             && self
                 .tx
-            .backend()
-            .capabilities()
-            .failed_statement_aborts_transaction
+                .backend()
+                .capabilities()
+                .failed_statement_aborts_transaction
     }
 
     async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
