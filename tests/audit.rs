@@ -51,6 +51,7 @@ repo_tests::on_every_backend!(
     a_failing_bulk_write_in_a_session_leaves_no_entry,
     a_required_actor_is_enforced_before_anything_is_written,
     sixteen_tasks_upserting_the_same_rows_leave_one_entry_per_write,
+    sixteen_tasks_updating_the_same_rows_leave_a_chain_of_entries,
     the_log_is_read_by_entity_key_actor_and_time,
     unaudited_entities_write_no_entry,
 );
@@ -451,6 +452,50 @@ async fn sixteen_tasks_upserting_the_same_rows_leave_one_entry_per_write(db: Db)
         );
         let writes = entries.iter().filter(|e| e.entity_key == key).count() as i64;
         assert_eq!(invoice.version, writes - 1);
+    }
+}
+
+async fn sixteen_tasks_updating_the_same_rows_leave_a_chain_of_entries(db: Db) {
+    setup(&db).await;
+    let repo = InvoiceRepository::new(&db);
+    for i in 0..30 {
+        repo.insert_new(invoice(&format!("Q-{i:02}"), i)).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for task in 0..16 {
+        let db = db.with_actor(format!("task-{task}"));
+        tasks.push(tokio::spawn(async move {
+            let repo = InvoiceRepository::new(&db);
+            let status = format!("by-{task}");
+            let n = repo
+                .update_where(Invoice::CENTS.lt(100), [Invoice::STATUS.set(status)])
+                .await
+                .unwrap();
+            assert_eq!(n, 30);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let audit = AuditRepository::new(&db);
+    let updates = audit
+        .find_all(AuditEntry::OPERATION.eq(AuditOperation::Update))
+        .await
+        .unwrap();
+    assert_eq!(updates.len(), 16 * 30);
+    // Per row, each entry starts where the one before it ended: no write was missed or
+    // recorded out of order.
+    for invoice in repo.find_all(Filter::all()).await.unwrap() {
+        let key = invoice.id.to_string();
+        let chain: Vec<&AuditEntry> = updates.iter().filter(|e| e.entity_key == key).collect();
+        assert_eq!(chain.len(), 16);
+        assert_eq!(chain[0].old_value("status"), Some(&json!("open")));
+        for pair in chain.windows(2) {
+            assert_eq!(pair[0].new_value("status"), pair[1].old_value("status"));
+        }
+        let last = chain.last().unwrap();
+        assert_eq!(last.new_value("status"), Some(&json!(invoice.status)));
+        assert_eq!(invoice.version, 16);
     }
 }
 
