@@ -459,7 +459,9 @@ async fn sixteen_tasks_updating_the_same_rows_leave_a_chain_of_entries(db: Db) {
     setup(&db).await;
     let repo = InvoiceRepository::new(&db);
     for i in 0..30 {
-        repo.insert_new(invoice(&format!("Q-{i:02}"), i)).await.unwrap();
+        repo.insert_new(invoice(&format!("Q-{i:02}"), i))
+            .await
+            .unwrap();
     }
     let mut tasks = Vec::new();
     for task in 0..16 {

@@ -48,14 +48,14 @@ struct Args {
     /// Where to write every figure as JSON.
     #[arg(long, default_value = "target/repo-bench.json")]
     json: PathBuf,
-    /// The PostgreSQL database (its `bench_items` and `datasets` tables are replaced).
+    /// The PostgreSQL database (its `bench_*`, `datasets` and `repo_audit` tables are replaced).
     #[arg(
         long,
         env = "REPO_BENCH_POSTGRES_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/test"
     )]
     postgres_url: String,
-    /// The MariaDB database (its `bench_items` and `datasets` tables are replaced).
+    /// The MariaDB database (its `bench_*`, `datasets` and `repo_audit` tables are replaced).
     #[arg(
         long,
         env = "REPO_BENCH_MYSQL_URL",

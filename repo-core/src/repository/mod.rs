@@ -73,6 +73,9 @@ fn record_rows(rows: u64) {
 /// [`with_deleted`](Repository::with_deleted) and [`only_deleted`](Repository::only_deleted)
 /// views see every row or the deleted ones, in every operation and in
 /// [`select`](Repository::select).
+///
+/// On an entity declared `#[repo(audit)]` every write operation also appends what it changed
+/// to the audit log, in the same transaction (see [`crate::audit`]).
 pub struct Repository<'a, E> {
     conn: Conn<'a>,
     view: View,
