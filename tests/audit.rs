@@ -450,8 +450,20 @@ async fn sixteen_tasks_upserting_the_same_rows_leave_one_entry_per_write(db: Db)
             last.actor.as_deref(),
             Some(format!("task-{}", invoice.cents).as_str())
         );
-        let writes = entries.iter().filter(|e| e.entity_key == key).count() as i64;
-        assert_eq!(invoice.version, writes - 1);
+        let chain: Vec<&AuditEntry> = entries.iter().filter(|e| e.entity_key == key).collect();
+        assert_eq!(invoice.version, chain.len() as i64 - 1);
+        // The first writer inserted the row; every later one saw what the one before it left,
+        // even a writer that found no row when it looked and met one another task had just
+        // inserted.
+        assert_eq!(chain[0].operation, AuditOperation::Insert, "{key}");
+        for pair in chain.windows(2) {
+            assert_eq!(pair[1].operation, AuditOperation::Update, "{key}");
+            assert_eq!(
+                pair[0].new_value("version"),
+                pair[1].old_value("version"),
+                "{key}"
+            );
+        }
     }
 }
 

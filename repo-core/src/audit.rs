@@ -225,22 +225,66 @@ fn row_json<E: Entity>(entity: &E) -> Result<Vec<Json>> {
     Ok(values.iter().map(crate::cursor::value_to_json).collect())
 }
 
+/// The rows as the log keys them, each with every column as JSON (in declaration order).
+pub(crate) type Snapshot = Vec<(String, Vec<Json>)>;
+
+/// `rows` as the log keys them and stores them.
+pub(crate) fn snapshot<E: Entity>(rows: &[E]) -> Result<Snapshot> {
+    rows.iter()
+        .map(|row| Ok((row_key::<E>(row), row_json(row)?)))
+        .collect()
+}
+
+/// The key the log files `row` under.
+pub(crate) fn row_key<E: Entity>(row: &E) -> String {
+    key_json(&crate::entity::Key::key_values(&row.id()))
+}
+
+/// The rows `history` (entries of `E`, oldest first) says exist at its end, as far as it
+/// knows them: from the last insert of each key on, every update applied; a delete forgets
+/// the row.
+pub(crate) fn replay<E: Entity>(history: &[AuditEntry]) -> Snapshot {
+    let mut rows: HashMap<&str, Option<Map<String, Json>>> = HashMap::new();
+    for entry in history {
+        let state = rows.entry(entry.entity_key.as_str()).or_default();
+        let new = entry.new_values.as_ref().and_then(Json::as_object);
+        match (entry.operation, new) {
+            (AuditOperation::Delete, _) => *state = None,
+            (AuditOperation::Insert, Some(values)) => *state = Some(values.clone()),
+            (_, Some(values)) => {
+                if let Some(state) = state {
+                    state.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+            (_, None) => {}
+        }
+    }
+    rows.into_iter()
+        .filter_map(|(key, state)| {
+            let state = state?;
+            let values = E::COLUMNS
+                .iter()
+                .map(|c| state.get(c.name).cloned().unwrap_or(Json::Null))
+                .collect();
+            Some((key.to_owned(), values))
+        })
+        .collect()
+}
+
 /// The entries describing how the rows `before` (as they were) became `after` (as they are),
 /// matched by primary key: a row only in `after` was inserted, one only in `before` deleted.
 /// Rows that did not change get no entry.
 pub(crate) fn entries<E: Entity>(
-    before: &[E],
+    before: Snapshot,
     after: &[E],
     actor: Option<&Arc<str>>,
     at: DateTime<Utc>,
 ) -> Result<Vec<AuditEntry>> {
-    let key_of = |row: &E| key_json(&crate::entity::Key::key_values(&row.id()));
-    let mut old: HashMap<String, Vec<Json>> = HashMap::with_capacity(before.len());
     let mut order = Vec::with_capacity(before.len());
-    for row in before {
-        let key = key_of(row);
+    let mut old: HashMap<String, Vec<Json>> = HashMap::with_capacity(before.len());
+    for (key, values) in before {
         order.push(key.clone());
-        old.insert(key, row_json(row)?);
+        old.insert(key, values);
     }
     let entry = |key: String, operation, old_values, new_values| AuditEntry {
         id: 0,
@@ -252,9 +296,9 @@ pub(crate) fn entries<E: Entity>(
         old_values,
         new_values,
     };
-    let mut entries = Vec::with_capacity(after.len().max(before.len()));
+    let mut entries = Vec::with_capacity(after.len().max(order.len()));
     for row in after {
-        let key = key_of(row);
+        let key = row_key::<E>(row);
         let new = row_json(row)?;
         match old.remove(&key) {
             None => entries.push(entry(

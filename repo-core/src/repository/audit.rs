@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sea_query::{Condition, Expr, ExprTrait as _, LockType, Value};
 
 use super::{Repository, now};
-use crate::audit::AuditEntry;
+use crate::audit::{self, AuditEntry};
 use crate::entity::{Audit, Entity, Fixed, Key as _};
 use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
@@ -122,9 +122,39 @@ impl<E: Entity> Repository<'_, E> {
 
     /// Append to the audit log how `before` became `after` (see [`crate::audit`]).
     pub(crate) async fn record(&self, before: &[E], after: &[E]) -> Result<()> {
+        self.record_snapshot(audit::snapshot(before)?, after).await
+    }
+
+    async fn record_snapshot(&self, before: audit::Snapshot, after: &[E]) -> Result<()> {
         let actor: Option<Arc<str>> = self.conn.actor();
-        let entries = crate::audit::entries(before, after, actor.as_ref(), now())?;
+        let entries = audit::entries(before, after, actor.as_ref(), now())?;
         append(self.conn, &entries).await
+    }
+
+    /// [`record`](Repository::record) for an upsert, whose `before` holds the rows its
+    /// conflict keys met when they were locked. A key that was free then may have been
+    /// inserted by a concurrent writer before the upsert reached it (the upsert waited for
+    /// that writer, then updated its row): the row's state before this write is then the one
+    /// the log's own entries describe, read back here, so the entry is the update it was.
+    pub(crate) async fn record_upsert(&self, before: &[E], after: &[E]) -> Result<()> {
+        let mut old = audit::snapshot(before)?;
+        let seen: std::collections::HashSet<&str> = old.iter().map(|(k, _)| k.as_str()).collect();
+        let unseen: Vec<String> = after
+            .iter()
+            .map(audit::row_key::<E>)
+            .filter(|key| !seen.contains(key.as_str()))
+            .collect();
+        if !unseen.is_empty() {
+            let log = Repository::<AuditEntry>::new(self.conn);
+            let mut history = Vec::new();
+            for keys in unseen.chunks(KEYS_PER_STATEMENT) {
+                let filter =
+                    AuditEntry::of::<E>().and(AuditEntry::ENTITY_KEY.is_in(keys.iter().cloned()));
+                history.extend(log.find_all(filter).await?);
+            }
+            old.extend(audit::replay::<E>(&history));
+        }
+        self.record_snapshot(old, after).await
     }
 
     /// Run `write` on the rows matching `scope` as an audited write: lock and read them,
@@ -197,7 +227,11 @@ impl<E: Entity> Repository<'_, E> {
                     Some(_) => statements::upsert_error::<E>(backend, e),
                     None => e,
                 })?;
-            self.record(&before, &after).await?;
+            if upsert.is_some() {
+                self.record_upsert(&before, &after).await?;
+            } else {
+                self.record(&before, &after).await?;
+            }
             stored.extend(after);
         }
         let written = if upsert.is_some() {

@@ -219,7 +219,8 @@ impl<E: Entity> Repository<'_, E> {
             return in_group!(self, |repo| async {
                 let before = repo.lock_rows(conflicting.clone()).await?;
                 let row = repo.upsert_row(entity, sql.clone()).await?;
-                repo.record(&before, std::slice::from_ref(&row)).await?;
+                repo.record_upsert(&before, std::slice::from_ref(&row))
+                    .await?;
                 Ok(row)
             });
         }
