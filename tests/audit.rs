@@ -349,6 +349,9 @@ async fn a_failing_bulk_write_in_a_session_leaves_no_entry(db: Db) {
     rows.push(full("S-1", 5));
     let error = repo.bulk_insert(&rows).await.unwrap_err();
     assert!(error.is_conflict(), "{error}");
+    // A single-row write that fails leaves no entry either.
+    let error = repo.insert_new(invoice("S-1", 9)).await.unwrap_err();
+    assert!(error.is_conflict(), "{error}");
     repo.insert_new(invoice("S-2", 2)).await.unwrap();
     session.commit().await.unwrap();
 
@@ -398,6 +401,14 @@ async fn a_required_actor_is_enforced_before_anything_is_written(db: Db) {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::ActorRequired { .. }), "{error}");
+
+    // A blank actor names nobody; an overlong one does not fit the log.
+    session.set_actor("  ");
+    let error = in_session.delete("p1").await.unwrap_err();
+    assert!(matches!(error, Error::ActorRequired { .. }), "{error}");
+    session.set_actor("x".repeat(256));
+    let error = in_session.delete("p1").await.unwrap_err();
+    assert!(error.is_validation(), "{error}");
     session.commit().await.unwrap();
 
     let stored = repo.get("p1").await.unwrap();

@@ -119,7 +119,8 @@ pub enum Error {
         /// work again may succeed.
         retryable: bool,
     },
-    /// A write to an entity declared `#[repo(audit(require_actor))]` has no actor to record:
+    /// A write to an entity declared `#[repo(audit(require_actor))]` has no actor (or a blank
+    /// one) to record:
     /// set one with [`Db::begin_as`](crate::Db::begin_as),
     /// [`Session::set_actor`](crate::Session::set_actor) or
     /// [`Db::with_actor`](crate::Db::with_actor). Nothing was written.

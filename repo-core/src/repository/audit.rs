@@ -19,6 +19,9 @@ use crate::statements::{self, BulkKind};
 /// backend's bind limit, for keys of up to four columns.
 const KEYS_PER_STATEMENT: usize = 1_000;
 
+/// The longest actor the log stores (MariaDB's `varchar(255)`; the same limit everywhere).
+const MAX_ACTOR: usize = 255;
+
 /// Where the statements of one audited write run, together.
 pub(crate) enum Group<'a> {
     /// On the pool: a unit of work of its own.
@@ -105,8 +108,17 @@ impl<E: Entity> Repository<'_, E> {
 
     /// Refuse a write the audit log could not attribute, before anything is sent.
     pub(crate) fn check_actor(&self) -> Result<()> {
-        if E::AUDIT == Audit::RequireActor && self.conn.actor().is_none() {
+        let actor = self.conn.actor();
+        let named = actor.as_deref().is_some_and(|a| !a.trim().is_empty());
+        if E::AUDIT == Audit::RequireActor && !named {
             return Err(Error::ActorRequired { entity: E::NAME });
+        }
+        // The log's column holds 255 characters on every backend.
+        if actor.is_some_and(|a| a.chars().count() > MAX_ACTOR) {
+            return Err(Error::validation(
+                "actor",
+                format!("an actor is at most {MAX_ACTOR} characters"),
+            ));
         }
         Ok(())
     }
