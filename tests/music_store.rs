@@ -14,6 +14,7 @@ repo_tests::on_every_backend!(
     one_link_of_a_composite_key_is_one_row,
     composite_keys_insert_update_upsert_and_bulk,
     composite_key_pages_and_filtered_writes,
+    composite_key_cursors_refuse_edited_and_truncated_keys,
     money_dates_and_text_keys_through_every_operation,
     verify_accepts_the_schema_and_names_a_wrong_key,
     concurrent_bulk_upserts_of_links_never_lose_or_duplicate,
@@ -417,6 +418,62 @@ async fn composite_keys_insert_update_upsert_and_bulk(db: Db) {
     keys.sort_unstable();
     assert_eq!(keys, [(6, 2, 22), (6, 3, 3)]);
     assert_eq!(links(&db, "playlist_id = 6").await, 3);
+}
+
+/// A keyset cursor over a composite key carries every key part; one with a part edited,
+/// dropped or added, or signed for another order, is refused, and a genuine one continues.
+async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    store(&db).await;
+    let repo = PlaylistTrackRepository::new(&db);
+    let request = KeysetRequest::new(4).order_by(PlaylistTrack::ADDED_ON.desc());
+    let first = repo
+        .find_keyset(Filter::all(), request.clone())
+        .await
+        .unwrap();
+    let cursor = first.next.unwrap();
+    let (body, tag) = cursor.as_str().split_once('.').unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
+    let parts = json["v"].as_array().unwrap().len();
+    assert_eq!(parts, 3, "the order value and both key parts: {json}");
+    let mut hostile = Vec::new();
+    for edit in [
+        |v: &mut Vec<serde_json::Value>| v[2] = serde_json::json!(999),
+        |v: &mut Vec<serde_json::Value>| v[1] = serde_json::json!("1) OR (1=1"),
+        |v: &mut Vec<serde_json::Value>| drop(v.pop()),
+        |v: &mut Vec<serde_json::Value>| v.push(serde_json::json!(1)),
+    ] {
+        let mut edited = json.clone();
+        edit(edited["v"].as_array_mut().unwrap());
+        let body = URL_SAFE_NO_PAD.encode(edited.to_string());
+        hostile.push(format!("{body}.{tag}"));
+    }
+    for text in hostile {
+        let refused = repo
+            .find_keyset(Filter::all(), request.clone().after(text.as_str()))
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::Validation { field, .. }) if field == "cursor"),
+            "{text}: {refused:?}"
+        );
+    }
+    // Signed for another order.
+    let other = KeysetRequest::new(4)
+        .order_by(PlaylistTrack::ADDED_ON.asc())
+        .after(cursor.clone());
+    let refused = repo.find_keyset(Filter::all(), other).await;
+    assert!(
+        matches!(refused, Err(Error::Validation { .. })),
+        "{refused:?}"
+    );
+    let next = repo
+        .find_keyset(Filter::all(), request.after(cursor))
+        .await
+        .unwrap();
+    assert_eq!(next.items.len(), 4);
+    assert!(next.items.iter().all(|l| !first.items.contains(l)));
 }
 
 async fn composite_key_pages_and_filtered_writes(db: Db) {
