@@ -32,6 +32,17 @@ pub struct Payout {
     pub cents: i64,
 }
 
+/// Audited, keyed by two columns.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "seats", audit)]
+pub struct Seat {
+    #[repo(primary_key)]
+    pub row: i32,
+    #[repo(primary_key)]
+    pub number: i32,
+    pub holder: Option<String>,
+}
+
 /// Not audited: writes leave the log alone.
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(table = "notes")]
@@ -54,12 +65,14 @@ repo_tests::on_every_backend!(
     sixteen_tasks_updating_the_same_rows_leave_a_chain_of_entries,
     the_log_is_read_by_entity_key_actor_and_time,
     unaudited_entities_write_no_entry,
+    composite_keys_are_logged_as_arrays,
 );
 
 async fn setup(db: &Db) {
     db.create_schema::<Invoice>().await.unwrap();
     db.create_schema::<Payout>().await.unwrap();
     db.create_schema::<Note>().await.unwrap();
+    db.create_schema::<Seat>().await.unwrap();
 }
 
 fn invoice(number: &str, cents: i64) -> NewInvoice {
@@ -579,4 +592,46 @@ async fn unaudited_entities_write_no_entry(db: Db) {
         .unwrap();
     repo.delete(note.id).await.unwrap();
     assert!(log(&db).await.is_empty());
+}
+
+async fn composite_keys_are_logged_as_arrays(db: Db) {
+    setup(&db).await;
+    let db = db.with_actor("box-office");
+    let repo = SeatRepository::new(&db);
+    let seats: Vec<Seat> = (1..=3)
+        .flat_map(|row| {
+            (1..=4).map(move |number| Seat {
+                row,
+                number,
+                holder: None,
+            })
+        })
+        .collect();
+    assert_eq!(repo.bulk_upsert(&seats).await.unwrap(), 12);
+    let sold = repo
+        .update_where(Seat::ROW.eq(2), [Seat::HOLDER.set("ann")])
+        .await
+        .unwrap();
+    assert_eq!(sold, 4);
+    assert!(repo.delete((3, 4)).await.unwrap());
+
+    let audit = AuditRepository::new(&db);
+    let history = audit.history::<Seat>((2, 3)).await.unwrap();
+    assert_eq!(
+        operations(&history),
+        [AuditOperation::Insert, AuditOperation::Update]
+    );
+    assert_eq!(history[1].entity_key, "[2,3]");
+    assert_eq!(history[1].old_value("holder"), Some(&json!(null)));
+    assert_eq!(history[1].new_value("holder"), Some(&json!("ann")));
+    let gone = audit.history::<Seat>((3, 4)).await.unwrap();
+    assert_eq!(
+        operations(&gone),
+        [AuditOperation::Insert, AuditOperation::Delete]
+    );
+    assert_eq!(gone[1].old_value("number"), Some(&json!(4)));
+    assert_eq!(
+        audit.count(AuditEntry::of::<Seat>()).await.unwrap(),
+        12 + 4 + 1
+    );
 }
