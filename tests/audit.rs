@@ -312,7 +312,7 @@ async fn claims_and_returning_updates_are_recorded(db: Db) {
     }
     let mut claim = repo.update_returning();
     claim
-        .value(Invoice::STATUS.name(), "claimed")
+        .set(Invoice::STATUS.set("claimed"))
         .and_where(Invoice::STATUS.expr().eq("open"));
     let claimed = repo.claim(claim, 3).await.unwrap();
     assert_eq!(claimed.len(), 3);

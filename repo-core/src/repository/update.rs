@@ -83,6 +83,13 @@ impl<E> UpdateReturning<E> {
         self
     }
 
+    /// Apply a typed assignment of this entity's column, checked at compile time as
+    /// [`update_where`](Repository::update_where)'s are: `update.set(Job::STATUS.set(Status::Done))`.
+    pub fn set(&mut self, assignment: crate::filter::Assignment<E>) -> &mut Self {
+        self.update.value(assignment.column, assignment.value);
+        self
+    }
+
     /// Only rows matching `condition` (added to earlier conditions with AND).
     pub fn cond_where(&mut self, condition: impl IntoCondition) -> &mut Self {
         let earlier = std::mem::replace(&mut self.condition, Condition::all());
