@@ -9,6 +9,7 @@ use sea_query::{Condition, Expr, ExprTrait as _, LockType, Value};
 
 use super::{Repository, now};
 use crate::audit::{self, AuditEntry};
+use crate::backend::Backend;
 use crate::entity::{Audit, Entity, Fixed, Key as _};
 use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
@@ -285,6 +286,39 @@ pub(crate) fn conflict_rows<E: Entity>(rows: &[&E]) -> Result<Condition> {
     }))
 }
 
+/// `INSERT INTO "repo_audit" (…) VALUES (…), …` of `rows` entries. Written directly: its shape
+/// never changes, and rendering thousands of rows of placeholders through the statement
+/// builder on every call cost more than the rest of the log's own work.
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    use std::fmt::Write as _;
+    let columns: Vec<&str> = statements::insert_columns::<AuditEntry>()
+        .map(|c| c.name)
+        .collect();
+    let mut sql = String::with_capacity(128 + rows * columns.len() * 6);
+    let _ = write!(sql, "INSERT INTO {} (", AuditEntry::quoted_table());
+    for (i, column) in columns.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{separator}\"{column}\"");
+    }
+    sql.push_str(") VALUES ");
+    let numbered = backend.capabilities().numbered_placeholders;
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for i in 0..columns.len() {
+            n += 1;
+            let separator = if i == 0 { "" } else { ", " };
+            if numbered {
+                let _ = write!(sql, "{separator}${n}");
+            } else {
+                let _ = write!(sql, "{separator}?");
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Insert `entries` into the audit log: one statement per chunk under the bind limit.
 async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
     if entries.is_empty() {
@@ -296,16 +330,7 @@ async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
     let per_chunk = (backend.max_bind_parameters() / width).max(1);
     let at = now();
     for chunk in entries.chunks(per_chunk) {
-        let sql = if chunk.len() == per_chunk {
-            std::borrow::Cow::Borrowed(log.cached(Fixed::BulkInsert))
-        } else {
-            std::borrow::Cow::Owned(statements::build_insert::<AuditEntry>(
-                backend,
-                chunk.len(),
-                BulkKind::Insert,
-                &[],
-            ))
-        };
+        let sql = insert_sql(backend, chunk.len());
         let mut values = Vec::with_capacity(chunk.len() * width);
         for entry in chunk {
             statements::insert_values(entry, at, &mut values)?;
@@ -313,4 +338,23 @@ async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
         log.execute_statement(Statement::new(sql, values)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert_sql;
+    use crate::backend::Backend;
+
+    #[test]
+    fn the_log_insert_numbers_or_marks_its_placeholders() {
+        let columns = r#"INSERT INTO "repo_audit" ("entity", "entity_key", "operation", "actor", "changed_at", "old_values", "new_values") VALUES "#;
+        assert_eq!(
+            insert_sql(Backend::Postgres, 2),
+            format!("{columns}($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)")
+        );
+        assert_eq!(
+            insert_sql(Backend::Sqlite, 1),
+            format!("{columns}(?, ?, ?, ?, ?, ?, ?)")
+        );
+    }
 }
