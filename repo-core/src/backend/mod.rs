@@ -399,8 +399,14 @@ pub(crate) use dispatch;
 
 /// A backend's sqlx database with what the framework needs of it.
 pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
-    /// Bind values, applying the backend's storage choices.
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
+    /// Bind values, applying the backend's storage choices; the values stay the caller's (a
+    /// statement on the pool may run again).
+    fn arguments(values: &[Value]) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
+    /// [`arguments`](Driver::arguments) of values the statement owns: a backend whose
+    /// arguments own their text takes it over instead of copying it.
+    fn arguments_owned(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
+        Self::arguments(&values)
+    }
     /// Wrap a driver row.
     fn wrap(row: Self::Row) -> Row;
     /// Rows a statement changed.
