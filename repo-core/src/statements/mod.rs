@@ -194,22 +194,25 @@ pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Re
         .iter()
         .filter_map(|name| E::column_index(name))
         .collect();
-    let mut keyed = entities
-        .iter()
-        .enumerate()
-        .map(|(position, entity)| {
-            let values = indexes
-                .iter()
-                .map(|&i| entity.value_at(i))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((values, position, entity))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Every key in one flat vector (entity `i`'s at `i * width..`), and positions sorted by
+    // them: no allocation per entity, and the sort moves plain indexes.
+    let width = indexes.len();
+    let mut keys = Vec::with_capacity(entities.len() * width);
+    for entity in entities {
+        for &i in &indexes {
+            keys.push(entity.value_at(i)?);
+        }
+    }
+    let key_of = |position: usize| &keys[position * width..(position + 1) * width];
+    let mut order: Vec<usize> = (0..entities.len()).collect();
     // Stable: equal keys keep their input order, so the last of them is the last one given.
-    keyed.sort_by(|(a, ..), (b, ..)| compare_keys(a, b));
+    // A batch already in key order (common: rows generated or read in key order) is not sorted.
+    if !order.is_sorted_by(|&a, &b| compare_keys(key_of(a), key_of(b)).is_le()) {
+        order.sort_by(|&a, &b| compare_keys(key_of(a), key_of(b)));
+    }
     if dedupe {
-        keyed.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
+        order.dedup_by(|later, earlier| {
+            let same = key_of(*later) == key_of(*earlier);
             if same {
                 // `dedup_by` keeps `earlier`: move the later entity into its place.
                 std::mem::swap(later, earlier);
@@ -217,7 +220,10 @@ pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Re
             same
         });
     }
-    Ok(keyed.into_iter().map(|(_, _, entity)| entity).collect())
+    Ok(order
+        .into_iter()
+        .map(|position| &entities[position])
+        .collect())
 }
 
 /// A total order on key values, the same in every process: by value for the types keys
