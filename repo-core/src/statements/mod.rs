@@ -33,7 +33,7 @@ pub(crate) fn select_all<E: Entity>() -> SelectStatement {
     Query::select()
         .columns(E::COLUMNS.iter().map(|c| c.name))
         .from(E::table())
-        .to_owned()
+        .take()
 }
 
 /// Every column of the rows matching `condition`, by primary key.
@@ -73,7 +73,7 @@ pub(crate) fn count<E: Entity>(condition: Condition) -> SelectStatement {
         .expr(Expr::cust("COUNT(*)"))
         .from(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// `SELECT 1` of the rows matching `condition` (the caller adds a literal `LIMIT 1`).
@@ -82,7 +82,7 @@ pub(crate) fn exists<E: Entity>(condition: Condition) -> SelectStatement {
         .expr(Expr::cust("1"))
         .from(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// `UPDATE` the rows matching `condition` with `assignments`, `updated_at` to `now` and the
@@ -107,7 +107,7 @@ pub(crate) fn update_where<E: Entity>(
         .table(E::table())
         .values(values)
         .cond_where(condition)
-        .to_owned())
+        .take())
 }
 
 /// `DELETE` the rows matching `condition`.
@@ -115,7 +115,7 @@ pub(crate) fn delete_where<E: Entity>(condition: Condition) -> DeleteStatement {
     Query::delete()
         .from_table(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// The rows matching `condition` in the order `keys` (the caller adds a literal LIMIT).
@@ -305,13 +305,86 @@ pub(crate) fn build_insert<E: Entity>(
         BulkKind::Insert => None,
         BulkKind::Upsert | BulkKind::UpsertReturning => Some(Upsert::Bump),
     };
-    build_insert_statement::<E>(
-        backend,
-        rows,
-        upsert,
-        kind == BulkKind::UpsertReturning,
-        actions,
-    )
+    let build = || {
+        build_insert_statement::<E>(
+            backend,
+            rows,
+            upsert,
+            kind == BulkKind::UpsertReturning,
+            actions,
+        )
+    };
+    let full = (backend.max_bind_parameters() / kind.width::<E>(backend)).max(1);
+    if rows != full || actions == declared::<E>().as_slice() {
+        // Declared actions are cached with the entity; a last, partial chunk varies in size.
+        return build();
+    }
+    full_chunks::sql::<E>(backend, kind, actions, build)
+}
+
+/// The SQL of full bulk chunks with conflict actions chosen per call (`bulk_upsert_with`),
+/// which a program passes again and again: rendering thousands of rows of placeholders costs
+/// far more than copying the text.
+mod full_chunks {
+    use std::any::TypeId;
+    use std::sync::{Arc, Mutex};
+
+    use super::BulkKind;
+    use crate::backend::Backend;
+    use crate::conflict::ConflictAction;
+    use crate::entity::Entity;
+
+    /// Texts kept; each is up to a few hundred KiB, and a program has few distinct actions.
+    const KEPT: usize = 8;
+
+    struct Entry {
+        entity: TypeId,
+        backend: Backend,
+        kind: BulkKind,
+        actions: Vec<ConflictAction>,
+        sql: Arc<str>,
+    }
+
+    static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+    /// The cached text for `E`, `backend`, `kind` and `actions`, built by `build` when missing.
+    pub(super) fn sql<E: Entity>(
+        backend: Backend,
+        kind: BulkKind,
+        actions: &[ConflictAction],
+        build: impl FnOnce() -> String,
+    ) -> String {
+        let entity = TypeId::of::<E>();
+        let found = |entry: &Entry| {
+            entry.entity == entity
+                && entry.backend == backend
+                && entry.kind == kind
+                && entry.actions == actions
+        };
+        let lock = || {
+            CACHE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(entry) = lock().iter().find(|e| found(e)) {
+            return entry.sql.to_string();
+        }
+        let sql = build();
+        let mut cache = lock();
+        if !cache.iter().any(found) {
+            if cache.len() == KEPT {
+                cache.remove(0);
+            }
+            cache.push(Entry {
+                entity,
+                backend,
+                kind,
+                actions: actions.to_vec(),
+                sql: sql.as_str().into(),
+            });
+        }
+        sql
+    }
 }
 
 /// What an upsert does with the version of the row it updates.
