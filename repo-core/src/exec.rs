@@ -39,10 +39,7 @@ impl Statement {
     /// reuse the other's statement.
     pub fn build(statement: &impl QueryStatementWriter, backend: Backend) -> Self {
         let (sql, values) = backend.render(statement);
-        match backend.type_signature(&values) {
-            Some(signature) => Self::new(format!("/*{signature}*/ {sql}"), values),
-            None => Self::new(sql, values),
-        }
+        Self::new(backend.with_type_signature(sql, &values), values)
     }
 
     /// The SQL text.

@@ -228,13 +228,21 @@ impl Backend {
         }
     }
 
-    /// The parameter-type signature a statement's text carries where a prepared statement fixes
-    /// its parameter types; `None` where it does not, or there are no parameters.
-    pub(crate) fn type_signature(self, values: &[Value]) -> Option<String> {
+    /// `sql` with the parameter-type signature in front (`/*iis*/ SELECT …`) where a prepared
+    /// statement fixes its parameter types; as it is where it does not, or there are no
+    /// parameters. Written into one buffer: a bulk statement's text is large.
+    pub(crate) fn with_type_signature(self, sql: String, values: &[Value]) -> String {
         match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres if !values.is_empty() => Some(postgres::type_signature(values)),
-            _ => None,
+            Self::Postgres if !values.is_empty() => {
+                let mut text = String::with_capacity(values.len() + sql.len() + 5);
+                text.push_str("/*");
+                text.extend(values.iter().map(postgres::type_letter));
+                text.push_str("*/ ");
+                text.push_str(&sql);
+                text
+            }
+            _ => sql,
         }
     }
 

@@ -161,39 +161,36 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
     })
 }
 
-/// The parameter types of `values` as PostgreSQL receives them, one letter each: written into
+/// The parameter type of `value` as PostgreSQL receives it, as one letter: written into
 /// the text of statements whose shape comes from user filters, so two statements that differ
 /// only in their parameter types never share a cached prepared statement.
-pub(crate) fn type_signature(values: &[Value]) -> String {
-    values
-        .iter()
-        .map(|value| match value {
-            Value::Bool(_) => 'b',
-            Value::TinyInt(_)
-            | Value::SmallInt(_)
-            | Value::Int(_)
-            | Value::BigInt(_)
-            | Value::TinyUnsigned(_)
-            | Value::SmallUnsigned(_)
-            | Value::Unsigned(_)
-            | Value::BigUnsigned(_) => 'i',
-            Value::Float(_) | Value::Double(_) => 'f',
-            Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
-            Value::Bytes(_) => 'y',
-            Value::Json(_) => 'j',
-            Value::ChronoDate(_) => 'd',
-            Value::ChronoTime(_) => 't',
-            Value::ChronoDateTime(_) => 'n',
-            Value::ChronoDateTimeUtc(_)
-            | Value::ChronoDateTimeLocal(_)
-            | Value::ChronoDateTimeWithTimeZone(_) => 'z',
-            Value::Uuid(_) => 'u',
-            Value::Array(..) => 'a',
-            Value::IpNetwork(_) => 'p',
-            #[cfg(feature = "decimal")]
-            Value::Decimal(_) => 'm',
-        })
-        .collect()
+pub(crate) fn type_letter(value: &Value) -> char {
+    match value {
+        Value::Bool(_) => 'b',
+        Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::BigUnsigned(_) => 'i',
+        Value::Float(_) | Value::Double(_) => 'f',
+        Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
+        Value::Bytes(_) => 'y',
+        Value::Json(_) => 'j',
+        Value::ChronoDate(_) => 'd',
+        Value::ChronoTime(_) => 't',
+        Value::ChronoDateTime(_) => 'n',
+        Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => 'z',
+        Value::Uuid(_) => 'u',
+        Value::Array(..) => 'a',
+        Value::IpNetwork(_) => 'p',
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => 'm',
+    }
 }
 
 super::pool_accessor!(
