@@ -137,13 +137,44 @@ fn switch_off_double_quoted_strings(
 /// microseconds without trailing zeros when there are any (see the module documentation).
 /// Digits below the microsecond are dropped, as PostgreSQL drops them.
 pub(crate) fn sqlite_timestamp(at: &NaiveDateTime) -> String {
-    use chrono::Timelike as _;
-    let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+    use chrono::{Datelike as _, Timelike as _};
+    /// `n` (below 10^`width`) as `width` digits.
+    fn digits(text: &mut String, n: u32, width: u32) {
+        for place in (0..width).rev() {
+            text.push(char::from(b'0' + (n / 10_u32.pow(place) % 10) as u8));
+        }
+    }
+    let year = at.year();
+    // chrono's `%Y` signs years outside 0 to 9999: those keep its formatting. Written by hand
+    // otherwise, as `%Y-%m-%d %H:%M:%S` writes it: parsing the format costs more than the rest.
+    let mut text = if (0..=9999).contains(&year) {
+        let mut text = String::with_capacity(26);
+        digits(&mut text, year as u32, 4);
+        text.push('-');
+        digits(&mut text, at.month(), 2);
+        text.push('-');
+        digits(&mut text, at.day(), 2);
+        text.push(' ');
+        digits(&mut text, at.hour(), 2);
+        text.push(':');
+        digits(&mut text, at.minute(), 2);
+        text.push(':');
+        // A leap second is written 60, as `%S` writes it.
+        digits(&mut text, at.second() + at.nanosecond() / 1_000_000_000, 2);
+        text
+    } else {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
     let micros = at.nanosecond() % 1_000_000_000 / 1_000;
     if micros != 0 {
-        let digits = format!("{micros:06}");
+        let mut fraction = micros;
+        let mut width = 6;
+        while fraction.is_multiple_of(10) {
+            fraction /= 10;
+            width -= 1;
+        }
         text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
+        digits(&mut text, fraction, width);
     }
     text
 }
@@ -452,4 +483,57 @@ pub(crate) fn in_list(
         template,
         [sea_query::Expr::col(column), sea_query::Expr::val(json)],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    /// The text as chrono's format writes it, which the hand-written form must equal.
+    fn formatted(at: &NaiveDateTime) -> String {
+        use chrono::Timelike as _;
+        let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let micros = at.nanosecond() % 1_000_000_000 / 1_000;
+        if micros != 0 {
+            let digits = format!("{micros:06}");
+            text.push('.');
+            text.push_str(digits.trim_end_matches('0'));
+        }
+        text
+    }
+
+    #[test]
+    fn timestamp_text_is_chronos() {
+        let dates = [
+            (1, 1, 1),
+            (999, 12, 31),
+            (2024, 2, 29),
+            (9999, 12, 31),
+            (0, 6, 15),
+        ];
+        let times = [
+            (0, 0, 0, 0),
+            (23, 59, 59, 999_999_999),
+            (12, 30, 5, 120_000_000),
+            (1, 2, 3, 100),
+            (4, 5, 6, 1_000),
+            (7, 8, 9, 10_000),
+            (10, 11, 12, 123_456_000),
+            (23, 59, 59, 1_500_000_000),
+        ];
+        for (y, m, d) in dates {
+            for (h, mi, s, nano) in times {
+                let at = NaiveDate::from_ymd_opt(y, m, d)
+                    .and_then(|date| date.and_hms_nano_opt(h, mi, s, nano))
+                    .expect("a valid instant");
+                assert_eq!(super::sqlite_timestamp(&at), formatted(&at), "{at:?}");
+            }
+        }
+        for year in [-1, 10_000] {
+            let at = NaiveDate::from_ymd_opt(year, 1, 2)
+                .and_then(|date| date.and_hms_micro_opt(3, 4, 5, 60))
+                .expect("a valid instant");
+            assert_eq!(super::sqlite_timestamp(&at), formatted(&at));
+        }
+    }
 }
