@@ -72,6 +72,10 @@ struct Args {
     /// in-memory database.
     #[arg(long, default_value = "target/repo-bench-stream.sqlite")]
     sqlite_stream_file: PathBuf,
+    /// Workloads to run, by their names' first word (`W1`, `W4`, `S1`, `V1`, …; any case);
+    /// every workload when empty.
+    #[arg(long, value_delimiter = ',')]
+    workloads: Vec<String>,
     /// Internal: stream this many rows of `--stream-url` and report (W7's child process).
     #[arg(long, hide = true)]
     stream_child: Option<u64>,
@@ -124,34 +128,59 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
         runs: args.runs,
         scale: args.scale,
     };
-    let table_rows = workloads::fill_read_table(&ctx).await?;
-    records.push(workloads::w1_get_by_id(&ctx, table_rows).await?);
-    records.push(workloads::w4_find_page(&ctx).await?);
-    records.push(Box::pin(workloads::single_inserts(&ctx, false)).await?);
-    records.push(Box::pin(workloads::w3_bulk_upsert(&ctx)).await?);
+    let run = |id: &str| {
+        args.workloads.is_empty() || args.workloads.iter().any(|w| w.eq_ignore_ascii_case(id))
+    };
+    if run("W1") || run("W4") {
+        let table_rows = workloads::fill_read_table(&ctx).await?;
+        if run("W1") {
+            records.push(workloads::w1_get_by_id(&ctx, table_rows).await?);
+        }
+        if run("W4") {
+            records.push(workloads::w4_find_page(&ctx).await?);
+        }
+    }
+    if run("W2") {
+        records.push(Box::pin(workloads::single_inserts(&ctx, false)).await?);
+    }
+    if run("W3") {
+        records.push(Box::pin(workloads::w3_bulk_upsert(&ctx)).await?);
+    }
     // Inserts in a session: on PostgreSQL each write is guarded by a savepoint, whose cost S1
     // shows. MariaDB needs none (a failed statement undoes only itself), but a server round
     // trip per insert shows what the session itself costs against a plain transaction, so S1
     // runs there too; on SQLite it would add nothing W2 does not show.
-    if matches!(db.backend(), Backend::Postgres | Backend::MySql) {
+    if run("S1") && matches!(db.backend(), Backend::Postgres | Backend::MySql) {
         records.push(Box::pin(workloads::single_inserts(&ctx, true)).await?);
     }
-    records.push(Box::pin(safety::v1_versioned_update(&ctx)).await?);
-    records.push(Box::pin(safety::d1_soft_delete_page(&ctx)).await?);
-    records.push(Box::pin(safety::a1_audited_bulk_upsert(&ctx)).await?);
-    records.push(workloads::w5_claim(&ctx, 4).await?);
-    records.push(workloads::w5_claim(&ctx, 16).await?);
-    records.push(deep::w6_keyset(&ctx).await?);
+    if run("V1") {
+        records.push(Box::pin(safety::v1_versioned_update(&ctx)).await?);
+    }
+    if run("D1") {
+        records.push(Box::pin(safety::d1_soft_delete_page(&ctx)).await?);
+    }
+    if run("A1") {
+        records.push(Box::pin(safety::a1_audited_bulk_upsert(&ctx)).await?);
+    }
+    if run("W5") {
+        records.push(workloads::w5_claim(&ctx, 4).await?);
+        records.push(workloads::w5_claim(&ctx, 16).await?);
+    }
+    if run("W6") {
+        records.push(deep::w6_keyset(&ctx).await?);
+    }
     // A server database is open to the stream's child process as it is; an in-memory SQLite
     // database is not, so SQLite streams from a file of its own.
-    if matches!(db.backend(), Backend::Postgres | Backend::MySql) {
-        records.push(deep::w7_stream(&ctx, &db, &url).await?);
-        db.drop_schema::<data::Item>().await?;
-    } else {
-        let stream_url = fresh_sqlite_file(&args.sqlite_stream_file)?;
-        let stream_db = connect(&stream_url).await?;
-        records.push(deep::w7_stream(&ctx, &stream_db, &stream_url).await?);
-        stream_db.close().await;
+    if run("W7") {
+        if matches!(db.backend(), Backend::Postgres | Backend::MySql) {
+            records.push(deep::w7_stream(&ctx, &db, &url).await?);
+            db.drop_schema::<data::Item>().await?;
+        } else {
+            let stream_url = fresh_sqlite_file(&args.sqlite_stream_file)?;
+            let stream_db = connect(&stream_url).await?;
+            records.push(deep::w7_stream(&ctx, &stream_db, &stream_url).await?);
+            stream_db.close().await;
+        }
     }
     db.close().await;
     Ok(())

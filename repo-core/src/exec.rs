@@ -1,6 +1,7 @@
 //! Running statements on a pool or inside a session, on whichever backend it is.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use futures_core::stream::BoxStream;
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -38,10 +39,7 @@ impl Statement {
     /// reuse the other's statement.
     pub fn build(statement: &impl QueryStatementWriter, backend: Backend) -> Self {
         let (sql, values) = backend.render(statement);
-        match backend.type_signature(&values) {
-            Some(signature) => Self::new(format!("/*{signature}*/ {sql}"), values),
-            None => Self::new(sql, values),
-        }
+        Self::new(backend.with_type_signature(sql, &values), values)
     }
 
     /// The SQL text.
@@ -70,37 +68,76 @@ impl Statement {
     fn into_parts(self) -> (SqlStr, Vec<Value>) {
         (AssertSqlSafe(self.sql).into_sql_str(), self.values)
     }
+
+    /// The text, to hand to sqlx once per attempt without copying it, and the values.
+    fn into_shared(self) -> (Text, Vec<Value>) {
+        let text = match self.sql {
+            Cow::Borrowed(sql) => Text::Static(sql),
+            Cow::Owned(sql) => Text::Shared(Arc::new(sql)),
+        };
+        (text, self.values)
+    }
+}
+
+/// A statement's text that can be handed to sqlx again (for a retry) without a copy.
+enum Text {
+    Static(&'static str),
+    Shared(Arc<String>),
+}
+
+impl Text {
+    /// See [`Statement::into_parts`]: the same generated SQL.
+    fn sql(&self) -> SqlStr {
+        match self {
+            Self::Static(sql) => SqlStr::from_static(sql),
+            Self::Shared(sql) => AssertSqlSafe(Arc::clone(sql)).into_sql_str(),
+        }
+    }
+}
+
+/// The values of a statement: moved into the arguments where the statement runs once, borrowed
+/// where it may run again, so a retry needs no copy of them.
+enum Bind<'v> {
+    Owned(Vec<Value>),
+    Borrowed(&'v [Value]),
 }
 
 fn query<DB: Driver>(
-    statement: Statement,
+    sql: SqlStr,
+    values: Bind<'_>,
 ) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let arguments = DB::arguments(values).map_err(sqlx::Error::Encode)?;
+    let arguments = match values {
+        Bind::Owned(values) => DB::arguments_owned(values),
+        Bind::Borrowed(values) => DB::arguments(values),
+    }
+    .map_err(sqlx::Error::Encode)?;
     Ok(sqlx::query_with(sql, arguments))
 }
 
 async fn execute_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
     executor: X,
-    statement: Statement,
+    sql: SqlStr,
+    values: Bind<'_>,
 ) -> Result<u64, sqlx::Error> {
-    let result = query::<DB>(statement)?.execute(executor).await?;
+    let result = query::<DB>(sql, values)?.execute(executor).await?;
     Ok(DB::rows_affected(&result))
 }
 
 async fn fetch_all_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
     executor: X,
-    statement: Statement,
+    sql: SqlStr,
+    values: Bind<'_>,
 ) -> Result<Vec<Row>, sqlx::Error> {
-    let rows = query::<DB>(statement)?.fetch_all(executor).await?;
+    let rows = query::<DB>(sql, values)?.fetch_all(executor).await?;
     Ok(rows.into_iter().map(DB::wrap).collect())
 }
 
 async fn fetch_optional_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>(
     executor: X,
-    statement: Statement,
+    sql: SqlStr,
+    values: Bind<'_>,
 ) -> Result<Option<Row>, sqlx::Error> {
-    let row = query::<DB>(statement)?.fetch_optional(executor).await?;
+    let row = query::<DB>(sql, values)?.fetch_optional(executor).await?;
     Ok(row.map(DB::wrap))
 }
 
@@ -119,15 +156,18 @@ where
     let mut affected = 0;
     let mut rows = Vec::new();
     for statement in statements {
-        let statement = statement?;
+        let (sql, values) = statement?.into_parts();
+        let values = Bind::Owned(values);
         if want_rows {
-            let fetched = fetch_all_on(&mut *connection, statement)
+            let fetched = fetch_all_on(&mut *connection, sql, values)
                 .await
                 .map_err(map)?;
             affected += fetched.len() as u64;
             rows.extend(fetched);
         } else {
-            affected += execute_on(&mut *connection, statement).await.map_err(map)?;
+            affected += execute_on(&mut *connection, sql, values)
+                .await
+                .map_err(map)?;
         }
     }
     Ok((affected, rows))
@@ -160,9 +200,9 @@ impl<'a> From<&Conn<'a>> for Conn<'a> {
     }
 }
 
-/// Statements with more values than this are not copied to be run again: only bulk chunks
+/// Statements with more values than this are not run again on their own: only bulk chunks
 /// are that large, and a bulk write retries as a whole (see [`Conn::atomic`]).
-const RETRY_COPY_LIMIT: usize = 1_024;
+const RETRY_VALUE_LIMIT: usize = 1_024;
 
 /// Whether a driver error means "run it again" (a deadlock, a busy database, …).
 fn retryable(error: &sqlx::Error) -> bool {
@@ -188,20 +228,22 @@ macro_rules! run {
             // and can run again.
             Conn::Db(db) => {
                 let policy = db.settings.retry;
-                let mut statement = $statement;
+                // Bound from a borrow on each attempt: a retry copies neither text nor values.
+                let (text, values) = $statement.into_shared();
+                let retries = values.len() <= RETRY_VALUE_LIMIT;
                 let mut attempt = 1;
                 loop {
-                    let again = (attempt < policy.max_attempts()
-                        && statement.values().len() <= RETRY_COPY_LIMIT)
-                        .then(|| statement.clone());
-                    let result = dispatch!(Pool, &db.pool, |pool, D| $op(pool, statement).await);
-                    match (result, again) {
-                        (Err(error), Some(again)) if retryable(&error) => {
+                    let values = Bind::Borrowed(&values);
+                    let result = dispatch!(Pool, &db.pool, |pool, D| $op(pool, text.sql(), values)
+                        .await);
+                    match result {
+                        Err(error)
+                            if retries && attempt < policy.max_attempts() && retryable(&error) =>
+                        {
                             before_retry(&policy, attempt, &error).await;
-                            statement = again;
                             attempt += 1;
                         }
-                        (result, _) => break result.map_err($classify),
+                        result => break result.map_err($classify),
                     }
                 }
             }
@@ -209,7 +251,10 @@ macro_rules! run {
                 let statement = $statement;
                 let mut state = session.lock().await;
                 let guarded = state.before_statement(statement.sql()).await?;
-                let result = dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, statement).await);
+                let (sql, values) = statement.into_parts();
+                let values = Bind::Owned(values);
+                let result =
+                    dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, sql, values).await);
                 state.after_statement(result, guarded, $classify).await
             }
         }
@@ -220,7 +265,8 @@ macro_rules! run {
 macro_rules! stream_rows {
     ($driver:ty, $executor:expr, $statement:expr) => {
         async_stream::stream! {
-            let query = match query::<$driver>($statement) {
+            let (sql, values) = $statement.into_parts();
+            let query = match query::<$driver>(sql, Bind::Owned(values)) {
                 Ok(query) => query,
                 Err(error) => {
                     yield Err(error);

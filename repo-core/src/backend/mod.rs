@@ -228,13 +228,21 @@ impl Backend {
         }
     }
 
-    /// The parameter-type signature a statement's text carries where a prepared statement fixes
-    /// its parameter types; `None` where it does not, or there are no parameters.
-    pub(crate) fn type_signature(self, values: &[Value]) -> Option<String> {
+    /// `sql` with the parameter-type signature in front (`/*iis*/ SELECT …`) where a prepared
+    /// statement fixes its parameter types; as it is where it does not, or there are no
+    /// parameters. Written into one buffer: a bulk statement's text is large.
+    pub(crate) fn with_type_signature(self, sql: String, values: &[Value]) -> String {
         match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres if !values.is_empty() => Some(postgres::type_signature(values)),
-            _ => None,
+            Self::Postgres if !values.is_empty() => {
+                let mut text = String::with_capacity(values.len() + sql.len() + 5);
+                text.push_str("/*");
+                text.extend(values.iter().map(postgres::type_letter));
+                text.push_str("*/ ");
+                text.push_str(&sql);
+                text
+            }
+            _ => sql,
         }
     }
 
@@ -399,8 +407,14 @@ pub(crate) use dispatch;
 
 /// A backend's sqlx database with what the framework needs of it.
 pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
-    /// Bind values, applying the backend's storage choices.
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
+    /// Bind values, applying the backend's storage choices; the values stay the caller's (a
+    /// statement on the pool may run again).
+    fn arguments(values: &[Value]) -> Result<Self::Arguments, sqlx::error::BoxDynError>;
+    /// [`arguments`](Driver::arguments) of values the statement owns: a backend whose
+    /// arguments own their text takes it over instead of copying it.
+    fn arguments_owned(values: Vec<Value>) -> Result<Self::Arguments, sqlx::error::BoxDynError> {
+        Self::arguments(&values)
+    }
     /// Wrap a driver row.
     fn wrap(row: Self::Row) -> Row;
     /// Rows a statement changed.

@@ -109,7 +109,10 @@ fn check_server(version: &str) -> Result<(), String> {
 }
 
 impl Driver for sqlx::MySql {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
+    fn arguments(values: &[Value]) -> Result<Self::Arguments, BoxDynError> {
+        Self::arguments_owned(values.to_vec())
+    }
+    fn arguments_owned(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
         let values = values
             .into_iter()
             .map(storage)

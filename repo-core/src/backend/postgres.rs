@@ -30,7 +30,7 @@ pub(crate) async fn connect(url: &str, options: &DbOptions) -> Result<sqlx::PgPo
 }
 
 impl Driver for sqlx::Postgres {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
+    fn arguments(values: &[Value]) -> Result<Self::Arguments, BoxDynError> {
         arguments(values)
     }
     fn wrap(row: Self::Row) -> Row {
@@ -48,9 +48,63 @@ pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<Str
         .map(str::to_owned)
 }
 
-/// Arguments for a PostgreSQL statement, bound by sea-query's sqlx binder after the
-/// conversions that are this framework's choices.
-pub(crate) fn arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
+/// Arguments for a PostgreSQL statement: each value as [`storage`] makes it, encoded straight
+/// from the borrowed value into one buffer sized up front (no converted copy of the values, no
+/// regrowth per value). Arrays, rare and of many element types, go through sea-query's binder.
+pub(crate) fn arguments(values: &[Value]) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
+    use sqlx::Arguments as _;
+    if values.iter().any(|v| matches!(v, Value::Array(..))) {
+        return converted_arguments(values.to_vec());
+    }
+    let mut args = sqlx::postgres::PgArguments::default();
+    // A length word and about eight bytes of data a value; text grows it where it must.
+    args.reserve(values.len(), values.len() * 12);
+    for value in values {
+        bind(&mut args, value)?;
+    }
+    Ok(args)
+}
+
+/// Encode one value, converted as [`storage`] converts it and bound as sea-query's binder binds
+/// the converted value. Arrays are not bound here (see [`arguments`]).
+fn bind(args: &mut sqlx::postgres::PgArguments, value: &Value) -> Result<(), BoxDynError> {
+    use sqlx::Arguments as _;
+    match value {
+        Value::Bool(v) => args.add(*v),
+        Value::TinyInt(v) => args.add(v.map(i64::from)),
+        Value::SmallInt(v) => args.add(v.map(i64::from)),
+        Value::Int(v) => args.add(v.map(i64::from)),
+        Value::BigInt(v) => args.add(*v),
+        Value::TinyUnsigned(v) => args.add(v.map(i64::from)),
+        Value::SmallUnsigned(v) => args.add(v.map(i64::from)),
+        Value::Unsigned(v) => args.add(v.map(i64::from)),
+        Value::BigUnsigned(v) => args.add(unsigned(*v)?),
+        Value::Float(v) => args.add(v.map(f64::from)),
+        Value::Double(v) => args.add(*v),
+        Value::String(v) => args.add(v.as_deref()),
+        Value::Char(v) => args.add(v.map(|c| c.to_string())),
+        Value::Enum(v) => args.add(match v {
+            OptionEnum::Some(v) => Some(&*v.value),
+            OptionEnum::None(_) => None,
+        }),
+        Value::Bytes(v) => args.add(v.as_deref()),
+        Value::Json(v) => args.add(v.as_deref()),
+        Value::ChronoDate(v) => args.add(date(*v)?),
+        Value::ChronoTime(v) => args.add(*v),
+        Value::ChronoDateTime(v) => args.add(naive(*v)?),
+        Value::ChronoDateTimeUtc(v) => args.add(aware(*v)?),
+        Value::ChronoDateTimeLocal(v) => args.add(aware(*v)?),
+        Value::ChronoDateTimeWithTimeZone(v) => args.add(aware(*v)?),
+        Value::Uuid(v) => args.add(*v),
+        Value::IpNetwork(v) => args.add(*v),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(v) => args.add(*v),
+        Value::Array(..) => Err("an array is bound by sea-query's binder".into()),
+    }
+}
+
+/// Arguments bound by sea-query's sqlx binder after the conversions of [`storage`].
+fn converted_arguments(values: Vec<Value>) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
     let values = values
         .into_iter()
         .map(storage)
@@ -107,39 +161,36 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
     })
 }
 
-/// The parameter types of `values` as PostgreSQL receives them, one letter each: written into
+/// The parameter type of `value` as PostgreSQL receives it, as one letter: written into
 /// the text of statements whose shape comes from user filters, so two statements that differ
 /// only in their parameter types never share a cached prepared statement.
-pub(crate) fn type_signature(values: &[Value]) -> String {
-    values
-        .iter()
-        .map(|value| match value {
-            Value::Bool(_) => 'b',
-            Value::TinyInt(_)
-            | Value::SmallInt(_)
-            | Value::Int(_)
-            | Value::BigInt(_)
-            | Value::TinyUnsigned(_)
-            | Value::SmallUnsigned(_)
-            | Value::Unsigned(_)
-            | Value::BigUnsigned(_) => 'i',
-            Value::Float(_) | Value::Double(_) => 'f',
-            Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
-            Value::Bytes(_) => 'y',
-            Value::Json(_) => 'j',
-            Value::ChronoDate(_) => 'd',
-            Value::ChronoTime(_) => 't',
-            Value::ChronoDateTime(_) => 'n',
-            Value::ChronoDateTimeUtc(_)
-            | Value::ChronoDateTimeLocal(_)
-            | Value::ChronoDateTimeWithTimeZone(_) => 'z',
-            Value::Uuid(_) => 'u',
-            Value::Array(..) => 'a',
-            Value::IpNetwork(_) => 'p',
-            #[cfg(feature = "decimal")]
-            Value::Decimal(_) => 'm',
-        })
-        .collect()
+pub(crate) fn type_letter(value: &Value) -> char {
+    match value {
+        Value::Bool(_) => 'b',
+        Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::BigUnsigned(_) => 'i',
+        Value::Float(_) | Value::Double(_) => 'f',
+        Value::String(_) | Value::Char(_) | Value::Enum(_) => 's',
+        Value::Bytes(_) => 'y',
+        Value::Json(_) => 'j',
+        Value::ChronoDate(_) => 'd',
+        Value::ChronoTime(_) => 't',
+        Value::ChronoDateTime(_) => 'n',
+        Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => 'z',
+        Value::Uuid(_) => 'u',
+        Value::Array(..) => 'a',
+        Value::IpNetwork(_) => 'p',
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => 'm',
+    }
 }
 
 super::pool_accessor!(

@@ -1,12 +1,12 @@
 //! SQLite: connecting and per-connection settings, binding with its storage choices, and
 //! reading what other writers store.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use sea_query::{ArrayType, Value};
 use sqlx::error::BoxDynError;
 
 use super::{Driver, Row};
-use crate::bind::{InvalidValue, aware, date, floats, naive, unsigned, unsupported};
+use crate::bind::{aware, date, floats, naive, unsigned, unsupported};
 use crate::db::DbOptions;
 use crate::field_types::sqlite_time;
 
@@ -58,8 +58,19 @@ pub(crate) async fn connect(
 }
 
 impl Driver for sqlx::Sqlite {
-    fn arguments(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
-        arguments(values)
+    fn arguments(values: &[Value]) -> Result<Self::Arguments, BoxDynError> {
+        let mut args = Arguments::new(values.len());
+        for value in values {
+            args.bind_ref(value)?;
+        }
+        Ok(args.args)
+    }
+    fn arguments_owned(values: Vec<Value>) -> Result<Self::Arguments, BoxDynError> {
+        let mut args = Arguments::new(values.len());
+        for value in values {
+            args.bind(value)?;
+        }
+        Ok(args.args)
     }
     fn wrap(row: Self::Row) -> Row {
         Row::Sqlite(row)
@@ -126,71 +137,138 @@ fn switch_off_double_quoted_strings(
 /// microseconds without trailing zeros when there are any (see the module documentation).
 /// Digits below the microsecond are dropped, as PostgreSQL drops them.
 pub(crate) fn sqlite_timestamp(at: &NaiveDateTime) -> String {
-    use chrono::Timelike as _;
-    let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+    use chrono::{Datelike as _, Timelike as _};
+    /// `n` (below 10^`width`) as `width` digits.
+    fn digits(text: &mut String, n: u32, width: u32) {
+        for place in (0..width).rev() {
+            text.push(char::from(b'0' + (n / 10_u32.pow(place) % 10) as u8));
+        }
+    }
+    let year = at.year();
+    // chrono's `%Y` signs years outside 0 to 9999: those keep its formatting. Written by hand
+    // otherwise, as `%Y-%m-%d %H:%M:%S` writes it: parsing the format costs more than the rest.
+    let mut text = if (0..=9999).contains(&year) {
+        let mut text = String::with_capacity(26);
+        digits(&mut text, year as u32, 4);
+        text.push('-');
+        digits(&mut text, at.month(), 2);
+        text.push('-');
+        digits(&mut text, at.day(), 2);
+        text.push(' ');
+        digits(&mut text, at.hour(), 2);
+        text.push(':');
+        digits(&mut text, at.minute(), 2);
+        text.push(':');
+        // A leap second is written 60, as `%S` writes it.
+        digits(&mut text, at.second() + at.nanosecond() / 1_000_000_000, 2);
+        text
+    } else {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
     let micros = at.nanosecond() % 1_000_000_000 / 1_000;
     if micros != 0 {
-        let digits = format!("{micros:06}");
+        let mut fraction = micros;
+        let mut width = 6;
+        while fraction.is_multiple_of(10) {
+            fraction /= 10;
+            width -= 1;
+        }
         text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
+        digits(&mut text, fraction, width);
     }
     text
 }
 
-/// The SQLite text of a zone-aware timestamp: its UTC instant.
-fn sqlite_aware<Tz: TimeZone>(value: Option<DateTime<Tz>>) -> Result<Option<String>, InvalidValue>
-where
-    Tz::Offset: std::fmt::Display,
-{
-    Ok(aware(value)?.map(|t| sqlite_timestamp(&t.naive_utc())))
+/// Arguments for a SQLite statement, each value in the form this framework stores it: UTC
+/// timestamp and date text, JSON and decimals as text, an `f32` array as a BLOB, unsigned
+/// 64-bit integers checked against `i64`; bound without a converted copy of the values.
+struct Arguments {
+    args: sqlx::sqlite::SqliteArguments,
+    /// The last timestamp bound and its text: a row's timestamps, and a bulk write's rows, are
+    /// mostly the same instant, whose text is then formatted once and shared.
+    last_timestamp: Option<(NaiveDateTime, std::sync::Arc<str>)>,
 }
 
-/// Arguments for a SQLite statement, bound by sea-query's sqlx binder after the conversions
-/// to this framework's storage forms.
-pub(crate) fn arguments(values: Vec<Value>) -> Result<sqlx::sqlite::SqliteArguments, BoxDynError> {
-    let values = values
-        .into_iter()
-        .map(storage)
-        .collect::<Result<Vec<_>, BoxDynError>>()?;
-    Ok(sqlx::IntoArguments::<sqlx::Sqlite>::into_arguments(
-        sea_query_sqlx::SqlxValues(sea_query::Values(values)),
-    ))
-}
-
-/// A value in the form this framework stores it on SQLite.
-fn storage(value: Value) -> Result<Value, BoxDynError> {
-    Ok(match value {
-        Value::BigUnsigned(v) => Value::BigInt(unsigned(v)?),
-        Value::Float(v) => Value::Double(v.map(f64::from)),
-        Value::Json(v) => Value::String(v.map(|v| v.to_string())),
-        Value::ChronoDate(v) => Value::String(date(v)?.map(|d| d.format("%Y-%m-%d").to_string())),
-        Value::ChronoDateTime(v) => Value::String(naive(v)?.map(|t| sqlite_timestamp(&t))),
-        Value::ChronoDateTimeUtc(v) => Value::String(sqlite_aware(v)?),
-        Value::ChronoDateTimeLocal(v) => Value::String(sqlite_aware(v)?),
-        Value::ChronoDateTimeWithTimeZone(v) => Value::String(sqlite_aware(v)?),
-        Value::Array(ArrayType::Float, v) => {
-            Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
+impl Arguments {
+    fn new(len: usize) -> Self {
+        use sqlx::Arguments as _;
+        let mut args = sqlx::sqlite::SqliteArguments::default();
+        args.reserve(len, 0);
+        Self {
+            args,
+            last_timestamp: None,
         }
-        Value::ChronoTime(v) => Value::String(v.map(sqlite_time)),
-        Value::IpNetwork(v) => Value::String(v.map(|ip| ip.ip().to_string())),
-        #[cfg(feature = "decimal")]
-        Value::Decimal(v) => Value::String(v.map(|d| d.to_string())),
-        value @ (Value::Bool(_)
-        | Value::TinyInt(_)
-        | Value::SmallInt(_)
-        | Value::Int(_)
-        | Value::BigInt(_)
-        | Value::TinyUnsigned(_)
-        | Value::SmallUnsigned(_)
-        | Value::Unsigned(_)
-        | Value::Double(_)
-        | Value::String(_)
-        | Value::Char(_)
-        | Value::Enum(_)
-        | Value::Bytes(_)
-        | Value::Uuid(_)) => value,
-        other => return Err(unsupported(&other)),
-    })
+    }
+
+    /// Bind an owned value: its text and bytes move into the arguments.
+    fn bind(&mut self, value: Value) -> Result<(), BoxDynError> {
+        use sqlx::Arguments as _;
+        match value {
+            Value::String(v) => self.args.add(v),
+            Value::Bytes(v) => self.args.add(v),
+            Value::Enum(sea_query::OptionEnum::Some(v)) => self.args.add(v.value.into_owned()),
+            other => self.bind_ref(&other),
+        }
+    }
+
+    /// Bind a borrowed value (text and bytes are copied, as sqlx copies a `&str`).
+    fn bind_ref(&mut self, value: &Value) -> Result<(), BoxDynError> {
+        use sqlx::Arguments as _;
+        let args = &mut self.args;
+        match value {
+            Value::Bool(v) => args.add(*v),
+            Value::TinyInt(v) => args.add(*v),
+            Value::SmallInt(v) => args.add(*v),
+            Value::Int(v) => args.add(*v),
+            Value::BigInt(v) => args.add(*v),
+            Value::TinyUnsigned(v) => args.add(*v),
+            Value::SmallUnsigned(v) => args.add(*v),
+            Value::Unsigned(v) => args.add(*v),
+            Value::BigUnsigned(v) => args.add(unsigned(*v)?),
+            Value::Float(v) => args.add(v.map(f64::from)),
+            Value::Double(v) => args.add(*v),
+            Value::String(v) => args.add(v.as_deref()),
+            Value::Char(v) => args.add(v.map(|c| c.to_string())),
+            Value::Enum(sea_query::OptionEnum::Some(v)) => args.add(&*v.value),
+            Value::Enum(sea_query::OptionEnum::None(_)) => args.add(None::<String>),
+            Value::Bytes(v) => args.add(v.as_deref()),
+            Value::Uuid(v) => args.add(*v),
+            Value::Json(v) => args.add(v.as_ref().map(ToString::to_string)),
+            Value::ChronoDate(v) => args.add(date(*v)?.map(|d| d.format("%Y-%m-%d").to_string())),
+            Value::ChronoDateTime(v) => self.timestamp(naive(*v)?),
+            Value::ChronoDateTimeUtc(v) => self.timestamp(aware(*v)?.map(|t| t.naive_utc())),
+            Value::ChronoDateTimeLocal(v) => self.timestamp(aware(*v)?.map(|t| t.naive_utc())),
+            Value::ChronoDateTimeWithTimeZone(v) => {
+                self.timestamp(aware(*v)?.map(|t| t.naive_utc()))
+            }
+            Value::Array(ArrayType::Float, v) => args.add(
+                v.as_ref()
+                    .map(|v| crate::field::encode_f32_blob(&floats(v))),
+            ),
+            Value::ChronoTime(v) => args.add(v.map(sqlite_time)),
+            Value::IpNetwork(v) => args.add(v.map(|ip| ip.ip().to_string())),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => args.add(v.map(|d| d.to_string())),
+            other @ Value::Array(..) => Err(unsupported(other)),
+        }
+    }
+
+    /// Bind a timestamp (UTC) as [`sqlite_timestamp`] text.
+    fn timestamp(&mut self, at: Option<NaiveDateTime>) -> Result<(), BoxDynError> {
+        use sqlx::Arguments as _;
+        let Some(at) = at else {
+            return self.args.add(None::<String>);
+        };
+        let text = match &self.last_timestamp {
+            Some((last, text)) if *last == at => std::sync::Arc::clone(text),
+            _ => {
+                let text: std::sync::Arc<str> = sqlite_timestamp(&at).into();
+                self.last_timestamp = Some((at, std::sync::Arc::clone(&text)));
+                text
+            }
+        };
+        self.args.add(text)
+    }
 }
 
 /// Reading SQLite timestamps in every form SQLite's date functions accept.
@@ -405,4 +483,57 @@ pub(crate) fn in_list(
         template,
         [sea_query::Expr::col(column), sea_query::Expr::val(json)],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    /// The text as chrono's format writes it, which the hand-written form must equal.
+    fn formatted(at: &NaiveDateTime) -> String {
+        use chrono::Timelike as _;
+        let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let micros = at.nanosecond() % 1_000_000_000 / 1_000;
+        if micros != 0 {
+            let digits = format!("{micros:06}");
+            text.push('.');
+            text.push_str(digits.trim_end_matches('0'));
+        }
+        text
+    }
+
+    #[test]
+    fn timestamp_text_is_chronos() {
+        let dates = [
+            (1, 1, 1),
+            (999, 12, 31),
+            (2024, 2, 29),
+            (9999, 12, 31),
+            (0, 6, 15),
+        ];
+        let times = [
+            (0, 0, 0, 0),
+            (23, 59, 59, 999_999_999),
+            (12, 30, 5, 120_000_000),
+            (1, 2, 3, 100),
+            (4, 5, 6, 1_000),
+            (7, 8, 9, 10_000),
+            (10, 11, 12, 123_456_000),
+            (23, 59, 59, 1_500_000_000),
+        ];
+        for (y, m, d) in dates {
+            for (h, mi, s, nano) in times {
+                let at = NaiveDate::from_ymd_opt(y, m, d)
+                    .and_then(|date| date.and_hms_nano_opt(h, mi, s, nano))
+                    .expect("a valid instant");
+                assert_eq!(super::sqlite_timestamp(&at), formatted(&at), "{at:?}");
+            }
+        }
+        for year in [-1, 10_000] {
+            let at = NaiveDate::from_ymd_opt(year, 1, 2)
+                .and_then(|date| date.and_hms_micro_opt(3, 4, 5, 60))
+                .expect("a valid instant");
+            assert_eq!(super::sqlite_timestamp(&at), formatted(&at));
+        }
+    }
 }

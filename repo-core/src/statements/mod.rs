@@ -33,7 +33,7 @@ pub(crate) fn select_all<E: Entity>() -> SelectStatement {
     Query::select()
         .columns(E::COLUMNS.iter().map(|c| c.name))
         .from(E::table())
-        .to_owned()
+        .take()
 }
 
 /// Every column of the rows matching `condition`, by primary key.
@@ -73,7 +73,7 @@ pub(crate) fn count<E: Entity>(condition: Condition) -> SelectStatement {
         .expr(Expr::cust("COUNT(*)"))
         .from(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// `SELECT 1` of the rows matching `condition` (the caller adds a literal `LIMIT 1`).
@@ -82,7 +82,7 @@ pub(crate) fn exists<E: Entity>(condition: Condition) -> SelectStatement {
         .expr(Expr::cust("1"))
         .from(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// `UPDATE` the rows matching `condition` with `assignments`, `updated_at` to `now` and the
@@ -107,7 +107,7 @@ pub(crate) fn update_where<E: Entity>(
         .table(E::table())
         .values(values)
         .cond_where(condition)
-        .to_owned())
+        .take())
 }
 
 /// `DELETE` the rows matching `condition`.
@@ -115,7 +115,7 @@ pub(crate) fn delete_where<E: Entity>(condition: Condition) -> DeleteStatement {
     Query::delete()
         .from_table(E::table())
         .cond_where(condition)
-        .to_owned()
+        .take()
 }
 
 /// The rows matching `condition` in the order `keys` (the caller adds a literal LIMIT).
@@ -194,22 +194,25 @@ pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Re
         .iter()
         .filter_map(|name| E::column_index(name))
         .collect();
-    let mut keyed = entities
-        .iter()
-        .enumerate()
-        .map(|(position, entity)| {
-            let values = indexes
-                .iter()
-                .map(|&i| entity.value_at(i))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((values, position, entity))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Every key in one flat vector (entity `i`'s at `i * width..`), and positions sorted by
+    // them: no allocation per entity, and the sort moves plain indexes.
+    let width = indexes.len();
+    let mut keys = Vec::with_capacity(entities.len() * width);
+    for entity in entities {
+        for &i in &indexes {
+            keys.push(entity.value_at(i)?);
+        }
+    }
+    let key_of = |position: usize| &keys[position * width..(position + 1) * width];
+    let mut order: Vec<usize> = (0..entities.len()).collect();
     // Stable: equal keys keep their input order, so the last of them is the last one given.
-    keyed.sort_by(|(a, ..), (b, ..)| compare_keys(a, b));
+    // A batch already in key order (common: rows generated or read in key order) is not sorted.
+    if !order.is_sorted_by(|&a, &b| compare_keys(key_of(a), key_of(b)).is_le()) {
+        order.sort_by(|&a, &b| compare_keys(key_of(a), key_of(b)));
+    }
     if dedupe {
-        keyed.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
+        order.dedup_by(|later, earlier| {
+            let same = key_of(*later) == key_of(*earlier);
             if same {
                 // `dedup_by` keeps `earlier`: move the later entity into its place.
                 std::mem::swap(later, earlier);
@@ -217,7 +220,10 @@ pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Re
             same
         });
     }
-    Ok(keyed.into_iter().map(|(_, _, entity)| entity).collect())
+    Ok(order
+        .into_iter()
+        .map(|position| &entities[position])
+        .collect())
 }
 
 /// A total order on key values, the same in every process: by value for the types keys
@@ -299,13 +305,86 @@ pub(crate) fn build_insert<E: Entity>(
         BulkKind::Insert => None,
         BulkKind::Upsert | BulkKind::UpsertReturning => Some(Upsert::Bump),
     };
-    build_insert_statement::<E>(
-        backend,
-        rows,
-        upsert,
-        kind == BulkKind::UpsertReturning,
-        actions,
-    )
+    let build = || {
+        build_insert_statement::<E>(
+            backend,
+            rows,
+            upsert,
+            kind == BulkKind::UpsertReturning,
+            actions,
+        )
+    };
+    let full = (backend.max_bind_parameters() / kind.width::<E>(backend)).max(1);
+    if rows != full || actions == declared::<E>().as_slice() {
+        // Declared actions are cached with the entity; a last, partial chunk varies in size.
+        return build();
+    }
+    full_chunks::sql::<E>(backend, kind, actions, build)
+}
+
+/// The SQL of full bulk chunks with conflict actions chosen per call (`bulk_upsert_with`),
+/// which a program passes again and again: rendering thousands of rows of placeholders costs
+/// far more than copying the text.
+mod full_chunks {
+    use std::any::TypeId;
+    use std::sync::{Arc, Mutex};
+
+    use super::BulkKind;
+    use crate::backend::Backend;
+    use crate::conflict::ConflictAction;
+    use crate::entity::Entity;
+
+    /// Texts kept; each is up to a few hundred KiB, and a program has few distinct actions.
+    const KEPT: usize = 8;
+
+    struct Entry {
+        entity: TypeId,
+        backend: Backend,
+        kind: BulkKind,
+        actions: Vec<ConflictAction>,
+        sql: Arc<str>,
+    }
+
+    static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+    /// The cached text for `E`, `backend`, `kind` and `actions`, built by `build` when missing.
+    pub(super) fn sql<E: Entity>(
+        backend: Backend,
+        kind: BulkKind,
+        actions: &[ConflictAction],
+        build: impl FnOnce() -> String,
+    ) -> String {
+        let entity = TypeId::of::<E>();
+        let found = |entry: &Entry| {
+            entry.entity == entity
+                && entry.backend == backend
+                && entry.kind == kind
+                && entry.actions == actions
+        };
+        let lock = || {
+            CACHE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(entry) = lock().iter().find(|e| found(e)) {
+            return entry.sql.to_string();
+        }
+        let sql = build();
+        let mut cache = lock();
+        if !cache.iter().any(found) {
+            if cache.len() == KEPT {
+                cache.remove(0);
+            }
+            cache.push(Entry {
+                entity,
+                backend,
+                kind,
+                actions: actions.to_vec(),
+                sql: sql.as_str().into(),
+            });
+        }
+        sql
+    }
 }
 
 /// What an upsert does with the version of the row it updates.

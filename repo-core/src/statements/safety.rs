@@ -135,7 +135,7 @@ pub(crate) fn soft_delete_where<E: Entity>(
             .table(E::table())
             .values(values)
             .cond_where(condition)
-            .to_owned(),
+            .take(),
     )
 }
 
