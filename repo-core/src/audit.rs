@@ -114,7 +114,9 @@ impl DbField for AuditOperation {
     index(changed_at)
 )]
 pub struct AuditEntry {
-    /// Position in the log: later entries have greater ids.
+    /// Position in the log, in the order entries were written: a row's later changes have
+    /// greater ids (its writers queue on the row's lock); across rows, a transaction that
+    /// commits later may hold smaller ids than one that committed before it.
     #[repo(primary_key, auto)]
     pub id: i64,
     /// The table of the changed row, qualified by its schema when it has one (`sales.orders`).
@@ -186,8 +188,7 @@ impl AuditEntryRepository<'_> {
     }
 }
 
-/// The statements that create the audit table and its indexes (and, on PostgreSQL, the
-/// operation's enum type); each is idempotent.
+/// The statements that create the audit table and its indexes; each is idempotent.
 #[must_use]
 pub fn create_statements(backend: Backend) -> Vec<String> {
     schema::create_statements::<AuditEntry>(backend)
@@ -286,6 +287,9 @@ pub(crate) fn entries<E: Entity>(
         order.push(key.clone());
         old.insert(key, values);
     }
+    for key in &order {
+        check_key::<E>(key)?;
+    }
     let entry = |key: String, operation, old_values, new_values| AuditEntry {
         id: 0,
         entity: entity_name::<E>(),
@@ -299,6 +303,7 @@ pub(crate) fn entries<E: Entity>(
     let mut entries = Vec::with_capacity(after.len().max(order.len()));
     for row in after {
         let key = row_key::<E>(row);
+        check_key::<E>(&key)?;
         let new = row_json(row)?;
         match old.remove(&key) {
             None => entries.push(entry(
@@ -333,6 +338,24 @@ pub(crate) fn entries<E: Entity>(
         }
     }
     Ok(entries)
+}
+
+/// The longest key the log stores: MariaDB's `varchar(255)`, the same limit everywhere.
+const MAX_KEY: usize = 255;
+
+/// Refuse a key the log cannot store whole (nothing is written: the write's group rolls back).
+fn check_key<E: Entity>(key: &str) -> Result<()> {
+    if key.chars().count() > MAX_KEY {
+        return Err(crate::error::Error::validation(
+            "primary key",
+            format!(
+                "{} is audited, and the audit log holds keys of up to {MAX_KEY} characters \
+                 as JSON; this one is longer",
+                E::NAME
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Every column, by name.

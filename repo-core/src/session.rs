@@ -279,6 +279,38 @@ pub struct Session {
     state: Mutex<State>,
     /// Who the session's writes are recorded as, in the audit log.
     actor: std::sync::Mutex<Option<Arc<str>>>,
+    /// Held by the group of statements running (an audited write): one at a time, so two
+    /// groups never share or undo each other's savepoint.
+    groups: Mutex<()>,
+    /// Set when a group was dropped before it ended (its call was cancelled): its writes may
+    /// be in the transaction without their log entries, so the unit of work must not commit.
+    abandoned: std::sync::atomic::AtomicBool,
+}
+
+/// A group of statements open in a session (see [`Session::open_group`]).
+pub(crate) struct Group<'a> {
+    session: &'a Session,
+    _turn: MutexGuard<'a, ()>,
+    closed: bool,
+}
+
+impl Drop for Group<'_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.session
+                .abandoned
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Why a session whose group was abandoned cannot commit.
+fn abandoned() -> Error {
+    Error::validation(
+        "session",
+        "an audited write was cancelled before it finished; its changes cannot be told apart \
+         from its log entries, so the unit of work was rolled back",
+    )
 }
 
 impl Session {
@@ -298,6 +330,8 @@ impl Session {
             backend: db.backend(),
             settings: Arc::clone(&db.settings),
             actor: std::sync::Mutex::new(db.actor.clone()),
+            groups: Mutex::new(()),
+            abandoned: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State {
                 tx,
                 aborted: None,
@@ -347,13 +381,17 @@ impl Session {
     /// Whether an earlier failure aborted the unit of work (see the type's docs): then every
     /// call fails with [`Error::SessionAborted`] and `commit` writes nothing.
     pub async fn is_aborted(&self) -> bool {
-        self.state.lock().await.aborted.is_some()
+        self.lock().await.aborted.is_some()
     }
 
     /// Make every write of the session durable. If an earlier failure aborted the unit of
     /// work, it is rolled back instead and the result is [`Error::SessionAborted`].
     pub async fn commit(self) -> Result<()> {
+        let abandoned_group = self.abandoned.load(std::sync::atomic::Ordering::SeqCst);
         let mut state = self.state.into_inner();
+        if abandoned_group {
+            state.abort_with(&abandoned());
+        }
         // The only failure `ready` reports is the abort handled just below.
         let _ = state.ready().await;
         if let Some(aborted) = state.aborted {
@@ -372,18 +410,37 @@ impl Session {
     }
 
     /// Start a group of statements that succeed or fail together, inside the unit of work.
-    pub(crate) async fn open_group(&self) -> Result<()> {
-        self.state.lock().await.open_group().await
+    /// Groups run one at a time: this waits for one another task runs.
+    pub(crate) async fn open_group(&self) -> Result<Group<'_>> {
+        let turn = self.groups.lock().await;
+        let mut group = Group {
+            session: self,
+            _turn: turn,
+            // Nothing is open until the savepoint is.
+            closed: true,
+        };
+        self.lock().await.open_group().await?;
+        group.closed = false;
+        Ok(group)
     }
 
-    /// End the group [`open_group`](Session::open_group) started: keep its statements, or undo
-    /// them all (the unit of work goes on as before the group).
-    pub(crate) async fn close_group(&self, keep: bool) -> Result<()> {
-        self.state.lock().await.close_group(keep).await
+    /// End `group`: keep its statements, or undo them all (the unit of work goes on as before
+    /// the group).
+    pub(crate) async fn close_group(&self, mut group: Group<'_>, keep: bool) -> Result<()> {
+        let closed = self.lock().await.close_group(keep).await;
+        group.closed = true;
+        closed
     }
 
     pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().await
+        let mut state = self.state.lock().await;
+        if self
+            .abandoned
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            state.abort_with(&abandoned());
+        }
+        state
     }
 }
 

@@ -247,20 +247,16 @@ impl ApiErrorRepository<'_> {
         resolved_by: &str,
         resolution: &str,
     ) -> Result<ApiError> {
-        match self.conn() {
-            Conn::Db(db) if db.actor().is_none() => {
-                let db = db.with_actor(resolved_by);
-                ApiErrorRepository::new(&db)
-                    .resolve(id, resolved_by, resolution)
-                    .await
-            }
-            Conn::Session(session) if session.actor().is_none() => {
-                session.set_actor(resolved_by);
-                let resolved = self.resolve(id, resolved_by, resolution).await;
-                session.clear_actor();
-                resolved
-            }
-            _ => self.resolve(id, resolved_by, resolution).await,
+        let has_actor = match self.conn() {
+            Conn::Db(db) => db.actor().is_some(),
+            Conn::Session(session) => session.actor().is_some(),
+        };
+        if has_actor {
+            self.resolve(id, resolved_by, resolution).await
+        } else {
+            self.acting_as(resolved_by)
+                .resolve(id, resolved_by, resolution)
+                .await
         }
     }
 

@@ -18,7 +18,7 @@ use crate::statements::{self, BulkKind};
 
 /// Primary keys per statement when audited rows are written by key: well under every
 /// backend's bind limit, for keys of up to four columns.
-const KEYS_PER_STATEMENT: usize = 1_000;
+pub(crate) const KEYS_PER_STATEMENT: usize = 1_000;
 
 /// The longest actor the log stores (MariaDB's `varchar(255)`; the same limit everywhere).
 const MAX_ACTOR: usize = 255;
@@ -28,24 +28,21 @@ pub(crate) enum Group<'a> {
     /// On the pool: a unit of work of its own.
     Own(Session),
     /// In the caller's session: a savepoint.
-    Within(&'a Session),
+    Within(&'a Session, crate::session::Group<'a>),
 }
 
 impl<'a> Group<'a> {
     pub(crate) async fn open(conn: Conn<'a>) -> Result<Self> {
         match conn {
             Conn::Db(db) => Ok(Self::Own(Session::begin_all_or_nothing(db).await?)),
-            Conn::Session(session) => {
-                session.open_group().await?;
-                Ok(Self::Within(session))
-            }
+            Conn::Session(session) => Ok(Self::Within(session, session.open_group().await?)),
         }
     }
 
     pub(crate) fn conn(&self) -> Conn<'_> {
         match self {
             Self::Own(session) => Conn::Session(session),
-            Self::Within(session) => Conn::Session(session),
+            Self::Within(session, _) => Conn::Session(session),
         }
     }
 
@@ -61,9 +58,9 @@ impl<'a> Group<'a> {
                     Err(error)
                 }
             },
-            Self::Within(session) => {
+            Self::Within(session, group) => {
                 // A failure of the group's own matters more than one closing it.
-                let closed = session.close_group(result.is_ok()).await;
+                let closed = session.close_group(group, result.is_ok()).await;
                 let value = result?;
                 closed.map(|()| value)
             }
@@ -109,7 +106,7 @@ impl<E: Entity> Repository<'_, E> {
 
     /// Refuse a write the audit log could not attribute, before anything is sent.
     pub(crate) fn check_actor(&self) -> Result<()> {
-        let actor = self.conn.actor();
+        let actor = self.actor();
         let named = actor.as_deref().is_some_and(|a| !a.trim().is_empty());
         if E::AUDIT == Audit::RequireActor && !named {
             return Err(Error::ActorRequired { entity: E::NAME });
@@ -139,7 +136,7 @@ impl<E: Entity> Repository<'_, E> {
     }
 
     async fn record_snapshot(&self, before: audit::Snapshot, after: &[E]) -> Result<()> {
-        let actor: Option<Arc<str>> = self.conn.actor();
+        let actor: Option<Arc<str>> = self.actor();
         let entries = audit::entries(before, after, actor.as_ref(), now())?;
         append(self.conn, &entries).await
     }
@@ -173,11 +170,13 @@ impl<E: Entity> Repository<'_, E> {
     /// Run `write` on the rows matching `scope` as an audited write: lock and read them,
     /// write them by key (`write` builds the statement for a condition on their keys), read
     /// them back and record the difference. The rows written (as the statements count them)
-    /// and the rows as they are after.
+    /// and the rows as they are after. `removes`: the write deletes rows (else a row missing
+    /// afterwards had its key changed, which the log could not follow: refused).
     pub(crate) async fn write_locked(
         &self,
         scope: Condition,
         write: &(dyn Fn(Condition) -> Result<Statement> + Sync),
+        removes: bool,
     ) -> Result<(u64, Vec<E>)> {
         let before = self.lock_rows(scope).await?;
         let mut written = 0;
@@ -190,6 +189,9 @@ impl<E: Entity> Repository<'_, E> {
             let now = self
                 .fetch_entities(&statements::select_by_key::<E>(keys))
                 .await?;
+            if !removes && now.len() < chunk.len() {
+                return Err(key_changed::<E>());
+            }
             self.record(chunk, &now).await?;
             after.extend(now);
         }
@@ -254,6 +256,20 @@ impl<E: Entity> Repository<'_, E> {
         };
         Ok((written, stored))
     }
+}
+
+/// A write that changed a primary key: the log files a row under its key, and could not
+/// tell the row under its new key from another one.
+pub(crate) fn key_changed<E: Entity>() -> Error {
+    Error::validation(
+        "primary key",
+        format!(
+            "{} is audited: a write cannot change its primary key ({}); insert the row under \
+             the new key and delete the old one",
+            E::NAME,
+            E::PRIMARY_KEY.join(", ")
+        ),
+    )
 }
 
 /// The rows whose conflict key (see [`Entity::conflict_key`]) one of `rows` holds.

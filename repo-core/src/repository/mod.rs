@@ -79,6 +79,8 @@ fn record_rows(rows: u64) {
 pub struct Repository<'a, E> {
     conn: Conn<'a>,
     view: View,
+    /// Who this repository's writes are recorded as made by, over the unit of work's actor.
+    actor: Option<std::sync::Arc<str>>,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -87,6 +89,7 @@ impl<E> Clone for Repository<'_, E> {
         Self {
             conn: self.conn,
             view: self.view,
+            actor: self.actor.clone(),
             _entity: PhantomData,
         }
     }
@@ -107,6 +110,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         Self {
             conn: conn.into(),
             view: View::Live,
+            actor: None,
             _entity: PhantomData,
         }
     }
@@ -116,8 +120,25 @@ impl<'a, E: Entity> Repository<'a, E> {
         Repository {
             conn,
             view: self.view,
+            actor: self.actor.clone(),
             _entity: PhantomData,
         }
+    }
+
+    /// This repository, its writes recorded in the audit log as made by `actor` whatever the
+    /// unit of work's actor is (see [`crate::audit`]): for an operation that knows who acts,
+    /// such as an API error resolved by a named user, without changing a shared session.
+    #[must_use]
+    pub fn acting_as(&self, actor: impl Into<String>) -> Self {
+        let mut repo = self.clone();
+        repo.actor = Some(std::sync::Arc::from(actor.into()));
+        repo
+    }
+
+    /// Who this repository's writes are recorded as made by: its own actor
+    /// ([`acting_as`](Repository::acting_as)), else the unit of work's.
+    pub(crate) fn actor(&self) -> Option<std::sync::Arc<str>> {
+        self.actor.clone().or_else(|| self.conn.actor())
     }
 
     /// Where statements run.

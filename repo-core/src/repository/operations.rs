@@ -412,6 +412,12 @@ impl<E: Entity> Repository<'_, E> {
         let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
         async {
             if Self::audited() {
+                if assignments
+                    .iter()
+                    .any(|a| E::PRIMARY_KEY.contains(&a.column))
+                {
+                    return Err(super::audit::key_changed::<E>());
+                }
                 let update = statements::update_where::<E>(Condition::all(), assignments, now())?;
                 let (backend, scope) = (self.backend(), self.within(filter));
                 let write = |keys| {
@@ -419,7 +425,7 @@ impl<E: Entity> Repository<'_, E> {
                     update.cond_where(keys);
                     Ok(Statement::build(&update, backend))
                 };
-                let n = in_group!(self, |repo| repo.write_locked(scope.clone(), &write))?.0;
+                let n = in_group!(self, |repo| repo.write_locked(scope.clone(), &write, false))?.0;
                 record_rows(n);
                 return Ok(n);
             }
@@ -454,7 +460,14 @@ impl<E: Entity> Repository<'_, E> {
         if Self::audited() {
             let scope = statements::within::<E>(view, condition);
             let write = |keys| Ok(statements::delete_rows::<E>(backend, view, keys, at));
-            return Ok(in_group!(self, |repo| repo.write_locked(scope.clone(), &write))?.0);
+            // Soft deletes keep the rows; only a hard delete removes them.
+            let removes = E::soft_delete_column().is_none();
+            return Ok(in_group!(self, |repo| repo.write_locked(
+                scope.clone(),
+                &write,
+                removes
+            ))?
+            .0);
         }
         let condition = if ordered {
             self.in_key_order(condition)

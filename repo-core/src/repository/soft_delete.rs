@@ -98,8 +98,11 @@ impl<'a, E: Entity> Repository<'a, E> {
                     backend,
                 ))
             };
-            let n = super::audit::in_group!(self, |repo| repo
-                .write_locked(condition.clone(), &write))?
+            let n = super::audit::in_group!(self, |repo| repo.write_locked(
+                condition.clone(),
+                &write,
+                true
+            ))?
             .0;
             record_rows(n);
             return Ok(n);

@@ -266,42 +266,65 @@ impl<E: Entity> Repository<'_, E> {
         limit: Option<u64>,
         update: UpdateStatement,
     ) -> Result<Vec<E>> {
-        self.check_actor()?;
+        if Self::audited() {
+            // A group of its own in a session too: the change and its entries stand or fall
+            // together, and no other audited write interleaves.
+            return super::audit::in_group!(self, |repo| repo.update_locked(
+                selects.clone(),
+                limit,
+                update.clone()
+            ));
+        }
         self.atomically(move |repo| {
-            let (selects, mut update) = (selects.clone(), update.clone());
-            Box::pin(async move {
-                let mut before: Vec<E> = Vec::new();
-                for mut select in selects {
-                    if let Some(limit) = limit {
-                        let left = limit - before.len() as u64;
-                        if left == 0 {
-                            break;
-                        }
-                        select.limit(left);
-                    }
-                    // Whole rows, so each key is read as the entity types it.
-                    select
-                        .clear_selects()
-                        .columns(E::COLUMNS.iter().map(|c| c.name));
-                    before.extend(repo.fetch_entities(&select).await?);
-                }
-                if before.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let keys = crate::statements::keys_condition::<E>(
-                    before.iter().map(|row| row.id().key_values()).collect(),
-                );
-                update.cond_where(keys.clone());
-                repo.execute(&update).await?;
-                let select = crate::statements::select_by_key::<E>(keys);
-                let after = repo.fetch_entities(&select).await?;
-                if Self::audited() {
-                    repo.record(&before, &after).await?;
-                }
-                Ok(after)
-            })
+            let (selects, update) = (selects.clone(), update.clone());
+            Box::pin(async move { repo.update_locked(selects, limit, update).await })
         })
         .await
+    }
+
+    /// [`update_by_key`](Repository::update_by_key)'s statements, in the transaction or group
+    /// the caller opened.
+    async fn update_locked(
+        &self,
+        selects: Vec<SelectStatement>,
+        limit: Option<u64>,
+        update: UpdateStatement,
+    ) -> Result<Vec<E>> {
+        let mut before: Vec<E> = Vec::new();
+        for mut select in selects {
+            if let Some(limit) = limit {
+                let left = limit - before.len() as u64;
+                if left == 0 {
+                    break;
+                }
+                select.limit(left);
+            }
+            // Whole rows, so each key is read as the entity types it.
+            select
+                .clear_selects()
+                .columns(E::COLUMNS.iter().map(|c| c.name));
+            before.extend(self.fetch_entities(&select).await?);
+        }
+        let mut after = Vec::with_capacity(before.len());
+        // By key, in chunks that stay under every backend's bind limit.
+        for chunk in before.chunks(super::audit::KEYS_PER_STATEMENT) {
+            let keys = crate::statements::keys_condition::<E>(
+                chunk.iter().map(|row| row.id().key_values()).collect(),
+            );
+            let mut update = update.clone();
+            update.cond_where(keys.clone());
+            self.execute(&update).await?;
+            let select = crate::statements::select_by_key::<E>(keys);
+            let now = self.fetch_entities(&select).await?;
+            if Self::audited() {
+                if now.len() < chunk.len() {
+                    return Err(super::audit::key_changed::<E>());
+                }
+                self.record(chunk, &now).await?;
+            }
+            after.extend(now);
+        }
+        Ok(after)
     }
 
     /// Run `work` atomically: inside the caller's session, or on a pool as a unit of work of

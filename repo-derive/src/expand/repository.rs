@@ -40,6 +40,13 @@ pub fn expand(model: &Entity) -> TokenStream {
             #vis fn only_deleted(&self) -> Self {
                 Self(self.0.only_deleted())
             }
+
+            /// This repository with its writes recorded in the audit log as made by `actor`
+            /// (`Repository::acting_as`), with the custom queries.
+            #[must_use]
+            #vis fn acting_as(&self, actor: impl ::core::convert::Into<::std::string::String>) -> Self {
+                Self(self.0.acting_as(actor))
+            }
         }
 
         #[automatically_derived]
