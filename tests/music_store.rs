@@ -423,8 +423,6 @@ async fn composite_keys_insert_update_upsert_and_bulk(db: Db) {
 /// A keyset cursor over a composite key carries every key part; one with a part edited,
 /// dropped or added, or signed for another order, is refused, and a genuine one continues.
 async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     store(&db).await;
     let repo = PlaylistTrackRepository::new(&db);
     let request = KeysetRequest::new(4).order_by(PlaylistTrack::ADDED_ON.desc());
@@ -433,11 +431,10 @@ async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
         .await
         .unwrap();
     let cursor = first.next.unwrap();
-    let (body, tag) = cursor.as_str().split_once('.').unwrap();
-    let json: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap();
-    let parts = json["v"].as_array().unwrap().len();
-    assert_eq!(parts, 3, "the order value and both key parts: {json}");
+    let parts = repo_tests::CursorParts::of(&cursor);
+    let json = &parts.json;
+    let values = json["v"].as_array().unwrap().len();
+    assert_eq!(values, 3, "the order value and both key parts: {json}");
     let mut hostile = Vec::new();
     for edit in [
         |v: &mut Vec<serde_json::Value>| v[2] = serde_json::json!(999),
@@ -447,8 +444,7 @@ async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
     ] {
         let mut edited = json.clone();
         edit(edited["v"].as_array_mut().unwrap());
-        let body = URL_SAFE_NO_PAD.encode(edited.to_string());
-        hostile.push(format!("{body}.{tag}"));
+        hostile.push(parts.with_body(&edited));
     }
     for text in hostile {
         let refused = repo

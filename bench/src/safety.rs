@@ -127,26 +127,11 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
     let (mut fw, mut base) = (Vec::new(), Vec::new());
     for run in 0..ctx.runs {
         let bump = i32::try_from(run)? + 1;
-        let (a, fs) = timed(async {
-            let mut check = Check::default();
-            for row in &mut guarded_rows {
-                row.qty += bump;
-                *row = guarded_repo.update(row).await?;
-                check.add_number(row.qty as u64);
-            }
-            Ok::<_, repo_core::Error>(check)
-        })
+        let (a, fs) = timed(updates(&guarded_repo, &mut guarded_rows, bump, |r| {
+            &mut r.qty
+        }))
         .await;
-        let (b, bs) = timed(async {
-            let mut check = Check::default();
-            for row in &mut plain_rows {
-                row.qty += bump;
-                *row = plain_repo.update(row).await?;
-                check.add_number(row.qty as u64);
-            }
-            Ok::<_, repo_core::Error>(check)
-        })
-        .await;
+        let (b, bs) = timed(updates(&plain_repo, &mut plain_rows, bump, |r| &mut r.qty)).await;
         same(ctx, NAME, run, a?, b?)?;
         ctx.progress(NAME, run, fs, bs, "plain");
         fw.push(fs);
@@ -171,6 +156,23 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
         base,
         Goal::None,
     ))
+}
+
+/// `update` of every row in turn with its quantity raised by `bump`, each stored row
+/// replacing the one read and its quantity folded in.
+async fn updates<E: Entity>(
+    repo: &Repository<'_, E>,
+    rows: &mut [E],
+    bump: i32,
+    qty: impl Fn(&mut E) -> &mut i32,
+) -> repo_core::Result<Check> {
+    let mut check = Check::default();
+    for row in rows {
+        *qty(row) += bump;
+        *row = repo.update(row).await?;
+        check.add_number(*qty(row) as u64);
+    }
+    Ok(check)
 }
 
 /// Pages of `LIMIT` rows at `offsets` with their counts, each row's price folded in.

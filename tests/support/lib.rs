@@ -177,3 +177,39 @@ pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(sql).execute(pool).await.map(drop)
     }
 }
+
+/// A keyset cursor taken apart, to forge hostile ones from: its JSON body (`{"k": …, "v":
+/// [values]}`), the body as the cursor encodes it, and the signature.
+pub struct CursorParts {
+    /// The decoded body.
+    pub json: serde_json::Value,
+    /// The body as it stands in the cursor (base64url).
+    pub body: String,
+    /// The signature after the `.`.
+    pub tag: String,
+}
+
+impl CursorParts {
+    /// Take `cursor` apart.
+    #[must_use]
+    pub fn of(cursor: &repo_core::Cursor) -> Self {
+        use base64::Engine as _;
+        let (body, tag) = cursor.as_str().split_once('.').expect("body.tag");
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .expect("base64url body");
+        Self {
+            json: serde_json::from_slice(&decoded).expect("a JSON body"),
+            body: body.to_owned(),
+            tag: tag.to_owned(),
+        }
+    }
+
+    /// Cursor text holding `json` under the original signature: an edited cursor.
+    #[must_use]
+    pub fn with_body(&self, json: &serde_json::Value) -> String {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
+        format!("{body}.{}", self.tag)
+    }
+}
