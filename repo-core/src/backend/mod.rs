@@ -228,6 +228,21 @@ impl Backend {
         }
     }
 
+    /// Where bulk writes bind one array per column and select their rows from `unnest(…)`
+    /// (PostgreSQL): the array for a column whose values look like `typed_null`, its element
+    /// type and that type's SQL name. `None` on other backends, and for a column no array can
+    /// carry row by row.
+    pub(crate) fn column_array(
+        self,
+        typed_null: &Value,
+    ) -> Option<(sea_query::ArrayType, &'static str)> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres => postgres::column_array(typed_null),
+            _ => None,
+        }
+    }
+
     /// `sql` with the parameter-type signature in front (`/*iis*/ SELECT …`) where a prepared
     /// statement fixes its parameter types; as it is where it does not, or there are no
     /// parameters. Written into one buffer: a bulk statement's text is large.

@@ -53,7 +53,10 @@ pub(crate) fn not_null_column(db: &dyn sqlx::error::DatabaseError) -> Option<Str
 /// regrowth per value). Arrays, rare and of many element types, go through sea-query's binder.
 pub(crate) fn arguments(values: &[Value]) -> Result<sqlx::postgres::PgArguments, BoxDynError> {
     use sqlx::Arguments as _;
-    if values.iter().any(|v| matches!(v, Value::Array(..))) {
+    if values
+        .iter()
+        .any(|v| matches!(v, Value::Array(..)) && !encodes_directly(v))
+    {
         return converted_arguments(values.to_vec());
     }
     let mut args = sqlx::postgres::PgArguments::default();
@@ -66,7 +69,8 @@ pub(crate) fn arguments(values: &[Value]) -> Result<sqlx::postgres::PgArguments,
 }
 
 /// Encode one value, converted as [`storage`] converts it and bound as sea-query's binder binds
-/// the converted value. Arrays are not bound here (see [`arguments`]).
+/// the converted value. Arrays only of the element types [`column_array`] names (see
+/// [`arguments`]).
 fn bind(args: &mut sqlx::postgres::PgArguments, value: &Value) -> Result<(), BoxDynError> {
     use sqlx::Arguments as _;
     match value {
@@ -99,8 +103,171 @@ fn bind(args: &mut sqlx::postgres::PgArguments, value: &Value) -> Result<(), Box
         Value::IpNetwork(v) => args.add(*v),
         #[cfg(feature = "decimal")]
         Value::Decimal(v) => args.add(*v),
-        Value::Array(..) => Err("an array is bound by sea-query's binder".into()),
+        Value::Array(element, Some(items)) => bind_array(args, element, items),
+        Value::Array(_, None) => Err("a NULL array is bound by sea-query's binder".into()),
     }
+}
+
+/// Whether `value` is an array [`bind`] encodes itself: one of the element types
+/// [`column_array`] names, every item of a kind that converts to it.
+fn encodes_directly(value: &Value) -> bool {
+    let Value::Array(element, Some(items)) = value else {
+        return false;
+    };
+    let fits: fn(&Value) -> bool = match element {
+        ArrayType::BigInt => |v| {
+            matches!(
+                v,
+                Value::TinyInt(_)
+                    | Value::SmallInt(_)
+                    | Value::Int(_)
+                    | Value::BigInt(_)
+                    | Value::TinyUnsigned(_)
+                    | Value::SmallUnsigned(_)
+                    | Value::Unsigned(_)
+                    | Value::BigUnsigned(_)
+            )
+        },
+        ArrayType::Double => |v| matches!(v, Value::Float(_) | Value::Double(_)),
+        ArrayType::String => |v| matches!(v, Value::String(_) | Value::Char(_) | Value::Enum(_)),
+        ArrayType::Bool => |v| matches!(v, Value::Bool(_)),
+        ArrayType::Bytes => |v| matches!(v, Value::Bytes(_)),
+        ArrayType::Json => |v| matches!(v, Value::Json(_)),
+        ArrayType::ChronoDate => |v| matches!(v, Value::ChronoDate(_)),
+        ArrayType::ChronoTime => |v| matches!(v, Value::ChronoTime(_)),
+        ArrayType::ChronoDateTime => |v| matches!(v, Value::ChronoDateTime(_)),
+        ArrayType::ChronoDateTimeUtc => |v| {
+            matches!(
+                v,
+                Value::ChronoDateTimeUtc(_)
+                    | Value::ChronoDateTimeLocal(_)
+                    | Value::ChronoDateTimeWithTimeZone(_)
+            )
+        },
+        ArrayType::Uuid => |v| matches!(v, Value::Uuid(_)),
+        ArrayType::IpNetwork => |v| matches!(v, Value::IpNetwork(_)),
+        #[cfg(feature = "decimal")]
+        ArrayType::Decimal => |v| matches!(v, Value::Decimal(_)),
+        _ => return false,
+    };
+    items.iter().all(fits)
+}
+
+/// Encode an array that [`encodes_directly`], each item converted as [`bind`] converts it.
+fn bind_array(
+    args: &mut sqlx::postgres::PgArguments,
+    element: &ArrayType,
+    items: &[Value],
+) -> Result<(), BoxDynError> {
+    use sqlx::Arguments as _;
+    fn each<'v, T>(
+        items: &'v [Value],
+        item: impl Fn(&'v Value) -> Result<Option<T>, BoxDynError>,
+    ) -> Result<Vec<Option<T>>, BoxDynError> {
+        items.iter().map(item).collect()
+    }
+    let other = |v: &Value| -> BoxDynError { format!("{v:?} in an array of {element:?}").into() };
+    match element {
+        ArrayType::BigInt => args.add(each(items, |v| match v {
+            Value::TinyInt(v) => Ok(v.map(i64::from)),
+            Value::SmallInt(v) => Ok(v.map(i64::from)),
+            Value::Int(v) => Ok(v.map(i64::from)),
+            Value::BigInt(v) => Ok(*v),
+            Value::TinyUnsigned(v) => Ok(v.map(i64::from)),
+            Value::SmallUnsigned(v) => Ok(v.map(i64::from)),
+            Value::Unsigned(v) => Ok(v.map(i64::from)),
+            Value::BigUnsigned(v) => Ok(unsigned(*v)?),
+            v => Err(other(v)),
+        })?),
+        ArrayType::Double => args.add(each(items, |v| match v {
+            Value::Float(v) => Ok(v.map(f64::from)),
+            Value::Double(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        ArrayType::String => args.add(each(items, |v| match v {
+            Value::String(v) => Ok(v.as_deref().map(std::borrow::Cow::Borrowed)),
+            Value::Char(v) => Ok(v.map(|c| std::borrow::Cow::Owned(c.to_string()))),
+            Value::Enum(OptionEnum::Some(v)) => Ok(Some(std::borrow::Cow::Borrowed(&*v.value))),
+            Value::Enum(OptionEnum::None(_)) => Ok(None),
+            v => Err(other(v)),
+        })?),
+        ArrayType::Bool => args.add(each(items, |v| match v {
+            Value::Bool(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        ArrayType::Bytes => args.add(each(items, |v| match v {
+            Value::Bytes(v) => Ok(v.as_deref()),
+            v => Err(other(v)),
+        })?),
+        ArrayType::Json => args.add(each(items, |v| match v {
+            Value::Json(v) => Ok(v.as_deref()),
+            v => Err(other(v)),
+        })?),
+        ArrayType::ChronoDate => args.add(each(items, |v| match v {
+            Value::ChronoDate(v) => Ok(date(*v)?),
+            v => Err(other(v)),
+        })?),
+        ArrayType::ChronoTime => args.add(each(items, |v| match v {
+            Value::ChronoTime(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        ArrayType::ChronoDateTime => args.add(each(items, |v| match v {
+            Value::ChronoDateTime(v) => Ok(naive(*v)?),
+            v => Err(other(v)),
+        })?),
+        ArrayType::ChronoDateTimeUtc => args.add(each(items, |v| match v {
+            Value::ChronoDateTimeUtc(v) => Ok(aware(*v)?),
+            Value::ChronoDateTimeLocal(v) => Ok(aware(*v)?.map(|t| t.to_utc())),
+            Value::ChronoDateTimeWithTimeZone(v) => Ok(aware(*v)?.map(|t| t.to_utc())),
+            v => Err(other(v)),
+        })?),
+        ArrayType::Uuid => args.add(each(items, |v| match v {
+            Value::Uuid(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        ArrayType::IpNetwork => args.add(each(items, |v| match v {
+            Value::IpNetwork(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        #[cfg(feature = "decimal")]
+        ArrayType::Decimal => args.add(each(items, |v| match v {
+            Value::Decimal(v) => Ok(*v),
+            v => Err(other(v)),
+        })?),
+        _ => Err(format!("an array of {element:?} is bound by sea-query's binder").into()),
+    }
+}
+
+/// The array a bulk statement binds for a column whose values look like `typed_null`: its
+/// element type (as [`bind`] encodes the values) and the SQL name of that type. `None` for an
+/// array column: `unnest` would flatten an array of arrays.
+pub(crate) fn column_array(typed_null: &Value) -> Option<(ArrayType, &'static str)> {
+    Some(match typed_null {
+        Value::Bool(_) => (ArrayType::Bool, "bool"),
+        Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::BigUnsigned(_) => (ArrayType::BigInt, "int8"),
+        Value::Float(_) | Value::Double(_) => (ArrayType::Double, "float8"),
+        Value::String(_) | Value::Char(_) | Value::Enum(_) => (ArrayType::String, "text"),
+        Value::Bytes(_) => (ArrayType::Bytes, "bytea"),
+        Value::Json(_) => (ArrayType::Json, "jsonb"),
+        Value::ChronoDate(_) => (ArrayType::ChronoDate, "date"),
+        Value::ChronoTime(_) => (ArrayType::ChronoTime, "time"),
+        Value::ChronoDateTime(_) => (ArrayType::ChronoDateTime, "timestamp"),
+        Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => (ArrayType::ChronoDateTimeUtc, "timestamptz"),
+        Value::Uuid(_) => (ArrayType::Uuid, "uuid"),
+        Value::IpNetwork(_) => (ArrayType::IpNetwork, "inet"),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => (ArrayType::Decimal, "numeric"),
+        Value::Array(..) => return None,
+    })
 }
 
 /// Arguments bound by sea-query's sqlx binder after the conversions of [`storage`].

@@ -208,13 +208,14 @@ impl<E: Entity> Repository<'_, E> {
         actions: &[crate::conflict::ConflictAction],
     ) -> Result<(u64, Vec<E>)> {
         let backend = self.backend();
-        let width = kind.width::<E>(backend);
-        let per_chunk = (backend.max_bind_parameters() / width).max(1);
+        let per_chunk = statements::rows_per_statement::<E>(backend, kind);
+        // Where rows travel as arrays, one text serves chunks of any size.
+        let any_size = statements::column_arrays::<E>(backend).is_some();
         let upsert = (kind != BulkKind::Insert).then_some(statements::Upsert::Bump);
-        let build = |n| statements::build_insert_statement::<E>(backend, n, upsert, true, actions);
+        let build = |n| statements::bulk_insert_statement::<E>(backend, n, upsert, true, actions);
         let full = if upsert.is_some() && actions == crate::conflict::declared::<E>() {
             std::borrow::Cow::Borrowed(self.cached(Fixed::BulkUpsertReturning))
-        } else if rows.len() >= per_chunk {
+        } else if any_size || rows.len() >= per_chunk {
             std::borrow::Cow::Owned(build(per_chunk))
         } else {
             std::borrow::Cow::Borrowed("")
@@ -226,15 +227,12 @@ impl<E: Entity> Repository<'_, E> {
                 Some(_) => self.lock_rows(conflict_rows::<E>(chunk)?).await?,
                 None => Vec::new(),
             };
-            let sql = if chunk.len() == per_chunk {
+            let sql = if any_size || chunk.len() == per_chunk {
                 full.clone()
             } else {
                 std::borrow::Cow::Owned(build(chunk.len()))
             };
-            let mut values = Vec::with_capacity(chunk.len() * width);
-            for entity in chunk {
-                kind.push_values(backend, *entity, at, &mut values)?;
-            }
+            let values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
             let after = self
                 .fetch_entities_statement(Statement::new(sql, values))
                 .await

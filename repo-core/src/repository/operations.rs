@@ -245,8 +245,9 @@ impl<E: Entity> Repository<'_, E> {
         }
     }
 
-    /// Insert every entity, atomically, in as few statements as the backend's bind limit
-    /// allows; the number of rows inserted. An empty slice sends nothing.
+    /// Insert every entity, atomically, in chunks (on PostgreSQL 10,000 rows bound as one
+    /// array per column, elsewhere as many rows as the bind limit allows); the number of rows
+    /// inserted. An empty slice sends nothing.
     pub async fn bulk_insert(&self, entities: &[E]) -> Result<u64> {
         async {
             let rows = batch_in_lock_order(entities, false)?;
@@ -259,8 +260,8 @@ impl<E: Entity> Repository<'_, E> {
     }
 
     /// Upsert every entity (as [`upsert`](Repository::upsert) does), atomically and chunked
-    /// under the bind limit; the number of rows written. When several entities share a
-    /// conflict key the last one wins. An empty slice sends nothing.
+    /// as [`bulk_insert`](Repository::bulk_insert) is; the number of rows written. When
+    /// several entities share a conflict key the last one wins. An empty slice sends nothing.
     pub async fn bulk_upsert(&self, entities: &[E]) -> Result<u64> {
         async { self.bulk_upserted(entities, None).await }
             .instrument(span::<E>("bulk_upsert"))
@@ -351,12 +352,13 @@ impl<E: Entity> Repository<'_, E> {
             return Ok((n, stored));
         }
         let backend = self.backend();
-        let width = kind.width::<E>(backend);
-        let per_chunk = (backend.max_bind_parameters() / width).max(1);
+        let per_chunk = statements::rows_per_statement::<E>(backend, kind);
+        // Where rows travel as arrays, one text serves chunks of any size.
+        let any_size = statements::column_arrays::<E>(backend).is_some();
         let actions = actions.filter(|a| *a != declared::<E>());
         let full: Cow<'static, str> = match &actions {
             None => Cow::Borrowed(self.cached(kind.fixed())),
-            Some(actions) if rows.len() >= per_chunk => {
+            Some(actions) if any_size || rows.len() >= per_chunk => {
                 Cow::Owned(build_insert::<E>(backend, per_chunk, kind, actions))
             }
             // No chunk is full: never used.
@@ -367,15 +369,12 @@ impl<E: Entity> Repository<'_, E> {
         let now = now();
         let statements = move || {
             rows.chunks(per_chunk).map(move |chunk| {
-                let sql: Cow<'static, str> = if chunk.len() == per_chunk {
+                let sql: Cow<'static, str> = if any_size || chunk.len() == per_chunk {
                     full.clone()
                 } else {
                     Cow::Owned(build_insert::<E>(backend, chunk.len(), kind, actions))
                 };
-                let mut values = Vec::with_capacity(chunk.len() * width);
-                for entity in chunk {
-                    kind.push_values(backend, *entity, now, &mut values)?;
-                }
+                let values = statements::chunk_values::<E>(backend, kind, chunk, now)?;
                 Ok(Statement::new(sql, values))
             })
         };

@@ -292,9 +292,129 @@ impl BulkKind {
     }
 }
 
-/// `INSERT` of `rows` rows of placeholders; for upserts with the conflict clause (a bulk
-/// upsert adds 1 to the version of the rows it updates, without checking it).
-/// `actions` holds the conflict action of every column (see [`ConflictAction`]).
+/// Rows one bulk statement writes where it binds one array a column: the bind limit does not
+/// apply, so this only bounds the size of a statement's message (a few MiB).
+const ROWS_PER_ARRAY_STATEMENT: usize = 10_000;
+
+/// Where `backend` binds a bulk write of `E` as one array a column (see
+/// [`Backend::column_array`]): each inserted column's array element type and its SQL name.
+/// `None` where a bulk statement binds rows of values.
+pub(crate) fn column_arrays<E: Entity>(
+    backend: Backend,
+) -> Option<Vec<(sea_query::ArrayType, &'static str)>> {
+    let arrays: Option<Vec<_>> = insert_columns::<E>()
+        .map(|c| backend.column_array(&(c.null_value)()))
+        .collect();
+    // A row of database-generated columns only has nothing to unnest.
+    arrays.filter(|arrays| !arrays.is_empty())
+}
+
+/// The most rows one bulk statement of `kind` writes: as many as the bind limit allows, or
+/// [`ROWS_PER_ARRAY_STATEMENT`] where the rows travel as arrays.
+pub(crate) fn rows_per_statement<E: Entity>(backend: Backend, kind: BulkKind) -> usize {
+    if column_arrays::<E>(backend).is_some() {
+        ROWS_PER_ARRAY_STATEMENT
+    } else {
+        (backend.max_bind_parameters() / kind.width::<E>(backend)).max(1)
+    }
+}
+
+/// The values a bulk statement of `kind` binds for `chunk`: row after row, or, where the
+/// backend takes arrays, one array a column (the values moved into it, not copied).
+pub(crate) fn chunk_values<E: Entity>(
+    backend: Backend,
+    kind: BulkKind,
+    chunk: &[&E],
+    now: DateTime<Utc>,
+) -> Result<Vec<Value>> {
+    let width = kind.width::<E>(backend);
+    let Some(arrays) = column_arrays::<E>(backend) else {
+        let mut values = Vec::with_capacity(chunk.len() * width);
+        for entity in chunk {
+            kind.push_values(backend, *entity, now, &mut values)?;
+        }
+        return Ok(values);
+    };
+    let mut columns: Vec<Vec<Value>> = arrays
+        .iter()
+        .map(|_| Vec::with_capacity(chunk.len()))
+        .collect();
+    // Each row's values pass through one small buffer into their columns.
+    let mut row = Vec::with_capacity(width);
+    for entity in chunk {
+        kind.push_values(backend, *entity, now, &mut row)?;
+        for (column, value) in columns.iter_mut().zip(row.drain(..)) {
+            column.push(value);
+        }
+    }
+    Ok(columns
+        .into_iter()
+        .zip(arrays)
+        .map(|(items, (element, _))| Value::Array(element, Some(Box::new(items))))
+        .collect())
+}
+
+/// [`build_insert_statement`] for a bulk write of `rows` rows: where the backend takes arrays
+/// (see [`column_arrays`]), the same text for any number of rows, selecting them from
+/// `unnest` of one array parameter a column, so one prepared statement serves every chunk
+/// and its text is never built per call.
+pub(crate) fn bulk_insert_statement<E: Entity>(
+    backend: Backend,
+    rows: usize,
+    upsert: Option<Upsert>,
+    returning: bool,
+    actions: &[ConflictAction],
+) -> String {
+    let Some(arrays) = column_arrays::<E>(backend) else {
+        return build_insert_statement::<E>(backend, rows, upsert, returning, actions);
+    };
+    let sql = build_insert_statement::<E>(backend, 1, upsert, returning, actions);
+    // `… VALUES ($1, …)` up to the conflict clause or RETURNING; the type signature in front
+    // is left out, since the casts below name every parameter's type.
+    let sql = match sql.split_once("*/ ") {
+        Some((signature, rest)) if signature.starts_with("/*") => rest,
+        _ => sql.as_str(),
+    };
+    let (Some(start), Some(end)) = (
+        sql.find(" VALUES ("),
+        [" ON CONFLICT ", " RETURNING "]
+            .iter()
+            .filter_map(|tail| sql.find(tail))
+            .min()
+            .or(Some(sql.len())),
+    ) else {
+        return sql.to_owned();
+    };
+    let columns: Vec<&crate::entity::ColumnDef> = insert_columns::<E>().collect();
+    let mut select = Vec::with_capacity(columns.len());
+    let mut parameters = Vec::with_capacity(columns.len());
+    let mut names = Vec::with_capacity(columns.len());
+    for (at, (column, (_, element))) in columns.iter().zip(&arrays).enumerate() {
+        let name = column.name;
+        // An enum travels as its label, cast to its type as a single value is.
+        select.push(match (column.null_value)() {
+            Value::Enum(sea_query::OptionEnum::None(type_name)) => {
+                format!("\"u\".\"{name}\"::\"{type_name}\"")
+            }
+            _ => format!("\"u\".\"{name}\""),
+        });
+        parameters.push(format!("${}::{element}[]", at + 1));
+        names.push(format!("\"{name}\""));
+    }
+    format!(
+        "{} SELECT {} FROM unnest({}) AS \"u\"({}){}",
+        &sql[..start],
+        select.join(", "),
+        parameters.join(", "),
+        names.join(", "),
+        &sql[end..]
+    )
+}
+
+/// `INSERT` of `rows` rows of placeholders (or of arrays, see [`bulk_insert_statement`]); for
+/// upserts with the conflict clause (a bulk upsert adds 1 to the version of the rows it
+/// updates, without checking it). `actions` holds the conflict action of every column (see
+/// [`ConflictAction`]).
 pub(crate) fn build_insert<E: Entity>(
     backend: Backend,
     rows: usize,
@@ -305,8 +425,14 @@ pub(crate) fn build_insert<E: Entity>(
         BulkKind::Insert => None,
         BulkKind::Upsert | BulkKind::UpsertReturning => Some(Upsert::Bump),
     };
+    let full = rows_per_statement::<E>(backend, kind);
+    let rows = if column_arrays::<E>(backend).is_some() {
+        full
+    } else {
+        rows
+    };
     let build = || {
-        build_insert_statement::<E>(
+        bulk_insert_statement::<E>(
             backend,
             rows,
             upsert,
@@ -314,7 +440,6 @@ pub(crate) fn build_insert<E: Entity>(
             actions,
         )
     };
-    let full = (backend.max_bind_parameters() / kind.width::<E>(backend)).max(1);
     if rows != full || actions == declared::<E>().as_slice() {
         // Declared actions are cached with the entity; a last, partial chunk varies in size.
         return build();
@@ -604,7 +729,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
                 Fixed::BulkUpsert => BulkKind::Upsert,
                 _ => BulkKind::UpsertReturning,
             };
-            let rows = (backend.max_bind_parameters() / bulk.width::<E>(backend)).max(1);
+            let rows = rows_per_statement::<E>(backend, bulk);
             build_insert::<E>(backend, rows, bulk, &declared::<E>())
         }
     }

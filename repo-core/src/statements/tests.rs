@@ -110,6 +110,63 @@ fn fixed_statements_and_bulk_chunks() {
     );
 }
 
+/// The entity of the README's section on the audit log.
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "invoices", unique(number), audit(require_actor))]
+struct Invoice {
+    #[repo(primary_key, auto)]
+    id: i64,
+    number: String,
+    cents: i64,
+}
+
+#[test]
+fn postgres_bulk_statements_take_one_array_a_column() {
+    let pg = Backend::Postgres;
+    let expected = r#"INSERT INTO "notes" ("slug", "mood", "stars", "updated_at") SELECT "u"."slug", "u"."mood"::"mood", "u"."stars", "u"."updated_at" FROM unnest($1::text[], $2::text[], $3::int8[], $4::timestamptz[]) AS "u"("slug", "mood", "stars", "updated_at")"#;
+    // The same text for every chunk size.
+    assert_eq!(
+        build_fixed::<Note>(pg, Fixed::BulkInsert, View::Live),
+        expected
+    );
+    assert_eq!(build_insert::<Note>(pg, 3, BulkKind::Insert, &[]), expected);
+    let upsert = build_fixed::<Note>(pg, Fixed::BulkUpsertReturning, View::Live);
+    assert!(
+        upsert.starts_with(&format!(
+            r#"{expected} ON CONFLICT ("slug") DO UPDATE SET "mood" = "excluded"."mood""#
+        )),
+        "{upsert}"
+    );
+    assert!(upsert.ends_with(r#" RETURNING "id", "slug", "mood", "stars", "updated_at""#));
+    // The README's audited bulk upsert.
+    let readme = include_str!("../../../README.md");
+    let invoices = build_fixed::<Invoice>(pg, Fixed::BulkUpsertReturning, View::Live);
+    assert!(readme.contains(&invoices), "the README lacks\n{invoices}");
+    // Rows pushed one after another become one array a column, in row order.
+    let now = DateTime::from_timestamp(7, 0).unwrap();
+    let note = |slug: &str, stars| Note {
+        id: 0,
+        slug: slug.to_owned(),
+        mood: Mood::Loud,
+        stars,
+        updated_at: now,
+    };
+    let (a, b) = (note("a", Some(1)), note("b", None));
+    let values = chunk_values::<Note>(pg, BulkKind::Insert, &[&a, &b], now).unwrap();
+    assert_eq!(values.len(), 4);
+    let Value::Array(sea_query::ArrayType::BigInt, Some(stars)) = &values[2] else {
+        panic!("{:?}", values[2]);
+    };
+    assert_eq!(**stars, vec![Value::Int(Some(1)), Value::Int(None)]);
+    let Value::Array(sea_query::ArrayType::String, Some(slugs)) = &values[0] else {
+        panic!("{:?}", values[0]);
+    };
+    assert_eq!(**slugs, vec![Value::from("a"), Value::from("b")]);
+    // Elsewhere, rows of values.
+    let values = chunk_values::<Note>(Backend::Sqlite, BulkKind::Insert, &[&a, &b], now).unwrap();
+    assert_eq!(values.len(), 8);
+}
+
 #[test]
 fn typed_columns_are_identifiers() {
     let select = Query::select()
