@@ -1,4 +1,5 @@
-//! Bulk writes: chunked under each backend's bind limit, atomic, on SQLite and PostgreSQL.
+//! Bulk writes: chunked (under the bind limit, or as arrays on PostgreSQL), atomic, on every
+//! backend.
 
 use repo_core::prelude::*;
 use repo_core::{Backend, DbOptions, Entity, Error, RetryPolicy};
@@ -13,15 +14,12 @@ repo_tests::on_every_backend!(
     empty_batch_sends_nothing,
     upsert_without_a_key_is_rejected,
     concurrent_shuffled_bulk_upserts_never_deadlock,
+    text_that_looks_like_syntax_is_stored_as_given,
 );
 
-/// Rows per statement for `E` on `backend`: the bind limit over the inserted column count.
+/// Rows per statement for `E` on `backend`.
 fn per_chunk<E: Entity>(backend: Backend) -> usize {
-    let width = E::COLUMNS
-        .iter()
-        .filter(|c| !(c.auto && c.role == repo_core::ColumnRole::PrimaryKey))
-        .count();
-    backend.max_bind_parameters() / width
+    repo_tests::rows_per_bulk_statement::<E>(backend)
 }
 
 async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
@@ -129,8 +127,7 @@ async fn failing_last_chunk_leaves_nothing_written(db: Db) {
 
     // Upsert: conflicts on its own key are updates, but the primary key of another row is not.
     let accounts = AccountRepository::new(&db);
-    let width = 4;
-    let per = db.backend().max_bind_parameters() / width;
+    let per = per_chunk::<Account>(db.backend());
     let mut batch: Vec<Account> = (0..per + 5)
         .map(|i| Account {
             id: format!("id-{i}"),
@@ -332,4 +329,72 @@ async fn crowded_bulk_upserts_without_retries_mysql() {
     let options = DbOptions::new().retry(RetryPolicy::never());
     crowded_bulk_upserts_succeed_without_retries(repo_tests::mysql_with("no_retry", options).await)
         .await;
+}
+
+/// Text that means something in SQL, in array literals or in JSON, in every text column of a
+/// bulk write (PostgreSQL binds it inside arrays): each row reads back exactly as written.
+async fn text_that_looks_like_syntax_is_stored_as_given(db: Db) {
+    db.create_schema::<Reading>().await.unwrap();
+    let repo = ReadingRepository::new(&db);
+    let hostile = [
+        "",
+        "NULL",
+        "null",
+        "{}",
+        "{a,b}",
+        "{\"x\": 1}",
+        "a,b",
+        "quote ' and \" and \\ backslash",
+        "(1, 2)",
+        "$1",
+        "?",
+        "'); DROP TABLE readings; --",
+        "line\nbreak\ttab",
+        "ünïcödé ✓ 𝄞",
+        "   padded   ",
+    ];
+    let rows: Vec<Reading> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut row = Reading::new(text, i as i64, i as f64);
+            row.unit = (*text).to_owned();
+            row.note = (i % 2 == 0).then(|| (*text).to_owned());
+            row
+        })
+        .collect();
+    assert_eq!(repo.bulk_insert(&rows).await.unwrap(), rows.len() as u64);
+    let stored = |rows: Vec<Reading>| {
+        let mut rows: Vec<(String, i64, String, Option<String>)> = rows
+            .into_iter()
+            .map(|r| (r.sensor, r.seq, r.unit, r.note))
+            .collect();
+        rows.sort_by_key(|r| r.1);
+        rows
+    };
+    let expected = stored(rows.clone());
+    assert_eq!(
+        stored(repo.find_all(Filter::all()).await.unwrap()),
+        expected
+    );
+    // The same keys again, upserted with the text moved to the other columns.
+    let again: Vec<Reading> = rows
+        .iter()
+        .map(|r| {
+            let mut row = r.clone();
+            row.unit = format!("{}|{}", r.unit, r.seq);
+            row.note = r.note.is_none().then(|| r.sensor.clone());
+            row
+        })
+        .collect();
+    let returned = repo.bulk_upsert_returning(&again).await.unwrap();
+    assert_eq!(stored(returned), stored(again.clone()));
+    assert_eq!(
+        stored(repo.find_all(Filter::all()).await.unwrap()),
+        stored(again)
+    );
+    assert_eq!(
+        repo.count(Filter::all()).await.unwrap(),
+        hostile.len() as u64
+    );
 }

@@ -162,6 +162,19 @@ macro_rules! on_every_backend {
     };
 }
 
+/// Rows one bulk statement of `E` writes on `backend`, as the README says: on PostgreSQL
+/// 10,000 (one array a column), elsewhere the bind limit over the inserted column count.
+pub fn rows_per_bulk_statement<E: repo_core::Entity>(backend: repo_core::Backend) -> usize {
+    if backend == repo_core::Backend::Postgres {
+        return 10_000;
+    }
+    let width = E::COLUMNS
+        .iter()
+        .filter(|c| !(c.auto && c.role == repo_core::ColumnRole::PrimaryKey))
+        .count();
+    backend.max_bind_parameters() / width
+}
+
 /// Run SQL text (one or more statements) on `db`'s pool, whichever backend it is: for tests
 /// that set up or change data behind the repositories' back.
 pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
