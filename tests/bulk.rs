@@ -358,7 +358,7 @@ async fn text_that_looks_like_syntax_is_stored_as_given(db: Db) {
         .enumerate()
         .map(|(i, text)| {
             let mut row = Reading::new(text, i as i64, i as f64);
-            row.unit = (*text).to_owned();
+            (*text).clone_into(&mut row.unit);
             row.note = (i % 2 == 0).then(|| (*text).to_owned());
             row
         })

@@ -95,6 +95,16 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     fn push_values(&self, out: &mut Vec<Value>) -> Result<()>;
     /// The value of the column at `index` of [`COLUMNS`](Entity::COLUMNS).
     fn value_at(&self, index: usize) -> Result<Value>;
+    /// How `self` and `other` order by the column at `index` of [`COLUMNS`](Entity::COLUMNS),
+    /// as [`crate::DbField::compare_key`] orders it. The default
+    /// compares [`value_at`](Entity::value_at) values (a value that cannot be made orders
+    /// as equal: writing it fails anyway).
+    fn compare_at(&self, other: &Self, index: usize) -> std::cmp::Ordering {
+        match (self.value_at(index), other.value_at(index)) {
+            (Ok(a), Ok(b)) => crate::statements::compare_value(&a, &b),
+            _ => std::cmp::Ordering::Equal,
+        }
+    }
     /// Build the entity from a row holding every column in [`COLUMNS`](Entity::COLUMNS) order.
     fn decode(row: &Row) -> Result<Self, sqlx::Error>;
     /// Statements of this entity whose text never changes, built on first use.

@@ -62,10 +62,28 @@ pub trait DbField: Sized + Send + Sync + 'static {
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         None
     }
+    /// How two values order as part of a conflict key: bulk writes sort their rows by it, so
+    /// concurrent writers lock rows in one order. It must order as the default does, which
+    /// compares the values [`to_value`](DbField::to_value) makes; text, integers, timestamps
+    /// and the like compare in place, without making them.
+    #[must_use]
+    fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
+        crate::statements::compare_value(&self.to_value(), &other.to_value())
+    }
 }
 
 macro_rules! native_field {
+    ($ty:ty, $variant:ident, $column:expr, ordered) => {
+        native_field!($ty, $variant, $column, {
+            fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
+                self.cmp(other)
+            }
+        });
+    };
     ($ty:ty, $variant:ident, $column:expr) => {
+        native_field!($ty, $variant, $column, {});
+    };
+    ($ty:ty, $variant:ident, $column:expr, { $($compare:tt)* }) => {
         impl DbField for $ty {
             type Scalar = Self;
             fn to_value(&self) -> Value {
@@ -80,20 +98,22 @@ macro_rules! native_field {
             fn column_type(_: Backend) -> ColumnType {
                 $column
             }
+            $($compare)*
         }
     };
 }
 
-native_field!(bool, Bool, ColumnType::Boolean);
-native_field!(i16, SmallInt, ColumnType::SmallInteger);
-native_field!(i32, Int, ColumnType::Integer);
-native_field!(i64, BigInt, ColumnType::BigInteger);
+// `ordered`: the type's own order is the one `compare_value` gives its values.
+native_field!(bool, Bool, ColumnType::Boolean, ordered);
+native_field!(i16, SmallInt, ColumnType::SmallInteger, ordered);
+native_field!(i32, Int, ColumnType::Integer, ordered);
+native_field!(i64, BigInt, ColumnType::BigInteger, ordered);
 native_field!(f32, Float, ColumnType::Float);
 native_field!(f64, Double, ColumnType::Double);
-native_field!(String, String, ColumnType::Text);
-native_field!(Vec<u8>, Bytes, ColumnType::Blob);
-native_field!(NaiveDate, ChronoDate, ColumnType::Date);
-native_field!(Uuid, Uuid, ColumnType::Uuid);
+native_field!(String, String, ColumnType::Text, ordered);
+native_field!(Vec<u8>, Bytes, ColumnType::Blob, ordered);
+native_field!(NaiveDate, ChronoDate, ColumnType::Date, ordered);
+native_field!(Uuid, Uuid, ColumnType::Uuid, ordered);
 
 impl DbField for DateTime<Utc> {
     type Scalar = Self;
@@ -108,6 +128,9 @@ impl DbField for DateTime<Utc> {
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::TimestampWithTimeZone
+    }
+    fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
+        self.cmp(other)
     }
 }
 
@@ -196,6 +219,13 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
     }
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         T::enum_type()
+    }
+    /// NULL first, as the typed NULL [`to_value`](DbField::to_value) makes orders before a value.
+    fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Some(a), Some(b)) => a.compare_key(b),
+            (a, b) => a.is_some().cmp(&b.is_some()),
+        }
     }
 }
 

@@ -176,6 +176,7 @@ pub mod __private {
     pub use crate::filter::Column;
     pub use crate::repository::{BaseRepository, Repository};
     pub use crate::row::{FromDbRow, Row};
+    pub use crate::statements::compare_value;
     pub use crate::{db_enum, impl_sqlx_for_db_enum};
     pub use sea_query::{ColumnType, Value};
     pub use serde_json::Value as JsonValue;

@@ -164,6 +164,7 @@ macro_rules! on_every_backend {
 
 /// Rows one bulk statement of `E` writes on `backend`, as the README says: on PostgreSQL
 /// 10,000 (one array a column), elsewhere the bind limit over the inserted column count.
+#[must_use]
 pub fn rows_per_bulk_statement<E: repo_core::Entity>(backend: repo_core::Backend) -> usize {
     if backend == repo_core::Backend::Postgres {
         return 10_000;

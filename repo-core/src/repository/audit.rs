@@ -121,6 +121,24 @@ impl<E: Entity> Repository<'_, E> {
         Ok(())
     }
 
+    /// [`lock_rows`](Repository::lock_rows) of the rows the conflict keys of `rows` (in lock
+    /// order) meet. A composite key is matched as an `OR` of conditions, which the statement
+    /// builder nests one level per key: those are read a few hundred keys at a time (in order,
+    /// so locks are still taken in key order).
+    pub(crate) async fn lock_conflict_rows(&self, rows: &[&E]) -> Result<Vec<E>> {
+        const COMPOSITE_KEYS_PER_READ: usize = 200;
+        let per_read = if statements::conflict_key::<E>()?.len() == 1 {
+            rows.len().max(1)
+        } else {
+            COMPOSITE_KEYS_PER_READ
+        };
+        let mut locked = Vec::new();
+        for piece in rows.chunks(per_read) {
+            locked.extend(self.lock_rows(conflict_rows::<E>(piece)?).await?);
+        }
+        Ok(locked)
+    }
+
     /// The rows matching `condition`, whatever the view, locked for the rest of the unit of
     /// work where the backend has row locks (else writers are serialized already).
     pub(crate) async fn lock_rows(&self, condition: Condition) -> Result<Vec<E>> {
@@ -224,7 +242,7 @@ impl<E: Entity> Repository<'_, E> {
         let mut stored = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(per_chunk) {
             let before = match upsert {
-                Some(_) => self.lock_rows(conflict_rows::<E>(chunk)?).await?,
+                Some(_) => self.lock_conflict_rows(chunk).await?,
                 None => Vec::new(),
             };
             let sql = if any_size || chunk.len() == per_chunk {
@@ -232,7 +250,10 @@ impl<E: Entity> Repository<'_, E> {
             } else {
                 std::borrow::Cow::Owned(build(chunk.len()))
             };
-            let values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
+            let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
+            if upsert.is_some() {
+                statements::name_existing_keys::<E>(backend, &mut values, chunk, &before)?;
+            }
             let after = self
                 .fetch_entities_statement(Statement::new(sql, values))
                 .await

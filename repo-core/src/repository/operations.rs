@@ -250,7 +250,7 @@ impl<E: Entity> Repository<'_, E> {
     /// inserted. An empty slice sends nothing.
     pub async fn bulk_insert(&self, entities: &[E]) -> Result<u64> {
         async {
-            let rows = batch_in_lock_order(entities, false)?;
+            let rows = batch_in_lock_order(entities, false);
             let (n, _) = self.bulk(&rows, BulkKind::Insert, None).await?;
             record_rows(n);
             Ok(n)
@@ -286,7 +286,7 @@ impl<E: Entity> Repository<'_, E> {
         entities: &[E],
         actions: Option<Vec<ConflictAction>>,
     ) -> Result<u64> {
-        let rows = batch_in_lock_order(entities, true)?;
+        let rows = batch_in_lock_order(entities, true);
         let (n, _) = self.bulk(&rows, BulkKind::Upsert, actions).await?;
         record_rows(n);
         Ok(n)
@@ -320,7 +320,7 @@ impl<E: Entity> Repository<'_, E> {
         entities: &[E],
         actions: Option<Vec<ConflictAction>>,
     ) -> Result<Vec<E>> {
-        let rows = batch_in_lock_order(entities, true)?;
+        let rows = batch_in_lock_order(entities, true);
         let (n, rows) = self.bulk(&rows, BulkKind::UpsertReturning, actions).await?;
         record_rows(n);
         Ok(rows)
@@ -352,6 +352,10 @@ impl<E: Entity> Repository<'_, E> {
             return Ok((n, stored));
         }
         let backend = self.backend();
+        if kind != BulkKind::Insert && statements::looks_up_generated_key::<E>(backend) {
+            let actions = actions.unwrap_or_else(declared::<E>);
+            return in_group!(self, |repo| repo.bulk_naming_keys(rows, kind, &actions));
+        }
         let per_chunk = statements::rows_per_statement::<E>(backend, kind);
         // Where rows travel as arrays, one text serves chunks of any size.
         let any_size = statements::column_arrays::<E>(backend).is_some();
@@ -397,6 +401,48 @@ impl<E: Entity> Repository<'_, E> {
             && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey;
         let returned = returned.iter().map(decode::<E>).collect::<Result<_>>()?;
         Ok((if upserted { rows.len() as u64 } else { written }, returned))
+    }
+
+    /// A bulk upsert where each row names the generated key of the row its conflict key meets
+    /// (see [`statements::name_existing_keys`]): per chunk, lock and read those rows in key
+    /// order, then write the chunk. Run as one group: all or nothing.
+    async fn bulk_naming_keys(
+        &self,
+        rows: &[&E],
+        kind: BulkKind,
+        actions: &[ConflictAction],
+    ) -> Result<(u64, Vec<E>)> {
+        let backend = self.backend();
+        let per_chunk = statements::rows_per_statement::<E>(backend, kind);
+        let full: Cow<'static, str> = if actions == declared::<E>().as_slice() {
+            Cow::Borrowed(self.cached(kind.fixed()))
+        } else if rows.len() >= per_chunk {
+            Cow::Owned(build_insert::<E>(backend, per_chunk, kind, actions))
+        } else {
+            Cow::Borrowed("")
+        };
+        let at = now();
+        let mut stored = Vec::new();
+        for chunk in rows.chunks(per_chunk) {
+            let existing = self.lock_conflict_rows(chunk).await?;
+            let sql = if chunk.len() == per_chunk {
+                full.clone()
+            } else {
+                Cow::Owned(build_insert::<E>(backend, chunk.len(), kind, actions))
+            };
+            let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
+            statements::name_existing_keys::<E>(backend, &mut values, chunk, &existing)?;
+            let statement = Statement::new(sql, values);
+            let written = if kind == BulkKind::UpsertReturning {
+                self.fetch_entities_statement(statement)
+                    .await
+                    .map(|rows| stored.extend(rows))
+            } else {
+                self.execute_statement(statement).await.map(drop)
+            };
+            written.map_err(|e| statements::upsert_error::<E>(backend, e))?;
+        }
+        Ok((rows.len() as u64, stored))
     }
 
     /// Set columns on every row matching `filter` (and `updated_at` to now, unless assigned;

@@ -183,36 +183,34 @@ pub(crate) fn insert_values<E: Entity>(
 /// order and never deadlock each other. With `dedupe`, only the last entity of each conflict key
 /// stays (PostgreSQL refuses to update one row twice in a statement; SQLite would let the last
 /// win: both now agree).
-pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Result<Vec<&E>> {
+pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Vec<&E> {
     let Some(key) = E::conflict_key() else {
-        return Ok(entities.iter().collect());
+        return entities.iter().collect();
     };
     if entities.len() < 2 {
-        return Ok(entities.iter().collect());
+        return entities.iter().collect();
     }
     let indexes: Vec<usize> = key
         .iter()
         .filter_map(|name| E::column_index(name))
         .collect();
-    // Every key in one flat vector (entity `i`'s at `i * width..`), and positions sorted by
-    // them: no allocation per entity, and the sort moves plain indexes.
-    let width = indexes.len();
-    let mut keys = Vec::with_capacity(entities.len() * width);
-    for entity in entities {
-        for &i in &indexes {
-            keys.push(entity.value_at(i)?);
-        }
-    }
-    let key_of = |position: usize| &keys[position * width..(position + 1) * width];
-    let mut order: Vec<usize> = (0..entities.len()).collect();
+    // Compared in place (`Entity::compare_at`): no copy of any key.
+    let compare = |a: &E, b: &E| {
+        indexes
+            .iter()
+            .map(|&i| a.compare_at(b, i))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let mut order: Vec<&E> = entities.iter().collect();
     // Stable: equal keys keep their input order, so the last of them is the last one given.
     // A batch already in key order (common: rows generated or read in key order) is not sorted.
-    if !order.is_sorted_by(|&a, &b| compare_keys(key_of(a), key_of(b)).is_le()) {
-        order.sort_by(|&a, &b| compare_keys(key_of(a), key_of(b)));
+    if !order.is_sorted_by(|a, b| compare(a, b).is_le()) {
+        order.sort_by(|a, b| compare(a, b));
     }
     if dedupe {
         order.dedup_by(|later, earlier| {
-            let same = key_of(*later) == key_of(*earlier);
+            let same = compare(later, earlier).is_eq();
             if same {
                 // `dedup_by` keeps `earlier`: move the later entity into its place.
                 std::mem::swap(later, earlier);
@@ -220,15 +218,11 @@ pub(crate) fn batch_in_lock_order<E: Entity>(entities: &[E], dedupe: bool) -> Re
             same
         });
     }
-    Ok(order
-        .into_iter()
-        .map(|position| &entities[position])
-        .collect())
+    order
 }
 
-/// A total order on key values, the same in every process: by value for the types keys
-/// usually have, by their debug text otherwise.
-fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+/// [`compare_value`] over keys of one or more columns.
+pub(crate) fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
     a.iter()
         .zip(b)
         .map(|(a, b)| compare_value(a, b))
@@ -236,7 +230,10 @@ fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
         .unwrap_or(std::cmp::Ordering::Equal)
 }
 
-fn compare_value(a: &Value, b: &Value) -> std::cmp::Ordering {
+/// A total order on key values, the same in every process: by value for the types keys
+/// usually have, by their debug text otherwise. Generated `Entity::compare_at` falls back on it.
+#[must_use]
+pub fn compare_value(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a, b) {
         (Value::BigInt(a), Value::BigInt(b)) => a.cmp(b),
         (Value::Int(a), Value::Int(b)) => a.cmp(b),
@@ -271,7 +268,7 @@ impl BulkKind {
     pub(crate) fn width<E: Entity>(self, backend: Backend) -> usize {
         match self {
             Self::Insert => insert_columns::<E>().count(),
-            Self::Upsert | Self::UpsertReturning => upsert::upsert_width::<E>(backend),
+            Self::Upsert | Self::UpsertReturning => upsert::bulk_upsert_width::<E>(backend),
         }
     }
 
@@ -286,7 +283,7 @@ impl BulkKind {
         match self {
             Self::Insert => insert_values(entity, now, out),
             Self::Upsert | Self::UpsertReturning => {
-                upsert::upsert_values(backend, entity, now, out)
+                upsert::bulk_upsert_values(backend, entity, now, out)
             }
         }
     }
@@ -590,7 +587,7 @@ pub(crate) fn build_insert_statement<E: Entity>(
     }
     let sql = Statement::build(&insert, backend).sql().to_owned();
     if upsert.is_some() {
-        upsert::resolve_conflict_key::<E>(backend, sql)
+        upsert::resolve_conflict_key::<E>(backend, sql, upsert == Some(Upsert::Bump))
     } else {
         sql
     }
@@ -736,7 +733,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
 }
 
 mod upsert;
-pub(crate) use upsert::{upsert_error, upsert_values};
+pub(crate) use upsert::{looks_up_generated_key, name_existing_keys, upsert_error, upsert_values};
 
 #[cfg(test)]
 mod tests;

@@ -168,6 +168,44 @@ fn postgres_bulk_statements_take_one_array_a_column() {
 }
 
 #[test]
+fn keys_compare_in_place_as_their_values_compare() {
+    use crate::DbField as _;
+    let now = DateTime::from_timestamp(7, 0).unwrap();
+    let note = |slug: &str, mood, stars| Note {
+        id: 0,
+        slug: slug.to_owned(),
+        mood,
+        stars,
+        updated_at: now,
+    };
+    let notes = [
+        note("b", Mood::Loud, Some(2)),
+        note("a", Mood::Calm, None),
+        note("", Mood::Loud, Some(-1)),
+        note("a", Mood::Loud, Some(2)),
+        note("ä", Mood::Calm, Some(i32::MAX)),
+    ];
+    for a in &notes {
+        for b in &notes {
+            for index in 0..Note::COLUMNS.len() {
+                let by_value =
+                    compare_value(&a.value_at(index).unwrap(), &b.value_at(index).unwrap());
+                assert_eq!(
+                    a.compare_at(b, index),
+                    by_value,
+                    "column {index}: {a:?} / {b:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        Some(1.5_f64).compare_key(&None),
+        std::cmp::Ordering::Greater
+    );
+    assert_eq!(Some(-3_i64).compare_key(&Some(2)), std::cmp::Ordering::Less);
+}
+
+#[test]
 fn typed_columns_are_identifiers() {
     let select = Query::select()
         .column(Note::SLUG)
@@ -198,7 +236,6 @@ fn batches_are_written_in_key_order_and_duplicates_keep_the_last() {
     ];
     let ids = |dedupe| -> Vec<i64> {
         batch_in_lock_order(&batch, dedupe)
-            .unwrap()
             .iter()
             .map(|n| n.id)
             .collect()
@@ -223,6 +260,39 @@ fn mariadb_upserts_guard_the_declared_key_and_return_rows() {
          `updated_at` = VALUES(`updated_at`) \
          RETURNING \"id\", \"slug\", \"mood\", \"stars\", \"updated_at\""
     );
+    // A bulk chunk binds that key itself, read and locked before the statement.
+    let bulk = build_insert::<Note>(Backend::MySql, 2, BulkKind::Upsert, &declared::<Note>());
+    assert!(
+        bulk.starts_with(
+            "INSERT INTO `notes` (\"id\", `slug`, `mood`, `stars`, `updated_at`) \
+             VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
+        ),
+        "{bulk}"
+    );
+    let now = DateTime::from_timestamp(7, 0).unwrap();
+    let note = |id, slug: &str| Note {
+        id,
+        slug: slug.to_owned(),
+        mood: Mood::Calm,
+        stars: None,
+        updated_at: now,
+    };
+    let chunk = [note(0, "new"), note(0, "old"), note(0, "gone")];
+    let chunk: Vec<&Note> = chunk.iter().collect();
+    let mut values = chunk_values::<Note>(Backend::MySql, BulkKind::Upsert, &chunk, now).unwrap();
+    assert_eq!(values.len(), 15);
+    let stored = [note(41, "old"), note(7, "elsewhere")];
+    name_existing_keys::<Note>(Backend::MySql, &mut values, &chunk, &stored).unwrap();
+    let ids: Vec<&Value> = values.iter().step_by(5).collect();
+    assert_eq!(
+        ids,
+        [
+            &Value::BigInt(None),
+            &Value::BigInt(Some(41)),
+            &Value::BigInt(None)
+        ]
+    );
+    assert_eq!(values[6], Value::from("old"));
     // A supplied primary key can clash too: each row takes the key of the row that already
     // has its conflict key, and a guard, first in the update list, refuses any other clash.
     let upsert = build_fixed::<Tag>(Backend::MySql, Fixed::Upsert, View::Live);

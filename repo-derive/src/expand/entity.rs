@@ -28,6 +28,8 @@ fn private_at(span: Span) -> TokenStream {
 /// be stored (or a wrong `created_at`) is reported on that field.
 struct FieldCode {
     to_value: TokenStream,
+    /// How two entities order by the field, where it compares in place.
+    compare: Option<TokenStream>,
     decode: TokenStream,
     column_def: TokenStream,
     column_const: TokenStream,
@@ -158,6 +160,7 @@ fn field_code(
     if field.json {
         FieldCode {
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
+            compare: None,
             decode: quote_spanned!(span=> #p::json::decode::<#ty>(row, #index)?),
             column_def: quote! {
                 #p::ColumnDef {
@@ -205,6 +208,9 @@ fn field_code(
         let const_value = quote_spanned!(span=> #column::new #args);
         FieldCode {
             to_value: quote_spanned!(span=> #field_ty::to_value(&self.#ident)),
+            compare: Some(
+                quote_spanned!(span=> #field_ty::compare_key(&self.#ident, &other.#ident)),
+            ),
             decode: quote_spanned!(span=> #field_ty::decode(row, #index)?),
             column_def: quote! {
                 #p::ColumnDef {
@@ -282,16 +288,44 @@ fn audit_const(model: &Entity) -> TokenStream {
     }
 }
 
+/// `Entity::compare_at`: fields compared in place; a JSON field compares the values it
+/// serializes to.
+fn compare_at(codes: &[FieldCode]) -> TokenStream {
+    let p = private();
+    let (indexes, compares): (Vec<usize>, Vec<&TokenStream>) = codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.compare.as_ref().map(|compare| (i, compare)))
+        .unzip();
+    quote! {
+        fn compare_at(&self, other: &Self, index: usize) -> ::std::cmp::Ordering {
+            match index {
+                #(#indexes => #compares,)*
+                _ => <Self as #p::Entity>::value_at(self, index)
+                    .ok()
+                    .zip(<Self as #p::Entity>::value_at(other, index).ok())
+                    .map_or(::std::cmp::Ordering::Equal, |(a, b)| #p::compare_value(&a, &b)),
+            }
+        }
+    }
+}
+
+/// `Entity::SCHEMA`: the declared schema, if any.
+fn schema(model: &Entity) -> TokenStream {
+    let p = private();
+    model.schema.as_ref().map_or_else(
+        || quote!(#p::Option::None),
+        |schema| quote!(#p::Option::Some(#schema)),
+    )
+}
+
 pub fn expand(model: &Entity) -> TokenStream {
     let p = private();
     let entity = model.ident;
     let vis = model.vis;
     let name = entity.to_string();
     let table = &model.table;
-    let schema = model.schema.as_ref().map_or_else(
-        || quote!(#p::Option::None),
-        |schema| quote!(#p::Option::Some(#schema)),
-    );
+    let schema = schema(model);
     let Key {
         names: key_names,
         id_type,
@@ -307,6 +341,7 @@ pub fn expand(model: &Entity) -> TokenStream {
     let idents: Vec<&syn::Ident> = model.fields.iter().map(|f| f.ident).collect();
     let indexes: Vec<usize> = (0..model.fields.len()).collect();
     let to_values: Vec<&TokenStream> = codes.iter().map(|c| &c.to_value).collect();
+    let compare_at = compare_at(&codes);
     let decodes: Vec<&TokenStream> = codes.iter().map(|c| &c.decode).collect();
     let column_defs: Vec<&TokenStream> = codes.iter().map(|c| &c.column_def).collect();
     let column_consts: Vec<&TokenStream> = codes.iter().map(|c| &c.column_const).collect();
@@ -348,6 +383,8 @@ pub fn expand(model: &Entity) -> TokenStream {
                 #(out.push(#to_values);)*
                 Ok(())
             }
+
+            #compare_at
 
             fn value_at(&self, index: usize) -> #p::Result<#p::Value> {
                 Ok(match index {
