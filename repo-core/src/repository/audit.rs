@@ -354,16 +354,28 @@ fn insert_sql(backend: Backend, rows: usize) -> String {
     sql
 }
 
-/// Insert `entries` into the audit log: one statement per chunk under the bind limit.
+/// Insert `entries` into the audit log: one statement per chunk (of arrays on PostgreSQL,
+/// else of rows under the bind limit).
 async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let log = Repository::<AuditEntry>::new(conn);
     let backend = conn.backend();
+    let at = now();
+    if statements::column_arrays::<AuditEntry>(backend).is_some() {
+        // One array a column (PostgreSQL): one cached text for every number of entries.
+        let per_chunk = statements::rows_per_statement::<AuditEntry>(backend, BulkKind::Insert);
+        let entries: Vec<&AuditEntry> = entries.iter().collect();
+        for chunk in entries.chunks(per_chunk) {
+            let values = statements::chunk_values(backend, BulkKind::Insert, chunk, at)?;
+            let sql = log.cached(Fixed::BulkInsert);
+            log.execute_statement(Statement::new(sql, values)).await?;
+        }
+        return Ok(());
+    }
     let width = BulkKind::Insert.width::<AuditEntry>(backend);
     let per_chunk = (backend.max_bind_parameters() / width).max(1);
-    let at = now();
     for chunk in entries.chunks(per_chunk) {
         let sql = insert_sql(backend, chunk.len());
         let mut values = Vec::with_capacity(chunk.len() * width);
