@@ -108,49 +108,16 @@ fn bind(args: &mut sqlx::postgres::PgArguments, value: &Value) -> Result<(), Box
     }
 }
 
-/// Whether `value` is an array [`bind`] encodes itself: one of the element types
-/// [`column_array`] names, every item of a kind that converts to it.
+/// Whether `value` is an array [`bind`] encodes itself: every item is of a kind whose
+/// [`column_array`] element type is the array's own.
 fn encodes_directly(value: &Value) -> bool {
     let Value::Array(element, Some(items)) = value else {
         return false;
     };
-    let fits: fn(&Value) -> bool = match element {
-        ArrayType::BigInt => |v| {
-            matches!(
-                v,
-                Value::TinyInt(_)
-                    | Value::SmallInt(_)
-                    | Value::Int(_)
-                    | Value::BigInt(_)
-                    | Value::TinyUnsigned(_)
-                    | Value::SmallUnsigned(_)
-                    | Value::Unsigned(_)
-                    | Value::BigUnsigned(_)
-            )
-        },
-        ArrayType::Double => |v| matches!(v, Value::Float(_) | Value::Double(_)),
-        ArrayType::String => |v| matches!(v, Value::String(_) | Value::Char(_) | Value::Enum(_)),
-        ArrayType::Bool => |v| matches!(v, Value::Bool(_)),
-        ArrayType::Bytes => |v| matches!(v, Value::Bytes(_)),
-        ArrayType::Json => |v| matches!(v, Value::Json(_)),
-        ArrayType::ChronoDate => |v| matches!(v, Value::ChronoDate(_)),
-        ArrayType::ChronoTime => |v| matches!(v, Value::ChronoTime(_)),
-        ArrayType::ChronoDateTime => |v| matches!(v, Value::ChronoDateTime(_)),
-        ArrayType::ChronoDateTimeUtc => |v| {
-            matches!(
-                v,
-                Value::ChronoDateTimeUtc(_)
-                    | Value::ChronoDateTimeLocal(_)
-                    | Value::ChronoDateTimeWithTimeZone(_)
-            )
-        },
-        ArrayType::Uuid => |v| matches!(v, Value::Uuid(_)),
-        ArrayType::IpNetwork => |v| matches!(v, Value::IpNetwork(_)),
-        #[cfg(feature = "decimal")]
-        ArrayType::Decimal => |v| matches!(v, Value::Decimal(_)),
-        _ => return false,
-    };
-    items.iter().all(fits)
+    !items.is_empty()
+        && items
+            .iter()
+            .all(|item| column_array(item).is_some_and(|(of_item, _)| of_item == *element))
 }
 
 /// Encode an array that [`encodes_directly`], each item converted as [`bind`] converts it.
