@@ -372,16 +372,15 @@ pub(crate) fn bulk_insert_statement<E: Entity>(
         Some((signature, rest)) if signature.starts_with("/*") => rest,
         _ => sql.as_str(),
     };
-    let (Some(start), Some(end)) = (
-        sql.find(" VALUES ("),
-        [" ON CONFLICT ", " RETURNING "]
-            .iter()
-            .filter_map(|tail| sql.find(tail))
-            .min()
-            .or(Some(sql.len())),
-    ) else {
+    let Some(start) = sql.find(" VALUES (") else {
         return sql.to_owned();
     };
+    // Searched after the values only: a quoted column name may hold either word.
+    let end = [" ON CONFLICT ", " RETURNING "]
+        .iter()
+        .filter_map(|tail| sql[start..].find(tail))
+        .min()
+        .map_or(sql.len(), |at| start + at);
     let columns: Vec<&crate::entity::ColumnDef> = insert_columns::<E>().collect();
     let mut select = Vec::with_capacity(columns.len());
     let mut parameters = Vec::with_capacity(columns.len());

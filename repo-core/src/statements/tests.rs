@@ -120,6 +120,32 @@ struct Invoice {
     cents: i64,
 }
 
+/// Column names holding the words the bulk text is cut at.
+#[derive(Debug, Clone, repo_core::Repository)]
+#[repo(table = "odd_names", unique(code))]
+struct OddNames {
+    #[repo(primary_key)]
+    code: String,
+    #[repo(column = "a RETURNING b")]
+    returning: i64,
+    #[repo(column = "c ON CONFLICT d")]
+    conflict: i64,
+}
+
+#[test]
+fn postgres_bulk_text_is_cut_after_its_values() {
+    let pg = Backend::Postgres;
+    assert_eq!(
+        build_fixed::<OddNames>(pg, Fixed::BulkInsert, View::Live),
+        r#"INSERT INTO "odd_names" ("code", "a RETURNING b", "c ON CONFLICT d") SELECT "u"."code", "u"."a RETURNING b", "u"."c ON CONFLICT d" FROM unnest($1::text[], $2::int8[], $3::int8[]) AS "u"("code", "a RETURNING b", "c ON CONFLICT d")"#
+    );
+    let upsert = build_fixed::<OddNames>(pg, Fixed::BulkUpsertReturning, View::Live);
+    assert!(
+        upsert.contains(r#"AS "u"("code", "a RETURNING b", "c ON CONFLICT d") ON CONFLICT ("code") DO UPDATE SET"#),
+        "{upsert}"
+    );
+}
+
 #[test]
 fn postgres_bulk_statements_take_one_array_a_column() {
     let pg = Backend::Postgres;
