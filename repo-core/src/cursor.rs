@@ -270,6 +270,7 @@ mod tests {
             column_type: |_| ColumnType::Text,
             null_value,
             enum_type: || Some(("status", &["draft", "active"])),
+            decoding: |_| crate::field::Decoding::Partial,
             on_conflict: crate::ConflictAction::Replace,
         }
     }

@@ -86,6 +86,43 @@ pub(crate) struct Settings {
     pub(crate) cursor_key: Vec<u8>,
     /// How `Db::transaction` retries.
     pub(crate) retry: crate::retry::RetryPolicy,
+    /// What was learnt about each entity's table on this database, kept for the `Db`'s life.
+    pub(crate) tables: TableFacts,
+}
+
+/// Facts about entities' tables on one database, each found once (by a catalog read) and kept,
+/// by the entity's type and the kind of fact.
+#[derive(Default)]
+pub(crate) struct TableFacts {
+    facts: std::sync::RwLock<
+        std::collections::HashMap<
+            (std::any::TypeId, std::any::TypeId),
+            Arc<dyn std::any::Any + Send + Sync>,
+        >,
+    >,
+}
+
+impl TableFacts {
+    /// The fact of type `F` about entity `E`'s table, if it was found already.
+    pub(crate) fn get<E: 'static, F: Send + Sync + 'static>(&self) -> Option<Arc<F>> {
+        let facts = self
+            .facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fact = facts.get(&(std::any::TypeId::of::<E>(), std::any::TypeId::of::<F>()))?;
+        Arc::clone(fact).downcast::<F>().ok()
+    }
+
+    /// Keep `fact` about entity `E`'s table.
+    pub(crate) fn insert<E: 'static, F: Send + Sync + 'static>(&self, fact: Arc<F>) {
+        self.facts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                (std::any::TypeId::of::<E>(), std::any::TypeId::of::<F>()),
+                fact,
+            );
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -121,6 +158,7 @@ impl Settings {
         Ok(Self {
             cursor_key,
             retry: options.retry,
+            tables: TableFacts::default(),
         })
     }
 }

@@ -47,6 +47,9 @@ pub struct ColumnDef {
     pub null_value: fn() -> Value,
     /// The PostgreSQL enum type of the column, if any.
     pub enum_type: fn() -> Option<(&'static str, &'static [&'static str])>,
+    /// How surely the field decodes a column the database describes
+    /// ([`DbField::decoding`](crate::DbField::decoding)).
+    pub decoding: fn(&crate::backend::ColumnInfo) -> crate::field::Decoding,
     /// What an upsert writes to the column of an existing row (`#[repo(on_conflict = "...")]`).
     pub on_conflict: crate::conflict::ConflictAction,
 }

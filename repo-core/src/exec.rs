@@ -141,13 +141,15 @@ async fn fetch_optional_on<'c, DB: Driver, X: sqlx::Executor<'c, Database = DB>>
     Ok(row.map(DB::wrap))
 }
 
-/// Run `statements` in order on one connection; stop at the first error.
-async fn run_all<DB, C, I>(
+/// Run `statements` in order on one connection; stop at the first error. With `decode`, the
+/// rows the statements return, decoded as they come (a row that does not decode stops the run
+/// like a failed statement).
+async fn run_all<DB, C, I, T>(
     connection: &mut C,
     statements: I,
-    want_rows: bool,
+    decode: Option<fn(&Row) -> Result<T>>,
     map: fn(sqlx::Error) -> Error,
-) -> Result<(u64, Vec<Row>)>
+) -> Result<(u64, Vec<T>)>
 where
     DB: Driver,
     for<'c> &'c mut C: sqlx::Executor<'c, Database = DB>,
@@ -158,12 +160,15 @@ where
     for statement in statements {
         let (sql, values) = statement?.into_parts();
         let values = Bind::Owned(values);
-        if want_rows {
+        if let Some(decode) = decode {
             let fetched = fetch_all_on(&mut *connection, sql, values)
                 .await
                 .map_err(map)?;
             affected += fetched.len() as u64;
-            rows.extend(fetched);
+            rows.reserve(fetched.len());
+            for row in &fetched {
+                rows.push(decode(row)?);
+            }
         } else {
             affected += execute_on(&mut *connection, sql, values)
                 .await
@@ -313,6 +318,18 @@ impl<'a> Conn<'a> {
         }
     }
 
+    /// What the database says about `table`, read where statements run (inside the session's
+    /// transaction, so a table it created is seen, and never aborting it).
+    pub(crate) async fn describe(
+        &self,
+        table: &crate::backend::Table<'_>,
+    ) -> Result<crate::backend::TableDescription> {
+        match self {
+            Conn::Db(db) => db.pool.describe(table).await.map_err(classify_untyped),
+            Conn::Session(session) => session.lock().await.describe(table).await,
+        }
+    }
+
     /// Run a statement; the number of rows it affected.
     pub async fn execute(&self, statement: Statement) -> Result<u64> {
         self.execute_as(statement, classify_untyped).await
@@ -350,6 +367,73 @@ impl<'a> Conn<'a> {
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<Option<Row>> {
         run!(self, fetch_optional_on, statement, classify)
+    }
+
+    /// Run `statement`, a write that returns rows, and decode every row with `decode` before
+    /// the write may stand: on the pool in a transaction of its own, committed only once every
+    /// row decoded (run again as a whole after a retryable failure); in a session under a
+    /// savepoint, rolled back to it when a row does not decode, so the session goes on as before
+    /// the statement. A row that does not decode is the call's error and nothing is written.
+    pub(crate) async fn fetch_all_undoable<T: Send>(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+        decode: impl Fn(&Row) -> Result<T> + Send + Sync,
+    ) -> Result<Vec<T>> {
+        let decode_all = |rows: Vec<Row>| rows.iter().map(&decode).collect::<Result<Vec<T>>>();
+        match self {
+            Conn::Db(db) => {
+                let policy = db.settings.retry;
+                let (text, values) = statement.into_shared();
+                let mut attempt = 1;
+                loop {
+                    let mut tx = db.pool.begin(None).await?;
+                    let values = Bind::Borrowed(&values);
+                    let fetched = dispatch!(Tx, &mut tx, |inner, D| fetch_all_on(
+                        &mut **inner,
+                        text.sql(),
+                        values
+                    )
+                    .await);
+                    let error = match fetched {
+                        Ok(rows) => match decode_all(rows) {
+                            Ok(items) => {
+                                tx.commit().await.map_err(classify)?;
+                                return Ok(items);
+                            }
+                            Err(error) => {
+                                let _ = tx.rollback().await;
+                                return Err(error);
+                            }
+                        },
+                        Err(error) => error,
+                    };
+                    // Dropping the transaction rolls it back too; the error matters more.
+                    let _ = tx.rollback().await;
+                    if attempt < policy.max_attempts() && retryable(&error) {
+                        before_retry(&policy, attempt, &error).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(classify(error));
+                }
+            }
+            Conn::Session(session) => {
+                let mut state = session.lock().await;
+                let guarded = state.before_undoable_statement(statement.sql()).await?;
+                let (sql, values) = statement.into_parts();
+                let values = Bind::Owned(values);
+                let fetched = dispatch!(Tx, &mut state.tx, |tx, D| fetch_all_on(
+                    &mut **tx, sql, values
+                )
+                .await);
+                let rows = state.after_statement(fetched, guarded, classify).await?;
+                match decode_all(rows) {
+                    Ok(items) => Ok(items),
+                    Err(error) => Err(state.undo_statement(guarded, error).await),
+                }
+            }
+        }
     }
 
     /// Run a query and receive its rows one at a time, as the server sends them.
@@ -416,13 +500,14 @@ impl<'a> Conn<'a> {
 
     /// Run every statement or none: in a transaction of its own on the pool, or in a savepoint
     /// inside a session (so a failure leaves the session's earlier work intact and usable).
-    /// Returns the rows affected and, with `want_rows`, the rows the statements returned.
-    pub(crate) async fn atomic<I>(
+    /// Returns the rows affected and, with `decode`, the rows the statements returned, decoded
+    /// before anything is committed (a row that does not decode undoes every statement).
+    pub(crate) async fn atomic<I, T: Send>(
         &self,
         statements: impl Fn() -> I + Send,
-        want_rows: bool,
+        decode: Option<fn(&Row) -> Result<T>>,
         map: fn(sqlx::Error) -> Error,
-    ) -> Result<(u64, Vec<Row>)>
+    ) -> Result<(u64, Vec<T>)>
     where
         I: Iterator<Item = Result<Statement>> + Send,
     {
@@ -430,7 +515,7 @@ impl<'a> Conn<'a> {
         macro_rules! within {
             ($tx:expr, $statements:expr) => {{
                 let mut tx = $tx;
-                match run_all(&mut *tx, $statements, want_rows, map).await {
+                match run_all(&mut *tx, $statements, decode, map).await {
                     Ok(done) => {
                         tx.commit().await.map_err(map)?;
                         Ok(done)
@@ -450,7 +535,7 @@ impl<'a> Conn<'a> {
                 let policy = db.settings.retry;
                 let mut attempt = 1;
                 loop {
-                    let result = Self::atomic_on_pool(db, statements(), want_rows, map).await;
+                    let result = Self::atomic_on_pool(db, statements(), decode, map).await;
                     match result {
                         Err(Error::Database(error))
                             if attempt < policy.max_attempts() && retryable(&error) =>
@@ -483,12 +568,12 @@ impl<'a> Conn<'a> {
 
 impl Conn<'_> {
     /// [`atomic`](Conn::atomic) on the pool, once: begin, run every statement, commit.
-    async fn atomic_on_pool<I>(
+    async fn atomic_on_pool<I, T: Send>(
         db: &Db,
         statements: I,
-        want_rows: bool,
+        decode: Option<fn(&Row) -> Result<T>>,
         map: fn(sqlx::Error) -> Error,
-    ) -> Result<(u64, Vec<Row>)>
+    ) -> Result<(u64, Vec<T>)>
     where
         I: Iterator<Item = Result<Statement>> + Send,
     {
@@ -497,7 +582,7 @@ impl Conn<'_> {
             other => other,
         })?;
         let result = dispatch!(Tx, &mut tx, |inner, D| {
-            run_all(&mut **inner, statements, want_rows, map).await
+            run_all(&mut **inner, statements, decode, map).await
         });
         match result {
             Ok(done) => {

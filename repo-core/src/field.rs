@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_query::{ArrayType, ColumnType, OptionEnum, RcOrArc, StringLen, Value};
 use uuid::Uuid;
 
+use crate::backend::ColumnInfo;
 use crate::db::Backend;
 use crate::row::Row;
 
@@ -62,6 +63,21 @@ pub trait DbField: Sized + Send + Sync + 'static {
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         None
     }
+    /// How surely this type decodes what `column` holds, as the connected database describes
+    /// it. Asked once per [`Db`](crate::Db) and entity before the first write that returns
+    /// rows: when some column may hold a value its field cannot decode, such writes decode
+    /// their rows before the write is final (in a transaction of their own, or under a
+    /// savepoint in a session), so a write that fails to decode leaves nothing written; when a
+    /// column can never be decoded ([`Decoding::Refused`]), they fail before anything is sent.
+    ///
+    /// The default, [`Decoding::Partial`], is always safe. A type of your own that decodes
+    /// through another field type can answer as that type does:
+    /// `fn decoding(column: &ColumnInfo) -> Decoding { <i64 as DbField>::decoding(column) }`.
+    #[must_use]
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        let _ = column;
+        Decoding::Partial
+    }
     /// How two values order as part of a conflict key: bulk writes sort their rows by it, so
     /// concurrent writers lock rows in one order. It must order as the default does, which
     /// compares the values [`to_value`](DbField::to_value) makes; text, integers, timestamps
@@ -72,18 +88,55 @@ pub trait DbField: Sized + Send + Sync + 'static {
     }
 }
 
+/// How surely a field type decodes the values of a column: see [`DbField::decoding`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decoding {
+    /// Every value the column can hold decodes.
+    Total,
+    /// What this type writes reads back as it was written; a value stored by others (a label
+    /// an older version of the enum did not have, text in another format) may not decode.
+    OwnValues,
+    /// Even a value this type writes may come back in a form it cannot decode (the database
+    /// converts it, as SQLite's column affinity turns numeric text into a number).
+    Partial,
+    /// No value of the column decodes as this type (a `NUMERIC` column under an `f64` field):
+    /// why, in the database's terms.
+    Refused(String),
+}
+
+impl Decoding {
+    /// The weaker of two answers: how surely both decode.
+    #[must_use]
+    pub fn and(self, other: Self) -> Self {
+        fn rank(d: &Decoding) -> u8 {
+            match d {
+                Decoding::Refused(_) => 0,
+                Decoding::Partial => 1,
+                Decoding::OwnValues => 2,
+                Decoding::Total => 3,
+            }
+        }
+        if rank(&other) < rank(&self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 macro_rules! native_field {
-    ($ty:ty, $variant:ident, $column:expr, ordered) => {
-        native_field!($ty, $variant, $column, {
+    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr, ordered) => {
+        native_field!($ty, $variant, $column, |$info| $decoding, {
             fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
                 self.cmp(other)
             }
         });
     };
-    ($ty:ty, $variant:ident, $column:expr) => {
-        native_field!($ty, $variant, $column, {});
+    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr) => {
+        native_field!($ty, $variant, $column, |$info| $decoding, {});
     };
-    ($ty:ty, $variant:ident, $column:expr, { $($compare:tt)* }) => {
+    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr, { $($compare:tt)* }) => {
         impl DbField for $ty {
             type Scalar = Self;
             fn to_value(&self) -> Value {
@@ -98,22 +151,49 @@ macro_rules! native_field {
             fn column_type(_: Backend) -> ColumnType {
                 $column
             }
+            fn decoding($info: &ColumnInfo) -> Decoding {
+                $decoding
+            }
             $($compare)*
         }
     };
 }
 
 // `ordered`: the type's own order is the one `compare_value` gives its values.
-native_field!(bool, Bool, ColumnType::Boolean, ordered);
-native_field!(i16, SmallInt, ColumnType::SmallInteger, ordered);
-native_field!(i32, Int, ColumnType::Integer, ordered);
-native_field!(i64, BigInt, ColumnType::BigInteger, ordered);
-native_field!(f32, Float, ColumnType::Float);
-native_field!(f64, Double, ColumnType::Double);
-native_field!(String, String, ColumnType::Text, ordered);
-native_field!(Vec<u8>, Bytes, ColumnType::Blob, ordered);
-native_field!(NaiveDate, ChronoDate, ColumnType::Date, ordered);
-native_field!(Uuid, Uuid, ColumnType::Uuid, ordered);
+native_field!(bool, Bool, ColumnType::Boolean, |c| c.boolean(), ordered);
+native_field!(
+    i16,
+    SmallInt,
+    ColumnType::SmallInteger,
+    |c| c.integer::<i16>(2),
+    ordered
+);
+native_field!(
+    i32,
+    Int,
+    ColumnType::Integer,
+    |c| c.integer::<i32>(4),
+    ordered
+);
+native_field!(
+    i64,
+    BigInt,
+    ColumnType::BigInteger,
+    |c| c.integer::<i64>(8),
+    ordered
+);
+native_field!(f32, Float, ColumnType::Float, |c| c.float::<f32>());
+native_field!(f64, Double, ColumnType::Double, |c| c.float::<f64>());
+native_field!(String, String, ColumnType::Text, |c| c.text(), ordered);
+native_field!(Vec<u8>, Bytes, ColumnType::Blob, |c| c.bytes(), ordered);
+native_field!(
+    NaiveDate,
+    ChronoDate,
+    ColumnType::Date,
+    |c| c.temporal::<NaiveDate>(),
+    ordered
+);
+native_field!(Uuid, Uuid, ColumnType::Uuid, |c| c.uuid(), ordered);
 
 impl DbField for DateTime<Utc> {
     type Scalar = Self;
@@ -128,6 +208,9 @@ impl DbField for DateTime<Utc> {
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::TimestampWithTimeZone
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.timestamp::<Self>()
     }
     fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
         self.cmp(other)
@@ -147,6 +230,9 @@ impl DbField for serde_json::Value {
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::JsonBinary
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.json()
     }
 }
 
@@ -172,6 +258,9 @@ impl DbField for Vec<f32> {
         } else {
             ColumnType::Blob
         }
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.floats()
     }
 }
 
@@ -219,6 +308,9 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
     }
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         T::enum_type()
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        T::decoding(column)
     }
     /// NULL first, as the typed NULL [`to_value`](DbField::to_value) makes orders before a value.
     fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
@@ -277,6 +369,9 @@ impl<T: DbEnum> DbField for T {
     }
     fn enum_type() -> Option<(&'static str, &'static [&'static str])> {
         Some((T::TYPE_NAME, T::LABELS))
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.labels::<T>(T::LABELS)
     }
 }
 
@@ -388,5 +483,15 @@ pub mod json {
     #[must_use]
     pub fn column_type(_: Backend) -> ColumnType {
         ColumnType::JsonBinary
+    }
+
+    /// How surely a JSON field decodes `column`: a document it wrote reads back; another may
+    /// not have the shape the field's type expects.
+    #[must_use]
+    pub fn decoding(column: &crate::backend::ColumnInfo) -> crate::field::Decoding {
+        match column.json() {
+            crate::field::Decoding::Total => crate::field::Decoding::OwnValues,
+            other => other,
+        }
     }
 }

@@ -37,8 +37,9 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, NaiveTime};
 use sea_query::{ColumnType, StringLen, Value};
 
+use crate::backend::ColumnInfo;
 use crate::db::Backend;
-use crate::field::DbField;
+use crate::field::{DbField, Decoding};
 use crate::row::Row;
 
 impl DbField for NaiveDateTime {
@@ -54,6 +55,9 @@ impl DbField for NaiveDateTime {
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::DateTime
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.timestamp::<Self>()
     }
 }
 
@@ -71,6 +75,9 @@ impl DbField for NaiveTime {
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::Time
     }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.temporal::<Self>()
+    }
 }
 
 impl DbField for u32 {
@@ -87,6 +94,9 @@ impl DbField for u32 {
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::BigInteger
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.ranged::<i64>()
     }
 }
 
@@ -108,6 +118,9 @@ impl DbField for u64 {
             ColumnType::BigInteger
         }
     }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.unsigned()
+    }
 }
 
 impl DbField for IpAddr {
@@ -127,6 +140,9 @@ impl DbField for IpAddr {
         } else {
             ColumnType::String(StringLen::None)
         }
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.ip()
     }
 }
 
@@ -149,6 +165,9 @@ impl DbField for rust_decimal::Decimal {
             Backend::Sqlite => ColumnType::Text,
             Backend::Postgres => ColumnType::Decimal(None),
         }
+    }
+    fn decoding(column: &ColumnInfo) -> Decoding {
+        column.decimal()
     }
 }
 

@@ -114,13 +114,14 @@ mod text;
 pub mod verify;
 
 pub use audit::{AuditEntry, AuditOperation, AuditRepository};
+pub use backend::ColumnInfo;
 pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
 pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
 pub use exec::{Conn, Statement};
-pub use field::{DbEnum, DbField};
+pub use field::{DbEnum, DbField, Decoding};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use repository::{BaseRepository, Guarded, Lease, Repository, UpdateReturning};

@@ -70,8 +70,22 @@ impl State {
     /// transaction (PostgreSQL), a write runs under a savepoint so that a constraint
     /// violation can be undone alone. Returns whether the statement is guarded.
     pub(crate) async fn before_statement(&mut self, sql: &str) -> Result<bool> {
+        let needed = self.needs_statement_savepoint();
+        self.guard_statement(sql, needed).await
+    }
+
+    /// [`before_statement`](State::before_statement) for a write whose returned rows are
+    /// decoded before it may stand: guarded on every backend (in a unit of work the caller
+    /// holds), so a row that does not decode can be undone alone with
+    /// [`undo_statement`](State::undo_statement).
+    pub(crate) async fn before_undoable_statement(&mut self, sql: &str) -> Result<bool> {
+        let needed = self.guard_writes;
+        self.guard_statement(sql, needed).await
+    }
+
+    async fn guard_statement(&mut self, sql: &str, needed: bool) -> Result<bool> {
         self.ready().await?;
-        if !self.needs_statement_savepoint() || is_read_only(sql) {
+        if !needed || is_read_only(sql) {
             return Ok(false);
         }
         let sql = if self.savepoint_open {
@@ -109,6 +123,51 @@ impl State {
             });
         }
         Err(classify(error))
+    }
+
+    /// Undo a guarded statement that succeeded but whose result the caller cannot accept (a
+    /// returned row that does not decode); `error` is what the caller returns. The unit of
+    /// work goes on as before the statement, or is aborted if the undo itself fails. Where the
+    /// statement was not guarded (a unit of work the framework rolls back whole on any
+    /// failure), nothing is needed.
+    pub(crate) async fn undo_statement(&mut self, guarded: bool, error: Error) -> Error {
+        if guarded && let Err(rollback) = self.raw("ROLLBACK TO SAVEPOINT repo_statement").await {
+            self.aborted = Some(Aborted {
+                cause: format!("{error}; then the rollback failed: {rollback}"),
+                retryable: false,
+            });
+        }
+        error
+    }
+
+    /// What the database says about `table`, read inside the transaction. Where a failed
+    /// statement would abort the transaction, the read runs under a savepoint of its own, so a
+    /// missing table leaves the unit of work as it was.
+    pub(crate) async fn describe(
+        &mut self,
+        table: &crate::backend::Table<'_>,
+    ) -> Result<crate::backend::TableDescription> {
+        self.ready().await?;
+        let guard = self
+            .tx
+            .backend()
+            .capabilities()
+            .failed_statement_aborts_transaction;
+        if guard && let Err(error) = self.raw("SAVEPOINT repo_describe").await {
+            return Err(self.abort(error));
+        }
+        let described = self.tx.describe(table).await;
+        if guard {
+            let undo = if described.is_err() {
+                "ROLLBACK TO SAVEPOINT repo_describe; RELEASE SAVEPOINT repo_describe"
+            } else {
+                "RELEASE SAVEPOINT repo_describe"
+            };
+            if let Err(error) = self.raw(undo).await {
+                return Err(self.abort(error));
+            }
+        }
+        described.map_err(crate::classify::classify_untyped)
     }
 
     /// Mark the unit of work aborted by `error`; the error to return.
@@ -173,8 +232,9 @@ impl State {
     }
 }
 
-/// Whether `sql` only reads (a failed read needs no savepoint: it cannot violate a constraint).
-fn is_read_only(sql: &str) -> bool {
+/// Whether `sql` only reads (a failed read needs no savepoint: it cannot violate a constraint;
+/// the rows it returns change nothing when they do not decode).
+pub(crate) fn is_read_only(sql: &str) -> bool {
     let mut sql = sql.trim_start();
     // A leading comment (the parameter-type signature) says nothing about the statement.
     if let Some(rest) = sql.strip_prefix("/*")

@@ -8,6 +8,7 @@
 
 pub(crate) mod catalog;
 pub mod db_enum;
+mod describe;
 mod errors;
 mod macros;
 #[cfg(feature = "mysql")]
@@ -23,6 +24,8 @@ use sea_query::{QueryStatementWriter, SchemaStatementBuilder, Value};
 
 use crate::db::DbOptions;
 use crate::error::{Error, Result};
+pub use describe::ColumnInfo;
+pub(crate) use describe::{Table, TableDescription};
 pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
 #[allow(unused_imports)]
 use macros::{pool_accessor, run_settings};

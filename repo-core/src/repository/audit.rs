@@ -83,7 +83,7 @@ macro_rules! in_group {
         loop {
             let group = crate::repository::audit::Group::open(this.conn()).await?;
             let result = {
-                let $repo = this.on(group.conn());
+                let $repo = this.in_unit(group.conn());
                 $body.await
             };
             match group.close(result).await {

@@ -11,6 +11,7 @@ mod base;
 mod lease;
 mod operations;
 mod reads;
+mod returned;
 mod soft_delete;
 mod update;
 
@@ -81,6 +82,10 @@ pub struct Repository<'a, E> {
     view: View,
     /// Who this repository's writes are recorded as made by, over the unit of work's actor.
     actor: Option<std::sync::Arc<str>>,
+    /// Whether it runs inside a unit of statements the framework opened for one call, which
+    /// that call's failure undoes whole (an audited write's group, an update's own
+    /// transaction): its statements need no undo of their own.
+    undone_whole: bool,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -90,6 +95,7 @@ impl<E> Clone for Repository<'_, E> {
             conn: self.conn,
             view: self.view,
             actor: self.actor.clone(),
+            undone_whole: self.undone_whole,
             _entity: PhantomData,
         }
     }
@@ -111,16 +117,19 @@ impl<'a, E: Entity> Repository<'a, E> {
             conn: conn.into(),
             view: View::Live,
             actor: None,
+            undone_whole: false,
             _entity: PhantomData,
         }
     }
 
-    /// This repository on `conn`, with the same view.
-    pub(crate) fn on<'b>(&self, conn: Conn<'b>) -> Repository<'b, E> {
+    /// This repository on `conn`, a unit of statements opened for one call and undone whole
+    /// when the call fails, with the same view and actor.
+    pub(crate) fn in_unit<'b>(&self, conn: Conn<'b>) -> Repository<'b, E> {
         Repository {
             conn,
             view: self.view,
             actor: self.actor.clone(),
+            undone_whole: true,
             _entity: PhantomData,
         }
     }
@@ -278,13 +287,21 @@ impl<'a, E: Entity> Repository<'a, E> {
         &self,
         statement: &impl QueryStatementWriter,
     ) -> Result<Vec<R>> {
+        let statement = self.statement(statement);
+        let decode = |row: &Row| row.decode::<R>().map_err(Error::from);
+        if returned::writes(&statement) {
+            // Rows a write returns are read before the write stands (see `returned`).
+            let rows = self
+                .conn
+                .fetch_all_undoable(statement, classify_error::<E>, decode)
+                .await;
+            return self.named(rows).await;
+        }
         let rows = self
             .conn
-            .fetch_all_as(self.statement(statement), classify_error::<E>)
+            .fetch_all_as(statement, classify_error::<E>)
             .await?;
-        rows.iter()
-            .map(|row| row.decode::<R>().map_err(Error::from))
-            .collect()
+        rows.iter().map(decode).collect()
     }
 
     /// Like [`fetch_rows`](Repository::fetch_rows), the first row only.
@@ -292,9 +309,19 @@ impl<'a, E: Entity> Repository<'a, E> {
         &self,
         statement: &impl QueryStatementWriter,
     ) -> Result<Option<R>> {
+        let statement = self.statement(statement);
+        if returned::writes(&statement) {
+            let rows = self
+                .conn
+                .fetch_all_undoable(statement, classify_error::<E>, |row: &Row| {
+                    row.decode::<R>().map_err(Error::from)
+                })
+                .await;
+            return Ok(self.named(rows).await?.into_iter().next());
+        }
         let row = self
             .conn
-            .fetch_optional_as(self.statement(statement), classify_error::<E>)
+            .fetch_optional_as(statement, classify_error::<E>)
             .await?;
         row.map(|row| row.decode::<R>().map_err(Error::from))
             .transpose()
@@ -326,7 +353,14 @@ impl<'a, E: Entity> Repository<'a, E> {
     }
 
     /// Run raw SQL text with its values: the escape hatch for what sea-query cannot say.
+    ///
+    /// A statement that writes and returns rows (anything but a `SELECT`) has its rows decoded
+    /// before the write stands: a row that does not decode is the call's error, and nothing is
+    /// written.
     pub async fn fetch_entities_statement(&self, statement: Statement) -> Result<Vec<E>> {
+        if returned::writes(&statement) {
+            return self.fetch_written(statement, false).await;
+        }
         let rows = self.conn.fetch_all_as(statement, classify_error::<E>).await;
         let rows = self.named(rows).await?;
         record_rows(rows.len() as u64);
@@ -335,6 +369,13 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     /// Like [`fetch_entities_statement`](Repository::fetch_entities_statement), the first row.
     pub async fn fetch_entity_statement(&self, statement: Statement) -> Result<Option<E>> {
+        if returned::writes(&statement) {
+            return Ok(self
+                .fetch_written(statement, false)
+                .await?
+                .into_iter()
+                .next());
+        }
         let row = self
             .conn
             .fetch_optional_as(statement, classify_error::<E>)

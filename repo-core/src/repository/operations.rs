@@ -48,8 +48,10 @@ impl<E: Entity> Repository<'_, E> {
             let mut values = Vec::with_capacity(E::COLUMNS.len());
             insert_values(entity, now(), &mut values)?;
             let sql = self.cached(Fixed::Insert);
-            self.fetch_entity_statement(Statement::new(sql, values))
+            self.fetch_written(Statement::new(sql, values), true)
                 .await?
+                .into_iter()
+                .next()
                 .ok_or_else(|| not_found::<E>(&entity.id()))
         }
     }
@@ -386,7 +388,7 @@ impl<E: Entity> Repository<'_, E> {
             .conn
             .atomic(
                 statements,
-                kind == BulkKind::UpsertReturning,
+                (kind == BulkKind::UpsertReturning).then_some(decode::<E> as fn(&_) -> _),
                 classify_error::<E>,
             )
             .await;
@@ -399,7 +401,6 @@ impl<E: Entity> Repository<'_, E> {
         // row of an upsert is written exactly once either way.
         let upserted = kind != BulkKind::Insert
             && backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey;
-        let returned = returned.iter().map(decode::<E>).collect::<Result<_>>()?;
         Ok((if upserted { rows.len() as u64 } else { written }, returned))
     }
 

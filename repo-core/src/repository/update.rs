@@ -327,17 +327,29 @@ impl<E: Entity> Repository<'_, E> {
         Ok(after)
     }
 
-    /// Run `work` atomically: inside the caller's session, or on a pool as a unit of work of
-    /// its own that [`Db::transaction`](crate::Db::transaction) runs again after a retryable
-    /// failure.
+    /// Run `work` atomically: on a pool as a unit of work of its own that
+    /// [`Db::transaction`](crate::Db::transaction) runs again after a retryable failure; inside
+    /// the caller's session as a group of statements (a savepoint) that a failure undoes, so
+    /// the session goes on as before the call. Where the rows `work` reads back always decode
+    /// and it runs inside a unit already undone whole, the group is left out.
     pub(crate) async fn atomically<T, F>(&self, work: F) -> Result<T>
     where
         F: for<'s> Fn(Repository<'s, E>) -> BoxFuture<'s, Result<T>> + Send + Sync,
     {
         match self.conn {
-            Conn::Session(session) => work(self.on(Conn::Session(session))).await,
+            Conn::Session(session) => {
+                if self.undone_whole || self.returned_rows().await.decode_any() {
+                    return work(self.in_unit(Conn::Session(session))).await;
+                }
+                let group = session.open_group().await?;
+                let result = work(self.in_unit(Conn::Session(session))).await;
+                // A failure of the work matters more than one closing the group.
+                let closed = session.close_group(group, result.is_ok()).await;
+                let value = result?;
+                closed.map(|()| value)
+            }
             Conn::Db(db) => {
-                db.transaction(|session| work(self.on(Conn::Session(session))))
+                db.transaction(|session| work(self.in_unit(Conn::Session(session))))
                     .await
             }
         }

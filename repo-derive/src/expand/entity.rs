@@ -172,6 +172,7 @@ fn field_code(
                     column_type: #p::json::column_type,
                     null_value: || #p::Value::Json(#p::Option::None),
                     enum_type: || #p::Option::None,
+                    decoding: #p::json::decoding,
                     on_conflict: #on_conflict,
                 }
             },
@@ -191,6 +192,7 @@ fn field_code(
         let column_type = quote_spanned!(span=> #field_ty::column_type);
         let null_value = quote_spanned!(span=> #field_ty::null_value);
         let enum_type = quote_spanned!(span=> #field_ty::enum_type);
+        let decoding = quote_spanned!(span=> #field_ty::decoding);
         // The constant's type and value start and end with the type's own first and last
         // tokens, so rustc reports them on the whole type, like the uses above.
         let (first, last) = outer_spans(ty);
@@ -222,6 +224,7 @@ fn field_code(
                     column_type: #column_type,
                     null_value: #null_value,
                     enum_type: #enum_type,
+                    decoding: #decoding,
                     on_conflict: #on_conflict,
                 }
             },
