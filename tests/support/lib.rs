@@ -192,6 +192,22 @@ pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
     }
 }
 
+/// The one integer `sql` selects (a count, a maximum), read with plain sqlx on `db`'s pool.
+pub async fn scalar(db: &Db, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    let read = if let Some(pool) = db.postgres_pool() {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
+    } else if let Some(pool) = db.mysql_pool() {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
+    } else {
+        let pool = db
+            .sqlite_pool()
+            .expect("a PostgreSQL, MySQL or SQLite pool");
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
+    };
+    read.expect("one integer")
+}
+
 /// A keyset cursor taken apart, to forge hostile ones from: its JSON body (`{"k": …, "v":
 /// [values]}`), the body as the cursor encodes it, and the signature.
 pub struct CursorParts {
