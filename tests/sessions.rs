@@ -17,6 +17,7 @@ use repo_tests::entities::*;
 repo_tests::on_every_backend!(
     conflict_in_the_middle_undoes_only_that_statement,
     not_null_check_and_foreign_key_violations_undo_only_their_statement,
+    refused_upserts_are_conflicts_and_the_session_goes_on,
     unknown_column_in_a_custom_query_aborts_the_session,
     invalid_custom_write_aborts_the_session,
     bulk_write_failing_for_another_reason_aborts_the_session,
@@ -234,6 +235,129 @@ async fn not_null_check_and_foreign_key_violations_undo_only_their_statement(db:
             line(7, "a1", 7, Some("after"))
         ]
     );
+}
+
+/// A generated key and a second unique key: an upsert on `name` whose `code` another row
+/// has is refused (on MariaDB by the upsert's guard, elsewhere by the unique index).
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "badges", unique(name))]
+struct Badge {
+    #[repo(primary_key, auto)]
+    id: i64,
+    name: String,
+    #[repo(unique)]
+    code: String,
+    points: i64,
+}
+
+/// [`Badge`], audited: its upserts run as a group of statements in the session.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "audited_badges", unique(name), audit)]
+struct AuditedBadge {
+    #[repo(primary_key, auto)]
+    id: i64,
+    name: String,
+    #[repo(unique)]
+    code: String,
+    points: i64,
+}
+
+fn badge(name: &str, code: &str, points: i64) -> Badge {
+    Badge {
+        id: 0,
+        name: name.to_owned(),
+        code: code.to_owned(),
+        points,
+    }
+}
+
+/// `(name, code, points)` of every row of `table`, by name, read by plain SQL.
+async fn badge_rows(db: &Db, table: &str) -> Vec<(String, String, i64)> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT name, code, points FROM {table} ORDER BY name"
+    ));
+    if let Some(pool) = db.postgres_pool() {
+        sqlx::query_as(sql).fetch_all(pool).await
+    } else if let Some(pool) = db.mysql_pool() {
+        sqlx::query_as(sql).fetch_all(pool).await
+    } else {
+        sqlx::query_as(sql)
+            .fetch_all(db.sqlite_pool().expect("a SQLite pool"))
+            .await
+    }
+    .expect("plain SQL read")
+}
+
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, Error>) {
+    match result {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+async fn refused_upserts_are_conflicts_and_the_session_goes_on(db: Db) {
+    db.create_schema::<Badge>().await.unwrap();
+    db.create_schema::<AuditedBadge>().await.unwrap();
+    let session = db.begin().await.unwrap();
+    let repo = BadgeRepository::new(&session);
+    repo.insert(&badge("a", "ca", 1)).await.unwrap();
+    repo.upsert(&badge("b", "cb", 2)).await.unwrap();
+
+    // A new name with another row's code, and an existing name taking another row's code.
+    assert_conflict(repo.upsert(&badge("c", "ca", 3)).await);
+    assert!(!session.is_aborted().await);
+    assert_conflict(repo.upsert(&badge("a", "cb", 4)).await);
+    // Bulk: the clash comes after rows that the same statement writes first.
+    let batch = [
+        badge("d", "cd", 5),
+        badge("e", "cb", 6),
+        badge("a", "ca", 7),
+    ];
+    assert_conflict(repo.bulk_upsert(&batch).await);
+    assert_conflict(repo.bulk_upsert_returning(&batch).await);
+    assert!(!session.is_aborted().await);
+
+    // The session goes on, and sees its earlier writes.
+    repo.upsert(&badge("a", "ca", 10)).await.unwrap();
+    repo.bulk_upsert(&[badge("b", "cb", 20), badge("f", "cf", 30)])
+        .await
+        .unwrap();
+    assert_eq!(repo.count(Filter::all()).await.unwrap(), 3);
+
+    // The same in an audited write: the upsert and its log entry are one group.
+    let audited = AuditedBadgeRepository::new(&session);
+    let entry = |name: &str, code: &str, points| AuditedBadge {
+        id: 0,
+        name: name.to_owned(),
+        code: code.to_owned(),
+        points,
+    };
+    audited.upsert(&entry("a", "ca", 1)).await.unwrap();
+    assert_conflict(audited.upsert(&entry("b", "ca", 2)).await);
+    assert_conflict(
+        audited
+            .bulk_upsert(&[entry("c", "cc", 3), entry("d", "ca", 4)])
+            .await,
+    );
+    assert!(!session.is_aborted().await);
+    audited.upsert(&entry("e", "ce", 5)).await.unwrap();
+    session.commit().await.unwrap();
+
+    let row = |name: &str, code: &str, points| (name.to_owned(), code.to_owned(), points);
+    assert_eq!(
+        badge_rows(&db, "badges").await,
+        [row("a", "ca", 10), row("b", "cb", 20), row("f", "cf", 30)]
+    );
+    assert_eq!(
+        badge_rows(&db, "audited_badges").await,
+        [row("a", "ca", 1), row("e", "ce", 5)]
+    );
+    let logged = repo_core::AuditRepository::new(&db)
+        .count(Filter::all())
+        .await
+        .unwrap();
+    assert_eq!(logged, 2, "one entry per kept audited write");
 }
 
 /// Writes that succeed, to prove an abort discards them.

@@ -1,6 +1,6 @@
 //! `Db::verify` on every backend: a table created by plain SQL that fits its entity reports
-//! nothing, each kind of difference is reported as exactly its variant, and every table
-//! `create_schema` makes fits its entity.
+//! nothing, each kind of difference is reported as exactly its variant (a key's collation on
+//! MariaDB), and every table `create_schema` makes fits its entity.
 
 use repo_core::prelude::*;
 use repo_core::{Backend, Declaration, Error, SchemaDifference, TypeClass};
@@ -260,6 +260,44 @@ async fn every_difference_is_listed_and_verify_all_names_each_failing_entity(db:
             .to_string()
             .contains("Score does not match table `scores`")
     );
+}
+
+/// MariaDB: a key column whose collation ignores trailing spaces (`utf8mb4_bin` is PAD SPACE)
+/// is reported, text outside the keys is not, and the conversion the README gives clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_key_text_that_ignores_trailing_spaces_is_reported() {
+    let db = repo_tests::mysql("key_text_that_ignores_trailing_spaces").await;
+    create_readings(
+        &db,
+        &[
+            ("sensor", "sensor VARCHAR(255) COLLATE utf8mb4_bin NOT NULL"),
+            (
+                "unit",
+                "unit VARCHAR(255) COLLATE utf8mb4_general_ci NOT NULL",
+            ),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        reading_differences(&db).await,
+        [SchemaDifference::Collation {
+            column: column("sensor"),
+            collation: "utf8mb4_bin".to_owned(),
+        }]
+    );
+    let message = db.verify::<Reading>().await.unwrap_err().to_string();
+    assert!(
+        message.contains("key column `sensor` compares text with collation utf8mb4_bin"),
+        "{message}"
+    );
+    raw_sql(
+        &db,
+        "ALTER TABLE readings CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reading_differences(&db).await, []);
 }
 
 async fn every_created_schema_verifies(db: Db) {

@@ -554,9 +554,13 @@ impl<'a> Conn<'a> {
                     tx.begin().await.map_err(map)?,
                     statements()
                 ));
+                // The savepoint is undone: the session goes on after what a single statement
+                // would leave it usable after (a refused upsert is a conflict here too).
                 if let Err(error) = &result
                     && !(error.is_constraint_violation()
-                        || matches!(error, Error::Validation { .. } | Error::Decode { .. }))
+                        || matches!(error, Error::Validation { .. } | Error::Decode { .. })
+                        || matches!(error, Error::Database(e)
+                            if crate::statements::refused_by_guard(e)))
                 {
                     state.abort_with(error);
                 }

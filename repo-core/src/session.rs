@@ -7,6 +7,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::backend::Tx;
 use crate::db::{Backend, Db, Settings};
 use crate::error::{Error, Result};
+use crate::statements;
 
 /// The transaction and what the session knows about it.
 #[derive(Debug)]
@@ -247,17 +248,21 @@ pub(crate) fn is_read_only(sql: &str) -> bool {
 }
 
 /// Failures after which the transaction goes on as if the statement had not run: constraint
-/// violations (the statement is undone, alone) and errors raised before anything was sent.
+/// violations (the statement is undone, alone), an upsert its guard refused for clashing on
+/// another unique key (a conflict too, see [`statements::refused_by_guard`]) and errors
+/// raised before anything was sent.
 pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
     use sqlx::error::ErrorKind;
     match error {
-        sqlx::Error::Database(db) => matches!(
-            db.kind(),
-            ErrorKind::UniqueViolation
-                | ErrorKind::ForeignKeyViolation
-                | ErrorKind::NotNullViolation
-                | ErrorKind::CheckViolation
-        ),
+        sqlx::Error::Database(db) => {
+            matches!(
+                db.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            ) || statements::refused_by_guard(error)
+        }
         sqlx::Error::Encode(_) => true,
         _ => false,
     }

@@ -56,6 +56,16 @@ pub enum SchemaDifference {
         /// The conflict key's columns.
         columns: Vec<String>,
     },
+    /// A text column of the primary key or a declared unique key compares text other than
+    /// byte by byte (MariaDB: a PAD SPACE collation such as `utf8mb4_bin`, where `'k0' = 'k0 '`,
+    /// or one that ignores case), so keys equal on other backends only by those rules clash
+    /// here and filters on them match other rows. Convert the table to `utf8mb4_nopad_bin`.
+    Collation {
+        /// The column.
+        column: String,
+        /// The column's collation.
+        collation: String,
+    },
 }
 
 impl std::fmt::Display for SchemaDifference {
@@ -90,6 +100,11 @@ impl std::fmt::Display for SchemaDifference {
                 "no unique constraint on ({}), the upsert conflict key",
                 columns.join(", ")
             ),
+            Self::Collation { column, collation } => write!(
+                f,
+                "key column `{column}` compares text with collation {collation}, not byte by \
+                 byte with trailing spaces counting"
+            ),
         }
     }
 }
@@ -103,6 +118,7 @@ pub struct Declaration {
     table: &'static str,
     columns: &'static [ColumnDef],
     primary_key: &'static [&'static str],
+    unique_keys: &'static [&'static [&'static str]],
     conflict_key: Option<&'static [&'static str]>,
 }
 
@@ -116,6 +132,7 @@ impl Declaration {
             table: E::TABLE,
             columns: E::COLUMNS,
             primary_key: E::PRIMARY_KEY,
+            unique_keys: E::UNIQUE_KEYS,
             // Only a declared unique key needs a constraint of its own; the primary key is one.
             conflict_key: E::UNIQUE_KEYS.first().copied(),
         }
@@ -192,6 +209,17 @@ fn differences(
             differences.push(SchemaDifference::Nullability {
                 column: column.name.to_owned(),
                 declared_nullable: nullable,
+            });
+        }
+        let in_key = declaration.primary_key.contains(&column.name)
+            || declaration
+                .unique_keys
+                .iter()
+                .any(|key| key.contains(&column.name));
+        if let Some(collation) = found.inexact_collation.as_ref().filter(|_| in_key) {
+            differences.push(SchemaDifference::Collation {
+                column: column.name.to_owned(),
+                collation: collation.clone(),
             });
         }
     }

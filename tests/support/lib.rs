@@ -109,9 +109,11 @@ pub async fn mysql_with(test: &str, options: repo_core::DbOptions) -> Db {
         .and_then(|u| u.rsplit('/').next())
         .unwrap_or("t");
     let database: String = format!("{base}_{test}").chars().take(64).collect();
+    // Tables a test creates by hand compare text as the generated schema's do: byte by byte,
+    // trailing spaces included (NO PAD).
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS `{database}`; \
-         CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+         CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
     )))
     .execute(pool)
     .await

@@ -78,6 +78,11 @@ pub(crate) struct CatalogColumn {
     /// Other classes the framework stores in this column type on this backend (text for enums
     /// on SQLite, a BLOB for an embedding, ...).
     pub(crate) serves: &'static [TypeClass],
+    /// The collation of a text column that does not compare text byte by byte with trailing
+    /// spaces counting (MariaDB's PAD SPACE collations such as `utf8mb4_bin`, and those that
+    /// ignore case); `None` for one that does, for other columns, and where the backend's
+    /// catalog is not read for it (PostgreSQL, SQLite).
+    pub(crate) inexact_collation: Option<String>,
 }
 
 impl CatalogColumn {

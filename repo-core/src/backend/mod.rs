@@ -194,7 +194,8 @@ impl Backend {
             Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")),
             Self::MySql => Some(format!(
                 "CREATE DATABASE IF NOT EXISTS \"{name}\" \
-                 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                 CHARACTER SET utf8mb4 COLLATE {}",
+                mysql_text::COLLATION
             )),
             Self::Sqlite => None,
         }
@@ -207,7 +208,7 @@ impl Backend {
             table
                 .engine("InnoDB")
                 .character_set("utf8mb4")
-                .collate("utf8mb4_bin");
+                .collate(mysql_text::COLLATION);
         }
     }
 

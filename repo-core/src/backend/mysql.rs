@@ -283,11 +283,12 @@ impl super::catalog::Catalog for sqlx::MySql {
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
         use super::catalog::{CatalogColumn, CatalogTable};
-        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(IS_NULLABLE AS CHAR), \
                     CAST(DATA_TYPE AS CHAR), \
                     (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' \
-                     OR IS_GENERATED = 'ALWAYS') \
+                     OR IS_GENERATED = 'ALWAYS'), \
+                    CAST(COLLATION_NAME AS CHAR) \
              FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
@@ -322,7 +323,7 @@ impl super::catalog::Catalog for sqlx::MySql {
         .await?;
         let columns = rows
             .into_iter()
-            .map(|(name, nullable, data_type, has_default)| {
+            .map(|(name, nullable, data_type, has_default, collation)| {
                 let json = checks.iter().any(|check| {
                     check.contains(&format!("json_valid(`{name}`)"))
                         || check.contains(&format!("json_valid(\"{name}\")"))
@@ -334,6 +335,9 @@ impl super::catalog::Catalog for sqlx::MySql {
                     has_default: has_default != 0,
                     class,
                     serves,
+                    // MariaDB gives JSON columns `utf8mb4_bin` whatever the table's; trailing
+                    // spaces after a document do not change it.
+                    inexact_collation: collation.filter(|c| !json && !compares_bytes(c)),
                 }
             })
             .collect();
@@ -379,6 +383,13 @@ fn class(
     }
 }
 
+/// Whether a collation compares text as its bytes, trailing spaces included: MariaDB's
+/// `…_nopad_bin` collations (such as [`COLLATION`](super::mysql_text::COLLATION), the generated
+/// schema's). `…_bin` alone is PAD SPACE (`'k0' = 'k0 '`); others fold case or accents.
+fn compares_bytes(collation: &str) -> bool {
+    collation.ends_with("_nopad_bin")
+}
+
 /// A timestamp as MariaDB reads `DATETIME(6)` text.
 fn datetime_text(at: &chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
@@ -399,6 +410,16 @@ mod tests {
         assert!(check_server("11.4.2-MariaDB").is_ok());
         assert!(check_server("10.5.23-MariaDB").is_err());
         assert!(check_server("8.0.36").is_err());
+    }
+
+    #[test]
+    fn only_nopad_binary_collations_compare_bytes() {
+        assert!(compares_bytes(super::super::mysql_text::COLLATION));
+        assert!(compares_bytes("utf8mb3_nopad_bin"));
+        assert!(!compares_bytes("utf8mb4_bin"));
+        assert!(!compares_bytes("utf8mb4_general_ci"));
+        assert!(!compares_bytes("utf8mb4_nopad_general_ci"));
+        assert!(!compares_bytes("utf8mb4_uca1400_nopad_as_cs"));
     }
 
     #[test]

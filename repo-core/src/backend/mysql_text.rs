@@ -2,6 +2,12 @@
 //! text rewriting, compiled whether or not the `mysql` feature is (statements render for every
 //! backend).
 
+/// The collation of text in the generated schema (tables, and databases it creates): bytes
+/// compared as they are, NO PAD, so trailing spaces count (`'k0' <> 'k0 '`, `'' <> ' '`) in
+/// equality, unique keys and `IN` as on PostgreSQL and SQLite. `utf8mb4_bin` compares bytes
+/// too, but is PAD SPACE: `'k0' = 'k0 '`, and a unique key refuses the second.
+pub(crate) const COLLATION: &str = "utf8mb4_nopad_bin";
+
 /// DDL as the MySQL builder wrote it, with the `IF NOT EXISTS` it leaves out of `CREATE
 /// INDEX` (MariaDB reads it).
 pub(crate) fn if_not_exists(ddl: String) -> String {

@@ -436,6 +436,7 @@ impl super::catalog::Catalog for sqlx::Postgres {
                     has_default,
                     class: class(&data_type, &udt, &enum_types),
                     serves: &[],
+                    inexact_collation: None,
                 },
             )
             .collect();

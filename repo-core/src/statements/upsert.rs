@@ -50,14 +50,21 @@ pub(crate) fn duplicate_key_guard<E: Entity>(
 /// integer, so strict mode (which every session sets) refuses it, and the error quotes it.
 pub(crate) const REFUSED: &str = "upsert refused: another unique key clashes";
 
+/// Whether `error` is a statement that [`duplicate_key_guard`] failed by assigning [`REFUSED`]
+/// to a generated key: a clash on another unique key, refused as a unique index refuses one.
+/// The server undoes that statement alone (a value strict mode refuses is an error of the
+/// statement, not of the transaction), so a session goes on after it as after a
+/// [`Error::Conflict`], which [`upsert_error`] makes of it.
+pub(crate) fn refused_by_guard(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.message().contains(REFUSED))
+}
+
 /// The error an upsert's [`duplicate_key_guard`] raises (NOT NULL on the primary key) as what
 /// it means: a conflict on a key other than the conflict key, named when only one can clash.
 pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
     let (column, source) = match error {
         Error::NotNull { column, source, .. } => (column, source),
-        Error::Database(source @ sqlx::Error::Database(_))
-            if E::generated_key().is_some() && source.to_string().contains(REFUSED) =>
-        {
+        Error::Database(source) if E::generated_key().is_some() && refused_by_guard(&source) => {
             (E::PRIMARY_KEY[0].to_owned(), source)
         }
         other => return other,

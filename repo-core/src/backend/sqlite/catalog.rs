@@ -63,6 +63,7 @@ impl Catalog for sqlx::Sqlite {
                     name,
                     class,
                     serves,
+                    inexact_collation: None,
                 }
             })
             .collect();
