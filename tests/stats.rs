@@ -15,6 +15,8 @@ repo_tests::on_every_backend!(
     enum_cast_to_text_still_decodes,
     unknown_enum_label_is_a_decode_error,
     unknown_label_in_a_nullable_enum_column_is_a_decode_error,
+    enum_labels_read_into_text_fields,
+    an_integer_column_is_not_text,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -285,4 +287,123 @@ async fn unknown_label_in_a_nullable_enum_column_is_a_decode_error(db: Db) {
         "previous_tier",
         "legacy",
     );
+}
+
+#[derive(Debug, PartialEq, FromRow)]
+struct TierText {
+    tier: String,
+    previous_tier: Option<String>,
+    n: i64,
+}
+
+/// A `String` field reads an enum column's label on every backend (a native enum type on
+/// PostgreSQL, text elsewhere), in a `FromRow` row, a tuple and through `Row::field`.
+async fn enum_labels_read_into_text_fields(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    let previous = [None, Some(Tier::Free), Some(Tier::Team)];
+    for (i, tier) in [Tier::Pro, Tier::Free, Tier::Pro].into_iter().enumerate() {
+        let row = Subscription {
+            previous_tier: previous[i],
+            ..subscription(i as i64, tier, None)
+        };
+        repo.insert(&row).await.unwrap();
+    }
+    let select = Query::select()
+        .column(Subscription::TIER.name())
+        .column(Subscription::PREVIOUS_TIER.name())
+        .expr_as(count_rows(), "n")
+        .from(Subscription::TABLE)
+        .group_by_col(Subscription::TIER.name())
+        .group_by_col(Subscription::PREVIOUS_TIER.name())
+        .to_owned();
+    let mut rows: Vec<TierText> = repo.fetch_rows(&select).await.unwrap();
+    rows.sort_by(|a, b| (&a.tier, &a.previous_tier).cmp(&(&b.tier, &b.previous_tier)));
+    let text = |tier: &str, previous: Option<&str>| TierText {
+        tier: tier.to_owned(),
+        previous_tier: previous.map(str::to_owned),
+        n: 1,
+    };
+    assert_eq!(
+        rows,
+        [
+            text("free", Some("free")),
+            text("pro", None),
+            text("pro", Some("team")),
+        ]
+    );
+
+    let select = Query::select()
+        .column(Subscription::TIER.name())
+        .expr_as(count_rows(), "n")
+        .from(Subscription::TABLE)
+        .group_by_col(Subscription::TIER.name())
+        .to_owned();
+    let mut counts: Vec<(String, i64)> = repo.fetch_rows(&select).await.unwrap();
+    counts.sort();
+    assert_eq!(counts, [("free".to_owned(), 1), ("pro".to_owned(), 2)]);
+}
+
+#[derive(Debug, FromRow)]
+#[allow(dead_code)]
+struct SeatsAsText {
+    seats: String,
+}
+
+/// Reading enum labels as text does not make every column text: an integer column (or
+/// expression) into a `String` field is still a decode error naming the column.
+async fn an_integer_column_is_not_text(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    repo.insert(&subscription(1, Tier::Team, Some(3)))
+        .await
+        .unwrap();
+    let column = Query::select()
+        .column(Subscription::SEATS.name())
+        .from(Subscription::TABLE)
+        .to_owned();
+    let expression = Query::select()
+        .expr_as(count_rows(), "seats")
+        .from(Subscription::TABLE)
+        .to_owned();
+    for select in [column, expression] {
+        match repo.fetch_rows::<SeatsAsText>(&select).await {
+            Err(Error::Decode { column, .. }) => assert_eq!(column, "seats"),
+            other => panic!("expected a decode error on `seats`, got {other:?}"),
+        }
+        match repo.fetch_rows::<(String,)>(&select).await {
+            Err(Error::Decode { column, .. }) => assert_eq!(column, "seats"),
+            other => panic!("expected a decode error on `seats`, got {other:?}"),
+        }
+    }
+}
+
+/// A PostgreSQL row of the simple query protocol (no statement described first) names a type
+/// the connection has not looked up by its OID alone, with no kind to ask: reading text from
+/// it never takes it for an enum (sqlx then accepts any such type as text), and a NULL there
+/// is an error, not a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_simple_protocol_rows_read_without_a_type_lookup() {
+    use sqlx::Connection as _;
+    let db = repo_tests::postgres("simple_protocol_text").await;
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    repo.insert(&subscription(1, Tier::Pro, None))
+        .await
+        .unwrap();
+    // A connection of its own, which has described no statement naming the enum type.
+    let mut conn = sqlx::PgConnection::connect(&repo_tests::postgres_url())
+        .await
+        .unwrap();
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(
+        "SELECT tier, previous_tier FROM t_simple_protocol_text.subscriptions",
+    ))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let row = repo_core::Row::Postgres(row);
+    assert_eq!(row.field::<String>(0).unwrap(), "pro");
+    assert_eq!(row.field::<Tier>(0).unwrap(), Tier::Pro);
+    assert!(row.field::<String>(1).is_err());
+    assert_eq!(row.field::<Option<String>>(1).unwrap(), None);
 }

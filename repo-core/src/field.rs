@@ -39,6 +39,11 @@ use crate::row::Row;
 /// `NaiveDate` is a PostgreSQL `date` and SQLite text `YYYY-MM-DD`. Dates and timestamps
 /// outside years 1 to 9999 are refused with [`Error::Validation`](crate::Error::Validation) on
 /// every backend before anything is sent.
+///
+/// Decoding reads what a column or expression holds on every backend alike, so a custom query
+/// decodes into the same fields everywhere: a `String` reads text and enum labels (a native
+/// enum type on PostgreSQL: `GROUP BY status` into `status: String`). Anything else stays an
+/// [`Error::Decode`](crate::Error::Decode) naming the column (an integer into a `String`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
@@ -73,17 +78,17 @@ pub trait DbField: Sized + Send + Sync + 'static {
 }
 
 macro_rules! native_field {
-    ($ty:ty, $variant:ident, $column:expr, ordered) => {
-        native_field!($ty, $variant, $column, {
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident, ordered) => {
+        native_field!($ty, $variant, $column, $decode, {
             fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
                 self.cmp(other)
             }
         });
     };
-    ($ty:ty, $variant:ident, $column:expr) => {
-        native_field!($ty, $variant, $column, {});
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident) => {
+        native_field!($ty, $variant, $column, $decode, {});
     };
-    ($ty:ty, $variant:ident, $column:expr, { $($compare:tt)* }) => {
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident, { $($compare:tt)* }) => {
         impl DbField for $ty {
             type Scalar = Self;
             fn to_value(&self) -> Value {
@@ -93,7 +98,7 @@ macro_rules! native_field {
                 Value::$variant(None)
             }
             fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-                row.try_get(index)
+                row.$decode(index)
             }
             fn column_type(_: Backend) -> ColumnType {
                 $column
@@ -103,17 +108,19 @@ macro_rules! native_field {
     };
 }
 
-// `ordered`: the type's own order is the one `compare_value` gives its values.
-native_field!(bool, Bool, ColumnType::Boolean, ordered);
-native_field!(i16, SmallInt, ColumnType::SmallInteger, ordered);
-native_field!(i32, Int, ColumnType::Integer, ordered);
-native_field!(i64, BigInt, ColumnType::BigInteger, ordered);
-native_field!(f32, Float, ColumnType::Float);
-native_field!(f64, Double, ColumnType::Double);
-native_field!(String, String, ColumnType::Text, ordered);
-native_field!(Vec<u8>, Bytes, ColumnType::Blob, ordered);
-native_field!(NaiveDate, ChronoDate, ColumnType::Date, ordered);
-native_field!(Uuid, Uuid, ColumnType::Uuid, ordered);
+// `ordered`: the type's own order is the one `compare_value` gives its values. The decoder:
+// `try_get` is sqlx's, with its type check; `text` also takes the other
+// forms a backend computes the same values in (see their docs on `DbField`).
+native_field!(bool, Bool, ColumnType::Boolean, try_get, ordered);
+native_field!(i16, SmallInt, ColumnType::SmallInteger, try_get, ordered);
+native_field!(i32, Int, ColumnType::Integer, try_get, ordered);
+native_field!(i64, BigInt, ColumnType::BigInteger, try_get, ordered);
+native_field!(f32, Float, ColumnType::Float, try_get);
+native_field!(f64, Double, ColumnType::Double, try_get);
+native_field!(String, String, ColumnType::Text, text, ordered);
+native_field!(Vec<u8>, Bytes, ColumnType::Blob, try_get, ordered);
+native_field!(NaiveDate, ChronoDate, ColumnType::Date, try_get, ordered);
+native_field!(Uuid, Uuid, ColumnType::Uuid, try_get, ordered);
 
 impl DbField for DateTime<Utc> {
     type Scalar = Self;

@@ -115,6 +115,22 @@ impl Row {
         }
     }
 
+    /// Decode text: a text column, and on PostgreSQL also a native enum type's label, which
+    /// sqlx's type check refuses for `String` (MariaDB's `ENUM` and SQLite's text labels pass
+    /// it). Any other type stays a decode error.
+    pub(crate) fn text(&self, index: usize) -> Result<String, sqlx::Error> {
+        let result = self.try_get(index);
+        #[cfg(feature = "postgres")]
+        if result.is_err()
+            && let Self::Postgres(row) = self
+            && postgres_enum(row, index)
+        {
+            // The wire form of an enum value is its label's text.
+            return sqlx::Row::try_get_unchecked(row, index).map_err(|e| self.name_column(e));
+        }
+        result
+    }
+
     /// Decode an embedding, as this backend stores it.
     pub(crate) fn floats(&self, index: usize) -> Result<Vec<f32>, sqlx::Error> {
         match self {
@@ -126,6 +142,20 @@ impl Row {
             Self::MySql(row) => floats_from_blob(sqlx::Row::try_get(row, index)?, index),
         }
     }
+}
+
+/// Whether the PostgreSQL column at `index` holds a native enum. A type the connection has not
+/// looked up (rows of the simple query protocol show it as `?`) has no kind to ask, and is
+/// not taken for one.
+#[cfg(feature = "postgres")]
+fn postgres_enum(row: &sqlx::postgres::PgRow, index: usize) -> bool {
+    use sqlx::postgres::PgTypeKind;
+    use sqlx::{TypeInfo as _, ValueRef as _};
+    let Ok(value) = sqlx::Row::try_get_raw(row, index) else {
+        return false;
+    };
+    let ty = value.type_info();
+    ty.oid().is_some() && ty.name() != "?" && matches!(ty.kind(), PgTypeKind::Enum(_))
 }
 
 /// An embedding stored as a BLOB of little-endian `f32`s, where arrays are not a column type.
