@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use repo_core::Error;
 use repo_core::prelude::*;
 use repo_core::sea_query::SelectStatement;
+use repo_core::{Backend, Error};
 use repo_tests::entities::*;
 
 repo_tests::on_every_backend!(
@@ -17,6 +17,11 @@ repo_tests::on_every_backend!(
     unknown_label_in_a_nullable_enum_column_is_a_decode_error,
     enum_labels_read_into_text_fields,
     an_integer_column_is_not_text,
+    aggregates_written_with_sea_query_decode_as_the_typed_ones,
+    sea_query_aggregates_over_no_rows_are_null,
+    sea_query_sums_are_exact,
+    a_fractional_aggregate_is_not_an_integer,
+    a_sum_beyond_i64_is_an_error,
 );
 
 #[derive(Debug, PartialEq, FromRow)]
@@ -376,6 +381,231 @@ async fn an_integer_column_is_not_text(db: Db) {
             other => panic!("expected a decode error on `seats`, got {other:?}"),
         }
     }
+}
+
+#[derive(Debug, PartialEq, FromRow)]
+struct LooseStats {
+    tier: Tier,
+    n: i64,
+    seats: i64,
+    seats_as_float: f64,
+    mean_seats: Option<f64>,
+    discount_total: Option<i64>,
+    mean_discount: Option<f64>,
+    most_seats: i64,
+    least_discount: Option<i64>,
+    dearest: f64,
+}
+
+/// `SUM`, `AVG`, `MIN`, `MAX` and `COUNT` written the sea-query way (NUMERIC, DECIMAL, INTEGER,
+/// REAL, … depending on the backend) decode into `i64` / `f64` fields as the typed aggregates
+/// do, with the same values.
+async fn aggregates_written_with_sea_query_decode_as_the_typed_ones(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    let mut inserted = Vec::new();
+    for i in 0..10 {
+        let tier = [Tier::Free, Tier::Team, Tier::Pro][(i % 3) as usize];
+        let discount = (tier != Tier::Free && i % 2 == 0).then_some(i as i32 * 5 + 1);
+        inserted.push(repo.insert(&subscription(i, tier, discount)).await.unwrap());
+    }
+    let select = Query::select()
+        .column(Subscription::TIER.name())
+        .expr_as(Expr::col(Subscription::ID).count(), "n")
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats")
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats_as_float")
+        .expr_as(Expr::col(Subscription::SEATS).avg(), "mean_seats")
+        .expr_as(Expr::col(Subscription::DISCOUNT).sum(), "discount_total")
+        .expr_as(Expr::col(Subscription::DISCOUNT).avg(), "mean_discount")
+        .expr_as(Expr::col(Subscription::SEATS).max(), "most_seats")
+        .expr_as(Expr::col(Subscription::DISCOUNT).min(), "least_discount")
+        .expr_as(Expr::col(Subscription::PRICE).max(), "dearest")
+        .from(Subscription::TABLE)
+        .group_by_col(Subscription::TIER.name())
+        .to_owned();
+    let mut rows: Vec<LooseStats> = repo.fetch_rows(&select).await.unwrap();
+    rows.sort_by_key(|r| r.tier);
+
+    let typed = Query::select()
+        .column(Subscription::TIER.name())
+        .expr_as(Subscription::ID.count(), "n")
+        .expr_as(Subscription::SEATS.sum(), "seats")
+        .expr_as(Subscription::SEATS.sum(), "seats_as_float")
+        .expr_as(Subscription::SEATS.avg(), "mean_seats")
+        .expr_as(Subscription::DISCOUNT.sum(), "discount_total")
+        .expr_as(Subscription::DISCOUNT.avg(), "mean_discount")
+        .expr_as(Subscription::SEATS.max(), "most_seats")
+        .expr_as(Subscription::DISCOUNT.min(), "least_discount")
+        .expr_as(Subscription::PRICE.max(), "dearest")
+        .from(Subscription::TABLE)
+        .group_by_col(Subscription::TIER.name())
+        .to_owned();
+    let mut typed_rows: Vec<LooseStats> = repo.fetch_rows(&typed).await.unwrap();
+    typed_rows.sort_by_key(|r| r.tier);
+
+    let expected: Vec<LooseStats> = [Tier::Free, Tier::Team, Tier::Pro]
+        .into_iter()
+        .map(|tier| {
+            let subs: Vec<&Subscription> = inserted.iter().filter(|s| s.tier == tier).collect();
+            let seats: i64 = subs.iter().map(|s| s.seats).sum();
+            let discounts: Vec<i64> = subs
+                .iter()
+                .filter_map(|s| s.discount.map(i64::from))
+                .collect();
+            let n = subs.len() as i64;
+            LooseStats {
+                tier,
+                n,
+                seats,
+                seats_as_float: seats as f64,
+                mean_seats: Some(seats as f64 / n as f64),
+                discount_total: (!discounts.is_empty()).then(|| discounts.iter().sum()),
+                mean_discount: (!discounts.is_empty())
+                    .then(|| discounts.iter().sum::<i64>() as f64 / discounts.len() as f64),
+                most_seats: subs.iter().map(|s| s.seats).max().unwrap(),
+                least_discount: discounts.iter().copied().min(),
+                dearest: subs
+                    .iter()
+                    .map(|s| s.price)
+                    .fold(f64::NEG_INFINITY, f64::max),
+            }
+        })
+        .collect();
+    // The typed SUM is 0 over only NULLs; the plain one is NULL.
+    for row in &mut typed_rows {
+        if row.tier == Tier::Free {
+            assert_eq!(row.discount_total, Some(0));
+            row.discount_total = None;
+        }
+    }
+    assert_eq!(rows, expected);
+    assert_eq!(typed_rows, expected);
+}
+
+#[derive(Debug, PartialEq, FromRow)]
+struct NullTotals {
+    seats: Option<i64>,
+    mean: Option<f64>,
+    seats_as_float: Option<f64>,
+}
+
+/// Plain `SUM` and `AVG` over no rows are NULL: `None` in `Option<i64>` / `Option<f64>`
+/// fields, and an error in a plain `i64` on every backend.
+async fn sea_query_aggregates_over_no_rows_are_null(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    let select = Query::select()
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats")
+        .expr_as(Expr::col(Subscription::SEATS).avg(), "mean")
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats_as_float")
+        .from(Subscription::TABLE)
+        .to_owned();
+    let totals: Option<NullTotals> = repo.fetch_row(&select).await.unwrap();
+    assert_eq!(
+        totals,
+        Some(NullTotals {
+            seats: None,
+            mean: None,
+            seats_as_float: None,
+        })
+    );
+    // NULL in a field that is not an `Option` (SQLite's driver alone would read 0, 0.0, "").
+    let plain: repo_core::Result<Option<(i64,)>> = repo.fetch_row(&select).await;
+    assert!(matches!(plain, Err(Error::Decode { .. })), "{plain:?}");
+    let plain: repo_core::Result<Option<(f64,)>> = repo.fetch_row(&select).await;
+    assert!(matches!(plain, Err(Error::Decode { .. })), "{plain:?}");
+    let last = Query::select()
+        .expr_as(Subscription::CUSTOMER.max(), "last")
+        .from(Subscription::TABLE)
+        .to_owned();
+    let plain: repo_core::Result<Option<(String,)>> = repo.fetch_row(&last).await;
+    assert!(matches!(plain, Err(Error::Decode { .. })), "{plain:?}");
+    let none: Option<(Option<String>,)> = repo.fetch_row(&last).await.unwrap();
+    assert_eq!(none, Some((None,)));
+}
+
+/// A plain `SUM` of 64-bit integers decodes exactly: a float on the way would round these.
+async fn sea_query_sums_are_exact(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    let big = 4_000_000_000_000_000_003_i64;
+    for seats in [big, big + 1, -3] {
+        let row = Subscription {
+            seats,
+            ..subscription(1, Tier::Team, None)
+        };
+        repo.insert(&row).await.unwrap();
+    }
+    let select = Query::select()
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats")
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "again")
+        .from(Subscription::TABLE)
+        .to_owned();
+    let sum: Option<(i64, Option<i64>)> = repo.fetch_row(&select).await.unwrap();
+    assert_eq!(sum, Some((2 * big - 2, Some(2 * big - 2))));
+    assert_ne!(
+        (2 * big - 2) as f64 as i64,
+        2 * big - 2,
+        "the sum is not a float's"
+    );
+}
+
+/// A plain `SUM` beyond `i64` is an error, never a wrong number: a decode error naming the
+/// typed aggregates where the sum is exact (PostgreSQL, MariaDB), SQLite's own integer
+/// overflow where its `SUM` refuses it.
+async fn a_sum_beyond_i64_is_an_error(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    for seats in [i64::MAX, 1] {
+        let row = Subscription {
+            seats,
+            ..subscription(1, Tier::Team, None)
+        };
+        repo.insert(&row).await.unwrap();
+    }
+    let select = Query::select()
+        .expr_as(Expr::col(Subscription::SEATS).sum(), "seats")
+        .from(Subscription::TABLE)
+        .to_owned();
+    let result = repo.fetch_row::<(i64,)>(&select).await;
+    match (db.backend(), result) {
+        (Backend::Sqlite, Err(Error::Database(e))) => {
+            assert!(e.to_string().contains("integer overflow"), "{e}");
+        }
+        (_, Err(Error::Decode { column, reason })) => {
+            assert_eq!(column, "seats");
+            assert!(reason.contains("9223372036854775808"), "{reason}");
+            assert!(reason.contains("Column::sum()"), "{reason}");
+        }
+        (_, other) => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// An aggregate with a fraction (a plain `AVG`) read into an `i64` field is a decode error on
+/// every backend, whose message leads to the typed aggregates.
+async fn a_fractional_aggregate_is_not_an_integer(db: Db) {
+    db.create_schema::<Subscription>().await.unwrap();
+    let repo = SubscriptionRepository::new(&db);
+    // Seats 1 and 4: the mean is 2.5.
+    for i in [0, 1] {
+        repo.insert(&subscription(i, Tier::Team, None))
+            .await
+            .unwrap();
+    }
+    let select = Query::select()
+        .expr_as(Expr::col(Subscription::SEATS).avg(), "mean")
+        .from(Subscription::TABLE)
+        .to_owned();
+    match repo.fetch_row::<(i64,)>(&select).await {
+        Err(Error::Decode { column, reason }) => {
+            assert_eq!(column, "mean");
+            assert!(reason.contains("Column::avg()"), "{reason}");
+        }
+        other => panic!("expected a decode error on `mean`, got {other:?}"),
+    }
+    // Its value, read as a float.
+    let mean: Option<(f64,)> = repo.fetch_row(&select).await.unwrap();
+    assert_eq!(mean, Some((2.5,)));
 }
 
 /// A PostgreSQL row of the simple query protocol (no statement described first) names a type

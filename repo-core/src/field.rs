@@ -42,8 +42,13 @@ use crate::row::Row;
 ///
 /// Decoding reads what a column or expression holds on every backend alike, so a custom query
 /// decodes into the same fields everywhere: a `String` reads text and enum labels (a native
-/// enum type on PostgreSQL: `GROUP BY status` into `status: String`). Anything else stays an
-/// [`Error::Decode`](crate::Error::Decode) naming the column (an integer into a `String`).
+/// enum type on PostgreSQL: `GROUP BY status` into `status: String`); an `i64` reads an
+/// integer of any width and an exact number without digits after the point (a plain `SUM`,
+/// `numeric` on PostgreSQL and `DECIMAL` on MariaDB); an `f64` reads floats, integers and
+/// exact numbers (a plain `AVG`), as the nearest `f64` (see [`aggregate`](crate::aggregate)).
+/// Anything else stays an [`Error::Decode`](crate::Error::Decode) naming the column (an
+/// integer into a `String`, a fraction into an `i64`), and so is a NULL read into a field that
+/// is not an `Option`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
@@ -109,14 +114,14 @@ macro_rules! native_field {
 }
 
 // `ordered`: the type's own order is the one `compare_value` gives its values. The decoder:
-// `try_get` is sqlx's, with its type check; `text` also takes the other
+// `try_get` is sqlx's, with its type check; `integer`, `float` and `text` also take the other
 // forms a backend computes the same values in (see their docs on `DbField`).
 native_field!(bool, Bool, ColumnType::Boolean, try_get, ordered);
 native_field!(i16, SmallInt, ColumnType::SmallInteger, try_get, ordered);
 native_field!(i32, Int, ColumnType::Integer, try_get, ordered);
-native_field!(i64, BigInt, ColumnType::BigInteger, try_get, ordered);
+native_field!(i64, BigInt, ColumnType::BigInteger, integer, ordered);
 native_field!(f32, Float, ColumnType::Float, try_get);
-native_field!(f64, Double, ColumnType::Double, try_get);
+native_field!(f64, Double, ColumnType::Double, float);
 native_field!(String, String, ColumnType::Text, text, ordered);
 native_field!(Vec<u8>, Bytes, ColumnType::Blob, try_get, ordered);
 native_field!(NaiveDate, ChronoDate, ColumnType::Date, try_get, ordered);
