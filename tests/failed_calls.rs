@@ -402,6 +402,75 @@ async fn crowded_failing_writes_leave_exactly_the_successes(db: Db) {
 }
 
 #[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "flags", unique(name))]
+pub struct Flag {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+}
+
+/// A `bool` over a text column: the database takes the value (as `'true'` or `'1'`) but the
+/// field cannot read it back. PostgreSQL and MariaDB refuse the column type before anything is
+/// sent; on SQLite the write is undone once its row fails to decode. Either way the call fails
+/// and nothing is written, on the pool and in a session.
+async fn a_column_the_field_cannot_read_fails_writes_and_writes_nothing(db: Db) {
+    let (key, text) = match db.backend() {
+        Backend::Postgres => ("id BIGSERIAL PRIMARY KEY", "TEXT"),
+        Backend::MySql => ("id BIGINT AUTO_INCREMENT PRIMARY KEY", "VARCHAR(10)"),
+        _ => ("id INTEGER PRIMARY KEY", "TEXT"),
+    };
+    let sql = format!(
+        "CREATE TABLE flags ({key}, name VARCHAR(20) NOT NULL UNIQUE, enabled {text} NOT NULL)"
+    );
+    repo_tests::raw_sql(&db, &sql).await.unwrap();
+    let repo = FlagRepository::new(&db);
+    let flag = Flag {
+        id: 0,
+        name: "f-1".into(),
+        enabled: true,
+    };
+    let refused = repo.insert(&flag).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::Decode { column, .. } if column == "enabled"
+            || db.backend() == Backend::Sqlite),
+        "{refused:?}"
+    );
+    assert!(repo.upsert(&flag).await.is_err());
+    assert_eq!(
+        repo_tests::scalar(&db, "SELECT COUNT(*) FROM flags").await,
+        0
+    );
+
+    repo_tests::raw_sql(
+        &db,
+        "INSERT INTO flags (name, enabled) VALUES ('f-2', 'no')",
+    )
+    .await
+    .unwrap();
+    let id = repo_tests::scalar(&db, "SELECT MAX(id) FROM flags").await;
+    let update = Flag {
+        id,
+        name: "f-2".into(),
+        enabled: true,
+    };
+    assert!(repo.update(&update).await.is_err());
+    let session = db.begin().await.unwrap();
+    let in_session = FlagRepository::new(&session);
+    assert!(in_session.update(&update).await.is_err());
+    assert!(in_session.insert(&flag).await.is_err());
+    session.commit().await.unwrap();
+    assert_eq!(
+        repo_tests::scalar(&db, "SELECT COUNT(*) FROM flags").await,
+        1
+    );
+    assert_eq!(
+        repo_tests::scalar(&db, "SELECT COUNT(*) FROM flags WHERE enabled = 'no'").await,
+        1
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(table = "prices", unique(sku))]
 pub struct Price {
     #[repo(primary_key, auto)]
@@ -410,64 +479,46 @@ pub struct Price {
     pub price: f64,
 }
 
-/// An `f64` over an exact decimal column: PostgreSQL and MariaDB refuse the column type before
-/// anything is sent; SQLite stores a whole number as an INTEGER there, which the field then
-/// cannot read.
-async fn a_column_the_field_cannot_read_refuses_writes_before_sending(db: Db) {
-    let numeric = if db.backend() == Backend::MySql {
-        "DECIMAL(10,2)"
-    } else {
-        "NUMERIC(10,2)"
-    };
-    let key = if db.backend() == Backend::Postgres {
-        "id BIGSERIAL PRIMARY KEY"
-    } else if db.backend() == Backend::MySql {
-        "id BIGINT AUTO_INCREMENT PRIMARY KEY"
-    } else {
-        "id INTEGER PRIMARY KEY"
+/// An `f64` over an exact decimal column reads it (as the nearest double): every write
+/// returning rows works, and reads back what the column holds.
+async fn an_f64_over_a_decimal_column_writes_and_reads(db: Db) {
+    let (key, numeric) = match db.backend() {
+        Backend::Postgres => ("id BIGSERIAL PRIMARY KEY", "NUMERIC(10,2)"),
+        Backend::MySql => ("id BIGINT AUTO_INCREMENT PRIMARY KEY", "DECIMAL(10,2)"),
+        _ => ("id INTEGER PRIMARY KEY", "NUMERIC(10,2)"),
     };
     let sql = format!(
         "CREATE TABLE prices ({key}, sku VARCHAR(20) NOT NULL UNIQUE, price {numeric} NOT NULL)"
     );
     repo_tests::raw_sql(&db, &sql).await.unwrap();
     let repo = PriceRepository::new(&db);
-    let price = Price {
-        id: 0,
-        sku: "p-1".into(),
-        price: 2.0,
-    };
-    let refused = repo.insert(&price).await.unwrap_err();
-    assert!(
-        matches!(&refused, Error::Decode { column, .. } if column == "price"),
-        "{refused:?}"
-    );
-    assert!(repo.upsert(&price).await.is_err());
-    assert_eq!(
-        repo_tests::scalar(&db, "SELECT COUNT(*) FROM prices").await,
-        0
-    );
-
-    repo_tests::raw_sql(&db, "INSERT INTO prices (sku, price) VALUES ('p-2', 1.25)")
+    let stored = repo
+        .insert(&Price {
+            id: 0,
+            sku: "p-1".into(),
+            price: 2.0,
+        })
         .await
         .unwrap();
-    let id = repo_tests::scalar(&db, "SELECT MAX(id) FROM prices").await;
-    let update = Price {
-        id,
-        sku: "p-2".into(),
-        price: 3.0,
-    };
-    assert!(repo.update(&update).await.is_err());
-    let session = db.begin().await.unwrap();
-    let in_session = PriceRepository::new(&session);
-    assert!(in_session.update(&update).await.is_err());
-    assert!(in_session.insert(&price).await.is_err());
-    session.commit().await.unwrap();
+    assert!((stored.price - 2.0).abs() < f64::EPSILON);
+    let upserted = repo
+        .upsert(&Price {
+            price: 1.25,
+            ..stored.clone()
+        })
+        .await
+        .unwrap();
+    assert!((upserted.price - 1.25).abs() < f64::EPSILON);
+    let updated = repo
+        .update(&Price {
+            price: 3.5,
+            ..upserted
+        })
+        .await
+        .unwrap();
+    assert!((updated.price - 3.5).abs() < f64::EPSILON);
     assert_eq!(
-        repo_tests::scalar(&db, "SELECT COUNT(*) FROM prices").await,
-        1
-    );
-    assert_eq!(
-        repo_tests::scalar(&db, "SELECT COUNT(*) FROM prices WHERE price = 1.25").await,
+        repo_tests::scalar(&db, "SELECT COUNT(*) FROM prices WHERE price = 3.5").await,
         1
     );
 }
@@ -480,5 +531,6 @@ repo_tests::on_every_backend!(
     restoring_an_unreadable_row_keeps_it_deleted,
     audited_writes_that_cannot_be_read_back_record_nothing,
     crowded_failing_writes_leave_exactly_the_successes,
-    a_column_the_field_cannot_read_refuses_writes_before_sending,
+    a_column_the_field_cannot_read_fails_writes_and_writes_nothing,
+    an_f64_over_a_decimal_column_writes_and_reads,
 );

@@ -132,6 +132,69 @@ async fn like_and_text_matching_are_literal_and_case_sensitive(db: Db) {
     );
 }
 
+/// A pattern ending in a lone `\` (an escape with nothing to escape) matches a backslash there,
+/// on every backend: PostgreSQL would refuse the statement and SQLite match nothing.
+async fn a_pattern_ending_in_the_escape_character_matches_a_backslash(db: Db) {
+    let mut all = seed(&db).await;
+    let repo = BookRepository::new(&db);
+    for (i, title) in [r"C:\", r"C:\x", "C:", r"C:\\", r"c:\"]
+        .into_iter()
+        .enumerate()
+    {
+        let path = Book {
+            isbn: format!("path-{i}"),
+            title: title.to_owned(),
+            ..book(i)
+        };
+        all.push(repo.insert(&path).await.unwrap());
+    }
+    let find = |f: Filter<Book>| {
+        let repo = repo.clone();
+        async move { isbns(&repo.find_all(f).await.unwrap()) }
+    };
+    assert_eq!(
+        find(Book::TITLE.like(r"C:\")).await,
+        expect(&all, |b| b.title == r"C:\")
+    );
+    assert_eq!(
+        find(Book::TITLE.like(r"%\")).await,
+        expect(&all, |b| b.title.ends_with('\\'))
+    );
+    // An escaped backslash, then a lone one.
+    assert_eq!(
+        find(Book::TITLE.like(r"C:\\\")).await,
+        expect(&all, |b| b.title == r"C:\\")
+    );
+    // Not dangling: an escaped backslash.
+    assert_eq!(
+        find(Book::TITLE.like(r"C:\\")).await,
+        expect(&all, |b| b.title == r"C:\")
+    );
+    assert_eq!(
+        find(Book::TITLE.not_like(r"C:\")).await,
+        expect(&all, |b| b.title != r"C:\")
+    );
+    assert_eq!(
+        find(Book::TITLE.ilike(r"c:\")).await,
+        expect(&all, |b| b.title.eq_ignore_ascii_case(r"C:\"))
+    );
+    assert_eq!(
+        find(Book::TITLE.ilike(r"%:\")).await,
+        expect(&all, |b| b.title.eq_ignore_ascii_case(r"C:\"))
+    );
+    // The literal forms need no escape of their own.
+    assert_eq!(
+        find(Book::TITLE.ends_with(r":\")).await,
+        expect(&all, |b| b.title.ends_with(r":\"))
+    );
+    // A filtered write means the same as the read.
+    assert_eq!(
+        repo.delete_where(Book::TITLE.like(r"C:\")).await.unwrap(),
+        1
+    );
+    assert_eq!(repo.count(Book::TITLE.like(r"C:%")).await.unwrap(), 3);
+}
+
 async fn negations_are_complements_including_nulls(db: Db) {
     let all = seed(&db).await;
     let repo = BookRepository::new(&db);
@@ -534,6 +597,7 @@ async fn errors_keep_their_cause(db: Db) {
 
 on_every_backend!(
     like_and_text_matching_are_literal_and_case_sensitive,
+    a_pattern_ending_in_the_escape_character_matches_a_backslash,
     negations_are_complements_including_nulls,
     enums_compare_and_sort_by_declaration_order,
     nulls_sort_last_unless_asked_in_pages_and_keyset,

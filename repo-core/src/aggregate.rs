@@ -1,10 +1,29 @@
 //! Aggregates of typed columns that decode as the same Rust type on every backend.
 //!
-//! Plain SQL aggregates do not: PostgreSQL computes `SUM` of a `bigint` as `numeric` and `AVG`
-//! of anything as `numeric` or `double precision`, SQLite as integer or real. These helpers
-//! wrap them in the casts that make the result type fixed, and return a sea-query [`Expr`] to
-//! put in a select with `expr_as`; each says what to decode the column as in a
-//! `#[derive(FromRow)]` row.
+//! Plain SQL aggregates compute each backend's own type: `SUM` of integers is `numeric` on
+//! PostgreSQL (for `bigint`; `bigint` for smaller integers), `DECIMAL` on MariaDB and INTEGER
+//! on SQLite; `AVG` is `numeric`, `DECIMAL` with four digits after the point, or REAL. These
+//! helpers wrap them in the casts that make the result type fixed, and return a sea-query
+//! [`Expr`] to put in a select with `expr_as`; each says what to decode the column as in a
+//! `#[derive(FromRow)]` row: [`Column::sum`] is an `i64` (0 over no rows), [`Column::avg`] an
+//! `Option<f64>`.
+//!
+//! Aggregates written the sea-query way (`Expr::col(Part::GRAMS).sum()`, `.avg()`, `.max()`)
+//! decode into the same fields, with the same values, on every backend, because the numeric
+//! fields accept each backend's result types:
+//!
+//! - an `i64` field reads an integer of any width, and an exact number with no digits after
+//!   the point (a plain `SUM` of integers), exactly; an exact number with digits after the
+//!   point (even zeros: a plain `AVG`), a float, or a value outside the range of `i64` is an
+//!   [`Error::Decode`](crate::Error::Decode) whose message names `Column::sum()` and
+//!   `Column::avg()`;
+//! - an `f64` field reads a float of any width, an integer, or an exact number, as the
+//!   nearest `f64`.
+//!
+//! A plain `SUM` or `AVG` over no rows (or only NULLs) is NULL: read it as `Option<i64>` /
+//! `Option<f64>`; in a plain `i64` or `f64` it is a decode error on every backend. Exact numbers
+//! (`numeric`, `DECIMAL`) are read through `rust_decimal`, so they need the `decimal` feature
+//! (on by default); without it they are decode errors naming the typed aggregates.
 //!
 //! ```
 //! use repo_core::prelude::*;
@@ -28,6 +47,7 @@
 //!     pub total_grams: i64,
 //!     pub mean_grams: Option<f64>,
 //!     pub lightest: i64,
+//!     pub plain_total: Option<i64>, // NULL for a group of NULLs only
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -44,6 +64,7 @@
 //!     .expr_as(Part::GRAMS.sum(), "total_grams")
 //!     .expr_as(Part::GRAMS.avg(), "mean_grams")
 //!     .expr_as(Part::GRAMS.min(), "lightest")
+//!     .expr_as(Expr::col(Part::GRAMS).sum(), "plain_total") // numeric on PostgreSQL
 //!     .from(Part::TABLE)
 //!     .group_by_col(Part::KIND.name())
 //!     .order_by(Part::KIND.name(), Order::Asc)
@@ -51,7 +72,10 @@
 //! let stats: Vec<KindStats> = repo.fetch_rows(&select).await?;
 //! assert_eq!(
 //!     stats[0],
-//!     KindStats { kind: Kind::Bolt, parts: 2, total_grams: 30, mean_grams: Some(15.0), lightest: 10 }
+//!     KindStats {
+//!         kind: Kind::Bolt, parts: 2, total_grams: 30, mean_grams: Some(15.0), lightest: 10,
+//!         plain_total: Some(30),
+//!     }
 //! );
 //! # Ok(()) }
 //! ```

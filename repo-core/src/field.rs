@@ -40,6 +40,16 @@ use crate::row::Row;
 /// `NaiveDate` is a PostgreSQL `date` and SQLite text `YYYY-MM-DD`. Dates and timestamps
 /// outside years 1 to 9999 are refused with [`Error::Validation`](crate::Error::Validation) on
 /// every backend before anything is sent.
+///
+/// Decoding reads what a column or expression holds on every backend alike, so a custom query
+/// decodes into the same fields everywhere: a `String` reads text and enum labels (a native
+/// enum type on PostgreSQL: `GROUP BY status` into `status: String`); an `i64` reads an
+/// integer of any width and an exact number without digits after the point (a plain `SUM`,
+/// `numeric` on PostgreSQL and `DECIMAL` on MariaDB); an `f64` reads floats, integers and
+/// exact numbers (a plain `AVG`), as the nearest `f64` (see [`aggregate`](crate::aggregate)).
+/// Anything else stays an [`Error::Decode`](crate::Error::Decode) naming the column (an
+/// integer into a `String`, a fraction into an `i64`), and so is a NULL read into a field that
+/// is not an `Option`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a column",
     label = "not a column type",
@@ -126,17 +136,17 @@ impl Decoding {
 }
 
 macro_rules! native_field {
-    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr, ordered) => {
-        native_field!($ty, $variant, $column, |$info| $decoding, {
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident, |$info:ident| $decoding:expr, ordered) => {
+        native_field!($ty, $variant, $column, $decode, |$info| $decoding, {
             fn compare_key(&self, other: &Self) -> std::cmp::Ordering {
                 self.cmp(other)
             }
         });
     };
-    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr) => {
-        native_field!($ty, $variant, $column, |$info| $decoding, {});
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident, |$info:ident| $decoding:expr) => {
+        native_field!($ty, $variant, $column, $decode, |$info| $decoding, {});
     };
-    ($ty:ty, $variant:ident, $column:expr, |$info:ident| $decoding:expr, { $($compare:tt)* }) => {
+    ($ty:ty, $variant:ident, $column:expr, $decode:ident, |$info:ident| $decoding:expr, { $($compare:tt)* }) => {
         impl DbField for $ty {
             type Scalar = Self;
             fn to_value(&self) -> Value {
@@ -146,7 +156,7 @@ macro_rules! native_field {
                 Value::$variant(None)
             }
             fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-                row.try_get(index)
+                row.$decode(index)
             }
             fn column_type(_: Backend) -> ColumnType {
                 $column
@@ -159,12 +169,23 @@ macro_rules! native_field {
     };
 }
 
-// `ordered`: the type's own order is the one `compare_value` gives its values.
-native_field!(bool, Bool, ColumnType::Boolean, |c| c.boolean(), ordered);
+// `ordered`: the type's own order is the one `compare_value` gives its values. The decoder:
+// `try_get` is sqlx's, with its type check; `integer`, `float` and `text` also take the other
+// forms a backend computes the same values in (see their docs on `DbField`). The last part
+// says how surely that decoder reads a column the database describes.
+native_field!(
+    bool,
+    Bool,
+    ColumnType::Boolean,
+    try_get,
+    |c| c.boolean(),
+    ordered
+);
 native_field!(
     i16,
     SmallInt,
     ColumnType::SmallInteger,
+    try_get,
     |c| c.integer::<i16>(2),
     ordered
 );
@@ -172,6 +193,7 @@ native_field!(
     i32,
     Int,
     ColumnType::Integer,
+    try_get,
     |c| c.integer::<i32>(4),
     ordered
 );
@@ -179,21 +201,37 @@ native_field!(
     i64,
     BigInt,
     ColumnType::BigInteger,
-    |c| c.integer::<i64>(8),
+    integer,
+    |c| c.wide_integer(),
     ordered
 );
-native_field!(f32, Float, ColumnType::Float, |c| c.float::<f32>());
-native_field!(f64, Double, ColumnType::Double, |c| c.float::<f64>());
-native_field!(String, String, ColumnType::Text, |c| c.text(), ordered);
-native_field!(Vec<u8>, Bytes, ColumnType::Blob, |c| c.bytes(), ordered);
+native_field!(f32, Float, ColumnType::Float, try_get, |c| c.float::<f32>());
+native_field!(f64, Double, ColumnType::Double, float, |c| c.wide_float());
+native_field!(
+    String,
+    String,
+    ColumnType::Text,
+    text,
+    |c| c.text(),
+    ordered
+);
+native_field!(
+    Vec<u8>,
+    Bytes,
+    ColumnType::Blob,
+    try_get,
+    |c| c.bytes(),
+    ordered
+);
 native_field!(
     NaiveDate,
     ChronoDate,
     ColumnType::Date,
+    try_get,
     |c| c.temporal::<NaiveDate>(),
     ordered
 );
-native_field!(Uuid, Uuid, ColumnType::Uuid, |c| c.uuid(), ordered);
+native_field!(Uuid, Uuid, ColumnType::Uuid, try_get, |c| c.uuid(), ordered);
 
 impl DbField for DateTime<Utc> {
     type Scalar = Self;

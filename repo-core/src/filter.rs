@@ -11,10 +11,10 @@
 //!   [`Filter::not`]) are complements and do match NULL values: `status.ne(Active)` is every
 //!   row whose status is not `Active`, including rows without one.
 //! - Enum columns order and compare by declaration order (`lt`, `gt`, `between`, sorting).
-//! - [`like`](Column::like) is case-sensitive, with `%`, `_` and `\` as escape;
-//!   [`ilike`](Column::ilike) ignores case; [`contains`](Column::contains),
-//!   [`starts_with`](Column::starts_with) and [`ends_with`](Column::ends_with) match their
-//!   argument literally.
+//! - [`like`](Column::like) is case-sensitive, with `%`, `_` and `\` as escape (a lone `\`
+//!   ending the pattern matches a backslash); [`ilike`](Column::ilike) ignores case;
+//!   [`contains`](Column::contains), [`starts_with`](Column::starts_with) and
+//!   [`ends_with`](Column::ends_with) match their argument literally.
 //! - [`is_in`](Column::is_in) takes any number of values (long lists travel as one parameter).
 
 use std::marker::PhantomData;

@@ -45,10 +45,29 @@ tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5);
 tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
+/// sqlx's `try_get`, except that NULL is an error on every backend: sqlx's SQLite decoders
+/// read NULL as 0, 0.0, empty text or `false`, where PostgreSQL's and MySQL's refuse it.
+fn try_get_not_null<'r, R, T>(row: &'r R, index: usize) -> Result<T, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use sqlx::ValueRef as _;
+    if row.try_get_raw(index)?.is_null() {
+        return Err(sqlx::Error::ColumnDecode {
+            index: index.to_string(),
+            source: Box::new(sqlx::error::UnexpectedNullError),
+        });
+    }
+    row.try_get(index)
+}
+
 impl Row {
-    /// Decode the column at `index` as `T`, with sqlx's type check.
+    /// Decode the column at `index` as `T`, with sqlx's type check. NULL is an error on every
+    /// backend (decode into `Option<T>` to read it).
     pub fn try_get<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
-        let result = dispatch!(Row, self, |row, D| sqlx::Row::try_get(row, index));
+        let result = dispatch!(Row, self, |row, D| try_get_not_null(row, index));
         result.map_err(|e| self.name_column(e))
     }
 

@@ -1,5 +1,10 @@
 //! Text matching on `String` columns: `like`, `ilike`, and literal `contains`,
 //! `starts_with`, `ends_with`, the same on every backend.
+//!
+//! Patterns use `\` as the escape character. One that ends in a lone `\` (an escape with
+//! nothing after it, such as `like("C:\\")`) matches a literal backslash there, on every
+//! backend: the framework escapes that backslash before sending the pattern, where PostgreSQL
+//! would refuse the statement, SQLite match no row and MariaDB take the backslash literally.
 
 use sea_query::{Expr, ExprTrait as _, IntoCondition as _};
 
@@ -20,7 +25,8 @@ pub fn escape_like(text: &str) -> String {
 
 impl<E> Column<E, String> {
     /// `column LIKE pattern`, case-sensitive on every backend: `%` matches any run of
-    /// characters, `_` one character, and `\` makes the next character literal (`\%`).
+    /// characters, `_` one character, and `\` makes the next character literal (`\%`). A
+    /// lone `\` at the end of the pattern matches a backslash (`r"C:\"` matches `C:\`).
     #[must_use]
     pub fn like(self, pattern: impl Into<String>) -> Filter<E> {
         Filter::from_condition(like(self.expr(), pattern.into()))
@@ -34,10 +40,11 @@ impl<E> Column<E, String> {
     }
 
     /// `column LIKE pattern` ignoring case: both sides are lower-cased (PostgreSQL lower-cases
-    /// every letter; SQLite only ASCII letters).
+    /// every letter; SQLite only ASCII letters). The pattern reads as in
+    /// [`like`](Column::like), a lone `\` at its end included.
     #[must_use]
     pub fn ilike(self, pattern: impl Into<String>) -> Filter<E> {
-        let (column, pattern) = (self.name(), pattern.into());
+        let (column, pattern) = (self.name(), close_dangling_escape(pattern.into()));
         Filter::rendered(move |backend| {
             custom(
                 backend,
@@ -71,5 +78,41 @@ impl<E> Column<E, String> {
 }
 
 fn like(expr: Expr, pattern: String) -> Expr {
-    expr.like(sea_query::LikeExpr::new(pattern).escape('\\'))
+    expr.like(sea_query::LikeExpr::new(close_dangling_escape(pattern)).escape('\\'))
+}
+
+/// `pattern` with a lone trailing escape character escaped, so it matches a backslash on every
+/// backend. The trailing run of backslashes is read in pairs (`\\` is one literal backslash):
+/// an odd run ends in a lone one.
+fn close_dangling_escape(mut pattern: String) -> String {
+    let run = pattern.bytes().rev().take_while(|&b| b == b'\\').count();
+    if run % 2 == 1 {
+        pattern.push('\\');
+    }
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_trailing_escape_is_escaped() {
+        assert_eq!(close_dangling_escape(r"C:\".into()), r"C:\\");
+        assert_eq!(close_dangling_escape(r"C:\\\".into()), r"C:\\\\");
+        assert_eq!(close_dangling_escape(r"\".into()), r"\\");
+        // Already complete: an escaped backslash, an escaped `%`, no escape at all.
+        assert_eq!(close_dangling_escape(r"C:\\".into()), r"C:\\");
+        assert_eq!(close_dangling_escape(r"50\%".into()), r"50\%");
+        assert_eq!(close_dangling_escape("a%".into()), "a%");
+        assert_eq!(close_dangling_escape(String::new()), "");
+    }
+
+    #[test]
+    fn escaped_text_never_dangles() {
+        for text in [r"C:\", r"\\", r"%\_\", ""] {
+            let escaped = escape_like(text);
+            assert_eq!(close_dangling_escape(escaped.clone()), escaped);
+        }
+    }
 }

@@ -43,6 +43,8 @@ enum Stored {
     /// Text that never reads as a number (a timestamp, a UUID, an address): no affinity turns
     /// it into one.
     Label,
+    /// A number read back whether the column holds it as an integer or a real.
+    Number,
     Blob,
     Any,
 }
@@ -108,6 +110,7 @@ fn keeps(affinity: Affinity, stored: Stored) -> bool {
             Affinity::Integer | Affinity::Numeric | Affinity::Blob
         ),
         Stored::Real => matches!(affinity, Affinity::Real | Affinity::Blob),
+        Stored::Number => affinity != Affinity::Text,
         Stored::Text => matches!(affinity, Affinity::Text | Affinity::Blob),
     }
 }
@@ -184,6 +187,54 @@ impl ColumnInfo {
         self.driver::<T>(Stored::Integer, total)
     }
 
+    /// An `i64`, read from an integer column of any width and from an exact number without
+    /// digits after the point (see `Row::integer`).
+    pub(crate) fn wide_integer(&self) -> Decoding {
+        let name = self.type_name().to_owned();
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            Described::Postgres(_) => match name.as_str() {
+                "INT2" | "INT4" | "INT8" => Decoding::Total,
+                // A scale of its own turns every value into one with digits after the point.
+                "NUMERIC" => Decoding::Partial,
+                _ => self.by_type(false, false),
+            },
+            #[cfg(feature = "mysql")]
+            Described::MySql(_) => match mysql_integer_bytes(&name) {
+                Some(bytes) if bytes <= 8 => Decoding::Total,
+                Some(_) => Decoding::OwnValues,
+                None if name == "DECIMAL" => Decoding::Partial,
+                None => self.by_type(false, false),
+            },
+            #[cfg(feature = "sqlite")]
+            Described::Sqlite { .. } => self.integer::<i64>(8),
+        }
+    }
+
+    /// An `f64`, read from a float or integer column of any width and from an exact number,
+    /// as the nearest `f64` (see `Row::float`).
+    pub(crate) fn wide_float(&self) -> Decoding {
+        let name = self.type_name().to_owned();
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            Described::Postgres(_) => match name.as_str() {
+                "FLOAT4" | "FLOAT8" | "INT2" | "INT4" | "INT8" => Decoding::Total,
+                // NaN, or more digits than a decimal holds, do not read.
+                "NUMERIC" => Decoding::OwnValues,
+                _ => self.by_type(false, false),
+            },
+            #[cfg(feature = "mysql")]
+            Described::MySql(_) => match name.as_str() {
+                "FLOAT" | "DOUBLE" => Decoding::Total,
+                "DECIMAL" => Decoding::OwnValues,
+                _ if mysql_integer_bytes(&name).is_some() => Decoding::Total,
+                _ => self.by_type(false, false),
+            },
+            #[cfg(feature = "sqlite")]
+            Described::Sqlite { .. } => self.driver::<f64>(Stored::Number, Total::NOWHERE),
+        }
+    }
+
     /// An unsigned integer, read from a signed one that must not be negative (or on MariaDB an
     /// unsigned column).
     pub(crate) fn unsigned(&self) -> Decoding {
@@ -206,8 +257,11 @@ impl ColumnInfo {
         self.driver::<T>(Stored::Real, Total::EVERYWHERE)
     }
 
-    /// Text.
+    /// Text, and on PostgreSQL the label of a native enum (see `Row::text`).
     pub(crate) fn text(&self) -> Decoding {
+        if self.enum_labels().is_some() {
+            return Decoding::Total;
+        }
         self.driver::<String>(Stored::Text, Total::EVERYWHERE)
     }
 

@@ -115,6 +115,113 @@ impl Row {
         }
     }
 
+    /// Decode text: a text column, and on PostgreSQL also a native enum type's label, which
+    /// sqlx's type check refuses for `String` (MariaDB's `ENUM` and SQLite's text labels pass
+    /// it). Any other type stays a decode error.
+    pub(crate) fn text(&self, index: usize) -> Result<String, sqlx::Error> {
+        let result = self.try_get(index);
+        #[cfg(feature = "postgres")]
+        if result.is_err()
+            && let Self::Postgres(row) = self
+            && postgres_enum(row, index)
+        {
+            // The wire form of an enum value is its label's text.
+            return sqlx::Row::try_get_unchecked(row, index).map_err(|e| self.name_column(e));
+        }
+        result
+    }
+
+    /// Decode an `i64`: an integer column of any width, or an exact number without digits
+    /// after the point (a plain `SUM` of integers: `numeric` on PostgreSQL, `DECIMAL` on
+    /// MariaDB). A float, an exact number with a fraction (a plain `AVG`) or one outside the
+    /// range of `i64` is a decode error that names the typed aggregates.
+    pub(crate) fn integer(&self, index: usize) -> Result<i64, sqlx::Error> {
+        let mismatch = match self.try_get(index) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let Some((number, ty)) = self.number(index) else {
+            return Err(mismatch);
+        };
+        let column = || index.to_string();
+        let number = number.map_err(|e| {
+            aggregate_error(
+                column(),
+                &format!("cannot read the stored {ty} value as an `i64` ({e})"),
+            )
+        })?;
+        match number {
+            Number::Integer(value) => i64::try_from(value)
+                .map_err(|_| crate::field_types::out_of_range(index, value, "i64")),
+            Number::Float(value) => Err(aggregate_error(
+                column(),
+                &format!("stored {ty} value {value} is a float, not an `i64`"),
+            )),
+            #[cfg(feature = "decimal")]
+            Number::Exact(value) => {
+                if value.scale() != 0 {
+                    return Err(aggregate_error(
+                        column(),
+                        &format!(
+                            "stored {ty} value {value} has digits after the point, so it is not an `i64`"
+                        ),
+                    ));
+                }
+                i64::try_from(value).map_err(|_| {
+                    aggregate_error(
+                        column(),
+                        &format!("stored {ty} value {value} does not fit `i64`"),
+                    )
+                })
+            }
+        }
+    }
+
+    /// Decode an `f64`: a float column of any width, an integer, or an exact number (a plain
+    /// `SUM` or `AVG`: `numeric` on PostgreSQL, `DECIMAL` on MariaDB), as the nearest `f64`.
+    pub(crate) fn float(&self, index: usize) -> Result<f64, sqlx::Error> {
+        let mismatch = match self.try_get(index) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let Some((number, _)) = self.number(index) else {
+            return Err(mismatch);
+        };
+        Ok(match number? {
+            Number::Integer(value) => value as f64,
+            Number::Float(value) => value,
+            // The decimal text parsed as a float: the nearest `f64`, rounded once.
+            #[cfg(feature = "decimal")]
+            Number::Exact(value) => value
+                .to_string()
+                .parse()
+                .expect("a decimal's text is a float's"),
+        })
+    }
+
+    /// The number in the column at `index` (an error if it cannot be read, an exact number
+    /// without the `decimal` feature among them) and its SQL type's name, or `None` when the
+    /// column holds NULL or something other than a number.
+    fn number(&self, index: usize) -> Option<(Result<Number, sqlx::Error>, String)> {
+        use sqlx::{TypeInfo as _, ValueRef as _};
+        let ty = crate::backend::dispatch!(Row, self, |row, D| {
+            let value = sqlx::Row::try_get_raw(row, index).ok()?;
+            if value.is_null() {
+                return None;
+            }
+            value.type_info().name().to_owned()
+        });
+        let number = match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(row) => postgres_number(row, index, &ty)?,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(row) => sqlite_number(row, index, &ty)?,
+            #[cfg(feature = "mysql")]
+            Self::MySql(row) => mysql_number(row, index, &ty)?,
+        };
+        Some((number.map_err(|e| self.name_column(e)), ty))
+    }
+
     /// Decode an embedding, as this backend stores it.
     pub(crate) fn floats(&self, index: usize) -> Result<Vec<f32>, sqlx::Error> {
         match self {
@@ -126,6 +233,128 @@ impl Row {
             Self::MySql(row) => floats_from_blob(sqlx::Row::try_get(row, index)?, index),
         }
     }
+}
+
+/// A number in a column whose type sqlx does not decode as the field's own.
+enum Number {
+    /// An integer of any width, signed or not.
+    Integer(i128),
+    /// A float of any width.
+    Float(f64),
+    /// An exact number: `numeric` on PostgreSQL, `DECIMAL` on MariaDB.
+    #[cfg(feature = "decimal")]
+    Exact(rust_decimal::Decimal),
+}
+
+/// Where aggregates written the sea-query way lead a user: the typed ones.
+const AGGREGATE_HINT: &str = "a plain `SUM` or `AVG` (`Expr::col(..).sum()`, `.avg()`) is \
+    numeric on PostgreSQL, DECIMAL on MariaDB and INTEGER or REAL on SQLite; the typed \
+    `Column::sum()` and `Column::avg()` decode as `i64` and `f64` on every backend";
+
+/// A decode error for a number an `i64` field cannot hold, pointing at the typed aggregates.
+fn aggregate_error(column: String, what: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column,
+        source: format!("{what}; {AGGREGATE_HINT}").into(),
+    }
+}
+
+/// An exact number (SQL type `ty`) read without the `decimal` feature, which decodes them.
+#[cfg(not(feature = "decimal"))]
+#[allow(dead_code)]
+fn exact_needs_decimal(index: usize, ty: &str) -> Result<Number, sqlx::Error> {
+    Err(aggregate_error(
+        index.to_string(),
+        &format!("a {ty} value is read as `i64` or `f64` only with repo-core's `decimal` feature"),
+    ))
+}
+
+/// Whether the PostgreSQL column at `index` holds a native enum. A type the connection has not
+/// looked up (rows of the simple query protocol show it as `?`) has no kind to ask, and is
+/// not taken for one.
+#[cfg(feature = "postgres")]
+fn postgres_enum(row: &sqlx::postgres::PgRow, index: usize) -> bool {
+    use sqlx::postgres::PgTypeKind;
+    use sqlx::{TypeInfo as _, ValueRef as _};
+    let Ok(value) = sqlx::Row::try_get_raw(row, index) else {
+        return false;
+    };
+    let ty = value.type_info();
+    ty.oid().is_some() && ty.name() != "?" && matches!(ty.kind(), PgTypeKind::Enum(_))
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_number(
+    row: &sqlx::postgres::PgRow,
+    index: usize,
+    ty: &str,
+) -> Option<Result<Number, sqlx::Error>> {
+    use sqlx::Row as _;
+    Some(match ty {
+        "INT2" => row
+            .try_get::<i16, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "INT4" => row
+            .try_get::<i32, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "INT8" => row
+            .try_get::<i64, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "FLOAT4" => row
+            .try_get::<f32, _>(index)
+            .map(|v| Number::Float(v.into())),
+        "FLOAT8" => row.try_get::<f64, _>(index).map(Number::Float),
+        #[cfg(feature = "decimal")]
+        "NUMERIC" => row.try_get(index).map(Number::Exact),
+        #[cfg(not(feature = "decimal"))]
+        "NUMERIC" => exact_needs_decimal(index, ty),
+        _ => return None,
+    })
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_number(
+    row: &sqlx::sqlite::SqliteRow,
+    index: usize,
+    ty: &str,
+) -> Option<Result<Number, sqlx::Error>> {
+    use sqlx::Row as _;
+    // The stored value's own class, whatever the column declares: a plain `SUM` of integers
+    // is an INTEGER, an `AVG` a REAL.
+    Some(match ty {
+        "INTEGER" => row
+            .try_get_unchecked::<i64, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "REAL" => row.try_get_unchecked::<f64, _>(index).map(Number::Float),
+        _ => return None,
+    })
+}
+
+#[cfg(feature = "mysql")]
+fn mysql_number(
+    row: &sqlx::mysql::MySqlRow,
+    index: usize,
+    ty: &str,
+) -> Option<Result<Number, sqlx::Error>> {
+    use sqlx::Row as _;
+    let unsigned = ty.ends_with(" UNSIGNED");
+    Some(match ty.trim_end_matches(" UNSIGNED") {
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" if unsigned => row
+            .try_get::<u64, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => row
+            .try_get::<i64, _>(index)
+            .map(|v| Number::Integer(v.into())),
+        "FLOAT" => row
+            .try_get::<f32, _>(index)
+            .map(|v| Number::Float(v.into())),
+        "DOUBLE" => row.try_get::<f64, _>(index).map(Number::Float),
+        #[cfg(feature = "decimal")]
+        "DECIMAL" => row.try_get(index).map(Number::Exact),
+        #[cfg(not(feature = "decimal"))]
+        "DECIMAL" => exact_needs_decimal(index, ty),
+        _ => return None,
+    })
 }
 
 /// An embedding stored as a BLOB of little-endian `f32`s, where arrays are not a column type.
