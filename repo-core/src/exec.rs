@@ -335,7 +335,7 @@ impl<'a> Conn<'a> {
         self.execute_as(statement, classify_untyped).await
     }
 
-    /// Run a query; all its rows.
+    /// Run a query; all its rows, undecoded (see [`fetch`](Conn::fetch) for writes).
     pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>> {
         self.fetch_all_as(statement, classify_untyped).await
     }
@@ -437,6 +437,10 @@ impl<'a> Conn<'a> {
     }
 
     /// Run a query and receive its rows one at a time, as the server sends them.
+    ///
+    /// The rows are handed over undecoded, after the statement ran: for a write that returns
+    /// rows, decode them through the repository (`fetch_entities_statement`, `fetch_rows`),
+    /// which reads them before the write may stand.
     #[must_use]
     pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row>> {
         self.fetch_as(statement, classify_untyped)
