@@ -192,38 +192,79 @@ pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
     }
 }
 
-/// A keyset cursor taken apart, to forge hostile ones from: its JSON body (`{"k": …, "v":
-/// [values]}`), the body as the cursor encodes it, and the signature.
-pub struct CursorParts {
-    /// The decoded body.
-    pub json: serde_json::Value,
-    /// The body as it stands in the cursor (base64url).
-    pub body: String,
-    /// The signature after the `.`.
-    pub tag: String,
-}
+/// A keyset cursor's sealed bytes (its text, base64url-decoded), to make the hostile cursors a
+/// client could send from: none of them was issued by the framework.
+pub struct CursorBytes(pub Vec<u8>);
 
-impl CursorParts {
-    /// Take `cursor` apart.
+impl CursorBytes {
+    /// The bytes of `cursor`.
     #[must_use]
     pub fn of(cursor: &repo_core::Cursor) -> Self {
         use base64::Engine as _;
-        let (body, tag) = cursor.as_str().split_once('.').expect("body.tag");
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .expect("base64url body");
-        Self {
-            json: serde_json::from_slice(&decoded).expect("a JSON body"),
-            body: body.to_owned(),
-            tag: tag.to_owned(),
-        }
+        Self(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(cursor.as_str())
+                .expect("a cursor is base64url"),
+        )
     }
 
-    /// Cursor text holding `json` under the original signature: an edited cursor.
-    #[must_use]
-    pub fn with_body(&self, json: &serde_json::Value) -> String {
+    fn text(bytes: &[u8]) -> String {
         use base64::Engine as _;
-        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
-        format!("{body}.{}", self.tag)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
+
+    /// Every edit of the cursor a client could make without the key: each byte with one bit
+    /// flipped (nonce, body and tag alike), the cursor cut short at several lengths, and
+    /// lengthened by a byte.
+    #[must_use]
+    pub fn tampered(&self) -> Vec<String> {
+        let bytes = &self.0;
+        let mut out: Vec<String> = (0..bytes.len())
+            .map(|at| {
+                let mut edited = bytes.clone();
+                edited[at] ^= 0x01;
+                Self::text(&edited)
+            })
+            .collect();
+        for len in [1, 24, 40, bytes.len() - 16, bytes.len() - 1] {
+            out.push(Self::text(&bytes[..len.min(bytes.len() - 1)]));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        out.push(Self::text(&longer));
+        out
+    }
+}
+
+/// Whether `cursor` shows `needle` to whoever holds it: in its text, in its text decoded from
+/// base64url, or base64-encoded (URL-safe or standard) at any byte alignment inside its text,
+/// as a readable body carried in the cursor would be.
+#[must_use]
+pub fn cursor_shows(cursor: &repo_core::Cursor, needle: &str) -> bool {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let text = cursor.as_str();
+    if text.contains(needle) {
+        return true;
+    }
+    if let Ok(bytes) = URL_SAFE_NO_PAD.decode(text)
+        && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    {
+        return true;
+    }
+    // The characters of needle's base64 that depend on needle's bytes alone, at each of the
+    // three alignments it can have inside a longer encoding.
+    (0..3).any(|shift| {
+        let padded = format!("{}{needle}", "\0".repeat(shift));
+        [
+            URL_SAFE_NO_PAD.encode(&padded),
+            STANDARD_NO_PAD.encode(&padded),
+        ]
+        .iter()
+        .any(|encoded| {
+            let from = (shift * 4).div_ceil(3);
+            let core = &encoded[from..encoded.len() - 1];
+            core.len() >= 4 && text.contains(core)
+        })
+    })
 }
