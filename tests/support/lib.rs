@@ -162,20 +162,6 @@ macro_rules! on_every_backend {
     };
 }
 
-/// Rows one bulk statement of `E` writes on `backend`, as the README says: on PostgreSQL
-/// 10,000 (one array a column), elsewhere the bind limit over the inserted column count.
-#[must_use]
-pub fn rows_per_bulk_statement<E: repo_core::Entity>(backend: repo_core::Backend) -> usize {
-    if backend == repo_core::Backend::Postgres {
-        return 10_000;
-    }
-    let width = E::COLUMNS
-        .iter()
-        .filter(|c| !(c.auto && c.role == repo_core::ColumnRole::PrimaryKey))
-        .count();
-    backend.max_bind_parameters() / width
-}
-
 /// Run SQL text (one or more statements) on `db`'s pool, whichever backend it is: for tests
 /// that set up or change data behind the repositories' back.
 pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
@@ -267,4 +253,98 @@ pub fn cursor_shows(cursor: &repo_core::Cursor, needle: &str) -> bool {
             core.len() >= 4 && text.contains(core)
         })
     })
+}
+
+/// The statements the database drivers run, as sqlx reports each one (its `sqlx::query`
+/// events): to count the statements a call sends and the rows each one wrote, on every
+/// backend, from outside the framework.
+pub mod sent {
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    /// One statement a driver ran.
+    #[derive(Debug, Clone, Default)]
+    pub struct Statement {
+        /// Its text (sqlx's summary and, for a longer statement, the whole text).
+        pub sql: String,
+        /// The rows it changed, as the database reported them.
+        pub rows_affected: u64,
+        /// The rows it returned.
+        pub rows_returned: u64,
+    }
+
+    static LOG: Mutex<Vec<Statement>> = Mutex::new(Vec::new());
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    static INSTALL: Once = Once::new();
+
+    struct Fields<'a>(&'a mut Statement);
+
+    impl Visit for Fields<'_> {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if matches!(field.name(), "summary" | "db.statement") {
+                self.0.sql.push_str(value);
+                self.0.sql.push(' ');
+            }
+        }
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            match field.name() {
+                "rows_affected" => self.0.rows_affected = value,
+                "rows_returned" => self.0.rows_returned = value,
+                _ => {}
+            }
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    struct Capture;
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut statement = Statement::default();
+            event.record(&mut Fields(&mut statement));
+            LOG.lock().unwrap().push(statement);
+        }
+    }
+
+    /// Statements are recorded while this lives; one recording at a time per test binary (the
+    /// drivers report on the process's subscriber, from any thread).
+    pub struct Recording {
+        _turn: tokio::sync::MutexGuard<'static, ()>,
+    }
+
+    /// Start recording: from now on, every statement any driver runs in this process.
+    pub async fn record() -> Recording {
+        INSTALL.call_once(|| {
+            let only_statements = tracing_subscriber::filter::filter_fn(|metadata| {
+                metadata.target() == "sqlx::query"
+            });
+            let subscriber =
+                tracing_subscriber::registry().with(Capture.with_filter(only_statements));
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in a test binary that records statements");
+        });
+        let turn = ONE_AT_A_TIME.lock().await;
+        LOG.lock().unwrap().clear();
+        Recording { _turn: turn }
+    }
+
+    impl Recording {
+        /// Forget the statements run so far.
+        pub fn clear(&self) {
+            LOG.lock().unwrap().clear();
+        }
+
+        /// The statements run since recording started (or since the last call), in order.
+        #[must_use]
+        pub fn take(&self) -> Vec<Statement> {
+            std::mem::take(&mut *LOG.lock().unwrap())
+        }
+    }
 }
