@@ -2,7 +2,7 @@
 //! backend.
 
 use repo_core::prelude::*;
-use repo_core::{Backend, DbOptions, Entity, Error, RetryPolicy};
+use repo_core::{Backend, DbOptions, Error, RetryPolicy};
 use repo_tests::entities::*;
 
 repo_tests::on_every_backend!(
@@ -15,12 +15,8 @@ repo_tests::on_every_backend!(
     upsert_without_a_key_is_rejected,
     concurrent_shuffled_bulk_upserts_never_deadlock,
     text_that_looks_like_syntax_is_stored_as_given,
+    rows_per_statement_is_how_a_batch_is_cut,
 );
-
-/// Rows per statement for `E` on `backend`.
-fn per_chunk<E: Entity>(backend: Backend) -> usize {
-    repo_tests::rows_per_bulk_statement::<E>(backend)
-}
 
 async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
     db.create_schema::<Reading>().await.unwrap();
@@ -29,7 +25,7 @@ async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
         .map(|i| Reading::new(&format!("s{}", i % 50), i, i as f64 / 10.0))
         .collect();
     assert!(
-        rows.len() > per_chunk::<Reading>(db.backend()),
+        rows.len() > repo.rows_per_statement(BulkWrite::Upsert),
         "needs several statements"
     );
     assert_eq!(repo.bulk_upsert(&rows).await.unwrap(), 50_000);
@@ -77,7 +73,7 @@ async fn bulk_upsert_beyond_one_statement_reads_back_every_row(db: Db) {
 async fn bulk_writes_at_the_chunk_edges(db: Db) {
     db.create_schema::<Reading>().await.unwrap();
     let repo = ReadingRepository::new(&db);
-    let n = per_chunk::<Reading>(db.backend());
+    let n = repo.rows_per_statement(BulkWrite::Insert);
     for (sensor, count) in [("exact", n), ("one-more", n + 1), ("one-less", n - 1)] {
         let rows: Vec<Reading> = (0..count as i64)
             .map(|i| Reading::new(sensor, i, 1.0))
@@ -111,7 +107,7 @@ async fn failing_last_chunk_leaves_nothing_written(db: Db) {
     db.create_schema::<Reading>().await.unwrap();
     db.create_schema::<Account>().await.unwrap();
     let repo = ReadingRepository::new(&db);
-    let n = per_chunk::<Reading>(db.backend());
+    let n = repo.rows_per_statement(BulkWrite::Insert);
     // The last row repeats the first row's unique key: the last chunk fails.
     let mut rows: Vec<Reading> = (0..(2 * n + 10) as i64)
         .map(|i| Reading::new("a", i, 0.0))
@@ -127,7 +123,7 @@ async fn failing_last_chunk_leaves_nothing_written(db: Db) {
 
     // Upsert: conflicts on its own key are updates, but the primary key of another row is not.
     let accounts = AccountRepository::new(&db);
-    let per = per_chunk::<Account>(db.backend());
+    let per = accounts.rows_per_statement(BulkWrite::Upsert);
     let mut batch: Vec<Account> = (0..per + 5)
         .map(|i| Account {
             id: format!("id-{i}"),
@@ -154,7 +150,7 @@ async fn failing_bulk_in_a_session_keeps_the_session_usable(db: Db) {
     let session = db.begin().await.unwrap();
     let repo = ReadingRepository::new(&session);
     repo.insert(&Reading::new("kept", 1, 1.0)).await.unwrap();
-    let n = per_chunk::<Reading>(db.backend());
+    let n = repo.rows_per_statement(BulkWrite::Insert);
     let mut rows: Vec<Reading> = (0..(n + 3) as i64)
         .map(|i| Reading::new("b", i, 0.0))
         .collect();
@@ -448,4 +444,112 @@ async fn column_names_holding_sql_words_are_written_and_read(db: Db) {
     let mut stored = repo.find_all(Filter::all()).await.unwrap();
     stored.sort_by(|a, b| a.code.cmp(&b.code));
     assert_eq!(stored, changed);
+}
+
+/// A generated key and a unique key: on MariaDB a bulk upsert binds the key once more a row.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "cut_samples", unique(code))]
+struct Sample {
+    #[repo(primary_key, auto)]
+    id: i64,
+    code: String,
+    value: f64,
+    note: Option<String>,
+}
+
+/// An array column: PostgreSQL binds rows of placeholders, under its bind limit.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "cut_vectors")]
+struct Vector {
+    #[repo(primary_key)]
+    key: i64,
+    embedding: Option<Vec<f32>>,
+}
+
+/// The INSERT statements into `table` among `sent`: the rows each wrote.
+fn rows_written(sent: &[repo_tests::sent::Statement], table: &str) -> Vec<u64> {
+    sent.iter()
+        .filter(|s| s.sql.contains("INSERT INTO") && s.sql.contains(table))
+        .map(|s| s.rows_affected)
+        .collect()
+}
+
+/// `rows_per_statement` is how many rows one bulk statement carries, as the driver reports
+/// what the database wrote: a batch of one row more goes as two statements, of that many
+/// rows and of one, for inserts and upserts, with and without array binding.
+async fn rows_per_statement_is_how_a_batch_is_cut(db: Db) {
+    // Other tests run statements meanwhile, but none on these tables.
+    let recording = repo_tests::sent::record().await;
+    db.create_schema::<Sample>().await.unwrap();
+    db.create_schema::<Vector>().await.unwrap();
+    let samples = SampleRepository::new(&db);
+    let vectors = VectorRepository::new(&db);
+    let sample = |i: usize| Sample {
+        id: 0,
+        code: format!("c{i}"),
+        value: i as f64,
+        note: i.is_multiple_of(2).then(|| format!("n{i}")),
+    };
+    let vector = |i: usize| Vector {
+        key: i as i64,
+        embedding: Some(vec![i as f32, 0.5]),
+    };
+    let limit = db.backend().max_bind_parameters();
+    let (insert, upsert) = (
+        samples.rows_per_statement(BulkWrite::Insert),
+        samples.rows_per_statement(BulkWrite::Upsert),
+    );
+    match db.backend() {
+        Backend::Postgres => assert_eq!((insert, upsert), (10_000, 10_000)),
+        Backend::MySql => assert_eq!((insert, upsert), (limit / 3, limit / 4)),
+        _ => assert_eq!((insert, upsert), (limit / 3, limit / 3)),
+    }
+    assert_eq!(vectors.rows_per_statement(BulkWrite::Insert), limit / 2);
+
+    recording.clear();
+    let n = insert + 1;
+    let batch: Vec<Sample> = (0..n).map(sample).collect();
+    assert_eq!(samples.bulk_insert(&batch).await.unwrap(), n as u64);
+    let sent = recording.take();
+    assert_eq!(rows_written(&sent, "cut_samples"), [insert as u64, 1]);
+
+    // An upsert of new codes after them: every row is an insert, however the database counts.
+    let n = upsert + 1;
+    let batch: Vec<Sample> = (insert + 1..insert + 1 + n).map(sample).collect();
+    assert_eq!(samples.bulk_upsert(&batch).await.unwrap(), n as u64);
+    assert_eq!(
+        rows_written(&recording.take(), "cut_samples"),
+        [upsert as u64, 1]
+    );
+    assert_eq!(
+        samples.count(Filter::all()).await.unwrap(),
+        (insert + 1 + upsert + 1) as u64
+    );
+
+    let (insert, upsert) = (
+        vectors.rows_per_statement(BulkWrite::Insert),
+        vectors.rows_per_statement(BulkWrite::Upsert),
+    );
+    let batch: Vec<Vector> = (0..=insert).map(vector).collect();
+    assert_eq!(
+        vectors.bulk_insert(&batch).await.unwrap(),
+        (insert + 1) as u64
+    );
+    assert_eq!(
+        rows_written(&recording.take(), "cut_vectors"),
+        [insert as u64, 1]
+    );
+    let batch: Vec<Vector> = (insert + 1..=insert + 1 + upsert).map(vector).collect();
+    assert_eq!(
+        vectors.bulk_upsert(&batch).await.unwrap(),
+        (upsert + 1) as u64
+    );
+    assert_eq!(
+        rows_written(&recording.take(), "cut_vectors"),
+        [upsert as u64, 1]
+    );
+    assert_eq!(
+        vectors.count(Filter::all()).await.unwrap(),
+        (insert + 1 + upsert + 1) as u64
+    );
 }

@@ -342,7 +342,7 @@ async fn per_call_actions_on_an_entity_without_declared_ones(db: Db) {
     );
 
     // Over several statements: full chunks and the last one are built for this call.
-    let per_chunk = repo_tests::rows_per_bulk_statement::<Hit>(db.backend());
+    let per_chunk = repo.rows_per_statement(BulkWrite::Upsert);
     let rows: Vec<Hit> = (0..(2 * per_chunk + 3) as i64)
         .map(|i| hit(1000 + i, i, Some(1), None))
         .collect();

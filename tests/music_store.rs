@@ -420,8 +420,8 @@ async fn composite_keys_insert_update_upsert_and_bulk(db: Db) {
     assert_eq!(links(&db, "playlist_id = 6").await, 3);
 }
 
-/// A keyset cursor over a composite key carries every key part; one with a part edited,
-/// dropped or added, or signed for another order, is refused, and a genuine one continues.
+/// A keyset cursor over a composite key: one edited, cut short or lengthened, or made for
+/// another order, is refused, and a genuine one continues.
 async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
     store(&db).await;
     let repo = PlaylistTrackRepository::new(&db);
@@ -431,22 +431,7 @@ async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
         .await
         .unwrap();
     let cursor = first.next.unwrap();
-    let parts = repo_tests::CursorParts::of(&cursor);
-    let json = &parts.json;
-    let values = json["v"].as_array().unwrap().len();
-    assert_eq!(values, 3, "the order value and both key parts: {json}");
-    let mut hostile = Vec::new();
-    for edit in [
-        |v: &mut Vec<serde_json::Value>| v[2] = serde_json::json!(999),
-        |v: &mut Vec<serde_json::Value>| v[1] = serde_json::json!("1) OR (1=1"),
-        |v: &mut Vec<serde_json::Value>| drop(v.pop()),
-        |v: &mut Vec<serde_json::Value>| v.push(serde_json::json!(1)),
-    ] {
-        let mut edited = json.clone();
-        edit(edited["v"].as_array_mut().unwrap());
-        hostile.push(parts.with_body(&edited));
-    }
-    for text in hostile {
+    for text in repo_tests::CursorBytes::of(&cursor).tampered() {
         let refused = repo
             .find_keyset(Filter::all(), request.clone().after(text.as_str()))
             .await;
@@ -455,7 +440,7 @@ async fn composite_key_cursors_refuse_edited_and_truncated_keys(db: Db) {
             "{text}: {refused:?}"
         );
     }
-    // Signed for another order.
+    // Made for another order.
     let other = KeysetRequest::new(4)
         .order_by(PlaylistTrack::ADDED_ON.asc())
         .after(cursor.clone());

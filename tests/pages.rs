@@ -1,4 +1,4 @@
-//! Keyset pagination: opaque cursors, ties broken by primary key, bad cursors rejected.
+//! Keyset pagination: sealed cursors, ties broken by primary key, bad cursors rejected.
 
 use repo_core::prelude::*;
 use repo_core::{Error, MAX_PAGE_LIMIT};
@@ -8,6 +8,8 @@ repo_tests::on_every_backend!(
     keyset_pages_cover_every_row_once,
     keyset_with_mixed_directions,
     bad_cursors_and_orders_are_validation_errors,
+    cursors_show_nothing_of_their_position,
+    edited_and_foreign_cursors_are_refused_before_sending,
     deep_keyset_pages_seek_the_index,
 );
 
@@ -97,6 +99,134 @@ async fn keyset_with_mixed_directions(db: Db) {
             .then(a.id.cmp(&b.id))
     });
     assert_eq!(got, want.iter().map(|w| w.id).collect::<Vec<_>>());
+}
+
+/// Orders to take cursors under: the primary key alone, text, a tied integer, a timestamp.
+fn cursor_orders() -> Vec<Option<repo_core::Order<Widget>>> {
+    vec![
+        None,
+        Some(Widget::SKU.asc()),
+        Some(Widget::QTY.desc()),
+        Some(Widget::CREATED_AT.asc()),
+    ]
+}
+
+fn ordered(order: Option<&repo_core::Order<Widget>>, limit: u64) -> KeysetRequest<Widget> {
+    match order {
+        Some(order) => KeysetRequest::new(limit).order_by(order.clone()),
+        None => KeysetRequest::new(limit),
+    }
+}
+
+fn ids(page: &KeysetPage<Widget>) -> Vec<i64> {
+    page.items.iter().map(|w| w.id).collect()
+}
+
+/// A cursor shows nothing of where it points: not the table, the columns, the last row's
+/// values, nor even how many digits its key has; each cursor of one position is new, and
+/// each continues in the same place.
+async fn cursors_show_nothing_of_their_position(db: Db) {
+    seed(&db).await;
+    let repo = WidgetRepository::new(&db);
+    for order in &cursor_orders() {
+        let page = repo
+            .find_keyset(Filter::all(), ordered(order.as_ref(), 7))
+            .await
+            .unwrap();
+        let last = page.items.last().unwrap();
+        let cursor = page.next.clone().unwrap();
+        let needles = [
+            "widgets".to_owned(),
+            "sku".to_owned(),
+            "created_at".to_owned(),
+            last.sku.clone(),
+            last.created_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            format!(",{}]", last.id),
+            format!("[{}]", last.id),
+        ];
+        for needle in &needles {
+            assert!(
+                !repo_tests::cursor_shows(&cursor, needle),
+                "{order:?}: the cursor {cursor} shows {needle:?}"
+            );
+        }
+        let again = repo
+            .find_keyset(Filter::all(), ordered(order.as_ref(), 7))
+            .await
+            .unwrap()
+            .next
+            .unwrap();
+        assert_ne!(again, cursor);
+        let next = |cursor: Cursor| {
+            repo.find_keyset(Filter::all(), ordered(order.as_ref(), 5).after(cursor))
+        };
+        assert_eq!(
+            ids(&next(again).await.unwrap()),
+            ids(&next(cursor).await.unwrap())
+        );
+    }
+    // The length does not tell a one-digit key from a three-digit one.
+    let mut lengths = Vec::new();
+    for limit in [3, 30, 200] {
+        let page = repo
+            .find_keyset(Filter::all(), KeysetRequest::new(limit))
+            .await
+            .unwrap();
+        assert_eq!(
+            page.items.last().unwrap().id.to_string().len(),
+            limit.to_string().len()
+        );
+        lengths.push(page.next.unwrap().as_str().len());
+    }
+    assert!(lengths.windows(2).all(|w| w[0] == w[1]), "{lengths:?}");
+}
+
+/// Every edit a client can make to a cursor, and every cursor of another order, entity or
+/// key, is refused before anything is sent.
+async fn edited_and_foreign_cursors_are_refused_before_sending(db: Db) {
+    seed(&db).await;
+    let repo = WidgetRepository::new(&db);
+    let mut cursors = Vec::new();
+    for order in cursor_orders() {
+        let page = repo
+            .find_keyset(Filter::all(), ordered(order.as_ref(), 7))
+            .await
+            .unwrap();
+        cursors.push((order, page.next.unwrap()));
+    }
+    let other = Db::connect("sqlite::memory:").await.unwrap();
+    other.create_schema::<Widget>().await.unwrap();
+    // From here on a statement sent would fail: a refusal is a `Validation`, made before.
+    db.close().await;
+    let refused = |result: Result<KeysetPage<Widget>, Error>, what: &str| match result {
+        Err(Error::Validation { field, .. }) => assert_eq!(field, "cursor", "{what}"),
+        other => panic!("{what}: expected a refused cursor, got {other:?}"),
+    };
+    for (at, (order, cursor)) in cursors.iter().enumerate() {
+        for text in repo_tests::CursorBytes::of(cursor).tampered() {
+            let request = ordered(order.as_ref(), 5).after(text.as_str());
+            let result = repo.find_keyset(Filter::all(), request).await;
+            refused(result, &format!("{order:?} edited: {text}"));
+        }
+        // Another order's cursor, another entity's, another key's.
+        for (_, (other_order, _)) in cursors.iter().enumerate().filter(|(i, _)| *i != at) {
+            let request = ordered(other_order.as_ref(), 5).after(cursor.clone());
+            let result = repo.find_keyset(Filter::all(), request).await;
+            refused(result, &format!("{order:?} as {other_order:?}"));
+        }
+        let result = ReadingRepository::new(&db)
+            .find_keyset(Filter::all(), KeysetRequest::new(5).after(cursor.clone()))
+            .await;
+        assert!(
+            matches!(&result, Err(Error::Validation { field, .. }) if field == "cursor"),
+            "{order:?} on readings: {result:?}"
+        );
+        let request = ordered(order.as_ref(), 5).after(cursor.clone());
+        let result = WidgetRepository::new(&other)
+            .find_keyset(Filter::all(), request)
+            .await;
+        refused(result, &format!("{order:?} on another Db"));
+    }
 }
 
 async fn bad_cursors_and_orders_are_validation_errors(db: Db) {

@@ -82,8 +82,8 @@ impl std::fmt::Debug for DbOptions {
 
 /// What every repository of one [`Db`] shares besides the pool.
 pub(crate) struct Settings {
-    /// The key keyset cursors are signed with.
-    pub(crate) cursor_key: Vec<u8>,
+    /// The key keyset cursors are sealed with.
+    pub(crate) cursor_key: crate::cursor::CursorKey,
     /// How `Db::transaction` retries.
     pub(crate) retry: crate::retry::RetryPolicy,
     /// What was learnt about each entity's table on this database, kept for the `Db`'s life.
@@ -131,7 +131,7 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Shortest cursor key accepted: HMAC-SHA256 wants at least 128 bits of secret.
+/// Shortest cursor key accepted: the sealing key derived from it has no more secret than it.
 const MIN_CURSOR_KEY: usize = 16;
 
 impl Settings {
@@ -146,13 +146,13 @@ impl Settings {
                     ),
                 ));
             }
-            Some(key) => key.clone(),
+            Some(key) => crate::cursor::CursorKey::derive(key),
             None => {
-                let mut key = vec![0; 32];
+                let mut key = [0; 32];
                 getrandom::fill(&mut key).map_err(|e| {
                     Error::validation("cursor_key", format!("no random key available: {e}"))
                 })?;
-                key
+                crate::cursor::CursorKey::derive(&key)
             }
         };
         Ok(Self {
@@ -199,11 +199,13 @@ impl DbOptions {
         self.test_before_acquire = test;
         self
     }
-    /// The secret keyset cursors are signed with (at least 16 bytes). By default each `Db`
-    /// draws a random one, so cursors are valid only for the `Db` (and process) that issued
-    /// them; set the same key on every instance of a service whose clients may send a cursor
-    /// to another instance, or that must accept cursors across restarts. A cursor that was not
-    /// signed with the key, or was edited, is an [`Error::Validation`] on `cursor`.
+    /// The secret keyset cursors are sealed with (at least 16 bytes, of any length above: the
+    /// encryption key is derived from it with HKDF-SHA256). By default each `Db` draws a random
+    /// one, so cursors are valid only for the `Db` (and process) that issued them; set the same
+    /// key on every instance of a service whose clients may send a cursor to another instance,
+    /// or that must accept cursors across restarts. A cursor that was not sealed with the key,
+    /// or was edited, is an [`Error::Validation`] on `cursor`. Changing the key invalidates
+    /// every cursor issued under the old one.
     #[must_use]
     pub fn cursor_key(mut self, key: impl Into<Vec<u8>>) -> Self {
         self.cursor_key = Some(key.into());

@@ -124,7 +124,7 @@ pub use exec::{Conn, Statement};
 pub use field::{DbEnum, DbField, Decoding};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
-pub use repository::{BaseRepository, Guarded, Lease, Repository, UpdateReturning};
+pub use repository::{BaseRepository, BulkWrite, Guarded, Lease, Repository, UpdateReturning};
 pub use retry::{RetryPolicy, TransactionOptions};
 pub use row::{FromDbRow, Row};
 pub use session::Isolation;
@@ -158,8 +158,8 @@ pub mod prelude {
     pub use crate::FromRow;
     pub use crate::aggregate::count_rows;
     pub use crate::{
-        BaseRepository, Conflict, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter, FromDbRow,
-        Guarded, KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session,
+        BaseRepository, BulkWrite, Conflict, Cursor, Db, DbEnum, DbOptions, Entity, Error, Filter,
+        FromDbRow, Guarded, KeysetPage, KeysetRequest, Page, PageRequest, Repository, Session,
         UpdateReturning,
     };
     pub use chrono::{DateTime, Utc};

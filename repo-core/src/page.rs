@@ -93,8 +93,8 @@ impl<E> Page<E> {
 /// to directly; other orders expand into `a > x OR (a = x AND …)`, which is correct but seeks
 /// less well.
 ///
-/// The cursor is signed (see [`Cursor`]): an edited or forged one is an
-/// [`Error::Validation`] on `cursor`.
+/// The cursor is sealed (see [`Cursor`]): it shows nothing of the row it points after, and an
+/// edited or forged one is an [`Error::Validation`] on `cursor`.
 #[derive(Debug, Clone)]
 pub struct KeysetRequest<E> {
     pub(crate) limit: u64,

@@ -183,6 +183,42 @@ fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
     role
 }
 
+/// The `T` of a field type written `Option<T>` (or `std::option::Option<T>`,
+/// `core::option::Option<T>`). A type the derive cannot see through (an alias) is `None`: the
+/// trait bounds of the generated code check it instead.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let ty = match ty {
+        Type::Group(group) => &*group.elem,
+        Type::Paren(paren) => &*paren.elem,
+        other => other,
+    };
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<&Ident> = path.path.segments.iter().map(|s| &s.ident).collect();
+    let is_option = match segments.as_slice() {
+        [option] => *option == "Option",
+        [root, module, option] => {
+            (*root == "std" || *root == "core") && *module == "option" && *option == "Option"
+        }
+        _ => false,
+    };
+    if !is_option {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &path.path.segments.last()?.arguments
+    else {
+        return None;
+    };
+    match arguments.args.first() {
+        Some(syn::GenericArgument::Type(inner)) if arguments.args.len() == 1 => Some(inner),
+        _ => None,
+    }
+}
+
 /// The columns of an entity, checked across fields.
 #[derive(Default)]
 struct Columns<'a> {
@@ -208,6 +244,16 @@ fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Colu
         let role = field_role(cx, &fa);
         match role {
             Role::PrimaryKey => {
+                if let Some(inner) = option_inner(&field.ty) {
+                    let inner = quote::quote!(#inner).to_string().replace(' ', "");
+                    cx.error_spanned_by(
+                        &field.ty,
+                        format!(
+                            "a primary key field cannot be an `Option`: key columns are NOT NULL; \
+                             help: declare `{ident}: {inner}`"
+                        ),
+                    );
+                }
                 out.primary_key.push(out.fields.len());
                 if out.auto.is_none() {
                     out.auto.clone_from(&fa.auto);
@@ -761,6 +807,42 @@ mod tests {
         let errors = entity_errors(input);
         assert_eq!(errors.len(), 1, "expected one error, got {errors:#?}");
         errors.into_iter().next().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_optional_key_field_is_one_error_naming_the_type_to_declare() {
+        let composite: DeriveInput = parse_quote! {
+            #[repo(table = "links")]
+            struct Link {
+                #[repo(primary_key)]
+                playlist_id: i64,
+                #[repo(primary_key)]
+                track_id: Option<i64>,
+            }
+        };
+        assert_eq!(
+            single_error(&composite),
+            "a primary key field cannot be an `Option`: key columns are NOT NULL; \
+             help: declare `track_id: i64`"
+        );
+        let single: DeriveInput = parse_quote! {
+            #[repo(table = "codes")]
+            struct Code {
+                #[repo(primary_key)]
+                code: ::std::option::Option<String>,
+            }
+        };
+        assert!(single_error(&single).ends_with("declare `code: String`"));
+        // An alias is not seen through here: the generated code's trait bounds report it.
+        let alias: DeriveInput = parse_quote! {
+            #[repo(table = "codes")]
+            struct Code {
+                #[repo(primary_key)]
+                code: MaybeCode,
+                note: Option<String>,
+            }
+        };
+        assert!(entity_errors(&alias).is_empty());
     }
 
     #[test]

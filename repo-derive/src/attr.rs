@@ -53,6 +53,17 @@ impl Place {
         }
     }
 
+    /// [`name`](Self::name) after its indefinite article.
+    fn with_article(self) -> &'static str {
+        match self {
+            Self::Struct => "a struct",
+            Self::Field => "a field",
+            Self::Enum => "an enum",
+            Self::Variant => "a variant",
+            Self::RowField => "a row field",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Self::Struct => "on the struct, as in #[repo(table = \"users\")]",
@@ -333,9 +344,9 @@ fn parse_repo_attrs(
                 .find(|p| *p != place && p.keys().contains(&key.as_str()));
             let message = match (home, closest(&key, place.keys())) {
                 (Some(home), _) => format!(
-                    "`{key}` belongs {}, not on a {}",
+                    "`{key}` belongs {}, not on {}",
                     home.describe(),
-                    place.name()
+                    place.with_article()
                 ),
                 (None, Some(meant)) => {
                     named.push(meant);

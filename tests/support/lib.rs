@@ -164,20 +164,6 @@ macro_rules! on_every_backend {
     };
 }
 
-/// Rows one bulk statement of `E` writes on `backend`, as the README says: on PostgreSQL
-/// 10,000 (one array a column), elsewhere the bind limit over the inserted column count.
-#[must_use]
-pub fn rows_per_bulk_statement<E: repo_core::Entity>(backend: repo_core::Backend) -> usize {
-    if backend == repo_core::Backend::Postgres {
-        return 10_000;
-    }
-    let width = E::COLUMNS
-        .iter()
-        .filter(|c| !(c.auto && c.role == repo_core::ColumnRole::PrimaryKey))
-        .count();
-    backend.max_bind_parameters() / width
-}
-
 /// Run SQL text (one or more statements) on `db`'s pool, whichever backend it is: for tests
 /// that set up or change data behind the repositories' back.
 pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
@@ -210,38 +196,173 @@ pub async fn scalar(db: &Db, sql: &str) -> i64 {
     read.expect("one integer")
 }
 
-/// A keyset cursor taken apart, to forge hostile ones from: its JSON body (`{"k": …, "v":
-/// [values]}`), the body as the cursor encodes it, and the signature.
-pub struct CursorParts {
-    /// The decoded body.
-    pub json: serde_json::Value,
-    /// The body as it stands in the cursor (base64url).
-    pub body: String,
-    /// The signature after the `.`.
-    pub tag: String,
-}
+/// A keyset cursor's sealed bytes (its text, base64url-decoded), to make the hostile cursors a
+/// client could send from: none of them was issued by the framework.
+pub struct CursorBytes(pub Vec<u8>);
 
-impl CursorParts {
-    /// Take `cursor` apart.
+impl CursorBytes {
+    /// The bytes of `cursor`.
     #[must_use]
     pub fn of(cursor: &repo_core::Cursor) -> Self {
         use base64::Engine as _;
-        let (body, tag) = cursor.as_str().split_once('.').expect("body.tag");
-        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .expect("base64url body");
-        Self {
-            json: serde_json::from_slice(&decoded).expect("a JSON body"),
-            body: body.to_owned(),
-            tag: tag.to_owned(),
+        Self(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(cursor.as_str())
+                .expect("a cursor is base64url"),
+        )
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Every edit of the cursor a client could make without the key: each byte with one bit
+    /// flipped (nonce, body and tag alike), the cursor cut short at several lengths, and
+    /// lengthened by a byte.
+    #[must_use]
+    pub fn tampered(&self) -> Vec<String> {
+        let bytes = &self.0;
+        let mut out: Vec<String> = (0..bytes.len())
+            .map(|at| {
+                let mut edited = bytes.clone();
+                edited[at] ^= 0x01;
+                Self::text(&edited)
+            })
+            .collect();
+        for len in [1, 24, 40, bytes.len() - 16, bytes.len() - 1] {
+            out.push(Self::text(&bytes[..len.min(bytes.len() - 1)]));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        out.push(Self::text(&longer));
+        out
+    }
+}
+
+/// Whether `cursor` shows `needle` to whoever holds it: in its text, in its text decoded from
+/// base64url, or base64-encoded (URL-safe or standard) at any byte alignment inside its text,
+/// as a readable body carried in the cursor would be.
+#[must_use]
+pub fn cursor_shows(cursor: &repo_core::Cursor, needle: &str) -> bool {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let text = cursor.as_str();
+    if text.contains(needle) {
+        return true;
+    }
+    if let Ok(bytes) = URL_SAFE_NO_PAD.decode(text)
+        && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    {
+        return true;
+    }
+    // The characters of needle's base64 that depend on needle's bytes alone, at each of the
+    // three alignments it can have inside a longer encoding.
+    (0..3).any(|shift| {
+        let padded = format!("{}{needle}", "\0".repeat(shift));
+        [
+            URL_SAFE_NO_PAD.encode(&padded),
+            STANDARD_NO_PAD.encode(&padded),
+        ]
+        .iter()
+        .any(|encoded| {
+            let from = (shift * 4).div_ceil(3);
+            let core = &encoded[from..encoded.len() - 1];
+            core.len() >= 4 && text.contains(core)
+        })
+    })
+}
+
+/// The statements the database drivers run, as sqlx reports each one (its `sqlx::query`
+/// events): to count the statements a call sends and the rows each one wrote, on every
+/// backend, from outside the framework.
+pub mod sent {
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    /// One statement a driver ran.
+    #[derive(Debug, Clone, Default)]
+    pub struct Statement {
+        /// Its text (sqlx's summary and, for a longer statement, the whole text).
+        pub sql: String,
+        /// The rows it changed, as the database reported them.
+        pub rows_affected: u64,
+        /// The rows it returned.
+        pub rows_returned: u64,
+    }
+
+    static LOG: Mutex<Vec<Statement>> = Mutex::new(Vec::new());
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    static INSTALL: Once = Once::new();
+
+    struct Fields<'a>(&'a mut Statement);
+
+    impl Visit for Fields<'_> {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if matches!(field.name(), "summary" | "db.statement") {
+                self.0.sql.push_str(value);
+                self.0.sql.push(' ');
+            }
+        }
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            match field.name() {
+                "rows_affected" => self.0.rows_affected = value,
+                "rows_returned" => self.0.rows_returned = value,
+                _ => {}
+            }
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    struct Capture;
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut statement = Statement::default();
+            event.record(&mut Fields(&mut statement));
+            LOG.lock().unwrap().push(statement);
         }
     }
 
-    /// Cursor text holding `json` under the original signature: an edited cursor.
-    #[must_use]
-    pub fn with_body(&self, json: &serde_json::Value) -> String {
-        use base64::Engine as _;
-        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
-        format!("{body}.{}", self.tag)
+    /// Statements are recorded while this lives; one recording at a time per test binary (the
+    /// drivers report on the process's subscriber, from any thread).
+    pub struct Recording {
+        _turn: tokio::sync::MutexGuard<'static, ()>,
+    }
+
+    /// Start recording: from now on, every statement any driver runs in this process.
+    pub async fn record() -> Recording {
+        INSTALL.call_once(|| {
+            let only_statements = tracing_subscriber::filter::filter_fn(|metadata| {
+                metadata.target() == "sqlx::query"
+            });
+            let subscriber =
+                tracing_subscriber::registry().with(Capture.with_filter(only_statements));
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in a test binary that records statements");
+        });
+        let turn = ONE_AT_A_TIME.lock().await;
+        LOG.lock().unwrap().clear();
+        Recording { _turn: turn }
+    }
+
+    impl Recording {
+        /// Forget the statements run so far.
+        pub fn clear(&self) {
+            LOG.lock().unwrap().clear();
+        }
+
+        /// The statements run since recording started (or since the last call), in order.
+        #[must_use]
+        pub fn take(&self) -> Vec<Statement> {
+            std::mem::take(&mut *LOG.lock().unwrap())
+        }
     }
 }

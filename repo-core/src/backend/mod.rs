@@ -109,7 +109,9 @@ impl Backend {
         }
     }
 
-    /// The largest number of bind parameters one statement may carry.
+    /// The largest number of bind parameters one statement may carry. It does not say alone
+    /// how a bulk write is cut (on PostgreSQL rows travel as arrays): that is
+    /// [`Repository::rows_per_statement`](crate::Repository::rows_per_statement).
     #[must_use]
     pub const fn max_bind_parameters(self) -> usize {
         self.capabilities().max_bind_parameters

@@ -17,6 +17,7 @@ mod update;
 
 pub use base::BaseRepository;
 pub use lease::Lease;
+pub use operations::BulkWrite;
 pub use update::{Guarded, UpdateReturning};
 
 use std::marker::PhantomData;

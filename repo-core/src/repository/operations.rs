@@ -24,6 +24,16 @@ use crate::statements::{
     self, BulkKind, batch_in_lock_order, build_insert, conflict_key, insert_values,
 };
 
+/// The kind of bulk write [`Repository::rows_per_statement`] is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BulkWrite {
+    /// `bulk_insert` and `bulk_insert_new`.
+    Insert,
+    /// `bulk_upsert`, `bulk_upsert_returning` and their `_with` forms.
+    Upsert,
+}
+
 impl<E: Entity> Repository<'_, E> {
     /// Insert `entity`; the stored row, with its generated key and timestamps. A version is
     /// stored as the entity holds it (`insert_new` starts at 0); a soft-delete column is
@@ -247,9 +257,55 @@ impl<E: Entity> Repository<'_, E> {
         }
     }
 
-    /// Insert every entity, atomically, in chunks (on PostgreSQL 10,000 rows bound as one
-    /// array per column, elsewhere as many rows as the bind limit allows); the number of rows
-    /// inserted. An empty slice sends nothing.
+    /// The most rows one statement of a bulk write of `E` carries on this repository's
+    /// backend: a batch of `n` rows is written by `n.div_ceil(rows_per_statement)` statements,
+    /// each full but the last, all in one transaction (or savepoint), so the batch stays
+    /// atomic. Size batches with it to send one statement a call, or to know what a batch
+    /// costs.
+    ///
+    /// On PostgreSQL it is 10,000 where each column binds as one array (no bind limit
+    /// applies); an entity with an array column (an embedding) binds rows of placeholders
+    /// instead, as SQLite and MariaDB always do: as many rows as
+    /// [`Backend::max_bind_parameters`](crate::Backend::max_bind_parameters) allows at the
+    /// values a row binds. On MariaDB a bulk upsert of an entity whose generated key is not
+    /// its conflict key binds the conflict key once more per row (to find the key of the row
+    /// it meets), so [`BulkWrite::Upsert`] may carry fewer rows than [`BulkWrite::Insert`].
+    /// An audited entity writes its audit entries in statements of their own.
+    ///
+    /// ```
+    /// use repo_core::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Repository)]
+    /// #[repo(table = "labels", unique(code))]
+    /// pub struct Label {
+    ///     #[repo(primary_key, auto)]
+    ///     pub id: i64,
+    ///     pub code: String,
+    ///     pub text: String,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> repo_core::Result<()> {
+    /// let db = Db::connect("sqlite::memory:").await?;
+    /// let repo = LabelRepository::new(&db);
+    /// // SQLite binds at most 32,766 values a statement; a label binds its code and text.
+    /// assert_eq!(repo.rows_per_statement(BulkWrite::Insert), 32_766 / 2);
+    /// assert_eq!(repo.rows_per_statement(BulkWrite::Upsert), 32_766 / 2);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn rows_per_statement(&self, write: BulkWrite) -> usize {
+        let kind = match write {
+            BulkWrite::Insert => BulkKind::Insert,
+            BulkWrite::Upsert => BulkKind::Upsert,
+        };
+        statements::rows_per_statement::<E>(self.backend(), kind)
+    }
+
+    /// Insert every entity, atomically, in chunks of
+    /// [`rows_per_statement`](Repository::rows_per_statement) rows (on PostgreSQL 10,000 rows
+    /// bound as one array per column, elsewhere as many rows as the bind limit allows); the
+    /// number of rows inserted. An empty slice sends nothing.
     pub async fn bulk_insert(&self, entities: &[E]) -> Result<u64> {
         async {
             let rows = batch_in_lock_order(entities, false);

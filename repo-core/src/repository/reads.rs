@@ -227,7 +227,7 @@ impl<'a, E: Entity> Repository<'a, E> {
                         })
                         .collect::<Result<Vec<_>>>()?;
                     let key = &self.conn.settings().cursor_key;
-                    Some(Cursor::issue(key, &signature, &values))
+                    Some(Cursor::issue(key, &signature, &values)?)
                 }
                 _ => None,
             };

@@ -1,0 +1,10 @@
+use repo_core::prelude::*;
+
+#[derive(DbEnum)]
+#[repo(table = "statuses")]
+enum Status {
+    Active,
+    Retired,
+}
+
+fn main() {}
