@@ -119,7 +119,7 @@ pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
 pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
-pub use exec::{Conn, Statement};
+pub use exec::{Conn, RunnableStatement, Statement};
 pub use field::{DbEnum, DbField};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
