@@ -174,6 +174,7 @@ pub mod __private {
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};
     pub use crate::filter::Column;
+    pub use crate::new_entity::NewField;
     pub use crate::repository::{BaseRepository, Repository};
     pub use crate::row::{FromDbRow, Row};
     pub use crate::statements::compare_value;
