@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::session::Session;
 
-/// A sea-query statement a [`Repository`](crate::Repository) runs as it is: a
+/// A sea-query statement a [`Repository`](crate::repository::Repository) runs as it is: a
 /// `SelectStatement`, `InsertStatement`, `UpdateStatement`, `DeleteStatement` or `WithQuery`
 /// (every sea-query `QueryStatementWriter` that is `Sync`), taken by
 /// [`fetch_entities`](crate::Repository::fetch_entities), [`fetch_rows`](crate::Repository::fetch_rows),
