@@ -2,7 +2,9 @@
 //! nothing, each kind of difference is reported as exactly its variant (a key's collation on
 //! MariaDB), and every table `create_schema` makes fits its entity.
 
+use chrono::{NaiveDate, NaiveDateTime};
 use repo_core::prelude::*;
+use repo_core::rust_decimal::Decimal;
 use repo_core::{Backend, Declaration, Error, SchemaDifference, TypeClass};
 use repo_tests::entities::{
     Account, Counter, Document, Label, Memo, Reading, Score, Subscription, Widget,
@@ -21,6 +23,8 @@ repo_tests::on_every_backend!(
     a_conflict_key_without_unique_constraint_is_reported,
     every_difference_is_listed_and_verify_all_names_each_failing_entity,
     every_created_schema_verifies,
+    hand_written_decimal_and_timestamp_columns_verify_and_round_trip,
+    a_type_mismatch_names_the_column_type_as_the_database_does,
 );
 
 /// The timestamp type a hand-written schema uses on `db`'s backend.
@@ -148,6 +152,15 @@ async fn an_undeclared_not_null_column_without_default_is_reported(db: Db) {
     );
 }
 
+/// `VARCHAR(255)` as the database names it.
+fn varchar(db: &Db) -> &'static str {
+    match db.backend() {
+        Backend::Postgres => "character varying(255)",
+        Backend::MySql => "varchar(255)",
+        _ => "VARCHAR(255)",
+    }
+}
+
 async fn an_incompatible_type_is_reported(db: Db) {
     create_readings(&db, &[("quality", "quality VARCHAR(255) NOT NULL")], &[]).await;
     assert_eq!(
@@ -155,7 +168,7 @@ async fn an_incompatible_type_is_reported(db: Db) {
         [SchemaDifference::Type {
             column: column("quality"),
             declared: TypeClass::Integer,
-            found: TypeClass::Text,
+            found: varchar(&db).to_owned(),
         }]
     );
 }
@@ -228,7 +241,10 @@ async fn every_difference_is_listed_and_verify_all_names_each_failing_entity(db:
     assert!(message.contains("readings"), "{message}");
     assert!(message.contains("`note` is missing"), "{message}");
     assert!(
-        message.contains("`quality` is text, declared integer"),
+        message.contains(&format!(
+            "`quality` is `{}`, declared integer",
+            varchar(&db)
+        )),
         "{message}"
     );
 
@@ -324,4 +340,169 @@ async fn every_created_schema_verifies(db: Db) {
     ])
     .await
     .unwrap();
+}
+
+/// Prices kept in exact decimals and timestamps with and without a zone.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "prices")]
+pub struct Price {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub amount: Decimal,
+    pub total: Decimal,
+    pub at: DateTime<Utc>,
+    pub local: NaiveDateTime,
+}
+
+/// The differences `verify::<Price>` reports.
+async fn price_differences(db: &Db) -> Vec<SchemaDifference> {
+    match db.verify::<Price>().await {
+        Ok(()) => Vec::new(),
+        Err(Error::Schema { differences, .. }) => differences,
+        Err(other) => panic!("not a schema error: {other}"),
+    }
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().expect("a valid test decimal")
+}
+
+async fn hand_written_decimal_and_timestamp_columns_verify_and_round_trip(db: Db) {
+    // The types an existing schema uses for money and times on each backend: on SQLite
+    // `DECIMAL(10,2)` and `NUMERIC` have numeric affinity, `TIMESTAMP` and `DATETIME` too.
+    let columns = match db.backend() {
+        Backend::Postgres => {
+            "amount NUMERIC(10,2) NOT NULL, total NUMERIC NOT NULL, \
+                              at TIMESTAMPTZ NOT NULL, local TIMESTAMP NOT NULL"
+        }
+        Backend::MySql => {
+            "amount DECIMAL(10,2) NOT NULL, total DECIMAL(30,10) NOT NULL, \
+                           at DATETIME(6) NOT NULL, local DATETIME(6) NOT NULL"
+        }
+        _ => {
+            "amount DECIMAL(10,2) NOT NULL, total NUMERIC NOT NULL, \
+              at TIMESTAMP NOT NULL, local DATETIME NOT NULL"
+        }
+    };
+    raw_sql(
+        &db,
+        &format!("CREATE TABLE prices (id BIGINT NOT NULL PRIMARY KEY, {columns})"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(price_differences(&db).await, []);
+
+    // What verify accepts, the repository writes and reads back: decimals of up to 15
+    // significant digits (all SQLite's numeric affinity keeps), negative and fractional.
+    let local = NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 58, 250_000))
+        .unwrap();
+    let rows: Vec<Price> = [
+        ("12.30", "1234567.891"),
+        ("-0.05", "-0.000001"),
+        ("99999999.99", "123456789012.345"),
+        ("0", "42"),
+    ]
+    .into_iter()
+    .zip(1..)
+    .map(|((amount, total), id)| Price {
+        id,
+        amount: dec(amount),
+        total: dec(total),
+        at: local.and_utc() + chrono::Duration::seconds(id),
+        local: local + chrono::Duration::seconds(id),
+    })
+    .collect();
+    let repo = PriceRepository::new(&db);
+    for row in &rows {
+        repo.insert(row).await.unwrap();
+    }
+    for row in &rows {
+        assert_eq!(&repo.get(row.id).await.unwrap(), row);
+    }
+    // Filters compare the stored values as numbers and times.
+    assert_eq!(
+        repo.count(Price::TOTAL.eq(dec("123456789012.345")))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(repo.count(Price::LOCAL.gt(local)).await.unwrap(), 4);
+    let stored: i64 = match db.backend() {
+        Backend::Postgres => sqlx::query_scalar("SELECT COUNT(*) FROM prices WHERE amount > 12")
+            .fetch_one(db.postgres_pool().unwrap())
+            .await
+            .unwrap(),
+        Backend::MySql => sqlx::query_scalar("SELECT COUNT(*) FROM prices WHERE amount > 12")
+            .fetch_one(db.mysql_pool().unwrap())
+            .await
+            .unwrap(),
+        _ => sqlx::query_scalar("SELECT COUNT(*) FROM prices WHERE amount > 12")
+            .fetch_one(db.sqlite_pool().unwrap())
+            .await
+            .unwrap(),
+    };
+    assert_eq!(stored, 2, "amounts are stored as numbers");
+    assert_eq!(price_differences(&db).await, []);
+}
+
+async fn a_type_mismatch_names_the_column_type_as_the_database_does(db: Db) {
+    // A decimal in a float column: each backend would turn it into a binary fraction.
+    let (columns, float) = match db.backend() {
+        // A zone where none is declared and none where one is: neither reads back.
+        Backend::Postgres => (
+            "amount NUMERIC NOT NULL, total DOUBLE PRECISION NOT NULL, \
+             at TIMESTAMP NOT NULL, local TIMESTAMPTZ NOT NULL",
+            "double precision",
+        ),
+        Backend::MySql => (
+            "amount DECIMAL(10,2) NOT NULL, total DOUBLE NOT NULL, \
+             at DATETIME(6) NOT NULL, local DATETIME(6) NOT NULL",
+            "double",
+        ),
+        _ => (
+            "amount NUMERIC NOT NULL, total REAL NOT NULL, \
+             at TEXT NOT NULL, local TEXT NOT NULL",
+            "REAL",
+        ),
+    };
+    raw_sql(
+        &db,
+        &format!("CREATE TABLE prices (id BIGINT NOT NULL PRIMARY KEY, {columns})"),
+    )
+    .await
+    .unwrap();
+    let mut expected = vec![SchemaDifference::Type {
+        column: column("total"),
+        declared: TypeClass::Decimal,
+        found: float.to_owned(),
+    }];
+    if db.backend() == Backend::Postgres {
+        expected.extend([
+            SchemaDifference::Type {
+                column: column("at"),
+                declared: TypeClass::Timestamp,
+                found: "timestamp without time zone".to_owned(),
+            },
+            SchemaDifference::Type {
+                column: column("local"),
+                declared: TypeClass::DateTime,
+                found: "timestamp with time zone".to_owned(),
+            },
+        ]);
+        // The mismatch is real: a row written by plain SQL does not read.
+        raw_sql(
+            &db,
+            "INSERT INTO prices VALUES (1, 1.5, 1.5, '2024-01-01 00:00:00', '2024-01-01 00:00:00+00')",
+        )
+        .await
+        .unwrap();
+        assert!(PriceRepository::new(&db).get(1).await.is_err());
+    }
+    assert_eq!(price_differences(&db).await, expected);
+    let message = db.verify::<Price>().await.unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("column `total` is `{float}`, declared decimal")),
+        "{message}"
+    );
 }

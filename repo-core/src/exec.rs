@@ -15,6 +15,32 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::session::Session;
 
+/// A sea-query statement a [`Repository`](crate::repository::Repository) runs as it is: a
+/// `SelectStatement`, `InsertStatement`, `UpdateStatement`, `DeleteStatement` or `WithQuery`
+/// (every sea-query `QueryStatementWriter` that is `Sync`), taken by
+/// [`fetch_entities`](crate::Repository::fetch_entities), [`fetch_rows`](crate::Repository::fetch_rows),
+/// [`execute`](crate::Repository::execute) and the like.
+///
+/// An [`UpdateReturning`](crate::UpdateReturning) is not one: it needs the framework to run
+/// it (`UPDATE … RETURNING`, or lock, update and read back where the backend lacks it), so
+/// passing it here does not compile and the message names
+/// [`fetch_updated`](crate::Repository::fetch_updated) instead.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a statement `fetch_entities`, `fetch_rows` or `execute` can run",
+    label = "not a sea-query statement",
+    note = "an `UpdateReturning` runs with `repo.fetch_updated(update)` (the changed rows), `repo.fetch_updated_one(update)` or `repo.claim(update, limit)`"
+)]
+pub trait RunnableStatement: Sync {
+    /// The statement rendered for `backend`, as [`Statement::build`] renders it.
+    fn to_statement(&self, backend: Backend) -> Statement;
+}
+
+impl<T: QueryStatementWriter + Sync> RunnableStatement for T {
+    fn to_statement(&self, backend: Backend) -> Statement {
+        Statement::build(self, backend)
+    }
+}
+
 /// SQL text with its bound values, ready to run.
 #[derive(Debug, Clone)]
 pub struct Statement {

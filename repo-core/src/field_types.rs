@@ -30,7 +30,10 @@
 //! `DECIMAL(p,s)` of an existing table decodes, up to the 28 significant digits a `Decimal` has.
 //! On SQLite the exact decimal is text: **comparisons and ordering in SQL are then textual**
 //! (`"9" > "10"`), so range filters and ordering by a decimal column are only meaningful on
-//! PostgreSQL and MariaDB; equality filters match the same text (the same scale).
+//! PostgreSQL and MariaDB; equality filters match the same text (the same scale). An existing
+//! SQLite `NUMERIC` or `DECIMAL(p,s)` column holds numbers instead: SQLite stores a decimal
+//! written there as an integer or a float, so it compares as a number and reads back equal up
+//! to 15 significant digits, without its trailing zeros.
 
 use std::net::IpAddr;
 

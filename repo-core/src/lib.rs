@@ -120,7 +120,7 @@ pub use cursor::Cursor;
 pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
 pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
-pub use exec::{Conn, Statement};
+pub use exec::{Conn, RunnableStatement, Statement};
 pub use field::{DbEnum, DbField, Decoding};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
@@ -175,6 +175,7 @@ pub mod __private {
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};
     pub use crate::filter::Column;
+    pub use crate::new_entity::NewField;
     pub use crate::repository::{BaseRepository, Repository};
     pub use crate::row::{FromDbRow, Row};
     pub use crate::statements::compare_value;

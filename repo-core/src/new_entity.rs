@@ -26,3 +26,13 @@ impl<E: Entity> Repository<'_, E> {
         async move { self.bulk_insert(&entities).await }
     }
 }
+
+/// The type of the `N`th field of a derived input type (`NewX`), as its module sees it: the
+/// derive defines `NewX` in a module of its own and writes each field's type beside the entity
+/// instead, where every type the entity names is in scope (even one declared in a function
+/// body). Generated code's, not public API.
+#[doc(hidden)]
+pub trait NewField<const N: usize> {
+    /// The field's type.
+    type Type;
+}

@@ -2,7 +2,7 @@
 //! [`Db::verify`] reads the connected database's catalog and reports every difference that
 //! would make the entity's statements fail or misread rows, as one [`Error::Schema`].
 
-use sea_query::ColumnType;
+use sea_query::Value;
 
 use crate::backend::catalog::CatalogTable;
 pub use crate::backend::catalog::TypeClass;
@@ -31,10 +31,14 @@ pub enum SchemaDifference {
     Type {
         /// The column.
         column: String,
-        /// The class of the declared field.
+        /// What the entity declares: the class of the field's Rust type (a `Decimal` field is
+        /// [`TypeClass::Decimal`] on every backend, whatever column type stores it there).
         declared: TypeClass,
-        /// The class of the column in the table.
-        found: TypeClass,
+        /// The column's type as the database names it: PostgreSQL's `format_type`
+        /// (`timestamp without time zone`, `character varying(255)`), MariaDB's `COLUMN_TYPE`
+        /// (`datetime(6)`, `varchar(255)`), the declared type on SQLite (`DECIMAL(10,2)`,
+        /// empty when the column declares none).
+        found: String,
     },
     /// The column admits NULL where the field does not (`declared_nullable` false: reads of a
     /// NULL fail), or is NOT NULL where the field is an `Option` (writes of `None` fail).
@@ -81,7 +85,15 @@ impl std::fmt::Display for SchemaDifference {
                 column,
                 declared,
                 found,
-            } => write!(f, "column `{column}` is {found}, declared {declared}"),
+            } if found.is_empty() => write!(
+                f,
+                "column `{column}` has no declared type, declared {declared}"
+            ),
+            Self::Type {
+                column,
+                declared,
+                found,
+            } => write!(f, "column `{column}` is `{found}`, declared {declared}"),
             Self::Nullability {
                 column,
                 declared_nullable: true,
@@ -167,7 +179,7 @@ impl Db {
             .pool
             .catalog(declaration.schema, declaration.table)
             .await?;
-        let differences = differences(self, declaration, catalog);
+        let differences = differences(declaration, catalog);
         if differences.is_empty() {
             Ok(())
         } else {
@@ -180,11 +192,7 @@ impl Db {
     }
 }
 
-fn differences(
-    db: &Db,
-    declaration: &Declaration,
-    catalog: Option<CatalogTable>,
-) -> Vec<SchemaDifference> {
+fn differences(declaration: &Declaration, catalog: Option<CatalogTable>) -> Vec<SchemaDifference> {
     let Some(table) = catalog else {
         return vec![SchemaDifference::TableMissing];
     };
@@ -196,12 +204,12 @@ fn differences(
             });
             continue;
         };
-        let declared = declared_class(&(column.column_type)(db.backend()));
+        let declared = declared_class(&(column.null_value)());
         if !found.holds(declared) {
             differences.push(SchemaDifference::Type {
                 column: column.name.to_owned(),
                 declared,
-                found: found.class,
+                found: found.type_name.clone(),
             });
         }
         let nullable = (column.nullable)() && !declaration.primary_key.contains(&column.name);
@@ -256,31 +264,38 @@ fn differences(
     differences
 }
 
-/// The class of a declared column type.
-fn declared_class(column_type: &ColumnType) -> TypeClass {
-    match column_type {
-        ColumnType::TinyInteger
-        | ColumnType::SmallInteger
-        | ColumnType::Integer
-        | ColumnType::BigInteger
-        | ColumnType::TinyUnsigned
-        | ColumnType::SmallUnsigned
-        | ColumnType::Unsigned
-        | ColumnType::BigUnsigned => TypeClass::Integer,
-        ColumnType::Float | ColumnType::Double => TypeClass::Float,
-        ColumnType::Decimal(_) | ColumnType::Money(_) => TypeClass::Decimal,
-        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => TypeClass::Text,
-        ColumnType::Boolean => TypeClass::Bool,
-        ColumnType::Date => TypeClass::Date,
-        ColumnType::Time => TypeClass::Time,
-        ColumnType::DateTime | ColumnType::Timestamp => TypeClass::DateTime,
-        ColumnType::TimestampWithTimeZone => TypeClass::Timestamp,
-        ColumnType::Json | ColumnType::JsonBinary => TypeClass::Json,
-        ColumnType::Uuid => TypeClass::Uuid,
-        ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => TypeClass::Blob,
-        ColumnType::Array(_) => TypeClass::Array,
-        ColumnType::Custom(_) | ColumnType::Enum { .. } => TypeClass::Enum,
-        ColumnType::Inet | ColumnType::Cidr => TypeClass::Inet,
+/// The class of a declared field, from the kind of value it binds: the field's own type, not
+/// the column type one backend stores it in (a `Decimal` is text on SQLite, a `DateTime<Utc>`
+/// a `DATETIME(6)` on MariaDB), so a report names it in the entity's terms on every backend.
+fn declared_class(value: &Value) -> TypeClass {
+    match value {
+        Value::TinyInt(_)
+        | Value::SmallInt(_)
+        | Value::Int(_)
+        | Value::BigInt(_)
+        | Value::TinyUnsigned(_)
+        | Value::SmallUnsigned(_)
+        | Value::Unsigned(_)
+        | Value::BigUnsigned(_) => TypeClass::Integer,
+        Value::Float(_) | Value::Double(_) => TypeClass::Float,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => TypeClass::Decimal,
+        Value::String(_) | Value::Char(_) => TypeClass::Text,
+        Value::Bool(_) => TypeClass::Bool,
+        Value::ChronoDate(_) => TypeClass::Date,
+        Value::ChronoTime(_) => TypeClass::Time,
+        Value::ChronoDateTime(_) => TypeClass::DateTime,
+        Value::ChronoDateTimeUtc(_)
+        | Value::ChronoDateTimeLocal(_)
+        | Value::ChronoDateTimeWithTimeZone(_) => TypeClass::Timestamp,
+        Value::Json(_) => TypeClass::Json,
+        Value::Uuid(_) => TypeClass::Uuid,
+        Value::Bytes(_) => TypeClass::Blob,
+        Value::Array(..) => TypeClass::Array,
+        Value::Enum(_) => TypeClass::Enum,
+        Value::IpNetwork(_) => TypeClass::Inet,
+        // Variants of sea-query features another crate may turn on (other time crates).
+        #[allow(unreachable_patterns)]
         _ => TypeClass::Other,
     }
 }

@@ -42,24 +42,27 @@ pub enum TypeClass {
     Other,
 }
 
+/// The class in the words a mismatch report uses for what an entity declares: `integer`,
+/// `decimal`, `timestamp with time zone` (a `DateTime<Utc>` field), `timestamp without time
+/// zone` (a `NaiveDateTime` field), ...
 impl std::fmt::Display for TypeClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = match self {
             Self::Integer => "integer",
-            Self::Float => "float",
+            Self::Float => "floating point",
             Self::Decimal => "decimal",
             Self::Text => "text",
-            Self::Bool => "bool",
+            Self::Bool => "boolean",
             Self::Date => "date",
-            Self::Time => "time",
-            Self::DateTime => "datetime",
-            Self::Timestamp => "timestamp",
-            Self::Json => "json",
-            Self::Uuid => "uuid",
-            Self::Blob => "blob",
+            Self::Time => "time of day",
+            Self::DateTime => "timestamp without time zone",
+            Self::Timestamp => "timestamp with time zone",
+            Self::Json => "JSON",
+            Self::Uuid => "UUID",
+            Self::Blob => "bytes",
             Self::Array => "array",
             Self::Enum => "enum",
-            Self::Inet => "inet",
+            Self::Inet => "IP address",
             Self::Other => "other",
         };
         f.write_str(name)
@@ -70,6 +73,9 @@ impl std::fmt::Display for TypeClass {
 #[derive(Debug, Clone)]
 pub(crate) struct CatalogColumn {
     pub(crate) name: String,
+    /// The column's type as the database names it (`character varying(255)`, `datetime(6)`,
+    /// the declared type on SQLite).
+    pub(crate) type_name: String,
     pub(crate) nullable: bool,
     /// The database fills the column when an insert leaves it out (a default, an identity or
     /// auto-increment, a generated column).

@@ -283,9 +283,10 @@ impl super::catalog::Catalog for sqlx::MySql {
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
         use super::catalog::{CatalogColumn, CatalogTable};
-        let rows: Vec<(String, String, String, i64, Option<String>)> = sqlx::query_as(
+        // `COLUMN_TYPE` names the type as MariaDB writes it (`datetime(6)`, `varchar(255)`).
+        let rows: Vec<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(IS_NULLABLE AS CHAR), \
-                    CAST(DATA_TYPE AS CHAR), \
+                    CAST(DATA_TYPE AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
                     (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' \
                      OR IS_GENERATED = 'ALWAYS'), \
                     CAST(COLLATION_NAME AS CHAR) \
@@ -323,23 +324,26 @@ impl super::catalog::Catalog for sqlx::MySql {
         .await?;
         let columns = rows
             .into_iter()
-            .map(|(name, nullable, data_type, has_default, collation)| {
-                let json = checks.iter().any(|check| {
-                    check.contains(&format!("json_valid(`{name}`)"))
-                        || check.contains(&format!("json_valid(\"{name}\")"))
-                });
-                let (class, serves) = class(&data_type, json);
-                CatalogColumn {
-                    name,
-                    nullable: nullable == "YES",
-                    has_default: has_default != 0,
-                    class,
-                    serves,
-                    // MariaDB gives JSON columns `utf8mb4_bin` whatever the table's; trailing
-                    // spaces after a document do not change it.
-                    inexact_collation: collation.filter(|c| !json && !compares_bytes(c)),
-                }
-            })
+            .map(
+                |(name, nullable, data_type, type_name, has_default, collation)| {
+                    let json = checks.iter().any(|check| {
+                        check.contains(&format!("json_valid(`{name}`)"))
+                            || check.contains(&format!("json_valid(\"{name}\")"))
+                    });
+                    let (class, serves) = class(&data_type, json);
+                    CatalogColumn {
+                        name,
+                        type_name,
+                        nullable: nullable == "YES",
+                        has_default: has_default != 0,
+                        class,
+                        serves,
+                        // MariaDB gives JSON columns `utf8mb4_bin` whatever the table's; trailing
+                        // spaces after a document do not change it.
+                        inexact_collation: collation.filter(|c| !json && !compares_bytes(c)),
+                    }
+                },
+            )
             .collect();
         let split = |columns: &str| columns.split(',').map(str::to_owned).collect::<Vec<_>>();
         Ok(Some(CatalogTable {

@@ -396,13 +396,20 @@ impl super::catalog::Catalog for sqlx::Postgres {
         )
         .fetch_all(pool)
         .await?;
-        let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
-            "SELECT column_name::text, is_nullable::text, data_type::text, udt_name::text, \
-                    (column_default IS NOT NULL OR is_identity = 'YES' \
-                     OR is_generated = 'ALWAYS') \
-             FROM information_schema.columns \
-             WHERE table_schema = COALESCE($2, current_schema()) AND table_name = $1 \
-             ORDER BY ordinal_position",
+        // `format_type` names the type as PostgreSQL writes it (`character varying(255)`,
+        // `timestamp with time zone`, `real[]`, an enum's name).
+        let rows: Vec<(String, String, String, String, bool, String)> = sqlx::query_as(
+            "SELECT c.column_name::text, c.is_nullable::text, c.data_type::text, \
+                    c.udt_name::text, \
+                    (c.column_default IS NOT NULL OR c.is_identity = 'YES' \
+                     OR c.is_generated = 'ALWAYS'), \
+                    format_type(a.atttypid, a.atttypmod) \
+             FROM information_schema.columns c \
+             JOIN pg_attribute a \
+               ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass \
+              AND a.attname = c.column_name \
+             WHERE c.table_schema = COALESCE($2, current_schema()) AND c.table_name = $1 \
+             ORDER BY c.ordinal_position",
         )
         .bind(table)
         .bind(schema)
@@ -430,8 +437,9 @@ impl super::catalog::Catalog for sqlx::Postgres {
         let columns = rows
             .into_iter()
             .map(
-                |(name, nullable, data_type, udt, has_default)| CatalogColumn {
+                |(name, nullable, data_type, udt, has_default, type_name)| CatalogColumn {
                     name,
+                    type_name,
                     nullable: nullable == "YES",
                     has_default,
                     class: class(&data_type, &udt, &enum_types),

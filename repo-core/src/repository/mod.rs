@@ -23,12 +23,12 @@ pub use update::{Guarded, UpdateReturning};
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Condition, QueryStatementWriter, SelectStatement};
+use sea_query::{Condition, SelectStatement};
 
 use crate::db::Backend;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
-use crate::exec::{Conn, Statement};
+use crate::exec::{Conn, RunnableStatement, Statement};
 use crate::filter::Filter;
 use crate::row::{FromDbRow, Row};
 use crate::statements::View;
@@ -203,18 +203,20 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     /// Render a sea-query statement for this repository's backend.
     #[must_use]
-    pub fn statement(&self, statement: &impl QueryStatementWriter) -> Statement {
-        Statement::build(statement, self.backend())
+    pub fn statement(&self, statement: &(impl RunnableStatement + ?Sized)) -> Statement {
+        statement.to_statement(self.backend())
     }
 
     /// Run a query selecting every column (as [`select`](Repository::select) does); the entities.
-    pub async fn fetch_entities(&self, statement: &impl QueryStatementWriter) -> Result<Vec<E>> {
+    /// An [`UpdateReturning`] runs with [`fetch_updated`](Repository::fetch_updated) instead
+    /// (passing one here does not compile; see [`RunnableStatement`]).
+    pub async fn fetch_entities(&self, statement: &dyn RunnableStatement) -> Result<Vec<E>> {
         self.fetch_entities_statement(self.statement(statement))
             .await
     }
 
     /// Like [`fetch_entities`](Repository::fetch_entities), the first row only.
-    pub async fn fetch_entity(&self, statement: &impl QueryStatementWriter) -> Result<Option<E>> {
+    pub async fn fetch_entity(&self, statement: &dyn RunnableStatement) -> Result<Option<E>> {
         self.fetch_entity_statement(self.statement(statement)).await
     }
 
@@ -286,7 +288,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// ```
     pub async fn fetch_rows<R: FromDbRow>(
         &self,
-        statement: &impl QueryStatementWriter,
+        statement: &dyn RunnableStatement,
     ) -> Result<Vec<R>> {
         let statement = self.statement(statement);
         let decode = |row: &Row| row.decode::<R>().map_err(Error::from);
@@ -308,7 +310,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// Like [`fetch_rows`](Repository::fetch_rows), the first row only.
     pub async fn fetch_row<R: FromDbRow>(
         &self,
-        statement: &impl QueryStatementWriter,
+        statement: &dyn RunnableStatement,
     ) -> Result<Option<R>> {
         let statement = self.statement(statement);
         if returned::writes(&statement) {
@@ -329,7 +331,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     }
 
     /// Run a statement that returns no rows; the number of rows it affected.
-    pub async fn execute(&self, statement: &impl QueryStatementWriter) -> Result<u64> {
+    pub async fn execute(&self, statement: &dyn RunnableStatement) -> Result<u64> {
         let done = self
             .conn
             .execute_as(self.statement(statement), classify_error::<E>)

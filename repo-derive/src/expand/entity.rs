@@ -322,7 +322,28 @@ fn schema(model: &Entity) -> TokenStream {
     )
 }
 
-pub fn expand(model: &Entity) -> TokenStream {
+/// `Entity::New`: the entity itself under `no_new`, else the generated type. Rustdoc shows
+/// that by its name; compiled, it is reached through its module.
+fn new_type(new: Option<&super::new::NewCode>) -> TokenStream {
+    new.map_or_else(
+        || {
+            quote!(
+                type New = Self;
+            )
+        },
+        |new| {
+            let (path, doc_path) = (&new.path, &new.doc_path);
+            quote! {
+                #[cfg(not(doc))]
+                type New = #path;
+                #[cfg(doc)]
+                type New = #doc_path;
+            }
+        },
+    )
+}
+
+pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream {
     let p = private();
     let entity = model.ident;
     let vis = model.vis;
@@ -349,10 +370,7 @@ pub fn expand(model: &Entity) -> TokenStream {
     let column_defs: Vec<&TokenStream> = codes.iter().map(|c| &c.column_def).collect();
     let column_consts: Vec<&TokenStream> = codes.iter().map(|c| &c.column_const).collect();
     let checks: Vec<&TokenStream> = codes.iter().map(|c| &c.checks).collect();
-    let new_type = model
-        .new
-        .as_ref()
-        .map_or_else(|| quote!(Self), |new| quote!(#new));
+    let new_type = new_type(new);
     let from_new = if model.new.is_some() {
         let values = codes.iter().map(|c| &c.from_new);
         quote!(Self { #(#idents: #values,)* })
@@ -414,7 +432,7 @@ pub fn expand(model: &Entity) -> TokenStream {
                 &STATEMENTS
             }
 
-            type New = #new_type;
+            #new_type
 
             fn from_new(new: Self::New) -> Self {
                 #from_new

@@ -18,15 +18,18 @@ pub fn derive_repository(input: &DeriveInput) -> TokenStream {
     let model = ast::entity(&cx, input);
     match (cx.check(), model) {
         (Ok(()), Some(model)) => {
-            let entity = entity::expand(&model);
-            let repository = repository::expand(&model);
             let new = model.new.as_ref().map(|new| new::expand(&model, new));
+            let entity = entity::expand(&model, new.as_ref());
+            let repository = repository::expand(&model);
+            let (new_items, new_in_const) =
+                new.map(|new| (new.items, new.in_const)).unwrap_or_default();
             quote! {
-                #new
+                #new_items
                 #repository
                 #[doc(hidden)]
                 #[allow(non_upper_case_globals, unused_qualifications, clippy::all, clippy::pedantic)]
                 const _: () = {
+                    #new_in_const
                     #entity
                 };
             }

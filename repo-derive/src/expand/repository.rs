@@ -13,7 +13,12 @@ pub fn expand(model: &Entity) -> TokenStream {
     let repository = format_ident!("{}Repository", entity);
     let doc = format!(
         "The repository of [`{entity}`]: every [`BaseRepository`](::repo_core::BaseRepository) \
-         operation, plus the custom queries the declaring crate adds as inherent methods."
+         operation, plus the custom queries the declaring crate adds as inherent methods.\n\n\
+         An inherent method named like a generic operation (`update`, `claim`, ...) shadows it \
+         without a warning. The generic one stays reachable through \
+         [`repository()`](::repo_core::BaseRepository::repository), as \
+         `repo.repository().claim(update, n)`, or as \
+         `BaseRepository::update(&repo, &entity)` / `(*repo).claim(update, n)`."
     );
     quote! {
         #[doc = #doc]

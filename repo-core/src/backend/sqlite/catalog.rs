@@ -61,6 +61,7 @@ impl Catalog for sqlx::Sqlite {
                     has_default: has_default
                         || (rowid && pk == 1 && declared.eq_ignore_ascii_case("integer")),
                     name,
+                    type_name: declared,
                     class,
                     serves,
                     inexact_collation: None,
@@ -78,7 +79,9 @@ impl Catalog for sqlx::Sqlite {
 /// The class of a column from its declared type (the names the generated schema uses, and the
 /// affinities of hand-written ones), and the classes the framework also stores there: SQLite
 /// keeps timestamps, dates, JSON, enum labels and decimals as text, booleans as integers, UUIDs
-/// and embeddings as BLOBs.
+/// and embeddings as BLOBs. A `NUMERIC` / `DECIMAL(p,s)` column holds decimals: SQLite turns
+/// the text written there into an integer or a float, which reads back as the same decimal up
+/// to 15 significant digits.
 fn class(declared: &str) -> (TypeClass, &'static [TypeClass]) {
     const TEXT: &[TypeClass] = &[
         TypeClass::Timestamp,
