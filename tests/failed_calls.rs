@@ -21,7 +21,7 @@ pub enum Shade {
 const POISON: &str = "4242";
 
 macro_rules! swatch_entity {
-    ($name:ident, $table:tt, $($audit:ident)?) => {
+    ($name:ident, $table:literal, $($audit:ident)?) => {
         #[derive(Debug, Clone, PartialEq, Repository)]
         #[repo(table = $table, unique(code) $(, $audit)?)]
         pub struct $name {

@@ -201,7 +201,12 @@ fn string(
         skip_value(meta)?;
         return Ok(());
     }
-    let expr: syn::Expr = meta.value()?.parse()?;
+    let mut expr: syn::Expr = meta.value()?.parse()?;
+    // A string passed through a `macro_rules!` fragment (`$table:literal`) arrives wrapped in
+    // an invisible group.
+    while let syn::Expr::Group(group) = expr {
+        expr = *group.expr;
+    }
     match expr {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(lit),
