@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use sea_query::{ColumnType, Value};
 
-use crate::db::Backend;
+use crate::dialect::Backend;
 use crate::error::Result;
 use crate::field::DbField;
 use crate::row::Row;
@@ -48,10 +48,10 @@ pub struct ColumnDef {
     /// The PostgreSQL enum type of the column, if any.
     pub enum_type: fn() -> Option<(&'static str, &'static [&'static str])>,
     /// How surely the field decodes a column the database describes
-    /// ([`DbField::decoding`](crate::DbField::decoding)).
-    pub decoding: fn(&crate::backend::ColumnInfo) -> crate::field::Decoding,
+    /// ([`DbField::decoding`]).
+    pub decoding: fn(&crate::row::ColumnInfo) -> crate::field::Decoding,
     /// What an upsert writes to the column of an existing row (`#[repo(on_conflict = "...")]`).
-    pub on_conflict: crate::conflict::ConflictAction,
+    pub on_conflict: crate::conflict_action::ConflictAction,
 }
 
 /// Whether an entity's writes are recorded in the audit log ([`crate::audit`]).
@@ -104,7 +104,7 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// as equal: writing it fails anyway).
     fn compare_at(&self, other: &Self, index: usize) -> std::cmp::Ordering {
         match (self.value_at(index), other.value_at(index)) {
-            (Ok(a), Ok(b)) => crate::statements::compare_value(&a, &b),
+            (Ok(a), Ok(b)) => crate::value::compare_value(&a, &b),
             _ => std::cmp::Ordering::Equal,
         }
     }
@@ -271,7 +271,7 @@ impl Fixed {
 }
 
 const FIXED_KINDS: usize = 8;
-use crate::backend::BACKENDS;
+use crate::dialect::BACKENDS;
 
 /// SQL text of an entity's fixed statements, one slot per statement and backend, filled once.
 #[derive(Debug)]
@@ -302,5 +302,51 @@ impl StatementCache {
 impl Default for StatementCache {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Errors about rows of an entity, built from its declaration (the key's columns).
+impl crate::error::Error {
+    /// [`NotFound`](crate::Error::NotFound) for the row of `E` whose primary key is `id`
+    /// (`key` reads `id = 42`, or `(playlist_id, track_id) = (1, 2)` for a composite key).
+    #[must_use]
+    pub fn not_found<E: Entity>(id: &E::Id) -> Self {
+        Self::NotFound {
+            entity: E::NAME,
+            key: key_text::<E>(id),
+        }
+    }
+
+    /// [`NotFound`](crate::Error::NotFound) for the row of `E` found by other columns: `key` as
+    /// `column = value` pairs, such as `[("pipeline_id", &"p1"), ("stage_name", &"mesh")]`.
+    #[must_use]
+    pub fn not_found_by<E: Entity>(key: &[(&str, &dyn std::fmt::Debug)]) -> Self {
+        let key: Vec<String> = key
+            .iter()
+            .map(|(column, value)| format!("{column} = {value:?}"))
+            .collect();
+        Self::NotFound {
+            entity: E::NAME,
+            key: key.join(", "),
+        }
+    }
+
+    /// [`StaleVersion`](crate::Error::StaleVersion) for the row of `E` whose primary key is `id`,
+    /// read at version `expected`.
+    #[must_use]
+    pub fn stale_version<E: Entity>(id: &E::Id, expected: i64) -> Self {
+        Self::StaleVersion {
+            entity: E::NAME,
+            key: key_text::<E>(id),
+            expected,
+        }
+    }
+}
+
+/// `id = 42`, or `(a, b) = (1, 2)` for a composite key.
+fn key_text<E: Entity>(id: &E::Id) -> String {
+    match E::PRIMARY_KEY {
+        [column] => format!("{column} = {id:?}"),
+        columns => format!("({}) = {id:?}", columns.join(", ")),
     }
 }

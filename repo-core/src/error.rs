@@ -139,7 +139,7 @@ pub enum Error {
         /// The table it is stored in.
         table: &'static str,
         /// Every difference found.
-        differences: Vec<crate::verify::SchemaDifference>,
+        differences: Vec<crate::schema_difference::SchemaDifference>,
     },
     /// Several entities were checked ([`Db::verify_all`](crate::Db::verify_all)) and these
     /// failed, each a [`Schema`](Error::Schema) or the error that stopped its check.
@@ -167,41 +167,6 @@ impl Error {
         Self::Decode {
             column: column.into(),
             reason: reason.into(),
-        }
-    }
-
-    /// [`NotFound`](Error::NotFound) for the row of `E` whose primary key is `id`
-    /// (`key` reads `id = 42`, or `(playlist_id, track_id) = (1, 2)` for a composite key).
-    #[must_use]
-    pub fn not_found<E: crate::Entity>(id: &E::Id) -> Self {
-        Self::NotFound {
-            entity: E::NAME,
-            key: key_text::<E>(id),
-        }
-    }
-
-    /// [`NotFound`](Error::NotFound) for the row of `E` found by other columns: `key` as
-    /// `column = value` pairs, such as `[("pipeline_id", &"p1"), ("stage_name", &"mesh")]`.
-    #[must_use]
-    pub fn not_found_by<E: crate::Entity>(key: &[(&str, &dyn std::fmt::Debug)]) -> Self {
-        let key: Vec<String> = key
-            .iter()
-            .map(|(column, value)| format!("{column} = {value:?}"))
-            .collect();
-        Self::NotFound {
-            entity: E::NAME,
-            key: key.join(", "),
-        }
-    }
-
-    /// [`StaleVersion`](Error::StaleVersion) for the row of `E` whose primary key is `id`,
-    /// read at version `expected`.
-    #[must_use]
-    pub fn stale_version<E: crate::Entity>(id: &E::Id, expected: i64) -> Self {
-        Self::StaleVersion {
-            entity: E::NAME,
-            key: key_text::<E>(id),
-            expected,
         }
     }
 
@@ -252,18 +217,6 @@ impl Error {
                 | Self::Check { .. }
         )
     }
-
-    /// Whether running the same unit of work again may succeed: a deadlock, a serialization
-    /// failure, a lock timeout, or a busy/locked SQLite database (also when it aborted a
-    /// session). [`Db::transaction`](crate::Db::transaction) retries exactly these.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Database(sqlx::Error::Database(db)) => crate::backend::is_retryable(&**db),
-            Self::SessionAborted { retryable, .. } => *retryable,
-            _ => false,
-        }
-    }
 }
 
 /// Items joined with `; `.
@@ -273,18 +226,4 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        crate::classify::classify_untyped(error)
-    }
-}
-
-/// `id = 42`, or `(a, b) = (1, 2)` for a composite key.
-fn key_text<E: crate::Entity>(id: &E::Id) -> String {
-    match E::PRIMARY_KEY {
-        [column] => format!("{column} = {id:?}"),
-        columns => format!("({}) = {id:?}", columns.join(", ")),
-    }
 }

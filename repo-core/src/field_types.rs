@@ -40,9 +40,9 @@ use std::net::IpAddr;
 use chrono::{NaiveDateTime, NaiveTime};
 use sea_query::{ColumnType, StringLen, Value};
 
-use crate::backend::ColumnInfo;
-use crate::db::Backend;
+use crate::dialect::Backend;
 use crate::field::{DbField, Decoding};
+use crate::row::ColumnInfo;
 use crate::row::Row;
 
 impl DbField for NaiveDateTime {
@@ -93,7 +93,7 @@ impl DbField for u32 {
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         let stored: i64 = row.try_get(index)?;
-        Self::try_from(stored).map_err(|_| out_of_range(index, stored, "u32"))
+        Self::try_from(stored).map_err(|_| crate::row::out_of_range(index, stored, "u32"))
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::BigInteger
@@ -177,37 +177,3 @@ impl DbField for rust_decimal::Decimal {
 /// Precision and scale of a generated MariaDB decimal column.
 #[cfg(feature = "decimal")]
 pub const DECIMAL_DEFAULT: (u32, u32) = (38, 10);
-
-/// The SQLite text of a time of day: `HH:MM:SS`, then `.` and the microseconds without
-/// trailing zeros when there are any.
-pub(crate) fn sqlite_time(time: NaiveTime) -> String {
-    use chrono::Timelike as _;
-    let mut text = time.format("%H:%M:%S").to_string();
-    let micros = time.nanosecond() % 1_000_000_000 / 1_000;
-    if micros != 0 {
-        let digits = format!("{micros:06}");
-        text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
-    }
-    text
-}
-
-pub(crate) fn out_of_range(index: usize, stored: impl std::fmt::Display, ty: &str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: index.to_string(),
-        source: format!("stored value {stored} does not fit `{ty}`").into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_times_trim_the_fraction() {
-        let t = |h, m, s, micro| NaiveTime::from_hms_micro_opt(h, m, s, micro).unwrap();
-        assert_eq!(sqlite_time(t(8, 5, 3, 0)), "08:05:03");
-        assert_eq!(sqlite_time(t(23, 59, 59, 250_000)), "23:59:59.25");
-        assert_eq!(sqlite_time(t(0, 0, 0, 1)), "00:00:00.000001");
-    }
-}

@@ -23,9 +23,8 @@ use std::sync::Arc;
 use sea_query::{Condition, Expr, ExprTrait as _, IntoCondition, Value};
 
 pub use crate::order::{Nulls, Order};
-pub use crate::text::escape_like;
 
-use crate::db::Backend;
+use crate::dialect::{Backend, custom};
 use crate::field::DbField;
 
 /// A column of entity `E` holding values of type `T` (`T` for both `T` and `Option<T>` fields).
@@ -299,19 +298,6 @@ fn ordinal(labels: &[&str], v: &Value) -> Option<usize> {
     labels.iter().position(|l| *l == label)
 }
 
-/// A custom SQL expression whose template numbers its operands `$1`, `$2`, … in the order
-/// they appear; SQLite's builder takes them as `?`.
-pub(crate) fn custom<const N: usize>(backend: Backend, template: &str, exprs: [Expr; N]) -> Expr {
-    if backend.capabilities().numbered_placeholders {
-        return Expr::cust_with_exprs(template.to_owned(), exprs);
-    }
-    let mut sequential = template.to_owned();
-    for n in (1..=N).rev() {
-        sequential = sequential.replace(&format!("${n}"), "?");
-    }
-    Expr::cust_with_exprs(sequential, exprs)
-}
-
 type Render = dyn Fn(Backend) -> Condition + Send + Sync;
 
 /// A condition on rows of entity `E`. Combine with [`and`](Filter::and), [`or`](Filter::or),
@@ -457,4 +443,17 @@ impl<E> Assignment<E> {
             _entity: PhantomData,
         }
     }
+}
+
+/// Escape `%`, `_` and `\` so `text` matches itself in a `LIKE … ESCAPE '\'` pattern.
+#[must_use]
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -2,8 +2,8 @@
 
 use sea_query::{Condition, Expr, ExprTrait as _, OptionEnum, Order, SelectStatement, Value};
 
-use crate::db::Backend;
-use crate::filter::Nulls;
+use crate::dialect::Backend;
+use crate::order::Nulls;
 
 /// One column of an order, as the statement builder needs it.
 #[derive(Debug, Clone, Copy)]
@@ -162,4 +162,15 @@ fn key_after(key: &SortKey, value: &Value, backend: Backend) -> Option<Condition
         Some(Nulls::Last) => Condition::any().add(beyond).add(column.is_null()),
         _ => Condition::all().add(beyond),
     })
+}
+
+impl<E> crate::order::Order<E> {
+    pub(crate) fn key(&self) -> SortKey {
+        SortKey {
+            column: self.column,
+            descending: self.descending,
+            nulls: self.nullable.then_some(self.nulls),
+            labels: self.labels,
+        }
+    }
 }

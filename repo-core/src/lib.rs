@@ -84,52 +84,73 @@ extern crate self as repo_core;
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+// Layers, bottom first; a module names only modules of its own layer or below
+// (`tests/layers.rs` holds this order; the README's "Layout" describes it).
+//
+// Values: what a column holds and how conditions on it are written, in each dialect.
 pub mod aggregate;
-pub mod audit;
-pub mod backend;
-mod bind;
-mod classify;
-pub mod conflict;
-mod constraint_names;
-pub mod cursor;
-pub mod db;
-pub use backend::db_enum;
-pub mod entity;
+mod conflict_action;
+pub mod dialect;
 pub mod error;
-pub mod exec;
 pub mod field;
 pub mod field_types;
 pub mod filter;
+mod from_row;
 mod keys;
-mod new_entity;
 pub mod order;
-pub mod page;
-pub mod repository;
 pub mod retry;
 pub mod row;
-pub mod schema;
-pub mod session;
-mod statements;
+mod schema_difference;
+mod storage;
 mod text;
+mod value;
+// Entity: what `#[derive(Repository)]` declares.
+pub mod conflict;
+pub mod entity;
+mod new_entity;
+// Statements: SQL built from an entity, a filter and a dialect; no I/O.
+pub mod cursor;
+pub mod page;
+pub mod schema;
+mod statements;
+// Backend: the drivers.
+pub mod backend;
+// Execution: the pool, sessions, running statements.
+pub mod db;
+pub mod exec;
+pub mod session;
+mod settings;
+mod transaction;
+// Repository: the generic operations.
+pub mod repository;
+// Features, each built on the repository: the audit log, leases, table setup and checks.
+pub mod audit;
+pub mod lease;
+mod setup;
 pub mod verify;
 
 pub use audit::{AuditEntry, AuditOperation, AuditRepository};
-pub use backend::ColumnInfo;
+pub use backend::db_enum;
 pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
-pub use db::{Backend, Capabilities, Db, DbOptions, Synchronous, UpsertSyntax};
+pub use db::{Db, DbOptions, Synchronous};
+pub use dialect::{Backend, Capabilities, Isolation, UpsertSyntax};
 pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
-pub use exec::{Conn, RunnableStatement, Statement};
+pub use exec::Conn;
 pub use field::{DbEnum, DbField, Decoding};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
+pub use from_row::FromDbRow;
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
-pub use repository::{BaseRepository, BulkWrite, Guarded, Lease, Repository, UpdateReturning};
+pub use lease::Lease;
+pub use repository::{BaseRepository, BulkWrite, Guarded, Repository, UpdateReturning};
 pub use retry::{RetryPolicy, TransactionOptions};
-pub use row::{FromDbRow, Row};
-pub use session::Isolation;
+pub use row::ColumnInfo;
+pub use row::Row;
+pub use schema_difference::{SchemaDifference, TypeClass};
 pub use session::Session;
-pub use verify::{Declaration, SchemaDifference, TypeClass};
+pub use statements::{RunnableStatement, Statement};
+pub use verify::Declaration;
 
 #[cfg(feature = "derive")]
 pub use repo_derive::{DbEnum, FromRow, Repository};
@@ -175,10 +196,11 @@ pub mod __private {
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};
     pub use crate::filter::Column;
+    pub use crate::from_row::FromDbRow;
     pub use crate::new_entity::NewField;
     pub use crate::repository::{BaseRepository, Repository};
-    pub use crate::row::{FromDbRow, Row};
-    pub use crate::statements::compare_value;
+    pub use crate::row::Row;
+    pub use crate::value::compare_value;
     pub use crate::{db_enum, impl_sqlx_for_db_enum};
     pub use sea_query::{ColumnType, Value};
     pub use serde_json::Value as JsonValue;

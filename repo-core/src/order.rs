@@ -83,15 +83,6 @@ impl<E> Order<E> {
         self.nulls = Nulls::Last;
         self
     }
-
-    pub(crate) fn key(&self) -> crate::keys::SortKey {
-        crate::keys::SortKey {
-            column: self.column,
-            descending: self.descending,
-            nulls: self.nullable.then_some(self.nulls),
-            labels: self.labels,
-        }
-    }
 }
 
 impl Nulls {

@@ -1,21 +1,18 @@
-//! Units of work that run again when the database says a retry may succeed: deadlocks,
-//! serialization failures, lock timeouts, a busy SQLite database.
+//! How units of work run again when the database says a retry may succeed (deadlocks,
+//! serialization failures, lock timeouts, a busy SQLite database): the policy, and the options
+//! of one [`Db::transaction_with`](crate::Db::transaction_with) call.
 
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
+use crate::dialect::Isolation;
 
-use crate::db::Db;
-use crate::error::Result;
-use crate::session::{Isolation, Session};
-
-/// How [`Db::transaction`] retries: at most `attempts` runs in all, waiting between them an
+/// How [`Db::transaction`](crate::Db::transaction) retries: at most `attempts` runs in all, waiting between them an
 /// exponentially growing delay (`base_delay`, doubled per retry, at most `max_delay`) of which a
 /// random part is left out (jitter), so workers that collided do not collide again in step.
 ///
-/// The default: 5 attempts, 10 ms doubling up to 1 s. Set it for a [`Db`] with
+/// The default: 5 attempts, 10 ms doubling up to 1 s. Set it for a [`Db`](crate::Db) with
 /// [`DbOptions::retry`](crate::DbOptions::retry) or per call with
-/// [`Db::transaction_with`].
+/// [`Db::transaction_with`](crate::Db::transaction_with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     attempts: u32,
@@ -77,12 +74,12 @@ impl RetryPolicy {
     }
 }
 
-/// How [`Db::transaction_with`] runs a unit of work: its retry policy (else the `Db`'s) and
+/// How [`Db::transaction_with`](crate::Db::transaction_with) runs a unit of work: its retry policy (else the `Db`'s) and
 /// isolation level (else the database's default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TransactionOptions {
-    retry: Option<RetryPolicy>,
-    isolation: Option<Isolation>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) isolation: Option<Isolation>,
 }
 
 impl TransactionOptions {
@@ -104,96 +101,6 @@ impl TransactionOptions {
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = Some(isolation);
         self
-    }
-}
-
-impl Db {
-    /// Run `work` as one unit of work and commit it; when it fails with a
-    /// [retryable](crate::Error::is_retryable) error (in a statement or at commit), roll back
-    /// and run it again, as the [`RetryPolicy`] of this `Db` allows. Any other error returns at
-    /// once, with the unit of work rolled back.
-    ///
-    /// **`work` may run more than once**: it must not have effects outside the session that a
-    /// second run would repeat (or they must be idempotent). Each retry is recorded as a
-    /// tracing event with the attempt, the delay and the error.
-    ///
-    /// `work` returns a boxed future that borrows the session (`Box::pin(async move { … })`),
-    /// so the whole call stays `Send` and can run in a spawned task.
-    ///
-    /// ```
-    /// use repo_core::prelude::*;
-    ///
-    /// #[derive(Debug, Clone, Repository)]
-    /// #[repo(table = "accounts")]
-    /// pub struct Account {
-    ///     #[repo(primary_key)]
-    ///     pub id: String,
-    ///     pub balance: i64,
-    /// }
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> repo_core::Result<()> {
-    /// let db = Db::connect("sqlite::memory:").await?;
-    /// db.create_schema::<Account>().await?;
-    /// let total = db
-    ///     .transaction(|session| {
-    ///         Box::pin(async move {
-    ///             let accounts = AccountRepository::new(session);
-    ///             accounts.insert(&Account { id: "a".into(), balance: 10 }).await?;
-    ///             accounts.insert(&Account { id: "b".into(), balance: 5 }).await?;
-    ///             accounts.count(Filter::all()).await
-    ///         })
-    ///     })
-    ///     .await?;
-    /// assert_eq!(total, 2);
-    /// # Ok(()) }
-    /// ```
-    pub async fn transaction<T, F>(&self, work: F) -> Result<T>
-    where
-        F: for<'s> FnMut(&'s Session) -> BoxFuture<'s, Result<T>>,
-    {
-        self.transaction_with(TransactionOptions::new(), work).await
-    }
-
-    /// [`transaction`](Db::transaction) with a retry policy or isolation level of its own.
-    pub async fn transaction_with<T, F>(
-        &self,
-        options: TransactionOptions,
-        mut work: F,
-    ) -> Result<T>
-    where
-        F: for<'s> FnMut(&'s Session) -> BoxFuture<'s, Result<T>>,
-    {
-        let policy = options.retry.unwrap_or(self.settings.retry);
-        let mut attempt = 1;
-        loop {
-            let result = match Session::begin(self, options.isolation).await {
-                Ok(session) => match work(&session).await {
-                    Ok(value) => session.commit().await.map(|()| value),
-                    Err(error) => {
-                        // The error matters more than a failed rollback; dropping the session
-                        // rolls back regardless.
-                        let _ = session.rollback().await;
-                        Err(error)
-                    }
-                },
-                Err(error) => Err(error),
-            };
-            match result {
-                Err(error) if error.is_retryable() && attempt < policy.attempts => {
-                    let delay = policy.delay(attempt);
-                    tracing::info!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = %error,
-                        "unit of work failed with a retryable error: running it again"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
     }
 }
 

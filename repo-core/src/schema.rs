@@ -3,11 +3,8 @@
 
 use sea_query::{ColumnDef as SeaColumn, Index, Table};
 
-use crate::db::{Backend, Db};
+use crate::dialect::Backend;
 use crate::entity::{ColumnRole, Entity};
-use crate::error::Result;
-use crate::exec::{Conn, Statement};
-use crate::repository::classify_error;
 
 /// Name of the primary key constraint of `table` (PostgreSQL's own default).
 #[must_use]
@@ -30,7 +27,7 @@ pub fn index_name(table: &str, columns: &[&str]) -> String {
 /// The constraint a SQLite unique violation names, from its message
 /// (`UNIQUE constraint failed: t.a, t.b`), as the generated schema names it.
 pub(crate) fn constraint_from_message<E: Entity>(message: &str) -> String {
-    let columns = crate::classify::unique_columns(message);
+    let columns = unique_columns(message);
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     if E::is_primary_key(&columns) {
         primary_key_name(E::TABLE)
@@ -134,28 +131,14 @@ pub fn drop_statements<E: Entity>(backend: Backend) -> Vec<String> {
     vec![backend.render_schema(&drop)]
 }
 
-impl Db {
-    /// Create `E`'s enum types, table and indexes if they do not exist.
-    /// An audited entity's (`#[repo(audit)]`) needs the audit table too: it is created
-    /// along, just as idempotently.
-    pub async fn create_schema<E: Entity>(&self) -> Result<()> {
-        if E::AUDIT != crate::entity::Audit::Off {
-            let audit = create_statements::<crate::audit::AuditEntry>(self.backend());
-            run::<crate::audit::AuditEntry>(Conn::Db(self), audit).await?;
-        }
-        run::<E>(Conn::Db(self), create_statements::<E>(self.backend())).await
-    }
-
-    /// Drop `E`'s table if it exists.
-    pub async fn drop_schema<E: Entity>(&self) -> Result<()> {
-        run::<E>(Conn::Db(self), drop_statements::<E>(self.backend())).await
-    }
-}
-
-async fn run<E: Entity>(conn: Conn<'_>, statements: Vec<String>) -> Result<()> {
-    for sql in statements {
-        conn.execute_as(Statement::new(sql, Vec::new()), classify_error::<E>)
-            .await?;
-    }
-    Ok(())
+/// The columns a SQLite unique violation lists (`UNIQUE constraint failed: t.a, t.b`).
+pub(crate) fn unique_columns(message: &str) -> Vec<String> {
+    message
+        .rsplit(": ")
+        .next()
+        .unwrap_or(message)
+        .trim()
+        .split(", ")
+        .map(|c| c.rsplit('.').next().unwrap_or(c).trim().to_owned())
+        .collect()
 }

@@ -8,20 +8,8 @@
 
 use sea_query::{Expr, ExprTrait as _, IntoCondition as _};
 
-use crate::filter::{Column, Filter, custom};
-
-/// Escape `%`, `_` and `\` so `text` matches itself in a `LIKE … ESCAPE '\'` pattern.
-#[must_use]
-pub fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
+use crate::dialect::custom;
+use crate::filter::{Column, Filter, escape_like};
 
 impl<E> Column<E, String> {
     /// `column LIKE pattern`, case-sensitive on every backend: `%` matches any run of

@@ -1,73 +1,9 @@
 //! What a backend's catalog says about one table, in terms every backend shares: read by the
 //! backend files, compared with an entity declaration by [`crate::verify`].
 
-use super::{Pool, dispatch};
-
-/// The kind of value a column holds, as far as the framework reads and writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TypeClass {
-    /// Whole numbers of any width.
-    Integer,
-    /// Binary floating point.
-    Float,
-    /// Exact decimal numbers.
-    Decimal,
-    /// Character strings.
-    Text,
-    /// Booleans.
-    Bool,
-    /// Calendar dates.
-    Date,
-    /// Times of day.
-    Time,
-    /// Date and time without a time zone.
-    DateTime,
-    /// A point in time (UTC).
-    Timestamp,
-    /// JSON documents.
-    Json,
-    /// UUIDs.
-    Uuid,
-    /// Byte strings.
-    Blob,
-    /// Arrays.
-    Array,
-    /// A database enum type.
-    Enum,
-    /// Network addresses.
-    Inet,
-    /// A type the framework does not classify: a field declared with such a type is not
-    /// compared, a column found with one holds no declared class.
-    Other,
-}
-
-/// The class in the words a mismatch report uses for what an entity declares: `integer`,
-/// `decimal`, `timestamp with time zone` (a `DateTime<Utc>` field), `timestamp without time
-/// zone` (a `NaiveDateTime` field), ...
-impl std::fmt::Display for TypeClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            Self::Integer => "integer",
-            Self::Float => "floating point",
-            Self::Decimal => "decimal",
-            Self::Text => "text",
-            Self::Bool => "boolean",
-            Self::Date => "date",
-            Self::Time => "time of day",
-            Self::DateTime => "timestamp without time zone",
-            Self::Timestamp => "timestamp with time zone",
-            Self::Json => "JSON",
-            Self::Uuid => "UUID",
-            Self::Blob => "bytes",
-            Self::Array => "array",
-            Self::Enum => "enum",
-            Self::Inet => "IP address",
-            Self::Other => "other",
-        };
-        f.write_str(name)
-    }
-}
+use super::Pool;
+use crate::dialect::dispatch;
+pub use crate::schema_difference::TypeClass;
 
 /// One column as the catalog describes it.
 #[derive(Debug, Clone)]

@@ -1,4 +1,7 @@
-//! What a driver error says, asked of the backend that raised it.
+//! What a driver error says, asked of the backend that raised it; and
+//! [`Error::is_retryable`], which needs the driver's opinion of the error.
+
+use crate::error::Error;
 
 #[cfg(feature = "mysql")]
 use super::mysql;
@@ -66,3 +69,19 @@ const RETRYABLE_CODES: &[&str] = &[
 
 /// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
 const TIMEOUT_CODES: &[&str] = &["57014", "9"];
+
+/// The driver's opinion of an [`Error`]: implemented here, beside the codes each backend uses,
+/// rather than in `error.rs`, which knows no driver.
+impl Error {
+    /// Whether running the same unit of work again may succeed: a deadlock, a serialization
+    /// failure, a lock timeout, or a busy/locked SQLite database (also when it aborted a
+    /// session). [`Db::transaction`](crate::Db::transaction) retries exactly these.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(db)) => is_retryable(&**db),
+            Self::SessionAborted { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}

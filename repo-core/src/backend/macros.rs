@@ -18,15 +18,45 @@ macro_rules! run_settings {
 }
 pub(crate) use run_settings;
 
-/// `Db::$name()`: the pool of the backend `$variant`, if that is the `Db`'s.
+/// `Db::postgres_pool()`, `Db::sqlite_pool()`, `Db::mysql_pool()`: the pool of each backend
+/// compiled in, if it is the `Db`'s; written where `Db` is declared (`pool_accessors!();`).
+macro_rules! pool_accessors {
+    () => {
+        $crate::backend::macros::pool_accessor!(
+            "postgres",
+            /// The PostgreSQL pool, for hand-written sqlx beside the repositories.
+            postgres_pool,
+            Postgres,
+            ::sqlx::PgPool
+        );
+        $crate::backend::macros::pool_accessor!(
+            "sqlite",
+            /// The SQLite pool, for hand-written sqlx beside the repositories.
+            sqlite_pool,
+            Sqlite,
+            ::sqlx::SqlitePool
+        );
+        $crate::backend::macros::pool_accessor!(
+            "mysql",
+            /// The MySQL/MariaDB pool, for hand-written sqlx beside the repositories.
+            mysql_pool,
+            MySql,
+            ::sqlx::MySqlPool
+        );
+    };
+}
+pub(crate) use pool_accessors;
+
+/// One accessor of [`pool_accessors`], compiled with its backend's feature `$feature`.
 macro_rules! pool_accessor {
-    ($(#[$doc:meta])* $name:ident, $variant:ident, $pool:ty) => {
-        impl crate::Db {
+    ($feature:literal, $(#[$doc:meta])* $name:ident, $variant:ident, $pool:ty) => {
+        #[cfg(feature = $feature)]
+        impl Db {
             $(#[$doc])*
             #[must_use]
             pub fn $name(&self) -> Option<&$pool> {
                 #[allow(irrefutable_let_patterns)]
-                if let super::Pool::$variant(pool) = &self.pool {
+                if let $crate::backend::Pool::$variant(pool) = &self.pool {
                     Some(pool)
                 } else {
                     None

@@ -1,362 +1,84 @@
-//! Everything a database product decides, one file per backend behind one set of enums.
+//! The drivers: connecting and per-connection settings, beginning a unit of work, binding
+//! values, turning driver errors into [`Error`], reading a table's catalog and description.
 //!
-//! A backend file (`postgres.rs`, `sqlite.rs`, `mysql.rs`) owns connecting and per-connection settings,
-//! beginning a unit of work, binding values, wrapping and decoding rows, naming what an error
-//! leaves unnamed, its bind limit, and its [`Capabilities`]. The rest of the crate asks
-//! [`Backend::capabilities`] or calls the dispatchers here; it never names a backend.
-//! Adding a backend is one file here, one variant in each enum below, and its cargo feature.
+//! One file per backend (`postgres.rs`, `sqlite.rs`, `mysql.rs`) behind the enums here
+//! (`Pool`, `Tx`) and the `Driver` trait; what each backend's SQL can do and how it is
+//! written is in [`crate::dialect`]. The rest of the crate calls the dispatchers here and asks
+//! [`Backend::capabilities`](crate::Backend::capabilities); it never names a backend. Adding a
+//! backend is one file here and one in `dialect/`, one variant in each enum, and its cargo
+//! feature.
 
 pub(crate) mod catalog;
+pub(crate) mod classify;
 pub mod db_enum;
 mod describe;
 mod errors;
-mod macros;
+pub(crate) mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
-mod mysql_text;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
-mod row;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
-use sea_query::{QueryStatementWriter, SchemaStatementBuilder, Value};
+use std::time::Duration;
 
-use crate::db::DbOptions;
+use sea_query::Value;
+
+use crate::dialect::{Backend, Isolation, dispatch};
 use crate::error::{Error, Result};
-pub use describe::ColumnInfo;
+use crate::row::Row;
 pub(crate) use describe::{Table, TableDescription};
 pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
+pub(crate) use macros::pool_accessors;
 #[allow(unused_imports)]
-use macros::{pool_accessor, run_settings};
-pub use row::{Decodable, MySqlDecode, PgDecode, SqliteDecode};
+use macros::run_settings;
 
-/// The database products the framework speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a driver opens connections with: the connection part of
+/// [`DbOptions`](crate::DbOptions), which documents each.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectOptions {
+    pub(crate) max_connections: u32,
+    pub(crate) min_connections: u32,
+    pub(crate) acquire_timeout: Duration,
+    pub(crate) test_before_acquire: bool,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) synchronous: Synchronous,
+    pub(crate) on_connect: Vec<String>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(30),
+            test_before_acquire: false,
+            busy_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+            synchronous: Synchronous::default(),
+            on_connect: Vec::new(),
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting: how hard a commit waits for the disk
+/// ([`DbOptions::sqlite_synchronous`](crate::DbOptions::sqlite_synchronous)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Backend {
-    /// PostgreSQL (URLs `postgres://…`, `postgresql://…`).
-    Postgres,
-    /// SQLite (URLs `sqlite:…`), the embedded default.
-    Sqlite,
-    /// MariaDB 10.6 or later (URLs `mysql://…`, `mariadb://…`).
-    MySql,
+pub enum Synchronous {
+    /// No sync: fastest, a power loss may corrupt the database.
+    Off,
+    /// Sync at checkpoints: with WAL (file databases use it), a power loss may lose the last
+    /// commits but never corrupts the database.
+    Normal,
+    /// Sync every commit (SQLite's default): durable through a power loss.
+    #[default]
+    Full,
+    /// As `Full`, and also the directory after a journal is deleted.
+    Extra,
 }
-
-/// How an insert that meets an existing key becomes an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UpsertSyntax {
-    /// `ON CONFLICT (key) DO UPDATE SET col = excluded.col` (PostgreSQL, SQLite).
-    OnConflict,
-    /// `ON DUPLICATE KEY UPDATE col = VALUES(col)`: every unique key of the table is the
-    /// conflict target (MySQL, MariaDB).
-    OnDuplicateKey,
-}
-
-/// What a backend's SQL can do, for statement building.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-// A table of independent yes/no facts about a product: flags are what they are.
-#[allow(clippy::struct_excessive_bools)]
-pub struct Capabilities {
-    /// The most bind parameters one statement may carry; bulk writes chunk under it.
-    pub max_bind_parameters: usize,
-    /// Enums are a type of their own that sorts by declaration order (else: text labels).
-    pub native_enums: bool,
-    /// Arrays are a column and parameter type (else an embedding is a BLOB and a long list a
-    /// JSON parameter).
-    pub arrays: bool,
-    /// A failed statement aborts the whole transaction (so a session guards each write with a
-    /// savepoint); else the database undoes just the statement.
-    pub failed_statement_aborts_transaction: bool,
-    /// Constraint errors name the constraint (else the framework looks the name up).
-    pub errors_name_constraints: bool,
-    /// Placeholders are numbered (`$1`); else positional (`?`).
-    pub numbered_placeholders: bool,
-    /// `SELECT … FOR UPDATE SKIP LOCKED` (else writers are serialized and no lock is needed).
-    pub skip_locked: bool,
-    /// `INSERT … RETURNING` (else the framework reads the row back by its key).
-    pub returning_on_insert: bool,
-    /// `UPDATE … RETURNING` (else the framework locks the matching rows, updates them by key
-    /// and reads them back, in one transaction).
-    pub returning_on_update: bool,
-    /// `DELETE … RETURNING`.
-    pub returning_on_delete: bool,
-    /// How an upsert is written.
-    pub upsert: UpsertSyntax,
-    /// A filtered write can take its row locks in key order through a locking subquery
-    /// (`WHERE id IN (SELECT id … ORDER BY id FOR UPDATE)`), so two such writes over the same
-    /// rows queue instead of deadlocking (else writers are serialized, or the table cannot be
-    /// named in its own update's subquery).
-    pub ordered_write_locks: bool,
-    /// Row values compare as tuples (`(a, b) > (?, ?)`) and the planner seeks an index with
-    /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
-    pub row_value_comparison: bool,
-}
-
-/// The number of [`Backend`] variants: slots per statement in a statement cache.
-pub(crate) const BACKENDS: usize = 3;
-
-impl Backend {
-    /// What the backend's SQL can do; statement building asks this, not the backend's name.
-    #[must_use]
-    pub const fn capabilities(self) -> Capabilities {
-        match self {
-            Self::Postgres => POSTGRES,
-            Self::Sqlite => SQLITE,
-            Self::MySql => MYSQL,
-        }
-    }
-
-    /// The largest number of bind parameters one statement may carry. It does not say alone
-    /// how a bulk write is cut (on PostgreSQL rows travel as arrays): that is
-    /// [`Repository::rows_per_statement`](crate::Repository::rows_per_statement).
-    #[must_use]
-    pub const fn max_bind_parameters(self) -> usize {
-        self.capabilities().max_bind_parameters
-    }
-
-    /// The backend a URL names, from its scheme.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let scheme = url.split(':').next().unwrap_or_default();
-        match scheme {
-            "postgres" | "postgresql" => Ok(Self::Postgres),
-            "sqlite" => Ok(Self::Sqlite),
-            "mysql" | "mariadb" => Ok(Self::MySql),
-            _ => Err(Error::validation(
-                "url",
-                format!(
-                    "unsupported scheme `{scheme}`: expected `postgres://…`, `sqlite:…` or \
-                     `mysql://…`"
-                ),
-            )),
-        }
-    }
-
-    /// This backend's slot in per-backend tables.
-    pub(crate) const fn slot(self) -> usize {
-        match self {
-            Self::Postgres => 0,
-            Self::Sqlite => 1,
-            Self::MySql => 2,
-        }
-    }
-
-    /// Render a query in this backend's dialect.
-    pub(crate) fn render(self, statement: &impl QueryStatementWriter) -> (String, Vec<Value>) {
-        let (sql, values) = match self {
-            Self::Postgres => statement.build(sea_query::PostgresQueryBuilder),
-            Self::Sqlite => statement.build(sea_query::SqliteQueryBuilder),
-            Self::MySql => {
-                let (sql, values) = statement.build(sea_query::MysqlQueryBuilder);
-                let sql = mysql_text::with_returning(mysql_text::cast_types(sql), || {
-                    statement.build(sea_query::PostgresQueryBuilder).0
-                });
-                (sql, values)
-            }
-        };
-        (sql, values.0)
-    }
-
-    /// Render DDL in this backend's dialect.
-    pub(crate) fn render_schema(self, statement: &impl SchemaStatementBuilder) -> String {
-        match self {
-            Self::Postgres => statement.to_string(sea_query::PostgresQueryBuilder),
-            Self::Sqlite => statement.to_string(sea_query::SqliteQueryBuilder),
-            Self::MySql => {
-                mysql_text::if_not_exists(statement.to_string(sea_query::MysqlQueryBuilder))
-            }
-        }
-    }
-
-    /// The column type this backend's generated schema uses for a field of `declared` type;
-    /// `indexed` when the column is part of a key or index.
-    pub(crate) fn column_type(
-        self,
-        declared: sea_query::ColumnType,
-        indexed: bool,
-    ) -> sea_query::ColumnType {
-        match self {
-            #[cfg(feature = "mysql")]
-            Self::MySql => mysql::column_type(declared, indexed),
-            _ => {
-                let _ = indexed;
-                declared
-            }
-        }
-    }
-
-    /// The statement creating `schema` (an entity's `#[repo(schema)]`) when it is missing: a
-    /// PostgreSQL schema, a MariaDB database. None on SQLite, where it is a database attached
-    /// to each connection (`DbOptions::on_connect("ATTACH DATABASE 'sales.db' AS sales")`).
-    pub(crate) fn create_namespace(self, schema: &str) -> Option<String> {
-        let name = schema.replace('"', "\"\"");
-        match self {
-            Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")),
-            Self::MySql => Some(format!(
-                "CREATE DATABASE IF NOT EXISTS \"{name}\" \
-                 CHARACTER SET utf8mb4 COLLATE {}",
-                mysql_text::COLLATION
-            )),
-            Self::Sqlite => None,
-        }
-    }
-
-    /// Table options of this backend's generated schema (engine, character set).
-    pub(crate) fn table_options(self, table: &mut sea_query::TableCreateStatement) {
-        if self == Self::MySql {
-            // Transactions, and text that compares byte by byte as on the other backends.
-            table
-                .engine("InnoDB")
-                .character_set("utf8mb4")
-                .collate(mysql_text::COLLATION);
-        }
-    }
-
-    /// `$1 IS DISTINCT FROM $2` in this backend's SQL: true when the operands differ or
-    /// exactly one is NULL.
-    pub(crate) fn is_distinct_from(self) -> &'static str {
-        match self {
-            Self::MySql => "NOT ($1 <=> $2)",
-            Self::Postgres | Self::Sqlite => "$1 IS DISTINCT FROM $2",
-        }
-    }
-
-    /// `text` as a string literal of this backend's SQL (MySQL reads backslash escapes in
-    /// literals; standard SQL only doubles quotes).
-    #[must_use]
-    pub fn string_literal(self, text: &str) -> String {
-        let quotes_doubled = text.replace('\'', "''");
-        match self {
-            Self::MySql => format!("'{}'", quotes_doubled.replace('\\', "\\\\")),
-            Self::Postgres | Self::Sqlite => format!("'{quotes_doubled}'"),
-        }
-    }
-
-    /// Where bulk writes bind one array per column and select their rows from `unnest(…)`
-    /// (PostgreSQL): the array for a column whose values look like `typed_null`, its element
-    /// type and that type's SQL name. `None` on other backends, and for a column no array can
-    /// carry row by row.
-    pub(crate) fn column_array(
-        self,
-        typed_null: &Value,
-    ) -> Option<(sea_query::ArrayType, &'static str)> {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres => postgres::column_array(typed_null),
-            _ => None,
-        }
-    }
-
-    /// `sql` with the parameter-type signature in front (`/*iis*/ SELECT …`) where a prepared
-    /// statement fixes its parameter types; as it is where it does not, or there are no
-    /// parameters. Written into one buffer: a bulk statement's text is large.
-    pub(crate) fn with_type_signature(self, sql: String, values: &[Value]) -> String {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres if !values.is_empty() => {
-                let mut text = String::with_capacity(values.len() + sql.len() + 5);
-                text.push_str("/*");
-                text.extend(values.iter().map(postgres::type_letter));
-                text.push_str("*/ ");
-                text.push_str(&sql);
-                text
-            }
-            _ => sql,
-        }
-    }
-
-    /// The start of the hour of the UTC timestamp `column`, as a timestamp of this backend's
-    /// storage form (for hourly roll-ups in custom queries).
-    #[must_use]
-    pub fn hour_of(self, column: &str) -> sea_query::Expr {
-        match self {
-            Self::Postgres => sea_query::Expr::cust(format!(
-                "date_trunc('hour', \"{column}\" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-            )),
-            // The text form SQLite timestamps are stored in (a whole second has no fraction).
-            Self::Sqlite => {
-                sea_query::Expr::cust(format!("strftime('%Y-%m-%d %H:00:00', \"{column}\")"))
-            }
-            Self::MySql => sea_query::Expr::cust(format!(
-                "CAST(DATE_FORMAT(`{column}`, '%Y-%m-%d %H:00:00') AS DATETIME(6))"
-            )),
-        }
-    }
-
-    /// `column IN (values)` for a long list, as one bound parameter.
-    pub(crate) fn in_list(
-        self,
-        column: &'static str,
-        typed_null: &Value,
-        values: &[Value],
-    ) -> sea_query::Expr {
-        match self {
-            #[cfg(feature = "postgres")]
-            Self::Postgres => postgres::in_list(column, typed_null, values),
-            #[cfg(feature = "sqlite")]
-            Self::Sqlite => sqlite::in_list(column, typed_null, values),
-            #[cfg(feature = "mysql")]
-            Self::MySql => mysql::in_list(column, typed_null, values),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("a statement for a backend that is not compiled in"),
-        }
-    }
-}
-
-const POSTGRES: Capabilities = Capabilities {
-    max_bind_parameters: 65_535,
-    native_enums: true,
-    arrays: true,
-    failed_statement_aborts_transaction: true,
-    errors_name_constraints: true,
-    numbered_placeholders: true,
-    skip_locked: true,
-    returning_on_insert: true,
-    returning_on_update: true,
-    returning_on_delete: true,
-    upsert: UpsertSyntax::OnConflict,
-    ordered_write_locks: true,
-    row_value_comparison: true,
-};
-
-const SQLITE: Capabilities = Capabilities {
-    max_bind_parameters: 32_766,
-    native_enums: false,
-    arrays: false,
-    failed_statement_aborts_transaction: false,
-    errors_name_constraints: false,
-    numbered_placeholders: false,
-    skip_locked: false,
-    returning_on_insert: true,
-    returning_on_update: true,
-    returning_on_delete: true,
-    upsert: UpsertSyntax::OnConflict,
-    ordered_write_locks: false,
-    row_value_comparison: true,
-};
-
-const MYSQL: Capabilities = Capabilities {
-    max_bind_parameters: 65_535,
-    native_enums: false,
-    arrays: false,
-    // InnoDB undoes a failed statement only; a deadlock rolls the whole transaction back, and
-    // a session treats that as any other non-constraint failure (aborted).
-    failed_statement_aborts_transaction: false,
-    errors_name_constraints: true,
-    numbered_placeholders: false,
-    skip_locked: true,
-    // MariaDB 10.5+ (the connection checks for MariaDB); MySQL has none of the three.
-    returning_on_insert: true,
-    returning_on_update: false,
-    returning_on_delete: true,
-    upsert: UpsertSyntax::OnDuplicateKey,
-    // MariaDB refuses a subquery on the table an UPDATE or DELETE changes (error 1093).
-    ordered_write_locks: false,
-    // MariaDB compares row values but does not seek an index with them.
-    row_value_comparison: false,
-};
 
 /// A connection pool of one backend.
 #[derive(Debug, Clone)]
@@ -380,52 +102,6 @@ pub(crate) enum Tx {
     MySql(sqlx::Transaction<'static, sqlx::MySql>),
 }
 
-/// One result row, from whichever backend ran the statement.
-///
-/// Generated entity code decodes it by column position; custom queries decode it into any
-/// [`FromDbRow`](crate::row::FromDbRow) type with [`Row::decode`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Row {
-    /// A PostgreSQL row.
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::postgres::PgRow),
-    /// A SQLite row.
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::sqlite::SqliteRow),
-    /// A MySQL or MariaDB row.
-    #[cfg(feature = "mysql")]
-    MySql(sqlx::mysql::MySqlRow),
-}
-
-/// Run `$body` with `$inner` bound to the backend value inside `$value` (a `Pool`, `Tx` or
-/// `Row`, by reference or by value), and `$driver` to the backend's sqlx database type.
-macro_rules! dispatch {
-    ($enum:ident, $value:expr, |$inner:pat_param, $driver:ident| $body:expr) => {
-        match $value {
-            #[cfg(feature = "postgres")]
-            $crate::backend::$enum::Postgres($inner) => {
-                #[allow(dead_code)]
-                type $driver = ::sqlx::Postgres;
-                $body
-            }
-            #[cfg(feature = "sqlite")]
-            $crate::backend::$enum::Sqlite($inner) => {
-                #[allow(dead_code)]
-                type $driver = ::sqlx::Sqlite;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            $crate::backend::$enum::MySql($inner) => {
-                #[allow(dead_code)]
-                type $driver = ::sqlx::MySql;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use dispatch;
-
 /// A backend's sqlx database with what the framework needs of it.
 pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
     /// Bind values, applying the backend's storage choices; the values stay the caller's (a
@@ -444,7 +120,11 @@ pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
 
 impl Pool {
     /// Open a pool for `url` on `backend`.
-    pub(crate) async fn connect(backend: Backend, url: &str, options: &DbOptions) -> Result<Self> {
+    pub(crate) async fn connect(
+        backend: Backend,
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<Self> {
         match backend {
             #[cfg(feature = "postgres")]
             Backend::Postgres => Ok(Self::Postgres(postgres::connect(url, options).await?)),
@@ -464,12 +144,15 @@ impl Pool {
         dispatch!(Pool, self, |_, D| <D as BackendOf>::BACKEND)
     }
 
-    pub(crate) async fn begin(&self, isolation: Option<crate::session::Isolation>) -> Result<Tx> {
+    pub(crate) async fn begin(&self, isolation: Option<Isolation>) -> Result<Tx> {
         Ok(match self {
             #[cfg(feature = "postgres")]
             Self::Postgres(pool) => Tx::Postgres(match isolation {
                 None => pool.begin().await?,
-                Some(level) => pool.begin_with(postgres::begin(level)).await?,
+                Some(level) => {
+                    pool.begin_with(crate::dialect::postgres::begin(level))
+                        .await?
+                }
             }),
             // Take the write lock at once, so concurrent writers queue instead of deadlocking;
             // SQLite is serializable whatever the level asked.
@@ -478,7 +161,7 @@ impl Pool {
             #[cfg(feature = "mysql")]
             Self::MySql(pool) => Tx::MySql(match isolation {
                 None => pool.begin().await?,
-                Some(level) => pool.begin_with(mysql::begin(level)).await?,
+                Some(level) => pool.begin_with(crate::dialect::mysql::begin(level)).await?,
             }),
         })
     }

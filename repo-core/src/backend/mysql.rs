@@ -6,20 +6,20 @@
 //! no `UPDATE … RETURNING`; [`Capabilities`](super::Capabilities) says so and the repository
 //! reads updated rows back by key in the same transaction.
 
-use sea_query::{ArrayType, ColumnType, StringLen, Value};
+use sea_query::{ArrayType, Value};
 use sqlx::error::{BoxDynError, DatabaseError};
 use sqlx::mysql::{MySqlConnection, MySqlDatabaseError};
 
+use super::ConnectOptions;
 use super::{Driver, Row};
-use crate::bind::{aware, date, floats, naive};
-use crate::db::DbOptions;
+use crate::storage::{aware, date, floats, naive};
 
 /// The oldest MariaDB with everything used here (`SKIP LOCKED`, `JSON_TABLE`).
 const MINIMUM_MARIADB: (u32, u32) = (10, 6);
 
 pub(crate) async fn connect(
     url: &str,
-    options: &DbOptions,
+    options: &ConnectOptions,
 ) -> Result<sqlx::MySqlPool, sqlx::Error> {
     use std::str::FromStr as _;
     let url = url
@@ -74,17 +74,6 @@ async fn session_settings(conn: &mut MySqlConnection) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// `BEGIN` at isolation level `level`: the level is set for the next transaction, which the
-/// same text then starts.
-pub(crate) fn begin(level: crate::session::Isolation) -> &'static str {
-    use crate::session::Isolation;
-    match level {
-        Isolation::RepeatableRead => "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; BEGIN",
-        Isolation::Serializable => "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; BEGIN",
-        Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; BEGIN",
-    }
-}
-
 /// Refuse servers without the statements this backend writes.
 fn check_server(version: &str) -> Result<(), String> {
     let mut numbers = version
@@ -137,7 +126,7 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
         Value::Array(ArrayType::Float, v) => {
             Value::Bytes(v.map(|v| crate::field::encode_f32_blob(&floats(&v))))
         }
-        Value::Array(..) => return Err(crate::bind::unsupported(&value)),
+        Value::Array(..) => return Err(crate::storage::unsupported(&value)),
         // Addresses are text in their `to_string()` form.
         Value::IpNetwork(v) => Value::String(v.map(|ip| ip.ip().to_string())),
         // Years every backend stores alike, or a validation error before anything is sent.
@@ -152,26 +141,6 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
         }
         value => value,
     })
-}
-
-/// The column type of the generated schema: timestamps with microseconds (`DATETIME(6)`,
-/// holding UTC, as the session's time zone is), text and binary without a small size limit,
-/// except text in keys and indexes, which `InnoDB` can only index up to a length.
-pub(crate) fn column_type(declared: ColumnType, indexed: bool) -> ColumnType {
-    match declared {
-        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime => {
-            ColumnType::Custom("DATETIME(6)".into())
-        }
-        ColumnType::Time => ColumnType::Custom("TIME(6)".into()),
-        ColumnType::String(StringLen::None) | ColumnType::Text if indexed => {
-            ColumnType::String(StringLen::N(255))
-        }
-        ColumnType::String(StringLen::None) | ColumnType::Text => {
-            ColumnType::Custom("LONGTEXT".into())
-        }
-        ColumnType::Blob => ColumnType::Custom("LONGBLOB".into()),
-        other => other,
-    }
 }
 
 /// The column of a NOT NULL violation: `Column 'x' cannot be null`, `Field 'x' doesn't have a
@@ -222,58 +191,6 @@ fn quoted(text: &str, q: char) -> Option<&str> {
     let start = text.find(q)? + 1;
     let len = text[start..].find(q)?;
     Some(&text[start..start + len])
-}
-
-super::pool_accessor!(
-    /// The MySQL/MariaDB pool, for hand-written sqlx beside the repositories.
-    mysql_pool,
-    MySql,
-    sqlx::MySqlPool
-);
-
-/// `column IN (…)` for a long list: the values as one JSON array parameter, read as rows by
-/// `JSON_TABLE` with the column's type.
-pub(crate) fn in_list(
-    column: &'static str,
-    typed_null: &Value,
-    values: &[Value],
-) -> sea_query::Expr {
-    let json = serde_json::Value::Array(
-        values
-            .iter()
-            .map(|v| crate::bind::list_json(v, datetime_text, time_text))
-            .collect(),
-    )
-    .to_string();
-    let (select, sql_type) = match typed_null {
-        Value::Bool(_)
-        | Value::TinyInt(_)
-        | Value::SmallInt(_)
-        | Value::Int(_)
-        | Value::BigInt(_) => ("v", "BIGINT"),
-        Value::TinyUnsigned(_)
-        | Value::SmallUnsigned(_)
-        | Value::Unsigned(_)
-        | Value::BigUnsigned(_) => ("v", "BIGINT UNSIGNED"),
-        Value::Float(_) | Value::Double(_) => ("v", "DOUBLE"),
-        Value::Bytes(_) | Value::Uuid(_) => ("UNHEX(v)", "TEXT"),
-        #[cfg(feature = "decimal")]
-        Value::Decimal(_) => ("v", "DECIMAL(65,30)"),
-        Value::ChronoDate(_) => ("v", "DATE"),
-        Value::ChronoTime(_) => ("v", "TIME(6)"),
-        Value::ChronoDateTime(_)
-        | Value::ChronoDateTimeUtc(_)
-        | Value::ChronoDateTimeLocal(_)
-        | Value::ChronoDateTimeWithTimeZone(_) => ("v", "DATETIME(6)"),
-        _ => ("v", "TEXT"),
-    };
-    sea_query::Expr::cust_with_exprs(
-        format!(
-            "? IN (SELECT {select} FROM JSON_TABLE(?, '$[*]' COLUMNS (v {sql_type} PATH '$')) \
-             AS list)"
-        ),
-        [sea_query::Expr::col(column), sea_query::Expr::val(json)],
-    )
 }
 
 impl super::catalog::Catalog for sqlx::MySql {
@@ -388,20 +305,10 @@ fn class(
 }
 
 /// Whether a collation compares text as its bytes, trailing spaces included: MariaDB's
-/// `…_nopad_bin` collations (such as [`COLLATION`](super::mysql_text::COLLATION), the generated
+/// `…_nopad_bin` collations (such as [`COLLATION`](crate::dialect::mysql::COLLATION), the generated
 /// schema's). `…_bin` alone is PAD SPACE (`'k0' = 'k0 '`); others fold case or accents.
 fn compares_bytes(collation: &str) -> bool {
     collation.ends_with("_nopad_bin")
-}
-
-/// A timestamp as MariaDB reads `DATETIME(6)` text.
-fn datetime_text(at: &chrono::NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-}
-
-/// A time as MariaDB reads `TIME(6)` text.
-fn time_text(time: chrono::NaiveTime) -> String {
-    time.format("%H:%M:%S%.6f").to_string()
 }
 
 #[cfg(test)]
@@ -418,7 +325,7 @@ mod tests {
 
     #[test]
     fn only_nopad_binary_collations_compare_bytes() {
-        assert!(compares_bytes(super::super::mysql_text::COLLATION));
+        assert!(compares_bytes(crate::dialect::mysql::COLLATION));
         assert!(compares_bytes("utf8mb3_nopad_bin"));
         assert!(!compares_bytes("utf8mb4_bin"));
         assert!(!compares_bytes("utf8mb4_general_ci"));

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use sea_query::{Condition, Expr, ExprTrait as _, LockType, Value};
 
+use super::audit_log::{self as audit, AuditEntry};
 use super::{Repository, now};
-use crate::audit::{self, AuditEntry};
-use crate::backend::Backend;
+use crate::dialect::Backend;
 use crate::entity::{Audit, Entity, Fixed, Key as _};
 use crate::error::{Error, Result};
 use crate::exec::{Conn, Statement};
@@ -34,7 +34,7 @@ pub(crate) enum Group<'a> {
 impl<'a> Group<'a> {
     pub(crate) async fn open(conn: Conn<'a>) -> Result<Self> {
         match conn {
-            Conn::Db(db) => Ok(Self::Own(Session::begin_all_or_nothing(db).await?)),
+            Conn::Db(db) => Ok(Self::Own(Session::begin_all_or_nothing(db.origin()).await?)),
             Conn::Session(session) => Ok(Self::Within(session, session.open_group().await?)),
         }
     }
@@ -390,7 +390,7 @@ async fn append(conn: Conn<'_>, entries: &[AuditEntry]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::insert_sql;
-    use crate::backend::Backend;
+    use crate::dialect::Backend;
 
     #[test]
     fn the_log_insert_numbers_or_marks_its_placeholders() {

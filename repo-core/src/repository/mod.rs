@@ -7,8 +7,12 @@
 //! Statements are built in the crate-private `statements` module.
 
 mod audit;
+pub(crate) mod audit_log;
 mod base;
-mod lease;
+mod bulk;
+mod constraint_names;
+mod filtered;
+mod new;
 mod operations;
 mod reads;
 mod returned;
@@ -16,8 +20,7 @@ mod soft_delete;
 mod update;
 
 pub use base::BaseRepository;
-pub use lease::Lease;
-pub use operations::BulkWrite;
+pub use bulk::BulkWrite;
 pub use update::{Guarded, UpdateReturning};
 
 use std::marker::PhantomData;
@@ -25,12 +28,13 @@ use std::marker::PhantomData;
 use chrono::{DateTime, Utc};
 use sea_query::{Condition, SelectStatement};
 
-use crate::db::Backend;
+use crate::dialect::Backend;
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::exec::{Conn, RunnableStatement, Statement};
 use crate::filter::Filter;
-use crate::row::{FromDbRow, Row};
+use crate::from_row::FromDbRow;
+use crate::row::Row;
 use crate::statements::View;
 
 /// The current time at the precision every backend stores (microseconds).
@@ -46,7 +50,7 @@ pub fn now() -> DateTime<Utc> {
 /// undecodable values [`Error::Decode`].
 #[must_use]
 pub fn classify_error<E: Entity>(error: sqlx::Error) -> Error {
-    crate::classify::classify::<E>(error)
+    crate::backend::classify::classify::<E>(error)
 }
 
 fn span<E: Entity>(method: &'static str) -> tracing::Span {
@@ -346,10 +350,7 @@ impl<'a, E: Entity> Repository<'a, E> {
                 if error.is_constraint_violation()
                     && !self.backend().capabilities().errors_name_constraints =>
             {
-                Err(
-                    crate::constraint_names::name_sqlite_constraint(&self.conn, E::TABLE, error)
-                        .await,
-                )
+                Err(constraint_names::name_sqlite_constraint(&self.conn, E::TABLE, error).await)
             }
             other => other,
         }

@@ -8,8 +8,8 @@
 
 use sea_query::Expr;
 
-use crate::backend::{Backend, UpsertSyntax};
-use crate::conflict::ConflictAction;
+use crate::conflict_action::ConflictAction;
+use crate::dialect::{Backend, UpsertSyntax};
 use crate::entity::Entity;
 
 /// What an upsert assigns to one column.

@@ -11,10 +11,10 @@ use sea_query::{
     Condition, Expr, ExprTrait as _, IntoCondition as _, Query, UpdateStatement, Value,
 };
 
-use crate::backend::{Backend, UpsertSyntax};
+use super::Statement;
+use crate::dialect::{Backend, UpsertSyntax};
 use crate::entity::{ColumnRole, Entity};
 use crate::error::{Error, Result};
-use crate::exec::Statement;
 
 /// Which rows of an entity with a `soft_delete` column a repository sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

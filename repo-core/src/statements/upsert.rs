@@ -3,7 +3,7 @@
 
 use sea_query::Expr;
 
-use crate::db::Backend;
+use crate::dialect::Backend;
 use crate::entity::Entity;
 use crate::error::Error;
 
@@ -19,7 +19,7 @@ pub(crate) fn duplicate_key_guard<E: Entity>(
     backend: Backend,
     key: &[&'static str],
 ) -> Option<Expr> {
-    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey {
+    if backend.capabilities().upsert != crate::dialect::UpsertSyntax::OnDuplicateKey {
         return None;
     }
     let pk_can_clash = E::generated_key().is_none() && !E::is_primary_key(key);
@@ -96,7 +96,7 @@ pub(crate) fn upsert_error<E: Entity>(backend: Backend, error: Error) -> Error {
 /// key of the row that already has it (see [`resolve_conflict_key`]).
 pub(crate) fn looks_up_generated_key<E: Entity>(backend: Backend) -> bool {
     let key = E::conflict_key().unwrap_or_default();
-    backend.capabilities().upsert == crate::backend::UpsertSyntax::OnDuplicateKey
+    backend.capabilities().upsert == crate::dialect::UpsertSyntax::OnDuplicateKey
         && E::generated_key().is_some()
         && !key.is_empty()
         && !E::is_primary_key(key)
@@ -212,7 +212,7 @@ pub(crate) fn resolve_conflict_key<E: Entity>(
     named_key: bool,
 ) -> String {
     let key = E::conflict_key().unwrap_or_default();
-    if backend.capabilities().upsert != crate::backend::UpsertSyntax::OnDuplicateKey
+    if backend.capabilities().upsert != crate::dialect::UpsertSyntax::OnDuplicateKey
         || key.is_empty()
         || E::is_primary_key(key)
     {

@@ -1,49 +1,69 @@
 //! Rows as the driver returns them, and decoding them into Rust values on any backend.
 
-use crate::backend::dispatch;
-pub use crate::backend::{Decodable, Row};
-use crate::field::DbField;
+mod column_info;
+mod decode;
 
-/// A row type that decodes on every enabled backend: the target of custom queries such as
-/// statistics ([`fetch_rows`](crate::Repository::fetch_rows)).
+pub(crate) use decode::out_of_range;
+
+pub use column_info::{ColumnInfo, Decoding};
+
+use crate::dialect::dispatch;
+
+#[cfg(feature = "mysql")]
+use sqlx::mysql::MySql;
+#[cfg(feature = "postgres")]
+use sqlx::postgres::Postgres;
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::Sqlite;
+
+/// One result row, from whichever backend ran the statement.
 ///
-/// Derive it with `#[derive(FromRow)]` (re-exported by this crate and its prelude): each field
-/// is read from the column of the same name (or `#[repo(column = "name")]`) through
-/// [`DbField`], exactly as entity fields are, so enums, timestamps, embeddings and
-/// `#[repo(json)]` fields decode the same way in both. Tuples of up to eight [`DbField`]s
-/// decode by position.
-///
-/// sqlx's own `#[derive(sqlx::FromRow)]` is not used for this: its expansion names `::sqlx`,
-/// so it needs a direct sqlx dependency, and it decodes with each backend's sqlx types rather
-/// than the framework's column types.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be built from a result row",
-    label = "not a row type",
-    note = "derive it with `#[derive(FromRow)]` from `repo_core::prelude`, or use a tuple of column types"
-)]
-pub trait FromDbRow: Sized + Send + Unpin + 'static {
-    /// Build the value from `row`.
-    fn from_db_row(row: &Row) -> Result<Self, sqlx::Error>;
+/// Generated entity code decodes it by column position; custom queries decode it into any
+/// [`FromDbRow`](crate::FromDbRow) type with [`Row::decode`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Row {
+    /// A PostgreSQL row.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::postgres::PgRow),
+    /// A SQLite row.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::sqlite::SqliteRow),
+    /// A MySQL or MariaDB row.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::mysql::MySqlRow),
 }
 
-macro_rules! tuple_row {
-    ($($t:ident $i:tt),+) => {
-        impl<$($t: DbField + Unpin),+> FromDbRow for ($($t,)+) {
-            fn from_db_row(row: &Row) -> Result<Self, sqlx::Error> {
-                Ok(($(row.field::<$t>($i)?,)+))
-            }
-        }
+macro_rules! backend_trait {
+    ($(#[$m:meta])* $name:ident, $feature:literal, $($bound:tt)+) => {
+        $(#[$m])*
+        #[cfg(feature = $feature)]
+        pub trait $name: $($bound)+ {}
+        #[cfg(feature = $feature)]
+        impl<T: $($bound)+> $name for T {}
+        $(#[$m])*
+        #[cfg(not(feature = $feature))]
+        pub trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T: ?Sized> $name for T {}
     };
 }
 
-tuple_row!(A 0);
-tuple_row!(A 0, B 1);
-tuple_row!(A 0, B 1, C 2);
-tuple_row!(A 0, B 1, C 2, D 3);
-tuple_row!(A 0, B 1, C 2, D 3, E 4);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+backend_trait!(
+    /// A type sqlx can decode from a PostgreSQL column (every type when the backend is off).
+    PgDecode, "postgres", for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
+);
+backend_trait!(
+    /// A type sqlx can decode from a SQLite column (every type when the backend is off).
+    SqliteDecode, "sqlite", for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>
+);
+backend_trait!(
+    /// A type sqlx can decode from a MySQL column (every type when the backend is off).
+    MySqlDecode, "mysql", for<'r> sqlx::Decode<'r, MySql> + sqlx::Type<MySql>
+);
+/// A type sqlx decodes from a single column on every enabled backend.
+pub trait Decodable: PgDecode + SqliteDecode + MySqlDecode {}
+impl<T: PgDecode + SqliteDecode + MySqlDecode> Decodable for T {}
 
 /// sqlx's `try_get`, except that NULL is an error on every backend: sqlx's SQLite decoders
 /// read NULL as 0, 0.0, empty text or `false`, where PostgreSQL's and MySQL's refuse it.
@@ -69,16 +89,6 @@ impl Row {
     pub fn try_get<T: Decodable>(&self, index: usize) -> Result<T, sqlx::Error> {
         let result = dispatch!(Row, self, |row, D| try_get_not_null(row, index));
         result.map_err(|e| self.name_column(e))
-    }
-
-    /// Decode the column at `index` as the [`DbField`] `T`, as entity fields are decoded.
-    pub fn field<T: DbField>(&self, index: usize) -> Result<T, sqlx::Error> {
-        T::decode(self, index).map_err(|e| self.name_column(e))
-    }
-
-    /// Decode the column named `column` as the [`DbField`] `T`.
-    pub fn field_named<T: DbField>(&self, column: &str) -> Result<T, sqlx::Error> {
-        self.field(self.index_of(column)?)
     }
 
     /// The position of the column named `column`.
@@ -131,10 +141,5 @@ impl Row {
             row, index
         )?
         .is_null()))
-    }
-
-    /// Build a whole-row type, such as a `#[derive(FromRow)]` statistics struct.
-    pub fn decode<T: FromDbRow>(&self) -> Result<T, sqlx::Error> {
-        T::from_db_row(self)
     }
 }

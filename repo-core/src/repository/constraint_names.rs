@@ -160,7 +160,7 @@ pub(crate) async fn name_sqlite_constraint(conn: &Conn<'_>, table: &str, error: 
             source,
         } => {
             let columns = match &source {
-                sqlx::Error::Database(db) => crate::classify::unique_columns(db.message()),
+                sqlx::Error::Database(db) => crate::schema::unique_columns(db.message()),
                 _ => Vec::new(),
             };
             let constraint = unique_name(conn, table, &columns)

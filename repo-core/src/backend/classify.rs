@@ -21,7 +21,7 @@ pub(crate) fn classify_untyped(error: sqlx::Error) -> Error {
     classify_for(
         "row",
         "PRIMARY",
-        &|message| unique_columns(message).join(", "),
+        &|message| crate::schema::unique_columns(message).join(", "),
         error,
     )
 }
@@ -41,7 +41,7 @@ fn classify_for(
         // A value refused while binding (a timestamp outside years 1 to 9999): it never reached
         // the database, so nothing was written.
         sqlx::Error::Encode(source) => {
-            return match source.downcast_ref::<crate::bind::InvalidValue>() {
+            return match source.downcast_ref::<crate::storage::InvalidValue>() {
                 Some(invalid) => Error::validation("value", invalid.to_string()),
                 None => Error::Database(error),
             };
@@ -100,18 +100,17 @@ fn after_colon(message: &str) -> &str {
     message.rsplit(": ").next().unwrap_or(message).trim()
 }
 
-/// The columns a SQLite unique violation lists (`UNIQUE constraint failed: t.a, t.b`).
-pub(crate) fn unique_columns(message: &str) -> Vec<String> {
-    after_colon(message)
-        .split(", ")
-        .map(|c| c.rsplit('.').next().unwrap_or(c).trim().to_owned())
-        .collect()
-}
-
 fn not_null_column(db: &dyn DatabaseError) -> String {
     if let Some(column) = crate::backend::not_null_column(db) {
         return column;
     }
     let subject = after_colon(db.message());
     subject.rsplit('.').next().unwrap_or(subject).to_owned()
+}
+
+/// A driver error as the framework's: classified as for no particular entity.
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        classify_untyped(error)
+    }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Guarded, Repository, UpdateReturning, now};
+use crate::repository::{Guarded, Repository, UpdateReturning, now};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Column, Filter};

@@ -1,11 +1,7 @@
-//! A unit of work: one transaction shared by every repository built on it.
-
-use std::sync::Arc;
-
-use tokio::sync::{Mutex, MutexGuard};
+//! What a session knows about its transaction, statement by statement: savepoints around the
+//! writes a failure must undo alone, and whether an earlier failure aborted the unit of work.
 
 use crate::backend::Tx;
-use crate::db::{Backend, Db, Settings};
 use crate::error::{Error, Result};
 use crate::statements;
 
@@ -15,7 +11,7 @@ pub(crate) struct State {
     pub(crate) tx: Tx,
     /// Why the unit of work can no longer commit, once a statement failed in a way that
     /// aborts it.
-    aborted: Option<Aborted>,
+    pub(super) aborted: Option<Aborted>,
     /// Whether the statement savepoint is defined (it is released lazily, together with
     /// opening the next one, to save a round trip per statement).
     savepoint_open: bool,
@@ -30,13 +26,13 @@ pub(crate) struct State {
 
 /// The failure that aborted a unit of work.
 #[derive(Debug, Clone)]
-struct Aborted {
+pub(super) struct Aborted {
     cause: String,
     retryable: bool,
 }
 
 impl Aborted {
-    fn error(&self) -> Error {
+    pub(super) fn error(&self) -> Error {
         Error::SessionAborted {
             cause: self.cause.clone(),
             retryable: self.retryable,
@@ -45,6 +41,17 @@ impl Aborted {
 }
 
 impl State {
+    /// The state of a unit of work that just began on `tx` (see the field `guard_writes`).
+    pub(super) fn new(tx: Tx, guard_writes: bool) -> Self {
+        Self {
+            tx,
+            aborted: None,
+            savepoint_open: false,
+            guard_writes,
+            stream_unfinished: false,
+        }
+    }
+
     /// Fail at once if an earlier statement aborted the unit of work.
     fn check_usable(&self) -> Result<()> {
         match &self.aborted {
@@ -168,12 +175,12 @@ impl State {
                 return Err(self.abort(error));
             }
         }
-        described.map_err(crate::classify::classify_untyped)
+        described.map_err(crate::backend::classify::classify_untyped)
     }
 
     /// Mark the unit of work aborted by `error`; the error to return.
     pub(crate) fn abort(&mut self, error: sqlx::Error) -> Error {
-        let error = crate::classify::classify_untyped(error);
+        let error = crate::backend::classify::classify_untyped(error);
         self.abort_with(&error);
         error
     }
@@ -190,7 +197,7 @@ impl State {
 
     /// Open the savepoint of a group of statements that succeed or fail together (an audited
     /// write: the write and its log entries) inside the unit of work.
-    async fn open_group(&mut self) -> Result<()> {
+    pub(super) async fn open_group(&mut self) -> Result<()> {
         self.ready().await?;
         // A savepoint released later would take the group's with it: release it first.
         let sql = if self.savepoint_open {
@@ -206,7 +213,7 @@ impl State {
     }
 
     /// Close the group's savepoint: keep its statements, or undo every one of them.
-    async fn close_group(&mut self, keep: bool) -> Result<()> {
+    pub(super) async fn close_group(&mut self, keep: bool) -> Result<()> {
         self.check_usable()?;
         // The statement savepoints of the group go with it.
         self.savepoint_open = false;
@@ -251,7 +258,7 @@ pub(crate) fn is_read_only(sql: &str) -> bool {
 /// violations (the statement is undone, alone), an upsert its guard refused for clashing on
 /// another unique key (a conflict too, see [`statements::refused_by_guard`]) and errors
 /// raised before anything was sent.
-pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
+fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
     use sqlx::error::ErrorKind;
     match error {
         sqlx::Error::Database(db) => {
@@ -266,251 +273,6 @@ pub(crate) fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
         sqlx::Error::Encode(_) => true,
         _ => false,
     }
-}
-
-/// The isolation level of a unit of work ([`Db::begin_with`]); without one, the database's
-/// default (READ COMMITTED on PostgreSQL and, as the framework sets it, on MariaDB). SQLite
-/// units of work are always serializable (one writer at a time) and ignore it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Isolation {
-    /// Each statement sees what committed before it started.
-    ReadCommitted,
-    /// Every statement sees the snapshot of the first; a row another unit of work changed
-    /// since is a serialization failure on PostgreSQL (retryable).
-    RepeatableRead,
-    /// As if the units of work ran one after another; conflicts are serialization failures.
-    Serializable,
-}
-
-impl Isolation {
-    /// The level's SQL name.
-    #[must_use]
-    pub const fn sql(self) -> &'static str {
-        match self {
-            Self::ReadCommitted => "READ COMMITTED",
-            Self::RepeatableRead => "REPEATABLE READ",
-            Self::Serializable => "SERIALIZABLE",
-        }
-    }
-}
-
-/// A unit of work: a transaction that several repositories share.
-///
-/// Build repositories with `XRepository::new(&session)`; every call they make runs in this
-/// transaction, one at a time (a call waits while another holds the session, and a
-/// [`stream`](crate::BaseRepository::stream) holds it until the stream is dropped).
-/// [`commit`](Session::commit) makes the work durable; [`rollback`](Session::rollback) or simply
-/// dropping the session undoes all of it. On SQLite the transaction starts `IMMEDIATE`, taking
-/// the write lock at once, so concurrent sessions queue instead of failing with a deadlock.
-///
-/// # After a failed statement
-///
-/// The same on every backend:
-///
-/// - A constraint violation ([`Error::Conflict`], [`Error::ForeignKey`], [`Error::NotNull`],
-///   [`Error::Check`]) undoes that statement only: catch it, and the session goes on with its
-///   earlier writes intact. On PostgreSQL, where a failed statement would abort the whole
-///   transaction, each write runs under a savepoint for this (one extra round trip per write;
-///   reads need none). Errors raised before anything is sent ([`Error::Validation`]) and
-///   outcomes of guarded writes ([`Error::NotFound`], [`Error::StaleVersion`]) change nothing.
-/// - Any other failure (a syntax error in a custom query, a timeout, a deadlock, a lost
-///   connection) aborts the unit of work: every later call on the session, and
-///   [`commit`](Session::commit), returns [`Error::SessionAborted`], and nothing is written.
-///
-/// Statements streamed with [`Conn::fetch`](crate::Conn::fetch) follow the same rules. A stream
-/// dropped before its end leaves its statement to finish on the server: on PostgreSQL a failure
-/// in the unread rows aborts the unit of work like any other, and the next call (or `commit`)
-/// reports it; SQLite never computes the unread rows.
-///
-/// So `commit()` returning `Ok` means every write that reported success is durable.
-///
-/// An in-memory SQLite database has a single connection: while a session holds it, a
-/// repository on the `Db` itself waits for it (and fails after the acquire timeout), so use the
-/// session's repositories until it ends.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> repo_core::Result<()> {
-/// let db = repo_core::Db::connect("sqlite::memory:").await?;
-/// let session = db.begin().await?;
-/// // ... repositories on &session ...
-/// session.commit().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Session {
-    backend: Backend,
-    pub(crate) settings: Arc<Settings>,
-    state: Mutex<State>,
-    /// Who the session's writes are recorded as, in the audit log.
-    actor: std::sync::Mutex<Option<Arc<str>>>,
-    /// Held by the group of statements running (an audited write): one at a time, so two
-    /// groups never share or undo each other's savepoint.
-    groups: Mutex<()>,
-    /// Set when a group was dropped before it ended (its call was cancelled): its writes may
-    /// be in the transaction without their log entries, so the unit of work must not commit.
-    abandoned: std::sync::atomic::AtomicBool,
-}
-
-/// A group of statements open in a session (see [`Session::open_group`]).
-pub(crate) struct Group<'a> {
-    session: &'a Session,
-    _turn: MutexGuard<'a, ()>,
-    closed: bool,
-}
-
-impl Drop for Group<'_> {
-    fn drop(&mut self) {
-        if !self.closed {
-            self.session
-                .abandoned
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-}
-
-/// Why a session whose group was abandoned cannot commit.
-fn abandoned() -> Error {
-    Error::validation(
-        "session",
-        "an audited write was cancelled before it finished; its changes cannot be told apart \
-         from its log entries, so the unit of work was rolled back",
-    )
-}
-
-impl Session {
-    pub(crate) async fn begin(db: &Db, isolation: Option<Isolation>) -> Result<Self> {
-        Self::open(db, isolation, true).await
-    }
-
-    /// A unit of work that is rolled back whole after any failure, so its writes need no
-    /// savepoints: the framework's own, around an audited write on the pool.
-    pub(crate) async fn begin_all_or_nothing(db: &Db) -> Result<Self> {
-        Self::open(db, None, false).await
-    }
-
-    async fn open(db: &Db, isolation: Option<Isolation>, guard_writes: bool) -> Result<Self> {
-        let tx = db.pool.begin(isolation).await?;
-        Ok(Self {
-            backend: db.backend(),
-            settings: Arc::clone(&db.settings),
-            actor: std::sync::Mutex::new(db.actor.clone()),
-            groups: Mutex::new(()),
-            abandoned: std::sync::atomic::AtomicBool::new(false),
-            state: Mutex::new(State {
-                tx,
-                aborted: None,
-                savepoint_open: false,
-                guard_writes,
-                stream_unfinished: false,
-            }),
-        })
-    }
-
-    /// The backend of the session's database.
-    #[must_use]
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// Record the session's writes from now on as made by `actor` in the audit log (see
-    /// [`crate::audit`]); [`Db::begin_as`](crate::Db::begin_as) sets it from the start.
-    pub fn set_actor(&self, actor: impl Into<String>) {
-        *self
-            .actor
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::from(actor.into()));
-    }
-
-    /// Record the session's writes from now on without an actor.
-    pub fn clear_actor(&self) {
-        *self
-            .actor
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-
-    /// The actor the session's writes are recorded as made by, if any.
-    #[must_use]
-    pub fn actor(&self) -> Option<String> {
-        self.actor_name().map(|actor| actor.to_string())
-    }
-
-    pub(crate) fn actor_name(&self) -> Option<Arc<str>> {
-        self.actor
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Whether an earlier failure aborted the unit of work (see the type's docs): then every
-    /// call fails with [`Error::SessionAborted`] and `commit` writes nothing.
-    pub async fn is_aborted(&self) -> bool {
-        self.lock().await.aborted.is_some()
-    }
-
-    /// Make every write of the session durable. If an earlier failure aborted the unit of
-    /// work, it is rolled back instead and the result is [`Error::SessionAborted`].
-    pub async fn commit(self) -> Result<()> {
-        let abandoned_group = self.abandoned.load(std::sync::atomic::Ordering::SeqCst);
-        let mut state = self.state.into_inner();
-        if abandoned_group {
-            state.abort_with(&abandoned());
-        }
-        // The only failure `ready` reports is the abort handled just below.
-        let _ = state.ready().await;
-        if let Some(aborted) = state.aborted {
-            // Dropping the transaction would roll it back too; do it now so the connection
-            // returns to the pool clean, and report the abort rather than a rollback error.
-            let _ = rollback(state.tx).await;
-            return Err(aborted.error());
-        }
-        let committed = state.tx.commit().await;
-        committed.map_err(crate::classify::classify_untyped)
-    }
-
-    /// Undo every write of the session.
-    pub async fn rollback(self) -> Result<()> {
-        rollback(self.state.into_inner().tx).await
-    }
-
-    /// Start a group of statements that succeed or fail together, inside the unit of work.
-    /// Groups run one at a time: this waits for one another task runs.
-    pub(crate) async fn open_group(&self) -> Result<Group<'_>> {
-        let turn = self.groups.lock().await;
-        let mut group = Group {
-            session: self,
-            _turn: turn,
-            // Nothing is open until the savepoint is.
-            closed: true,
-        };
-        self.lock().await.open_group().await?;
-        group.closed = false;
-        Ok(group)
-    }
-
-    /// End `group`: keep its statements, or undo them all (the unit of work goes on as before
-    /// the group).
-    pub(crate) async fn close_group(&self, mut group: Group<'_>, keep: bool) -> Result<()> {
-        let closed = self.lock().await.close_group(keep).await;
-        group.closed = true;
-        closed
-    }
-
-    pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {
-        let mut state = self.state.lock().await;
-        if self
-            .abandoned
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
-            state.abort_with(&abandoned());
-        }
-        state
-    }
-}
-
-async fn rollback(tx: Tx) -> Result<()> {
-    Ok(tx.rollback().await?)
 }
 
 #[cfg(test)]

@@ -1,47 +1,10 @@
-//! Decoding columns: which Rust types each backend's driver decodes, and the values each
-//! backend stores in a form of its own (timestamps, embeddings).
+//! Decoding columns: the forms each backend keeps a value in (SQLite timestamp text, an
+//! embedding's BLOB), and the other column types a field reads (an integer of any width, a
+//! PostgreSQL enum as text).
 
 use super::Row;
 #[cfg(feature = "sqlite")]
-use super::sqlite;
-
-#[cfg(feature = "mysql")]
-use sqlx::mysql::MySql;
-#[cfg(feature = "postgres")]
-use sqlx::postgres::Postgres;
-#[cfg(feature = "sqlite")]
-use sqlx::sqlite::Sqlite;
-
-macro_rules! backend_trait {
-    ($(#[$m:meta])* $name:ident, $feature:literal, $($bound:tt)+) => {
-        $(#[$m])*
-        #[cfg(feature = $feature)]
-        pub trait $name: $($bound)+ {}
-        #[cfg(feature = $feature)]
-        impl<T: $($bound)+> $name for T {}
-        $(#[$m])*
-        #[cfg(not(feature = $feature))]
-        pub trait $name {}
-        #[cfg(not(feature = $feature))]
-        impl<T: ?Sized> $name for T {}
-    };
-}
-
-backend_trait!(
-    /// A type sqlx can decode from a PostgreSQL column (every type when the backend is off).
-    PgDecode, "postgres", for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
-);
-backend_trait!(
-    /// A type sqlx can decode from a SQLite column (every type when the backend is off).
-    SqliteDecode, "sqlite", for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>
-);
-backend_trait!(
-    /// A type sqlx can decode from a MySQL column (every type when the backend is off).
-    MySqlDecode, "mysql", for<'r> sqlx::Decode<'r, MySql> + sqlx::Type<MySql>
-);
-/// A type sqlx decodes from a single column on every enabled backend.
-pub trait Decodable: PgDecode + SqliteDecode + MySqlDecode {}
-impl<T: PgDecode + SqliteDecode + MySqlDecode> Decodable for T {}
+use chrono::{DateTime, Utc};
 
 impl Row {
     /// Decode a UTC timestamp, as this backend stores it.
@@ -53,7 +16,7 @@ impl Row {
             #[cfg(feature = "postgres")]
             Self::Postgres(row) => sqlx::Row::try_get(row, index),
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => sqlite::timestamp::decode(row, index),
+            Self::Sqlite(row) => sqlite_timestamp(row, index),
             #[cfg(feature = "mysql")]
             Self::MySql(row) => sqlx::Row::try_get(row, index),
         }
@@ -69,7 +32,7 @@ impl Row {
             #[cfg(feature = "postgres")]
             Self::Postgres(row) => sqlx::Row::try_get(row, index),
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(row) => sqlite::timestamp::decode(row, index).map(|t| t.naive_utc()),
+            Self::Sqlite(row) => sqlite_timestamp(row, index).map(|t| t.naive_utc()),
             #[cfg(feature = "mysql")]
             Self::MySql(row) => sqlx::Row::try_get(row, index),
         }
@@ -85,7 +48,7 @@ impl Row {
             return Ok(value);
         }
         let stored: i64 = self.try_get(index)?;
-        u64::try_from(stored).map_err(|_| crate::field_types::out_of_range(index, stored, "u64"))
+        u64::try_from(stored).map_err(|_| out_of_range(index, stored, "u64"))
     }
 
     /// Decode an IP address: PostgreSQL `inet` (a host address), text elsewhere.
@@ -151,8 +114,9 @@ impl Row {
             )
         })?;
         match number {
-            Number::Integer(value) => i64::try_from(value)
-                .map_err(|_| crate::field_types::out_of_range(index, value, "i64")),
+            Number::Integer(value) => {
+                i64::try_from(value).map_err(|_| out_of_range(index, value, "i64"))
+            }
             Number::Float(value) => Err(aggregate_error(
                 column(),
                 &format!("stored {ty} value {value} is a float, not an `i64`"),
@@ -204,7 +168,7 @@ impl Row {
     /// column holds NULL or something other than a number.
     fn number(&self, index: usize) -> Option<(Result<Number, sqlx::Error>, String)> {
         use sqlx::{TypeInfo as _, ValueRef as _};
-        let ty = crate::backend::dispatch!(Row, self, |row, D| {
+        let ty = crate::dialect::dispatch!(Row, self, |row, D| {
             let value = sqlx::Row::try_get_raw(row, index).ok()?;
             if value.is_null() {
                 return None;
@@ -360,7 +324,7 @@ fn mysql_number(
 /// An embedding stored as a BLOB of little-endian `f32`s, where arrays are not a column type.
 #[allow(dead_code)]
 fn floats_from_blob(bytes: &[u8], index: usize) -> Result<Vec<f32>, sqlx::Error> {
-    crate::field::decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
+    crate::storage::decode_f32_blob(bytes).map_err(|source| sqlx::Error::ColumnDecode {
         index: index.to_string(),
         source: source.into(),
     })
@@ -396,4 +360,53 @@ fn sqlite_decimal(
         index: index.to_string(),
         source: reason.into(),
     })
+}
+
+/// Decode the SQLite timestamp at `index`: TEXT in any accepted form, INTEGER unix seconds or REAL
+/// julian day number.
+#[cfg(feature = "sqlite")]
+fn sqlite_timestamp(
+    row: &sqlx::sqlite::SqliteRow,
+    index: usize,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
+    let raw = row.try_get_raw(index)?;
+    let kind = raw.type_info().name().to_owned();
+    let parsed = match kind.as_str() {
+        "TEXT" => {
+            let text: &str = row.try_get_unchecked(index)?;
+            crate::storage::sqlite::parse_timestamp(text).ok_or_else(|| {
+                format!(
+                    "`{text}` is not a timestamp: expected `YYYY-MM-DD HH:MM:SS[.fraction]` \
+                     (or `T` for the space, an offset, or a bare date)"
+                )
+            })
+        }
+        "INTEGER" => {
+            let seconds: i64 = row.try_get_unchecked(index)?;
+            DateTime::from_timestamp(seconds, 0)
+                .ok_or_else(|| format!("{seconds} unix seconds is out of range"))
+        }
+        "REAL" => {
+            let day: f64 = row.try_get_unchecked(index)?;
+            crate::storage::sqlite::from_julian_day(day)
+                .ok_or_else(|| format!("julian day {day} is not a representable instant"))
+        }
+        other => Err(format!("a {other} value is not a timestamp")),
+    };
+    parsed.map_err(|reason| sqlx::Error::ColumnDecode {
+        index: row
+            .columns()
+            .get(index)
+            .map_or_else(|| index.to_string(), |c| c.name().to_owned()),
+        source: reason.into(),
+    })
+}
+
+/// A decode error for a stored integer outside the field type's range.
+pub(crate) fn out_of_range(index: usize, stored: impl std::fmt::Display, ty: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: format!("stored value {stored} does not fit `{ty}`").into(),
+    }
 }

@@ -1,4 +1,6 @@
-//! Value checks and conversions the backends share before binding through sea-query-sqlx.
+//! How values are stored where a backend has no type of its own for them (SQLite timestamp
+//! text, a long list as one JSON parameter), and the checks every backend makes before binding
+//! a value.
 //!
 //! Dates and timestamps outside years 1 to 9999 are refused on every backend before anything
 //! is sent (SQLite's four-digit text form has no room for them, and PostgreSQL would otherwise
@@ -9,6 +11,9 @@
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, TimeZone};
 use sea_query::Value;
 use sqlx::error::BoxDynError;
+
+pub(crate) mod mysql;
+pub(crate) mod sqlite;
 
 /// A bound value no backend may store; reported as [`Error::Validation`](crate::Error::Validation).
 #[derive(Debug)]
@@ -143,4 +148,24 @@ pub(crate) fn list_json(
         Value::Decimal(Some(v)) => Json::String(v.to_string()),
         _ => Json::Null,
     }
+}
+
+/// Encode floats as the SQLite embedding BLOB: consecutive little-endian `f32`s.
+#[must_use]
+pub fn encode_f32_blob(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Decode the SQLite embedding BLOB written by [`encode_f32_blob`].
+pub fn decode_f32_blob(bytes: &[u8]) -> Result<Vec<f32>, String> {
+    if !bytes.len().is_multiple_of(4) {
+        return Err(format!(
+            "embedding blob of {} bytes is not a whole number of f32 values",
+            bytes.len()
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }

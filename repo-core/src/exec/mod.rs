@@ -1,0 +1,184 @@
+//! Running statements on a pool or inside a session, on whichever backend it is.
+
+mod driver;
+mod stream;
+mod units;
+
+use driver::{Bind, execute_on, fetch_all_on, fetch_optional_on, into_parts, into_shared};
+
+
+use crate::backend::classify::classify_untyped;
+use crate::backend::{Pool, Tx};
+use crate::db::Db;
+use crate::dialect::Backend;
+use crate::dialect::dispatch;
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::session::Session;
+use crate::settings::Settings;
+pub use crate::statements::{RunnableStatement, Statement};
+
+/// Where a repository runs its statements: the pool (autocommit) or a [`Session`].
+#[derive(Debug, Clone, Copy)]
+pub enum Conn<'a> {
+    /// Each call on its own pooled connection, committed at once.
+    Db(&'a Db),
+    /// Every call inside the session's transaction.
+    Session(&'a Session),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Self::Db(db)
+    }
+}
+
+impl<'a> From<&'a Session> for Conn<'a> {
+    fn from(session: &'a Session) -> Self {
+        Self::Session(session)
+    }
+}
+
+impl<'a> From<&Conn<'a>> for Conn<'a> {
+    fn from(conn: &Conn<'a>) -> Self {
+        *conn
+    }
+}
+
+/// Statements with more values than this are not run again on their own: only bulk chunks
+/// are that large, and a bulk write retries as a whole (see [`Conn::atomic`]).
+const RETRY_VALUE_LIMIT: usize = 1_024;
+
+/// Whether a driver error means "run it again" (a deadlock, a busy database, …).
+pub(super) fn retryable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if crate::backend::is_retryable(&**db))
+}
+
+/// Wait before running a statement or unit of work on the pool again, and say so.
+pub(super) async fn before_retry(policy: &crate::retry::RetryPolicy, attempt: u32, error: &sqlx::Error) {
+    let delay = policy.delay(attempt);
+    tracing::info!(
+        attempt,
+        delay_ms = delay.as_millis() as u64,
+        error = %error,
+        "statement failed with a retryable error: running it again"
+    );
+    tokio::time::sleep(delay).await;
+}
+
+macro_rules! run {
+    ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
+        match $conn {
+            // A statement on the pool is its own transaction: one that failed changed nothing
+            // and can run again.
+            Conn::Db(db) => {
+                let policy = db.settings.retry;
+                // Bound from a borrow on each attempt: a retry copies neither text nor values.
+                let (text, values) = into_shared($statement);
+                let retries = values.len() <= RETRY_VALUE_LIMIT;
+                let mut attempt = 1;
+                loop {
+                    let values = Bind::Borrowed(&values);
+                    let result = dispatch!(Pool, &db.pool, |pool, D| $op(pool, text.sql(), values)
+                        .await);
+                    match result {
+                        Err(error)
+                            if retries && attempt < policy.max_attempts() && retryable(&error) =>
+                        {
+                            before_retry(&policy, attempt, &error).await;
+                            attempt += 1;
+                        }
+                        result => break result.map_err($classify),
+                    }
+                }
+            }
+            Conn::Session(session) => {
+                let statement = $statement;
+                let mut state = session.lock().await;
+                let guarded = state.before_statement(statement.sql()).await?;
+                let (sql, values) = into_parts(statement);
+                let values = Bind::Owned(values);
+                let result =
+                    dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, sql, values).await);
+                state.after_statement(result, guarded, $classify).await
+            }
+        }
+    };
+}
+
+impl<'a> Conn<'a> {
+    /// The backend statements run on.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Db(db) => db.backend(),
+            Self::Session(session) => session.backend(),
+        }
+    }
+
+    /// Who writes made here are recorded as, in the audit log.
+    pub(crate) fn actor(&self) -> Option<std::sync::Arc<str>> {
+        match self {
+            Self::Db(db) => db.actor.clone(),
+            Self::Session(session) => session.actor_name(),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &'a Settings {
+        match self {
+            Self::Db(db) => &db.settings,
+            Self::Session(session) => &session.settings,
+        }
+    }
+
+    /// What the database says about `table`, read where statements run (inside the session's
+    /// transaction, so a table it created is seen, and never aborting it).
+    pub(crate) async fn describe(
+        &self,
+        table: &crate::backend::Table<'_>,
+    ) -> Result<crate::backend::TableDescription> {
+        match self {
+            Conn::Db(db) => db.pool.describe(table).await.map_err(classify_untyped),
+            Conn::Session(session) => session.lock().await.describe(table).await,
+        }
+    }
+
+    /// Run a statement; the number of rows it affected.
+    pub async fn execute(&self, statement: Statement) -> Result<u64> {
+        self.execute_as(statement, classify_untyped).await
+    }
+
+    /// Run a query; all its rows, undecoded (see [`fetch`](Conn::fetch) for writes).
+    pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>> {
+        self.fetch_all_as(statement, classify_untyped).await
+    }
+
+    /// Run a query; its first row, if any.
+    pub async fn fetch_optional(&self, statement: Statement) -> Result<Option<Row>> {
+        self.fetch_optional_as(statement, classify_untyped).await
+    }
+
+    pub(crate) async fn execute_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<u64> {
+        run!(self, execute_on, statement, classify)
+    }
+
+    pub(crate) async fn fetch_all_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<Vec<Row>> {
+        run!(self, fetch_all_on, statement, classify)
+    }
+
+    pub(crate) async fn fetch_optional_as(
+        &self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Result<Option<Row>> {
+        run!(self, fetch_optional_on, statement, classify)
+    }
+}
