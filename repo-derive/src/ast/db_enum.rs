@@ -1,23 +1,32 @@
-//! The stored-enum model of `#[derive(DbEnum)]`, checked across variants.
+//! The stored-enum model of `#[derive(DbEnum)]`: its database type name and each variant's
+//! label.
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 use syn::{Data, DeriveInput, Fields, Ident};
 
-use crate::attr;
+use crate::attr::{self, EnumAttrs, VariantAttrs};
 use crate::ctxt::Ctxt;
 
+/// A variant and the label it is stored as.
 pub struct Variant<'a> {
     pub ident: &'a Ident,
     pub label: String,
+    /// The variant's `#[repo(...)]` as written.
+    pub repo: VariantAttrs,
 }
 
+/// An enum deriving `DbEnum`.
 pub struct Enum<'a> {
     pub ident: &'a Ident,
     pub type_name: String,
+    /// Empty for an enum without variants.
     pub variants: Vec<Variant<'a>>,
+    /// The enum's `#[repo(...)]` as written.
+    pub repo: EnumAttrs,
 }
 
-const RENAME_RULES: &[&str] = &[
+/// The rules `rename_all = "..."` names.
+pub const RENAME_RULES: &[&str] = &[
     "snake_case",
     "lowercase",
     "UPPERCASE",
@@ -27,6 +36,7 @@ const RENAME_RULES: &[&str] = &[
     "PascalCase",
 ];
 
+/// `name` under a rule of [`RENAME_RULES`]; an unknown rule is `snake_case`.
 fn rename(rule: &str, name: &str) -> String {
     match rule {
         "lowercase" => name.to_lowercase(),
@@ -39,6 +49,7 @@ fn rename(rule: &str, name: &str) -> String {
     }
 }
 
+/// The stored enum `input` declares; `None` (after reporting why) when it is no enum.
 pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
     let Data::Enum(data) = &input.data else {
         let what = if matches!(input.data, Data::Struct(_)) {
@@ -52,34 +63,18 @@ pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
         );
         return None;
     };
-    let attrs = attr::enum_attrs(cx, &input.attrs);
+    let repo = attr::enum_attrs(cx, &input.attrs);
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(
             &input.generics,
             "#[derive(DbEnum)] does not support generic enums",
         );
     }
-    let rule = attrs
+    let rule = repo
         .rename_all
         .as_ref()
         .map_or_else(|| "snake_case".to_owned(), syn::LitStr::value);
-    if !RENAME_RULES.contains(&rule.as_str()) {
-        cx.error_spanned_by(
-            attrs.rename_all.as_ref(),
-            match attr::closest(&rule, RENAME_RULES) {
-                Some(meant) => format!("unknown rename_all rule `{rule}`; did you mean `{meant}`?"),
-                None => format!(
-                    "unknown rename_all rule `{rule}`; expected one of: {}",
-                    RENAME_RULES.join(", ")
-                ),
-            },
-        );
-    }
-    if data.variants.is_empty() {
-        cx.error_spanned_by(&input.ident, "#[derive(DbEnum)] needs at least one variant: a column of this type could hold no value");
-        return None;
-    }
-    let mut variants: Vec<Variant> = Vec::new();
+    let mut variants = Vec::new();
     for variant in &data.variants {
         let va = attr::variant_attrs(cx, &variant.attrs);
         if !matches!(variant.fields, Fields::Unit) {
@@ -91,35 +86,22 @@ pub fn db_enum<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Enum<'a>> {
                 ),
             );
         }
-        let label = va.rename.as_ref().map_or_else(
-            || rename(&rule, &variant.ident.to_string()),
-            syn::LitStr::value,
-        );
-        if let Some(other) = variants.iter().find(|v| v.label == label) {
-            let at: &dyn quote::ToTokens = match &va.rename {
-                Some(lit) => lit,
-                None => &variant.ident,
-            };
-            cx.error_spanned_by(
-                at,
-                format!(
-                    "variant `{}` is stored as `{label}`, like variant `{}`; give one #[repo(rename = \"...\")]",
-                    variant.ident, other.ident
-                ),
-            );
-        }
         variants.push(Variant {
             ident: &variant.ident,
-            label,
+            label: va.rename.as_ref().map_or_else(
+                || rename(&rule, &variant.ident.to_string()),
+                syn::LitStr::value,
+            ),
+            repo: va,
         });
     }
-    let type_name = attrs.type_name.as_ref().map_or_else(
-        || input.ident.to_string().to_snake_case(),
-        syn::LitStr::value,
-    );
     Some(Enum {
         ident: &input.ident,
-        type_name,
+        type_name: repo.type_name.as_ref().map_or_else(
+            || input.ident.to_string().to_snake_case(),
+            syn::LitStr::value,
+        ),
         variants,
+        repo,
     })
 }

@@ -1,14 +1,15 @@
-//! The entity model of `#[derive(Repository)]`, checked across fields.
+//! The entity model of `#[derive(Repository)]`: its table, its fields with their columns and
+//! roles, its keys and the name of its input type.
 
-use heck::ToSnakeCase;
 use quote::format_ident;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
-use super::not_a_struct;
-use crate::attr::{self, FieldAttrs};
+use super::{column_name, not_a_struct};
+use crate::attr::{self, FieldAttrs, KeyList, StructAttrs};
 use crate::ctxt::Ctxt;
 
+/// What a field is to the framework: a plain column, the key, or a column it sets itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Plain,
@@ -21,7 +22,7 @@ pub enum Role {
 
 impl Role {
     /// The attribute that gives a field this role.
-    fn attribute(self) -> &'static str {
+    pub fn attribute(self) -> &'static str {
         match self {
             Self::Plain => "",
             Self::PrimaryKey => "primary_key",
@@ -43,7 +44,8 @@ pub enum OnConflict {
     Least,
 }
 
-const ON_CONFLICT: &[&str] = &["replace", "keep", "add", "greatest", "least"];
+/// The actions `on_conflict = "..."` names.
+pub const ON_CONFLICT: &[&str] = &["replace", "keep", "add", "greatest", "least"];
 
 impl OnConflict {
     fn parse(name: &str) -> Option<Self> {
@@ -58,35 +60,46 @@ impl OnConflict {
     }
 }
 
+/// A field of an entity and the column it maps to.
 pub struct Field<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
     pub attrs: &'a [Attribute],
     pub ty: &'a Type,
     pub column: String,
+    /// The role of the first role key written (see [`role_keys`]).
     pub role: Role,
     pub auto: bool,
     pub json: bool,
-    /// The declared action and the attribute's value, for spans.
-    pub on_conflict: Option<(OnConflict, syn::LitStr)>,
+    /// The declared action; `None` also when the action written is unknown.
+    pub on_conflict: Option<OnConflict>,
+    /// The field's `#[repo(...)]` as written.
+    pub repo: FieldAttrs,
 }
 
+/// A struct deriving `Repository`: the table it maps and the repository generated for it.
 pub struct Entity<'a> {
     pub ident: &'a Ident,
     pub vis: &'a Visibility,
-    /// The input type generated for new entities (`NewX`), or `None` under `no_new`.
+    /// The input type generated for new entities (`NewX`); `None` under `no_new`, and when
+    /// the `new = "..."` written is not an identifier or comes with `no_new`.
     pub new: Option<Ident>,
+    /// Empty when no table is given.
     pub table: String,
     /// `schema = "…"`: where the table lives, if not in the connection's default place.
     pub schema: Option<String>,
     pub fields: Vec<Field<'a>>,
-    /// The primary key's fields, in declaration order (several for a composite key).
+    /// The primary key's fields, in declaration order (several for a composite key; none
+    /// when no field is marked).
     pub primary_key: Vec<usize>,
-    /// Unique keys and indexes as column names.
+    /// Unique keys and indexes as column names: the struct's keys that name existing fields,
+    /// each once, before the fields' own.
     pub unique: Vec<Vec<String>>,
     pub index: Vec<Vec<String>>,
     /// `Some(require_actor)` when every write is audited.
     pub audit: Option<bool>,
+    /// The struct's `#[repo(...)]` as written.
+    pub repo: StructAttrs,
 }
 
 /// The named fields of a struct, or an error saying why `input` cannot be an entity.
@@ -133,360 +146,77 @@ fn named_fields<'a>(
     }
 }
 
-/// The role of a field from its attributes, reporting combinations that make no sense.
-fn field_role(cx: &Ctxt, fa: &FieldAttrs) -> Role {
-    let roles: Vec<(&Ident, Role)> = [
-        (&fa.primary_key, Role::PrimaryKey),
-        (&fa.created_at, Role::CreatedAt),
-        (&fa.updated_at, Role::UpdatedAt),
-        (&fa.version, Role::Version),
-        (&fa.soft_delete, Role::SoftDelete),
+/// The role keys written in `attrs` with the role each gives, in the order that decides a
+/// field's role when several are written.
+pub fn role_keys(attrs: &FieldAttrs) -> Vec<(&Ident, Role)> {
+    [
+        (&attrs.primary_key, Role::PrimaryKey),
+        (&attrs.created_at, Role::CreatedAt),
+        (&attrs.updated_at, Role::UpdatedAt),
+        (&attrs.version, Role::Version),
+        (&attrs.soft_delete, Role::SoftDelete),
     ]
     .into_iter()
-    .filter_map(|(slot, role)| slot.as_ref().map(|i| (i, role)))
-    .collect();
-    match roles.as_slice() {
-        [(_, Role::PrimaryKey), (version, Role::Version), ..] => cx.error_spanned_by(
-            version,
-            "`version` cannot be on the primary key: a row keeps its key while its version \
-             changes on every write; add a field such as #[repo(version)] version: i64",
-        ),
-        [(first, _), (second, _), ..] => cx.error_spanned_by(
-            second,
-            format!("`{second}` cannot be combined with `{first}` on one field"),
-        ),
-        _ => {}
-    }
-    let role = roles.first().map_or(Role::Plain, |(_, r)| *r);
-    // A `primary_key` written but invalid or misspelled is reported already.
-    if let Some(auto) = &fa.auto
-        && role != Role::PrimaryKey
-        && !fa.named.contains(&"primary_key")
-    {
-        cx.error_spanned_by(
-            auto,
-            "`auto` marks a database-generated primary key: write #[repo(primary_key, auto)]",
-        );
-    }
-    if let Some(json) = &fa.json
-        && role != Role::Plain
-    {
-        cx.error_spanned_by(
-            json,
-            "`json` cannot be combined with `primary_key`, `created_at`, `updated_at`, `version` \
-             or `soft_delete`",
-        );
-    }
-    role
+    .filter_map(|(slot, role)| slot.as_ref().map(|key| (key, role)))
+    .collect()
 }
 
-/// The `T` of a field type written `Option<T>` (or `std::option::Option<T>`,
-/// `core::option::Option<T>`). A type the derive cannot see through (an alias) is `None`: the
-/// trait bounds of the generated code check it instead.
-fn option_inner(ty: &Type) -> Option<&Type> {
-    let ty = match ty {
-        Type::Group(group) => &*group.elem,
-        Type::Paren(paren) => &*paren.elem,
-        other => other,
-    };
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    if path.qself.is_some() {
-        return None;
-    }
-    let segments: Vec<&Ident> = path.path.segments.iter().map(|s| &s.ident).collect();
-    let is_option = match segments.as_slice() {
-        [option] => *option == "Option",
-        [root, module, option] => {
-            (*root == "std" || *root == "core") && *module == "option" && *option == "Option"
-        }
-        _ => false,
-    };
-    if !is_option {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(arguments) = &path.path.segments.last()?.arguments
-    else {
-        return None;
-    };
-    match arguments.args.first() {
-        Some(syn::GenericArgument::Type(inner)) if arguments.args.len() == 1 => Some(inner),
-        _ => None,
-    }
-}
-
-/// The columns of an entity, checked across fields.
-#[derive(Default)]
-struct Columns<'a> {
-    fields: Vec<Field<'a>>,
-    primary_key: Vec<usize>,
-    /// The `auto` of a key field, if any.
-    auto: Option<Ident>,
-    /// A field wrote `primary_key`, even if invalid or misspelled (and so reported already).
-    primary_key_named: bool,
-    /// Single-column keys and indexes declared on fields.
-    unique: Vec<Vec<String>>,
-    index: Vec<Vec<String>>,
-}
-
-fn columns<'a>(cx: &Ctxt, fields: &'a Punctuated<syn::Field, Token![,]>) -> Columns<'a> {
-    let mut out = Columns::default();
-    // The first field of each framework-set role, by role.
-    let mut marked: Vec<(Role, &Ident)> = Vec::new();
-    for field in fields {
-        let ident = field.ident.as_ref().expect("named field");
-        let fa: FieldAttrs = attr::field_attrs(cx, &field.attrs);
-        out.primary_key_named |= fa.named.contains(&"primary_key");
-        let role = field_role(cx, &fa);
-        match role {
-            Role::PrimaryKey => {
-                if let Some(inner) = option_inner(&field.ty) {
-                    let inner = quote::quote!(#inner).to_string().replace(' ', "");
-                    cx.error_spanned_by(
-                        &field.ty,
-                        format!(
-                            "a primary key field cannot be an `Option`: key columns are NOT NULL; \
-                             help: declare `{ident}: {inner}`"
-                        ),
-                    );
-                }
-                out.primary_key.push(out.fields.len());
-                if out.auto.is_none() {
-                    out.auto.clone_from(&fa.auto);
-                }
-            }
-            Role::CreatedAt | Role::UpdatedAt | Role::Version | Role::SoftDelete => {
-                match marked.iter().find(|(r, _)| *r == role) {
-                    Some((_, first)) => {
-                        let attribute = role.attribute();
-                        let at = match role {
-                            Role::CreatedAt => fa.created_at.as_ref(),
-                            Role::UpdatedAt => fa.updated_at.as_ref(),
-                            Role::Version => fa.version.as_ref(),
-                            _ => fa.soft_delete.as_ref(),
-                        };
-                        cx.error_spanned_by(
-                            at,
-                            format!(
-                                "a second `{attribute}` field: field `{first}` is marked already; mark one field"
-                            ),
-                        );
-                    }
-                    None => marked.push((role, ident)),
-                }
-            }
-            Role::Plain => {}
-        }
-        let column = fa.column.as_ref().map_or_else(
-            || ident.to_string().trim_start_matches("r#").to_owned(),
-            syn::LitStr::value,
-        );
-        if let Some(previous) = out.fields.iter().find(|f| f.column == column) {
-            let at: &dyn quote::ToTokens = match &fa.column {
-                Some(lit) => lit,
-                None => ident,
-            };
-            cx.error_spanned_by(
-                at,
-                format!(
-                    "column `{column}` is already used by field `{}`; rename one with #[repo(column = \"...\")]",
-                    previous.ident
-                ),
-            );
-        }
-        if fa.unique.is_some() {
-            out.unique.push(vec![column.clone()]);
-        }
-        if fa.index.is_some() {
-            out.index.push(vec![column.clone()]);
-        }
-        let on_conflict = fa
+/// A field as its `#[repo(...)]` reads, each key taken at its word.
+fn field<'a>(cx: &Ctxt, field: &'a syn::Field) -> Field<'a> {
+    let ident = field.ident.as_ref().expect("named field");
+    let repo = attr::field_attrs(cx, &field.attrs);
+    Field {
+        ident,
+        vis: &field.vis,
+        attrs: &field.attrs,
+        ty: &field.ty,
+        column: column_name(ident, repo.column.as_ref()),
+        role: role_keys(&repo)
+            .first()
+            .map_or(Role::Plain, |(_, role)| *role),
+        auto: repo.auto.is_some(),
+        json: repo.json.is_some(),
+        on_conflict: repo
             .on_conflict
             .as_ref()
-            .and_then(|lit| on_conflict(cx, lit, role, fa.json.is_some()));
-        out.fields.push(Field {
-            ident,
-            vis: &field.vis,
-            attrs: &field.attrs,
-            ty: &field.ty,
-            column,
-            role,
-            auto: fa.auto.is_some(),
-            json: fa.json.is_some(),
-            on_conflict,
-        });
+            .and_then(|lit| OnConflict::parse(&lit.value())),
+        repo,
     }
-    out
 }
 
-/// The action of `#[repo(on_conflict = "...")]` on a field of `role`, or `None` after
-/// reporting why it cannot be there.
-fn on_conflict(
-    cx: &Ctxt,
-    lit: &syn::LitStr,
-    role: Role,
-    json: bool,
-) -> Option<(OnConflict, syn::LitStr)> {
-    let name = lit.value();
-    let Some(action) = OnConflict::parse(&name) else {
-        cx.error_spanned_by(
-            lit,
-            match attr::closest(&name, ON_CONFLICT) {
-                Some(meant) => {
-                    format!("unknown on_conflict action `{name}`; did you mean `{meant}`?")
-                }
-                None => format!(
-                    "unknown on_conflict action `{name}`; expected one of: {}",
-                    ON_CONFLICT.join(", ")
-                ),
-            },
-        );
-        return None;
-    };
-    let why = match role {
-        Role::Plain => None,
-        Role::PrimaryKey => Some("an upsert keeps the key of the row it meets"),
-        Role::CreatedAt => Some("an upsert keeps the creation time of the row it meets"),
-        Role::UpdatedAt => Some("an upsert sets it to the time of the write"),
-        Role::Version => Some("an upsert adds 1 to it"),
-        Role::SoftDelete => Some("an upsert clears it: the stored row is live"),
-    };
-    if let Some(why) = why {
-        cx.error_spanned_by(
-            lit,
-            format!(
-                "`on_conflict` cannot be on the `{}` field: {why}",
-                role.attribute()
-            ),
-        );
-        return None;
-    }
-    if json
-        && matches!(
-            action,
-            OnConflict::Add | OnConflict::Greatest | OnConflict::Least
-        )
-    {
-        cx.error_spanned_by(
-            lit,
-            format!("`on_conflict = \"{name}\"` cannot be on a `json` field: the database cannot compare or add JSON documents"),
-        );
-        return None;
-    }
-    Some((action, lit.clone()))
-}
-
-/// The columns of a key list such as `unique(a, b)`, or `None` after reporting a bad name.
-fn resolve_key(cx: &Ctxt, fields: &[Field], list: &attr::KeyList) -> Option<Vec<String>> {
+/// The columns of a key list such as `unique(a, b)`; `None` if it names a field that does
+/// not exist, or one twice.
+fn key_columns(fields: &[Field], list: &KeyList) -> Option<Vec<String>> {
     let mut columns = Vec::new();
-    let mut ok = true;
     for name in &list.fields {
-        match fields.iter().find(|f| f.ident == name) {
-            Some(field) if columns.contains(&field.column) => {
-                cx.error_spanned_by(
-                    name,
-                    format!("field `{name}` is listed twice in `{}(...)`", list.keyword),
-                );
-                ok = false;
-            }
-            Some(field) => columns.push(field.column.clone()),
-            None => {
-                cx.error_spanned_by(
-                    name,
-                    format!(
-                        "`{}(...)` names no field `{name}`; fields are: {}",
-                        list.keyword,
-                        join(fields.iter().map(|f| f.ident))
-                    ),
-                );
-                ok = false;
-            }
+        let field = fields.iter().find(|f| f.ident == name)?;
+        if columns.contains(&field.column) {
+            return None;
         }
+        columns.push(field.column.clone());
     }
-    ok.then_some(columns)
-}
-
-fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items
-        .into_iter()
-        .map(|item| item.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Some(columns)
 }
 
 /// The name of the input type for new entities: `NewX`, the `new = "..."` name, or none
 /// under `no_new`.
-fn new_type(cx: &Ctxt, input: &DeriveInput, attrs: &attr::StructAttrs) -> Option<Ident> {
+fn new_type(input: &DeriveInput, attrs: &StructAttrs) -> Option<Ident> {
     let entity = &input.ident;
-    let lit = match (&attrs.new, &attrs.no_new) {
-        (Some(_), Some(no_new)) => {
-            cx.error_spanned_by(
-                no_new,
-                "`no_new` and `new = \"...\"` contradict each other: keep one",
-            );
-            return None;
+    match (&attrs.new, &attrs.no_new) {
+        (_, Some(_)) => None,
+        (None, None) => Some(format_ident!("New{}", entity, span = entity.span())),
+        (Some(lit), None) => {
+            let mut ident = syn::parse_str::<Ident>(&lit.value()).ok()?;
+            ident.set_span(lit.span());
+            Some(ident)
         }
-        (None, Some(_)) => return None,
-        (None, None) => return Some(format_ident!("New{}", entity, span = entity.span())),
-        (Some(lit), None) => lit,
-    };
-    let name = lit.value();
-    let Ok(mut ident) = syn::parse_str::<Ident>(&name) else {
-        cx.error_spanned_by(
-            lit,
-            format!(
-                "`new` takes the name of the type to generate, as in #[repo(new = \"Create{entity}\")]; `{name}` is not a Rust identifier"
-            ),
-        );
-        return None;
-    };
-    ident.set_span(lit.span());
-    let repository = format_ident!("{}Repository", entity);
-    if ident == *entity || ident == repository {
-        cx.error_spanned_by(
-            lit,
-            format!(
-                "`new = \"{name}\"` is the name of the entity or of its repository; choose another name, as in #[repo(new = \"Create{entity}\")]"
-            ),
-        );
-        return None;
     }
-    Some(ident)
 }
 
-/// The primary key's fields, checked: at least one, at most four, `auto` only alone.
-fn primary_key(cx: &Ctxt, input: &DeriveInput, columns: &Columns<'_>) -> Option<Vec<usize>> {
-    let primary_key = columns.primary_key.clone();
-    if primary_key.is_empty() {
-        // A `primary_key` written but invalid or misspelled is reported already.
-        if !columns.primary_key_named {
-            cx.error_spanned_by(
-                &input.ident,
-                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key",
-            );
-        }
-        return None;
-    }
-    if primary_key.len() > 1
-        && let Some(auto) = &columns.auto
-    {
-        cx.error_spanned_by(
-            auto,
-            "`auto` cannot be part of a composite primary key: the database generates a single-column key; declare the key columns without `auto`",
-        );
-    }
-    if primary_key.len() > 4 {
-        cx.error_spanned_by(
-            &input.ident,
-            "a composite primary key has at most four columns",
-        );
-    }
-    Some(primary_key)
-}
-
+/// The entity `input` declares; `None` (after reporting why) when it is no struct with named
+/// fields.
 pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
-    let attrs = attr::struct_attrs(cx, &input.attrs);
+    let repo = attr::struct_attrs(cx, &input.attrs);
     let fields = named_fields(cx, input)?;
     if !input.generics.params.is_empty() {
         cx.error_spanned_by(
@@ -494,89 +224,54 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
             "#[derive(Repository)] does not support generic entities: an entity maps one table",
         );
     }
-    let table = match &attrs.table {
-        Some(table) => table.value(),
-        // Written but invalid or misspelled: that error is reported already.
-        None if attrs.named.contains(&"table") => String::new(),
-        None => {
-            cx.error_spanned_by(
-                &input.ident,
-                format!(
-                    "missing table name; help: add #[repo(table = \"{}\")] to the struct",
-                    input.ident.to_string().to_snake_case() + "s"
-                ),
-            );
-            String::new()
-        }
-    };
-
-    let columns = columns(cx, fields);
-    let primary_key = primary_key(cx, input, &columns)?;
+    let fields: Vec<Field> = fields.iter().map(|f| field(cx, f)).collect();
+    let primary_key = (0..fields.len())
+        .filter(|&i| fields[i].role == Role::PrimaryKey)
+        .collect();
 
     // Keys declared on the struct come first: the first is the upsert conflict target.
-    let mut unique = Vec::new();
-    for list in &attrs.unique {
-        if let Some(key) = resolve_key(cx, &columns.fields, list) {
-            if unique.contains(&key) {
-                cx.error_spanned_by(
-                    &list.keyword,
-                    format!(
-                        "`unique({})` is declared twice; keep one",
-                        join(&list.fields)
-                    ),
-                );
-            } else {
-                unique.push(key);
-            }
-        }
-    }
-    for key in columns.unique {
+    let mut unique: Vec<Vec<String>> = Vec::new();
+    let field_keys = fields
+        .iter()
+        .filter(|f| f.repo.unique.is_some())
+        .map(|f| vec![f.column.clone()]);
+    for key in repo
+        .unique
+        .iter()
+        .filter_map(|list| key_columns(&fields, list))
+        .chain(field_keys)
+    {
         if !unique.contains(&key) {
             unique.push(key);
         }
     }
-    let mut index = columns.index;
-    for list in &attrs.index {
-        if let Some(key) = resolve_key(cx, &columns.fields, list) {
-            index.push(key);
-        }
-    }
-
-    // The conflict key identifies the row an upsert meets: nothing to keep, add or compare.
-    let conflict_key = unique.first().cloned().unwrap_or_else(|| {
-        primary_key
-            .iter()
-            .map(|&i| columns.fields[i].column.clone())
-            .collect()
-    });
-    for field in &columns.fields {
-        if let Some((_, lit)) = &field.on_conflict
-            && conflict_key.contains(&field.column)
-        {
-            cx.error_spanned_by(
-                lit,
-                format!(
-                    "`on_conflict` cannot be on `{}`: it is part of the upsert conflict key \
-                     ({}), which an upsert matches rather than writes",
-                    field.ident,
-                    conflict_key.join(", ")
-                ),
-            );
-        }
-    }
-
-    let new = new_type(cx, input, &attrs);
+    // Field indexes first, then the struct's.
+    let index = fields
+        .iter()
+        .filter(|f| f.repo.index.is_some())
+        .map(|f| vec![f.column.clone()])
+        .chain(
+            repo.index
+                .iter()
+                .filter_map(|list| key_columns(&fields, list)),
+        )
+        .collect();
 
     Some(Entity {
         ident: &input.ident,
         vis: &input.vis,
-        new,
-        table,
-        schema: attrs.schema.as_ref().map(syn::LitStr::value),
-        fields: columns.fields,
+        new: new_type(input, &repo),
+        table: repo
+            .table
+            .as_ref()
+            .map(syn::LitStr::value)
+            .unwrap_or_default(),
+        schema: repo.schema.as_ref().map(syn::LitStr::value),
+        fields,
         primary_key,
         unique,
         index,
-        audit: attrs.audit.as_ref().map(|audit| audit.require_actor),
+        audit: repo.audit.as_ref().map(|audit| audit.require_actor),
+        repo,
     })
 }

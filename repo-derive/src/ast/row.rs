@@ -1,24 +1,30 @@
-//! The row model of `#[derive(FromRow)]`, checked across fields.
+//! The row model of `#[derive(FromRow)]`: each field and the column it reads.
 
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
-use super::not_a_struct;
-use crate::attr;
+use super::{column_name, not_a_struct};
+use crate::attr::{self, RowFieldAttrs};
 use crate::ctxt::Ctxt;
 
+/// A field of a row and the column it reads.
 pub struct RowField<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
     pub column: String,
     pub json: bool,
+    /// The field's `#[repo(...)]` as written.
+    pub repo: RowFieldAttrs,
 }
 
+/// A struct deriving `FromRow`.
 pub struct Row<'a> {
     pub ident: &'a Ident,
     pub generics: &'a syn::Generics,
     pub fields: Vec<RowField<'a>>,
 }
 
+/// The row `input` declares; `None` (after reporting why) when it is no struct with named
+/// fields.
 pub fn row<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Row<'a>> {
     let fields = match &input.data {
         Data::Struct(data) => match &data.fields {
@@ -52,37 +58,23 @@ pub fn row<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Row<'a>> {
             return None;
         }
     };
-    let mut out: Vec<RowField> = Vec::new();
-    for field in fields {
-        let attrs = attr::row_field_attrs(cx, &field.attrs);
-        let ident = field.ident.as_ref().expect("named fields have names");
-        let column = attrs.column.as_ref().map_or_else(
-            || ident.to_string().trim_start_matches("r#").to_owned(),
-            syn::LitStr::value,
-        );
-        if let Some(other) = out.iter().find(|f| f.column == column) {
-            let at: &dyn quote::ToTokens = match &attrs.column {
-                Some(lit) => lit,
-                None => ident,
-            };
-            cx.error_spanned_by(
-                at,
-                format!(
-                    "fields `{}` and `{ident}` both read column `{column}`; give one #[repo(column = \"...\")]",
-                    other.ident
-                ),
-            );
-        }
-        out.push(RowField {
-            ident,
-            ty: &field.ty,
-            column,
-            json: attrs.json.is_some(),
-        });
-    }
+    let fields = fields
+        .iter()
+        .map(|field| {
+            let repo = attr::row_field_attrs(cx, &field.attrs);
+            let ident = field.ident.as_ref().expect("named fields have names");
+            RowField {
+                ident,
+                ty: &field.ty,
+                column: column_name(ident, repo.column.as_ref()),
+                json: repo.json.is_some(),
+                repo,
+            }
+        })
+        .collect();
     Some(Row {
         ident: &input.ident,
         generics: &input.generics,
-        fields: out,
+        fields,
     })
 }
