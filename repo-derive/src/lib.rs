@@ -7,6 +7,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod valid;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

@@ -77,7 +77,7 @@ fn conflict_action(field: &Field) -> (TokenStream, TokenStream) {
     let p = private();
     let ty = field.ty;
     let span = ty.span();
-    let action = field.on_conflict.as_ref().map(|(action, _)| *action);
+    let action = field.on_conflict;
     let on_conflict = match action.unwrap_or(OnConflict::Replace) {
         OnConflict::Replace => quote!(#p::ConflictAction::Replace),
         OnConflict::Keep => quote!(#p::ConflictAction::Keep),

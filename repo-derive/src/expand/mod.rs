@@ -1,4 +1,6 @@
-//! Code generation, one file per generated piece.
+//! Code generation, one file per generated piece. Each derive reads its model (`ast`), checks
+//! it (`valid`), and generates from it only when neither reported an error; otherwise it emits
+//! the errors together (with a stub repository for an entity, so no error cascades from them).
 
 mod db_enum;
 mod entity;
@@ -12,10 +14,14 @@ use syn::DeriveInput;
 
 use crate::ast;
 use crate::ctxt::Ctxt;
+use crate::valid;
 
 pub fn derive_repository(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
     let model = ast::entity(&cx, input);
+    if let Some(model) = &model {
+        valid::entity(&cx, model);
+    }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => {
             let new = model.new.as_ref().map(|new| new::expand(&model, new));
@@ -46,6 +52,9 @@ pub fn derive_repository(input: &DeriveInput) -> TokenStream {
 pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
     let model = ast::db_enum(&cx, input);
+    if let Some(model) = &model {
+        valid::db_enum(&cx, model);
+    }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => {
             let body = db_enum::expand(&model);
@@ -65,6 +74,9 @@ pub fn derive_db_enum(input: &DeriveInput) -> TokenStream {
 pub fn derive_from_row(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::default();
     let model = ast::row(&cx, input);
+    if let Some(model) = &model {
+        valid::row(&cx, model);
+    }
     match (cx.check(), model) {
         (Ok(()), Some(model)) => {
             let body = row::expand(&model);
