@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::repository::{Guarded, Repository, UpdateReturning, now};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Column, Filter};
+use crate::repository::{Guarded, Repository, UpdateReturning, now};
 
 /// How rows of `E` are held once claimed: the column naming the holder, the column with the
 /// time the lease was taken, the state a held row is in, and how long a lease lasts.

@@ -43,11 +43,13 @@ const CORE: &[(&str, &[&str])] = &[
     ("features", &["audit", "lease", "setup", "verify"]),
 ];
 
-/// `repo-derive`'s layers: the attribute grammar, the model checked across fields, generation.
+/// `repo-derive`'s layers: the attribute grammar, the models read from it, the rules a model
+/// must keep, generation.
 const DERIVE: &[(&str, &[&str])] = &[
     ("diagnostics", &["ctxt"]),
     ("grammar", &["attr"]),
-    ("model", &["ast", "internals"]),
+    ("model", &["ast"]),
+    ("checks", &["valid"]),
     ("generation", &["expand"]),
 ];
 

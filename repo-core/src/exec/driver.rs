@@ -127,4 +127,3 @@ where
     }
     Ok((affected, rows))
 }
-

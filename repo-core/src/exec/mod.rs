@@ -6,7 +6,6 @@ mod units;
 
 use driver::{Bind, execute_on, fetch_all_on, fetch_optional_on, into_parts, into_shared};
 
-
 use crate::backend::classify::classify_untyped;
 use crate::backend::{Pool, Tx};
 use crate::db::Db;
@@ -55,7 +54,11 @@ pub(super) fn retryable(error: &sqlx::Error) -> bool {
 }
 
 /// Wait before running a statement or unit of work on the pool again, and say so.
-pub(super) async fn before_retry(policy: &crate::retry::RetryPolicy, attempt: u32, error: &sqlx::Error) {
+pub(super) async fn before_retry(
+    policy: &crate::retry::RetryPolicy,
+    attempt: u32,
+    error: &sqlx::Error,
+) {
     let delay = policy.delay(attempt);
     tracing::info!(
         attempt,

@@ -3,11 +3,11 @@
 use futures_core::stream::BoxStream;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
-use super::driver::{Bind, into_parts, query};
 use super::Conn;
+use super::driver::{Bind, into_parts, query};
+use crate::backend::classify::classify_untyped;
 use crate::backend::{Driver, Pool, Tx};
 use crate::dialect::dispatch;
-use crate::backend::classify::classify_untyped;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::statements::Statement;

@@ -236,4 +236,3 @@ impl Session {
 async fn rollback(tx: Tx) -> Result<()> {
     Ok(tx.rollback().await?)
 }
-
