@@ -15,7 +15,7 @@ impl<E: Entity> Repository<'_, E> {
     /// Set columns on every row matching `filter` (and `updated_at` to now, unless assigned;
     /// on a versioned entity the version plus 1, unless assigned); the number of rows changed.
     /// Soft-deleted rows are left alone unless the repository's view includes them. No
-    /// assignment is a [`Error::Validation`].
+    /// assignment is a [`Error::Validation`](crate::Error::Validation).
     pub async fn update_where(
         &self,
         filter: Filter<E>,
