@@ -67,25 +67,33 @@ status_line() {
 # happens once on a machine, to turn the binary log on.
 primary_ready() {
   ping 3306 || die "the primary 127.0.0.1:3306 is down: start it first (.ci/run does)"
-  [ "$(on_primary 'SELECT @@log_bin')" = 1 ] && return 0
-
-  install -d -m 0755 "$(dirname "$PRIMARY_CNF")"
-  cat >"$PRIMARY_CNF" <<'EOF'
+  local tmp
+  tmp=$(mktemp)
+  cat >"$tmp" <<'EOF'
 # Written by .ci/mariadb-replica.sh: a binary log with GTIDs for the replica on 127.0.0.1:3307.
 [mariadbd]
 server_id = 1
 log_bin = mariadb-bin
 binlog_format = ROW
-binlog_expire_logs_seconds = 86400
+# A replica stopped for longer than this is copied again when it starts.
+binlog_expire_logs_seconds = 21600
 max_binlog_size = 128M
 # Triggers and functions created by users without SUPER, as without a binary log.
 log_bin_trust_function_creators = 1
 EOF
+  cmp -s "$tmp" "$PRIMARY_CNF" || install -D -m 0644 "$tmp" "$PRIMARY_CNF"
+  rm -f "$tmp"
   if ! grep -Eq '^!includedir[[:space:]]+/etc/mysql/mariadb.conf.d/?[[:space:]]*$' /etc/mysql/my.cnf; then
     printf '\n!includedir /etc/mysql/mariadb.conf.d/\n' >>/etc/mysql/my.cnf
   fi
   my_print_defaults --mysqld | grep -q '^--log[-_]bin=mariadb-bin' ||
     die "$PRIMARY_CNF is not read by the primary (check /etc/mysql/my.cnf's !includedir lines)"
+  if [ "$(on_primary 'SELECT @@log_bin')" = 1 ]; then
+    # What may change without a restart follows the file.
+    on_primary "SET GLOBAL binlog_expire_logs_seconds = 21600, GLOBAL max_binlog_size = 134217728,
+      GLOBAL log_bin_trust_function_creators = 1"
+    return 0
+  fi
 
   local wait=${REPO_MARIADB_RESTART_WAIT:-120} others=""
   echo "mariadb-replica: the primary has no binary log: restarting it with $PRIMARY_CNF"
