@@ -265,6 +265,19 @@ set_delay() {
   echo "mariadb-replica: master_delay = $(slave_field SQL_Delay)s"
 }
 
+# One start or stop at a time (several checkouts may run CI on one machine): the script runs
+# again under flock, which holds the lock itself (-o) so that no server started here inherits it.
+case "${1:-start}" in
+start | stop | restart | reseed)
+  if [ "${REPO_CI_LOCK_HELD:-}" != mariadb-replica ]; then
+    rc=0
+    REPO_CI_LOCK_HELD=mariadb-replica flock -o -E 75 -w 900 /run/lock/repo-ci-mariadb-replica.lock "$BASH" "$0" "$@" || rc=$?
+    [ "$rc" != 75 ] || die "another start or stop of mariadb-replica has held its lock for 15 minutes"
+    exit "$rc"
+  fi
+  ;;
+esac
+
 case "${1:-start}" in
 start) start ;;
 stop) need_root; stop "${2:-clean}"; echo "mariadb-replica: stopped" ;;

@@ -210,6 +210,19 @@ stop() {
   echo "pg-auto-failover: stopped"
 }
 
+# One start or stop at a time (several checkouts may run CI on one machine): the script runs
+# again under flock, which holds the lock itself (-o) so that no server started here inherits it.
+case "${1:-start}" in
+start | stop | failover | kill-primary)
+  if [ "${REPO_CI_LOCK_HELD:-}" != pg-auto-failover ]; then
+    rc=0
+    REPO_CI_LOCK_HELD=pg-auto-failover flock -o -E 75 -w 900 /run/lock/repo-ci-pg-auto-failover.lock "$BASH" "$0" "$@" || rc=$?
+    [ "$rc" != 75 ] || die "another start or stop of pg-auto-failover has held its lock for 15 minutes"
+    exit "$rc"
+  fi
+  ;;
+esac
+
 case "${1:-start}" in
 start) start ;;
 stop) stop ;;

@@ -14,7 +14,7 @@
 #   primary: SELECT pg_current_wal_lsn()   replica: SELECT pg_last_wal_replay_lsn()
 set -euo pipefail
 PORT=${REPLICA_PORT:-5433}
-VER=$(ls /etc/postgresql | sort -V | tail -n 1)
+VER=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
 BIN=/usr/lib/postgresql/$VER/bin
 DATA=${REPLICA_DATA:-/var/lib/postgresql/$VER/replica}
 HBA=/etc/postgresql/$VER/main/pg_hba.conf
@@ -142,6 +142,19 @@ set_delay() {
   done
   echo "pg-replica: recovery_min_apply_delay = $(on_replica "SHOW recovery_min_apply_delay")"
 }
+
+# One start or stop at a time (several checkouts may run CI on one machine): the script runs
+# again under flock, which holds the lock itself (-o) so that no server started here inherits it.
+case "${1:-start}" in
+start | stop | restart | reseed)
+  if [ "${REPO_CI_LOCK_HELD:-}" != pg-replica ]; then
+    rc=0
+    REPO_CI_LOCK_HELD=pg-replica flock -o -E 75 -w 900 /run/lock/repo-ci-pg-replica.lock "$BASH" "$0" "$@" || rc=$?
+    [ "$rc" != 75 ] || die "another start or stop of pg-replica has held its lock for 15 minutes"
+    exit "$rc"
+  fi
+  ;;
+esac
 
 case "${1:-start}" in
 start) start ;;

@@ -93,6 +93,19 @@ start() {
   status_line
 }
 
+# One start or stop at a time (several checkouts may run CI on one machine): the script runs
+# again under flock, which holds the lock itself (-o) so that no server started here inherits it.
+case "${1:-start}" in
+start | stop | restart)
+  if [ "${REPO_CI_LOCK_HELD:-}" != pgbouncer ]; then
+    rc=0
+    REPO_CI_LOCK_HELD=pgbouncer flock -o -E 75 -w 900 /run/lock/repo-ci-pgbouncer.lock "$BASH" "$0" "$@" || rc=$?
+    [ "$rc" != 75 ] || die "another start or stop of pgbouncer has held its lock for 15 minutes"
+    exit "$rc"
+  fi
+  ;;
+esac
+
 case "${1:-start}" in
 start) start ;;
 stop) need_root; stop; echo "pgbouncer: stopped" ;;
