@@ -18,8 +18,8 @@
 #     delay <seconds>  apply events no sooner than <seconds> after the primary ran them
 #                      (MASTER_DELAY: whole seconds only); `delay 0` clears it
 #     reseed           throw the replica's data away and copy the primary again
-# Clients: mysql://root@127.0.0.1:3307/test (no password; writes are refused to users without
-# the READ ONLY ADMIN privilege, root has it). Positions:
+# Clients: mysql://root@127.0.0.1:3307/test (no password; read only, for root too: a write
+# fails with error 1290). Positions:
 #   primary: SELECT @@gtid_binlog_pos      replica: SELECT MASTER_GTID_WAIT('<gtid>', <timeout s>)
 set -euo pipefail
 PORT=3307
@@ -217,6 +217,17 @@ configure() {
     CHANGE MASTER TO master_host = '127.0.0.1', master_port = 3306, master_user = 'root',
       master_password = '', master_use_gtid = slave_pos, master_connect_retry = 1;
     START SLAVE;"
+  read_only_root
+}
+
+# Writes on the replica fail for root too, as on a PostgreSQL hot standby: read_only spares
+# accounts with READ ONLY ADMIN, which root's ALL PRIVILEGES includes, so the replica's root
+# accounts lose it (on the replica only: it writes no binary log).
+read_only_root() {
+  local account
+  for account in "'root'@'127.0.0.1'" "'root'@'localhost'"; do
+    on_replica "REVOKE READ ONLY ADMIN ON *.* FROM $account" 2>/dev/null || true
+  done
 }
 
 # Waits for both replication threads to run: 0 when they do, 2 as soon as the primary says it
@@ -241,6 +252,7 @@ start() {
     ping "$PORT" || start_server
     [ -n "$(slave_field Master_Host)" ] || configure
   fi
+  read_only_root
   on_replica "START SLAVE" >/dev/null 2>&1 || true
   local waited=0
   wait_replicating 150 || waited=$?
