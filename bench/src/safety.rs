@@ -328,7 +328,9 @@ pub async fn a1_audited_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
     }
     db.drop_schema::<Audited>().await?;
     db.drop_schema::<Plain>().await?;
+    // The log table belongs to the migrated schema: leave it there, empty, as migrations expect.
     db.drop_schema::<repo_core::AuditEntry>().await?;
+    db.create_schema::<repo_core::AuditEntry>().await?;
     Ok(Record::new(
         NAME,
         ctx.backend,
