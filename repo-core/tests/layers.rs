@@ -58,6 +58,35 @@ fn repo_core_reads_bottom_up() {
     check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), CORE);
 }
 
+/// Statements are built without I/O: nothing in their layer names the driver.
+#[test]
+fn statements_name_no_driver() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let layer = CORE
+        .iter()
+        .find(|(name, _)| *name == "statements")
+        .map(|(_, modules)| *modules)
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for module in layer {
+        let dir = src.join(module);
+        let files = if dir.is_dir() {
+            rust_files(&dir)
+        } else {
+            vec![src.join(format!("{module}.rs"))]
+        };
+        for file in files {
+            let code = code_only(&std::fs::read_to_string(&file).unwrap());
+            for (n, line) in code.lines().enumerate() {
+                if line.contains("sqlx") {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "the statements layer names the driver:\n{}", found.join("\n"));
+}
+
 #[test]
 fn repo_derive_reads_bottom_up() {
     check(

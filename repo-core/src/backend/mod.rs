@@ -20,6 +20,7 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+pub(crate) mod upsert_errors;
 
 use std::time::Duration;
 

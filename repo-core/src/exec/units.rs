@@ -139,7 +139,7 @@ impl Conn<'_> {
                     && !(error.is_constraint_violation()
                         || matches!(error, Error::Validation { .. } | Error::Decode { .. })
                         || matches!(error, Error::Database(e)
-                            if crate::statements::refused_by_guard(e)))
+                            if crate::backend::upsert_errors::refused_by_guard(e)))
                 {
                     state.abort_with(error);
                 }

@@ -258,7 +258,7 @@ impl<E: Entity> Repository<'_, E> {
                 .fetch_entities_statement(Statement::new(sql, values))
                 .await
                 .map_err(|e| match upsert {
-                    Some(_) => statements::upsert_error::<E>(backend, e),
+                    Some(_) => crate::backend::upsert_errors::upsert_error::<E>(backend, e),
                     None => e,
                 })?;
             if upsert.is_some() {

@@ -219,7 +219,11 @@ impl<E: Entity> Repository<'_, E> {
         let (written, returned) = match self.named(done).await {
             Ok(done) => done,
             Err(error) if kind == BulkKind::Insert => return Err(error),
-            Err(error) => return Err(statements::upsert_error::<E>(backend, error)),
+            Err(error) => {
+                return Err(crate::backend::upsert_errors::upsert_error::<E>(
+                    backend, error,
+                ));
+            }
         };
         // `ON DUPLICATE KEY UPDATE` reports 1 per inserted row and 2 per updated one; every
         // row of an upsert is written exactly once either way.
@@ -265,7 +269,7 @@ impl<E: Entity> Repository<'_, E> {
             } else {
                 self.execute_statement(statement).await.map(drop)
             };
-            written.map_err(|e| statements::upsert_error::<E>(backend, e))?;
+            written.map_err(|e| crate::backend::upsert_errors::upsert_error::<E>(backend, e))?;
         }
         Ok((rows.len() as u64, stored))
     }

@@ -232,7 +232,7 @@ impl<E: Entity> Repository<'_, E> {
         let stored = self
             .fetch_entity_statement(Statement::new(sql, values))
             .await
-            .map_err(|e| statements::upsert_error::<E>(self.backend(), e))
+            .map_err(|e| crate::backend::upsert_errors::upsert_error::<E>(self.backend(), e))
             .map_err(|e| statements::stale_upsert(entity, e))?;
         match stored {
             Some(row) => Ok(row),

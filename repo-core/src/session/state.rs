@@ -3,7 +3,6 @@
 
 use crate::backend::Tx;
 use crate::error::{Error, Result};
-use crate::statements;
 
 /// The transaction and what the session knows about it.
 #[derive(Debug)]
@@ -256,7 +255,7 @@ pub(crate) fn is_read_only(sql: &str) -> bool {
 
 /// Failures after which the transaction goes on as if the statement had not run: constraint
 /// violations (the statement is undone, alone), an upsert its guard refused for clashing on
-/// another unique key (a conflict too, see [`statements::refused_by_guard`]) and errors
+/// another unique key (a conflict too, see [`refused_by_guard`](crate::backend::upsert_errors::refused_by_guard)) and errors
 /// raised before anything was sent.
 fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
     use sqlx::error::ErrorKind;
@@ -268,7 +267,7 @@ fn leaves_transaction_usable(error: &sqlx::Error) -> bool {
                     | ErrorKind::ForeignKeyViolation
                     | ErrorKind::NotNullViolation
                     | ErrorKind::CheckViolation
-            ) || statements::refused_by_guard(error)
+            ) || crate::backend::upsert_errors::refused_by_guard(error)
         }
         sqlx::Error::Encode(_) => true,
         _ => false,

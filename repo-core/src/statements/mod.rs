@@ -286,7 +286,7 @@ pub(crate) fn build_fixed<E: Entity>(backend: Backend, kind: Fixed, view: View) 
 
 mod upsert;
 pub(crate) use upsert::{
-    looks_up_generated_key, name_existing_keys, refused_by_guard, upsert_error, upsert_values,
+    REFUSED, duplicate_key_guard, looks_up_generated_key, name_existing_keys, upsert_values,
 };
 
 #[cfg(test)]
