@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::backend::{ConnectOptions, Pool};
 use crate::error::Result;
+use crate::read_cache::{BoxFuture, ReadCache};
 use crate::retry::RetryPolicy;
 use crate::session::{Origin, Session};
 use crate::settings::Settings;
@@ -21,6 +22,8 @@ pub use crate::dialect::{Backend, Capabilities, UpsertSyntax};
 #[derive(Clone, Default)]
 pub struct DbOptions {
     pub(crate) cursor_key: Option<Vec<u8>>,
+    /// How to build the read cache, when there is one (see [`crate::cache`]).
+    pub(crate) cache: Option<Arc<dyn CacheSetup>>,
     pub(crate) retry: RetryPolicy,
     /// What the driver opens connections with.
     pub(crate) connect: ConnectOptions,
@@ -39,6 +42,7 @@ impl std::fmt::Debug for DbOptions {
             .field("synchronous", &self.connect.synchronous)
             .field("on_connect", &self.connect.on_connect)
             .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<set>"))
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -122,6 +126,13 @@ impl DbOptions {
     }
 }
 
+/// Builds a `Db`'s read cache once the database is known: the cache feature's options
+/// ([`crate::cache::CacheOptions`]) implement it.
+pub(crate) trait CacheSetup: Send + Sync + std::fmt::Debug {
+    /// The cache of the database `identity` names (the same for every connection to it).
+    fn build(&self, identity: String) -> BoxFuture<'_, Result<Arc<dyn ReadCache>>>;
+}
+
 /// A connection pool to one database; cheap to clone.
 ///
 /// Repositories built on `&Db` run each call in autocommit (bulk calls in their own
@@ -152,8 +163,24 @@ impl Db {
 
     /// Connect with the given pool options.
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self> {
-        let settings = Arc::new(Settings::new(options.cursor_key.as_deref(), options.retry)?);
+        // Checked before connecting: a bad key is the caller's error, whatever the server.
+        Settings::new(options.cursor_key.as_deref(), options.retry, None)?;
         let pool = Pool::connect(Backend::from_url(url)?, url, &options.connect).await?;
+        let cache = match &options.cache {
+            Some(setup) => {
+                let identity = pool
+                    .identity(url)
+                    .await
+                    .map_err(crate::backend::classify::classify_untyped)?;
+                Some(setup.build(identity).await?)
+            }
+            None => None,
+        };
+        let settings = Arc::new(Settings::new(
+            options.cursor_key.as_deref(),
+            options.retry,
+            cache,
+        )?);
         Ok(Self {
             pool,
             settings,

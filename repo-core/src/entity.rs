@@ -67,6 +67,41 @@ pub enum Audit {
     RequireActor,
 }
 
+/// How an entity's reads are cached (`#[repo(cache)]`, `#[repo(cache(capacity = 10_000,
+/// ttl_secs = 300))]`), when the [`Db`](crate::Db) has a cache: see the README section "A read
+/// cache".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Most rows kept in the process for the entity: rows by key and the rows of cached
+    /// results together (a count is one). The least recently used go first.
+    pub capacity: u64,
+    /// Longest an entry lives, in the process or in Redis: a backstop for writes made outside
+    /// the framework, not what keeps entries fresh (writes through the framework do that).
+    pub ttl_secs: u64,
+}
+
+impl CachePolicy {
+    /// Rows kept when `capacity` is not given.
+    pub const DEFAULT_CAPACITY: u64 = 10_000;
+    /// Seconds an entry lives when `ttl_secs` is not given.
+    pub const DEFAULT_TTL_SECS: u64 = 300;
+
+    /// The policy with the given values, the defaults for those not given.
+    #[must_use]
+    pub const fn new(capacity: Option<u64>, ttl_secs: Option<u64>) -> Self {
+        Self {
+            capacity: match capacity {
+                Some(n) => n,
+                None => Self::DEFAULT_CAPACITY,
+            },
+            ttl_secs: match ttl_secs {
+                Some(n) => n,
+                None => Self::DEFAULT_TTL_SECS,
+            },
+        }
+    }
+}
+
 /// A Rust struct stored as rows of one table. Implemented by `#[derive(Repository)]`.
 pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// The Rust name, used in errors and spans.
@@ -87,6 +122,8 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     const INDEXES: &'static [&'static [&'static str]];
     /// Whether every write appends to the audit log (`#[repo(audit)]`).
     const AUDIT: Audit = Audit::Off;
+    /// Whether reads may be served from the `Db`'s cache, and how (`#[repo(cache)]`).
+    const CACHE: Option<CachePolicy> = None;
 
     /// The primary key's Rust type: the key field's type, or for a composite key the tuple of
     /// the key fields' types in declaration order (`repo.get((playlist_id, track_id))`).
@@ -110,6 +147,13 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     }
     /// Build the entity from a row holding every column in [`COLUMNS`](Entity::COLUMNS) order.
     fn decode(row: &Row) -> Result<Self, sqlx::Error>;
+    /// Build the entity from the values [`push_values`](Entity::push_values) made of one, in
+    /// [`COLUMNS`](Entity::COLUMNS) order (how a cached row is read back); `None` when a field
+    /// cannot be read back so ([`DbField::from_value`]).
+    fn from_values(values: &[Value]) -> Option<Self> {
+        let _ = values;
+        None
+    }
     /// Statements of this entity whose text never changes, built on first use.
     fn statements() -> &'static StatementCache;
 

@@ -53,6 +53,12 @@ impl DbField for NaiveDateTime {
     fn null_value() -> Value {
         Value::ChronoDateTime(None)
     }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::ChronoDateTime(Some(value)) => Some(*value),
+            _ => None,
+        }
+    }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.naive_timestamp(index)
     }
@@ -71,6 +77,12 @@ impl DbField for NaiveTime {
     }
     fn null_value() -> Value {
         Value::ChronoTime(None)
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::ChronoTime(Some(value)) => Some(*value),
+            _ => None,
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.try_get(index)
@@ -91,6 +103,12 @@ impl DbField for u32 {
     fn null_value() -> Value {
         Value::BigInt(None)
     }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::BigInt(Some(value)) => u32::try_from(*value).ok(),
+            _ => None,
+        }
+    }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         let stored: i64 = row.try_get(index)?;
         Self::try_from(stored).map_err(|_| crate::row::out_of_range(index, stored, "u32"))
@@ -110,6 +128,12 @@ impl DbField for u64 {
     }
     fn null_value() -> Value {
         Value::BigUnsigned(None)
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::BigUnsigned(Some(value)) => Some(*value),
+            _ => None,
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.unsigned(index)
@@ -134,6 +158,12 @@ impl DbField for IpAddr {
     fn null_value() -> Value {
         Value::IpNetwork(None)
     }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::IpNetwork(Some(network)) => Some(network.ip()),
+            _ => None,
+        }
+    }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.ip(index)
     }
@@ -157,6 +187,12 @@ impl DbField for rust_decimal::Decimal {
     }
     fn null_value() -> Value {
         Value::Decimal(None)
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Decimal(Some(value)) => Some(*value),
+            _ => None,
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.decimal(index)

@@ -118,6 +118,7 @@ pub mod backend;
 // Execution: the pool, sessions, running statements.
 pub mod db;
 pub mod exec;
+mod read_cache;
 pub mod session;
 mod settings;
 mod transaction;
@@ -125,6 +126,7 @@ mod transaction;
 pub mod repository;
 // Features, each built on the repository: the audit log, leases, table setup and checks.
 pub mod audit;
+pub mod cache;
 pub mod lease;
 mod setup;
 pub mod verify;
@@ -135,7 +137,7 @@ pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
 pub use db::{Db, DbOptions, Synchronous};
 pub use dialect::{Backend, Capabilities, Isolation, UpsertSyntax};
-pub use entity::{Audit, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
+pub use entity::{Audit, CachePolicy, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};
 pub use exec::Conn;
 pub use field::{DbEnum, DbField, Decoding};
@@ -191,7 +193,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::conflict::{ConflictAction, Numeric, Ordered};
-    pub use crate::entity::{Audit, ColumnDef, ColumnRole, Entity, KeyPart, StatementCache};
+    pub use crate::entity::{
+        Audit, CachePolicy, ColumnDef, ColumnRole, Entity, KeyPart, StatementCache,
+    };
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;
     pub use crate::field::{AutoKey, DbEnum, DbField, DeletedAt, Timestamp, VersionNumber, json};

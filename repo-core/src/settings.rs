@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cursor::CursorKey;
 use crate::error::{Error, Result};
+use crate::read_cache::ReadCache;
 use crate::retry::RetryPolicy;
 
 /// What every repository of one [`Db`](crate::Db) shares besides the pool.
@@ -15,6 +16,8 @@ pub(crate) struct Settings {
     pub(crate) retry: RetryPolicy,
     /// What was learnt about each entity's table on this database, kept for the `Db`'s life.
     pub(crate) tables: TableFacts,
+    /// The read cache, when the `Db` has one.
+    pub(crate) cache: Option<Arc<dyn ReadCache>>,
 }
 
 /// Facts about entities' tables on one database, each found once (by a catalog read) and kept,
@@ -38,6 +41,14 @@ impl TableFacts {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let fact = facts.get(&(std::any::TypeId::of::<E>(), std::any::TypeId::of::<F>()))?;
         Arc::clone(fact).downcast::<F>().ok()
+    }
+
+    /// Forget every fact about entity `E`'s table (it was created or dropped).
+    pub(crate) fn forget<E: 'static>(&self) {
+        self.facts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(entity, _), _| *entity != std::any::TypeId::of::<E>());
     }
 
     /// Keep `fact` about entity `E`'s table.
@@ -64,7 +75,11 @@ const MIN_CURSOR_KEY: usize = 16;
 impl Settings {
     /// The settings of a new `Db`: cursors sealed with a key derived from `cursor_key` (a
     /// random one when `None`), units of work retried as `retry` says.
-    pub(crate) fn new(cursor_key: Option<&[u8]>, retry: RetryPolicy) -> Result<Self> {
+    pub(crate) fn new(
+        cursor_key: Option<&[u8]>,
+        retry: RetryPolicy,
+        cache: Option<Arc<dyn ReadCache>>,
+    ) -> Result<Self> {
         let cursor_key = match cursor_key {
             Some(key) if key.len() < MIN_CURSOR_KEY => {
                 return Err(Error::validation(
@@ -88,6 +103,7 @@ impl Settings {
             cursor_key,
             retry,
             tables: TableFacts::default(),
+            cache,
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::entity::Entity;
 use crate::error::Result;
 use crate::exec::Conn;
 use crate::repository::audit_log::AuditEntry;
-use crate::repository::classify_error;
+use crate::repository::{Repository, classify_error};
 use crate::schema::{create_statements, drop_statements};
 use crate::statements::Statement;
 
@@ -29,10 +29,21 @@ impl Db {
     }
 }
 
+/// Run `statements`, which create or drop `E`'s table: what was learnt about the table is
+/// forgotten, and so is every cached read of it.
 async fn run<E: Entity>(conn: Conn<'_>, statements: Vec<String>) -> Result<()> {
+    let guard = Repository::<E>::new(conn).writing();
+    let mut result = Ok(());
     for sql in statements {
-        conn.execute_as(Statement::new(sql, Vec::new()), classify_error::<E>)
-            .await?;
+        result = conn
+            .execute_as(Statement::new(sql, Vec::new()), classify_error::<E>)
+            .await
+            .map(drop);
+        if result.is_err() {
+            break;
+        }
     }
-    Ok(())
+    conn.settings().tables.forget::<E>();
+    guard.done(None).await;
+    result
 }

@@ -37,10 +37,10 @@ const CORE: &[(&str, &[&str])] = &[
     ("backend", &["backend"]),
     (
         "execution",
-        &["settings", "session", "db", "exec", "transaction"],
+        &["read_cache", "settings", "session", "db", "exec", "transaction"],
     ),
     ("repository", &["repository"]),
-    ("features", &["audit", "lease", "setup", "verify"]),
+    ("features", &["audit", "cache", "lease", "setup", "verify"]),
 ];
 
 /// `repo-derive`'s layers: the attribute grammar, the models read from it, the rules a model
@@ -84,7 +84,11 @@ fn statements_name_no_driver() {
             }
         }
     }
-    assert!(found.is_empty(), "the statements layer names the driver:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the statements layer names the driver:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

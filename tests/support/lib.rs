@@ -35,6 +35,14 @@ pub async fn postgres(test: &str) -> Db {
 
 /// [`postgres`] with pool options.
 pub async fn postgres_with(test: &str, options: repo_core::DbOptions) -> Db {
+    let scoped = postgres_fresh_url(test).await;
+    Db::connect_with(&scoped, options)
+        .await
+        .unwrap_or_else(|e| unreachable(&postgres_url(), &e))
+}
+
+/// The URL of a fresh PostgreSQL schema named after `test` (on the search path).
+pub async fn postgres_fresh_url(test: &str) -> String {
     let url = postgres_url();
     let admin = Db::connect(&url)
         .await
@@ -49,10 +57,7 @@ pub async fn postgres_with(test: &str, options: repo_core::DbOptions) -> Db {
     .unwrap_or_else(|e| unreachable(&url, &e));
     admin.close().await;
     let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    Db::connect_with(&scoped, options)
-        .await
-        .unwrap_or_else(|e| unreachable(&url, &e))
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
 /// A pool on a fresh SQLite database file named after `test`.
@@ -62,13 +67,19 @@ pub async fn sqlite(test: &str) -> Db {
 
 /// [`sqlite`] with pool options.
 pub async fn sqlite_with(test: &str, options: repo_core::DbOptions) -> Db {
+    Db::connect_with(&sqlite_fresh_url(test), options)
+        .await
+        .expect("open a SQLite file")
+}
+
+/// The URL of a fresh SQLite database file named after `test`.
+#[must_use]
+pub fn sqlite_fresh_url(test: &str) -> String {
     let path = std::env::temp_dir().join(format!("repo-test-{}-{test}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Db::connect_with(&format!("sqlite://{}", path.display()), options)
-        .await
-        .expect("open a SQLite file")
+    format!("sqlite://{}", path.display())
 }
 
 /// The MariaDB server the tests use unless `REPO_TEST_MYSQL_URL` names another.
@@ -96,6 +107,14 @@ pub async fn mysql(test: &str) -> Db {
 
 /// [`mysql`] with pool options.
 pub async fn mysql_with(test: &str, options: repo_core::DbOptions) -> Db {
+    let scoped = mysql_fresh_url(test).await;
+    Db::connect_with(&scoped, options)
+        .await
+        .unwrap_or_else(|e| mysql_unreachable(&mysql_url(), &e))
+}
+
+/// The URL of a fresh MariaDB database named after `test`.
+pub async fn mysql_fresh_url(test: &str) -> String {
     let url = mysql_url();
     let admin = Db::connect(&url)
         .await
@@ -123,13 +142,73 @@ pub async fn mysql_with(test: &str, options: repo_core::DbOptions) -> Db {
         .split_once('?')
         .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    let scoped = match query {
+    match query {
         Some(query) => format!("{server}/{database}?{query}"),
         None => format!("{server}/{database}"),
-    };
-    Db::connect_with(&scoped, options)
+    }
+}
+
+/// The URL of a fresh database named after `test` on `backend`.
+pub async fn fresh_url(backend: repo_core::Backend, test: &str) -> String {
+    match backend {
+        repo_core::Backend::Postgres => postgres_fresh_url(test).await,
+        repo_core::Backend::MySql => mysql_fresh_url(test).await,
+        _ => sqlite_fresh_url(test),
+    }
+}
+
+/// The Redis server the tests use unless `REPO_TEST_REDIS_URL` names another.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// The Redis URL under test, once it answered a `PING`.
+pub async fn redis_url() -> String {
+    let url = std::env::var("REPO_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
+    let address = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:6379")
+        .to_owned();
+    if let Err(error) = ping_redis(&address).await {
+        panic!(
+            "Redis is not reachable at {url}: {error}\n\
+             Start the local server with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379 \
+             --save \"\" --appendonly no` (`apt-get install redis-server` if it is missing), \
+             or point REPO_TEST_REDIS_URL at another server."
+        );
+    }
+    url
+}
+
+/// Send `PING` to the Redis at `address` (`host:port`) and read `+PONG`.
+pub async fn ping_redis(address: &str) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    .map_err(|_| std::io::Error::other("connect timed out"))??;
+    stream.write_all(b"PING\r\n").await?;
+    let mut answer = [0u8; 7];
+    tokio::time::timeout(std::time::Duration::from_secs(2), stream.read_exact(&mut answer))
         .await
-        .unwrap_or_else(|e| mysql_unreachable(&url, &e))
+        .map_err(|_| std::io::Error::other("no answer"))??;
+    if &answer == b"+PONG\r\n" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "answered {:?}",
+            String::from_utf8_lossy(&answer)
+        )))
+    }
+}
+
+/// A namespace of this test process's own, for the Redis keys of its caches: runs of the same
+/// tests in other processes share the server but not the entries.
+#[must_use]
+pub fn cache_namespace() -> String {
+    format!("test-{}", std::process::id())
 }
 
 /// Run each listed `async fn(Db)` once on SQLite, PostgreSQL and MariaDB, as the tests

@@ -8,6 +8,7 @@
 //! backend is one file here and one in `dialect/`, one variant in each enum, and its cargo
 //! feature.
 
+mod cache_facts;
 pub(crate) mod catalog;
 pub(crate) mod classify;
 pub mod db_enum;

@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::dialect::Backend;
 use crate::dialect::dispatch;
 use crate::error::{Error, Result};
+use crate::read_cache::WriteGuard;
 use crate::row::Row;
 use crate::session::Session;
 use crate::settings::Settings;
@@ -147,18 +148,43 @@ impl<'a> Conn<'a> {
     }
 
     /// Run a statement; the number of rows it affected.
+    ///
+    /// A statement that writes makes the read cache forget every cached table its text names
+    /// (see the README section "A read cache").
     pub async fn execute(&self, statement: Statement) -> Result<u64> {
-        self.execute_as(statement, classify_untyped).await
+        let guard = self.writing(&statement);
+        let done = self.execute_as(statement, classify_untyped).await;
+        if let Some(guard) = guard {
+            guard.done(None).await;
+        }
+        done
     }
 
     /// Run a query; all its rows, undecoded (see [`fetch`](Conn::fetch) for writes).
     pub async fn fetch_all(&self, statement: Statement) -> Result<Vec<Row>> {
-        self.fetch_all_as(statement, classify_untyped).await
+        let guard = self.writing(&statement);
+        let rows = self.fetch_all_as(statement, classify_untyped).await;
+        if let Some(guard) = guard {
+            guard.done(None).await;
+        }
+        rows
     }
 
     /// Run a query; its first row, if any.
     pub async fn fetch_optional(&self, statement: Statement) -> Result<Option<Row>> {
-        self.fetch_optional_as(statement, classify_untyped).await
+        let guard = self.writing(&statement);
+        let row = self.fetch_optional_as(statement, classify_untyped).await;
+        if let Some(guard) = guard {
+            guard.done(None).await;
+        }
+        row
+    }
+
+    /// The read cache's guard of `statement`, a statement not built by the framework, when it
+    /// writes and the `Db` has a cache.
+    pub(crate) fn writing(&self, statement: &Statement) -> Option<WriteGuard<'a>> {
+        (self.settings().cache.is_some() && !crate::session::is_read_only(statement.sql()))
+            .then(|| WriteGuard::new(*self, None, false, Some(statement.sql())))
     }
 
     pub(crate) async fn execute_as(

@@ -45,9 +45,21 @@ impl<'a> Conn<'a> {
     /// The rows are handed over undecoded, after the statement ran: for a write that returns
     /// rows, decode them through the repository (`fetch_entities_statement`, `fetch_rows`),
     /// which reads them before the write may stand.
+    ///
+    /// A statement that writes makes the read cache forget every cached table its text names,
+    /// once the stream ends or is dropped.
     #[must_use]
     pub fn fetch(self, statement: Statement) -> BoxStream<'a, Result<Row>> {
-        self.fetch_as(statement, classify_untyped)
+        let Some(guard) = self.writing(&statement) else {
+            return self.fetch_as(statement, classify_untyped);
+        };
+        let rows = self.fetch_as(statement, classify_untyped);
+        Box::pin(async_stream::stream! {
+            for await row in rows {
+                yield row;
+            }
+            guard.done(None).await;
+        })
     }
 
     pub(crate) fn fetch_as(

@@ -42,6 +42,12 @@ impl<T: DbEnum> DbField for T {
     fn null_value() -> Value {
         Value::Enum(OptionEnum::None(T::TYPE_NAME.into()))
     }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Enum(OptionEnum::Some(label)) => T::from_label(&label.value),
+            _ => None,
+        }
+    }
     /// Decoded by the enum's sqlx `Decode` impl (see [`db_enum`](crate::db_enum)): a label the
     /// enum does not know is an error naming the label, the enum and the column.
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {

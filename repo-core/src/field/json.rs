@@ -17,6 +17,16 @@ pub fn to_value<T: Serialize>(value: &T, field: &str) -> crate::Result<Value> {
     }
 }
 
+/// A JSON field back from the value [`to_value`] made.
+#[must_use]
+pub fn from_value<T: DeserializeOwned>(value: &Value) -> Option<T> {
+    match value {
+        Value::Json(Some(json)) => serde_json::from_value((**json).clone()).ok(),
+        Value::Json(None) => serde_json::from_value(serde_json::Value::Null).ok(),
+        _ => None,
+    }
+}
+
 /// Decode a JSON field.
 pub fn decode<T: DeserializeOwned>(row: &Row, index: usize) -> Result<T, sqlx::Error> {
     let json: Option<serde_json::Value> = if row.is_null(index)? {

@@ -69,6 +69,16 @@ pub trait DbField: Sized + Send + Sync + 'static {
     fn to_value(&self) -> Value;
     /// A typed NULL of this column's type (so PostgreSQL knows the parameter's type).
     fn null_value() -> Value;
+    /// The field back from a value [`to_value`](DbField::to_value) made: how a cached row is
+    /// read back. `None` when it cannot be; the default, so a type of your own that does not
+    /// implement it keeps its entity out of the cache (with a warning the first time). A type
+    /// that delegates to another can read back as that type does:
+    /// `fn from_value(value: &Value) -> Option<Self> { i64::from_value(value).map(Cents) }`.
+    #[must_use]
+    fn from_value(value: &Value) -> Option<Self> {
+        let _ = value;
+        None
+    }
     /// Decode the column at `index` of `row`.
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error>;
     /// The column type on `backend`, for generated schema.

@@ -29,6 +29,12 @@ macro_rules! native_field {
             fn null_value() -> Value {
                 Value::$variant(None)
             }
+            fn from_value(value: &Value) -> Option<Self> {
+                match value {
+                    Value::$variant(Some(value)) => Some(value.clone()),
+                    _ => None,
+                }
+            }
             fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
                 row.$decode(index)
             }
@@ -115,6 +121,12 @@ impl DbField for DateTime<Utc> {
     fn null_value() -> Value {
         Value::ChronoDateTimeUtc(None)
     }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::ChronoDateTimeUtc(Some(value)) => Some(*value),
+            _ => None,
+        }
+    }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.timestamp(index)
     }
@@ -136,6 +148,12 @@ impl DbField for serde_json::Value {
     }
     fn null_value() -> Value {
         Value::Json(None)
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Json(Some(json)) => Some((**json).clone()),
+            _ => None,
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.try_get(index)
@@ -160,6 +178,18 @@ impl DbField for Vec<f32> {
     }
     fn null_value() -> Value {
         Value::Array(ArrayType::Float, None)
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Array(ArrayType::Float, Some(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Float(Some(x)) => Some(*x),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         row.floats(index)
@@ -187,6 +217,13 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
     }
     fn null_value() -> Value {
         T::null_value()
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        if !value.is_some() {
+            Some(None)
+        } else {
+            T::from_value(value).map(Some)
+        }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         if row.is_null(index)? {

@@ -255,7 +255,7 @@ impl<E: Entity> Repository<'_, E> {
                 statements::name_existing_keys::<E>(backend, &mut values, chunk, &before)?;
             }
             let after = self
-                .fetch_entities_statement(Statement::new(sql, values))
+                .fetch_changed(Statement::new(sql, values))
                 .await
                 .map_err(|e| match upsert {
                     Some(_) => crate::backend::upsert_errors::upsert_error::<E>(backend, e),

@@ -64,6 +64,12 @@ impl DbField for AuditOperation {
     fn null_value() -> sea_query::Value {
         sea_query::Value::String(None)
     }
+    fn from_value(value: &sea_query::Value) -> Option<Self> {
+        let label = String::from_value(value)?;
+        Self::ALL
+            .into_iter()
+            .find(|operation| operation.label() == label)
+    }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
         let label: String = row.try_get(index)?;
         Self::ALL

@@ -208,6 +208,7 @@ impl<E: Entity> Repository<'_, E> {
                 Ok(Statement::new(sql, values))
             })
         };
+        let guard = self.writing();
         let done = self
             .conn
             .atomic(
@@ -216,6 +217,7 @@ impl<E: Entity> Repository<'_, E> {
                 classify_error::<E>,
             )
             .await;
+        guard.done(None).await;
         let (written, returned) = match self.named(done).await {
             Ok(done) => done,
             Err(error) if kind == BulkKind::Insert => return Err(error),
@@ -263,7 +265,7 @@ impl<E: Entity> Repository<'_, E> {
             statements::name_existing_keys::<E>(backend, &mut values, chunk, &existing)?;
             let statement = Statement::new(sql, values);
             let written = if kind == BulkKind::UpsertReturning {
-                self.fetch_entities_statement(statement)
+                self.fetch_changed(statement)
                     .await
                     .map(|rows| stored.extend(rows))
             } else {

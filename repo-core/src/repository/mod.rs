@@ -10,6 +10,7 @@ mod audit;
 pub(crate) mod audit_log;
 mod base;
 mod bulk;
+mod cached;
 mod constraint_names;
 mod filtered;
 mod new;
@@ -298,10 +299,12 @@ impl<'a, E: Entity> Repository<'a, E> {
         let decode = |row: &Row| row.decode::<R>().map_err(Error::from);
         if returned::writes(&statement) {
             // Rows a write returns are read before the write stands (see `returned`).
+            let guard = self.writing_custom(statement.sql());
             let rows = self
                 .conn
                 .fetch_all_undoable(statement, classify_error::<E>, decode)
                 .await;
+            guard.done(None).await;
             return self.named(rows).await;
         }
         let rows = self
@@ -318,12 +321,14 @@ impl<'a, E: Entity> Repository<'a, E> {
     ) -> Result<Option<R>> {
         let statement = self.statement(statement);
         if returned::writes(&statement) {
+            let guard = self.writing_custom(statement.sql());
             let rows = self
                 .conn
                 .fetch_all_undoable(statement, classify_error::<E>, |row: &Row| {
                     row.decode::<R>().map_err(Error::from)
                 })
                 .await;
+            guard.done(None).await;
             return Ok(self.named(rows).await?.into_iter().next());
         }
         let row = self
@@ -336,10 +341,15 @@ impl<'a, E: Entity> Repository<'a, E> {
 
     /// Run a statement that returns no rows; the number of rows it affected.
     pub async fn execute(&self, statement: &dyn RunnableStatement) -> Result<u64> {
+        let statement = self.statement(statement);
+        let guard = returned::writes(&statement).then(|| self.writing_custom(statement.sql()));
         let done = self
             .conn
-            .execute_as(self.statement(statement), classify_error::<E>)
+            .execute_as(statement, classify_error::<E>)
             .await;
+        if let Some(guard) = guard {
+            guard.done(None).await;
+        }
         self.named(done).await
     }
 
@@ -356,6 +366,13 @@ impl<'a, E: Entity> Repository<'a, E> {
         }
     }
 
+    /// Run `statement`, a write the framework built that returns every row it changes (an
+    /// `UPDATE … RETURNING`, an upsert): the rows, decoded before the write stands; the read
+    /// cache forgets those rows.
+    pub(crate) async fn fetch_changed(&self, statement: Statement) -> Result<Vec<E>> {
+        self.fetch_written(statement, false, true).await
+    }
+
     /// Run raw SQL text with its values: the escape hatch for what sea-query cannot say.
     ///
     /// A statement that writes and returns rows (anything but a `SELECT`) has its rows decoded
@@ -363,7 +380,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// written.
     pub async fn fetch_entities_statement(&self, statement: Statement) -> Result<Vec<E>> {
         if returned::writes(&statement) {
-            return self.fetch_written(statement, false).await;
+            return self.fetch_written(statement, false, false).await;
         }
         let rows = self.conn.fetch_all_as(statement, classify_error::<E>).await;
         let rows = self.named(rows).await?;
@@ -375,7 +392,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub async fn fetch_entity_statement(&self, statement: Statement) -> Result<Option<E>> {
         if returned::writes(&statement) {
             return Ok(self
-                .fetch_written(statement, false)
+                .fetch_written(statement, false, false)
                 .await?
                 .into_iter()
                 .next());

@@ -45,7 +45,7 @@ impl<E: Entity> Repository<'_, E> {
             let mut values = Vec::with_capacity(E::COLUMNS.len());
             insert_values(entity, now(), &mut values)?;
             let sql = self.cached(Fixed::Insert);
-            self.fetch_written(Statement::new(sql, values), true)
+            self.fetch_written(Statement::new(sql, values), true, true)
                 .await?
                 .into_iter()
                 .next()
@@ -80,7 +80,7 @@ impl<E: Entity> Repository<'_, E> {
             let values = statements::update_values(entity, now())?;
             let update = Statement::new(self.fixed(Fixed::Update), values);
             if self.backend().capabilities().returning_on_update {
-                return match self.fetch_entity_statement(update).await? {
+                return match self.fetch_changed(update).await?.into_iter().next() {
                     Some(row) => Ok(row),
                     None => Err(self.missing_or_stale(entity).await),
                 };
@@ -91,7 +91,7 @@ impl<E: Entity> Repository<'_, E> {
                 .atomically(move |repo| {
                     let (update, key) = (update.clone(), key.clone());
                     Box::pin(async move {
-                        if repo.execute_statement(update).await? == 0 {
+                        if repo.execute_on_key(update, &key).await? == 0 {
                             return Ok(None);
                         }
                         repo.fetch_by_key(key).await
@@ -134,12 +134,13 @@ impl<E: Entity> Repository<'_, E> {
                 return Ok(n > 0);
             }
             let sql = self.fixed(Fixed::Delete);
+            let key = id.key_values();
             let values = if E::soft_delete_column().is_some() {
-                statements::soft_delete_values::<E>(id.key_values(), now())
+                statements::soft_delete_values::<E>(key.clone(), now())
             } else {
-                id.key_values()
+                key.clone()
             };
-            let n = self.execute_statement(Statement::new(sql, values)).await?;
+            let n = self.execute_on_key(Statement::new(sql, values), &key).await?;
             record_rows(n);
             Ok(n > 0)
         }
@@ -230,8 +231,9 @@ impl<E: Entity> Repository<'_, E> {
         let mut values = Vec::with_capacity(E::COLUMNS.len());
         statements::upsert_values(self.backend(), entity, now(), &mut values)?;
         let stored = self
-            .fetch_entity_statement(Statement::new(sql, values))
+            .fetch_changed(Statement::new(sql, values))
             .await
+            .map(|rows| rows.into_iter().next())
             .map_err(|e| crate::backend::upsert_errors::upsert_error::<E>(self.backend(), e))
             .map_err(|e| statements::stale_upsert(entity, e))?;
         match stored {

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::exec::Statement;
 use crate::filter::Filter;
 use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
+use crate::read_cache::{Entry, ReadKey};
 use crate::statements::{self, View, build_fixed};
 
 impl<E: Entity> Repository<'_, E> {
@@ -46,7 +47,68 @@ impl<E: Entity> Repository<'_, E> {
     /// The row with primary key `key` (a bound value), in this repository's view.
     pub(crate) async fn fetch_by_key(&self, key: Vec<Value>) -> Result<Option<E>> {
         let sql = self.fixed(Fixed::SelectById);
-        self.fetch_entity_statement(Statement::new(sql, key)).await
+        if !self.may_cache() {
+            return self.fetch_entity_statement(Statement::new(sql, key)).await;
+        }
+        let view = match self.view {
+            View::Live => 0,
+            View::All => 1,
+            View::Deleted => 2,
+        };
+        let statement = Statement::new(sql, key.clone());
+        self.read_through(
+            ReadKey::Row { view, key: &key },
+            || self.fetch_entity_statement(statement),
+            |row| Some(Entry::Rows(row.iter().map(values_of).collect::<Option<_>>()?)),
+            |entry| Some(entry.entities::<E>()?.into_iter().next()),
+        )
+        .await
+    }
+
+    /// Whether reads may go through the read cache: `E` is cached and the `Db` has a cache.
+    fn may_cache(&self) -> bool {
+        E::CACHE.is_some() && self.conn.settings().cache.is_some()
+    }
+
+    /// The entities `statement` (a query of every column) selects, through the read cache.
+    async fn fetch_cached(&self, statement: Statement) -> Result<Vec<E>> {
+        if !self.may_cache() {
+            return self.fetch_entities_statement(statement).await;
+        }
+        let (sql, values) = (statement.sql().to_owned(), statement.values().to_vec());
+        self.read_through(
+            ReadKey::Query {
+                sql: &sql,
+                values: &values,
+            },
+            || self.fetch_entities_statement(statement),
+            |rows| Some(Entry::Rows(rows.iter().map(values_of).collect::<Option<_>>()?)),
+            Entry::entities::<E>,
+        )
+        .await
+    }
+
+    /// The number `load` (running `statement`) counts, through the read cache.
+    async fn count_cached<F>(&self, statement: &Statement, load: impl FnOnce() -> F) -> Result<u64>
+    where
+        F: Future<Output = Result<u64>>,
+    {
+        if !self.may_cache() {
+            return load().await;
+        }
+        self.read_through(
+            ReadKey::Query {
+                sql: statement.sql(),
+                values: statement.values(),
+            },
+            load,
+            |n| Some(Entry::Count(*n)),
+            |entry| match entry {
+                Entry::Count(n) => Some(*n),
+                Entry::Rows(_) => None,
+            },
+        )
+        .await
     }
 
     // ----- reads --------------------------------------------------------------------------
@@ -83,7 +145,7 @@ impl<E: Entity> Repository<'_, E> {
             let total = self.count_condition(condition.clone()).await?;
             let items = if total > page.offset {
                 let select = statements::page(self.backend(), condition, &page);
-                self.fetch_entities(&select).await?
+                self.fetch_cached(self.statement(&select)).await?
             } else {
                 Vec::new()
             };
@@ -103,7 +165,7 @@ impl<E: Entity> Repository<'_, E> {
     pub async fn find_all(&self, filter: Filter<E>) -> Result<Vec<E>> {
         async {
             let select = statements::select_by_key::<E>(self.within(filter));
-            self.fetch_entities(&select).await
+            self.fetch_cached(self.statement(&select)).await
         }
         .instrument(span::<E>("find_all"))
         .await
@@ -114,7 +176,7 @@ impl<E: Entity> Repository<'_, E> {
         async {
             let select = statements::select_by_key::<E>(self.within(filter));
             let statement = self.statement(&select).with_literal_limit(1);
-            self.fetch_entity_statement(statement).await
+            Ok(self.fetch_cached(statement).await?.into_iter().next())
         }
         .instrument(span::<E>("find_one"))
         .await
@@ -129,29 +191,36 @@ impl<E: Entity> Repository<'_, E> {
 
     async fn count_condition(&self, condition: Condition) -> Result<u64> {
         let select = statements::count::<E>(condition);
-        let row = self
-            .conn
-            .fetch_optional_as(self.statement(&select), classify_error::<E>)
-            .await?;
-        let count: i64 = match row {
-            Some(row) => row.try_get(0).map_err(Error::from)?,
-            None => 0,
-        };
-        Ok(count as u64)
+        let statement = self.statement(&select);
+        let key = statement.clone();
+        self.count_cached(&key, || async {
+            let row = self
+                .conn
+                .fetch_optional_as(statement, classify_error::<E>)
+                .await?;
+            let count: i64 = match row {
+                Some(row) => row.try_get(0).map_err(Error::from)?,
+                None => 0,
+            };
+            Ok(count as u64)
+        })
+        .await
     }
 
     /// Whether any row matches `filter`.
     pub async fn exists(&self, filter: Filter<E>) -> Result<bool> {
         async {
             let select = statements::exists::<E>(self.within(filter));
-            let row = self
-                .conn
-                .fetch_optional_as(
-                    self.statement(&select).with_literal_limit(1),
-                    classify_error::<E>,
-                )
-                .await?;
-            Ok(row.is_some())
+            let statement = self.statement(&select).with_literal_limit(1);
+            let key = statement.clone();
+            let found = self.count_cached(&key, || async {
+                let row = self
+                    .conn
+                    .fetch_optional_as(statement, classify_error::<E>)
+                    .await?;
+                Ok(u64::from(row.is_some()))
+            });
+            Ok(found.await? > 0)
         }
         .instrument(span::<E>("exists"))
         .await
@@ -214,7 +283,7 @@ impl<'a, E: Entity> Repository<'a, E> {
         async {
             let statement = self.keyset_statement(filter, &request)?;
             let (keys, signature) = request.keys::<E>();
-            let mut items = self.fetch_entities_statement(statement).await?;
+            let mut items = self.fetch_cached(statement).await?;
             let more = items.len() as u64 > request.limit;
             items.truncate(request.limit as usize);
             let next = match (more, items.last()) {
@@ -237,4 +306,11 @@ impl<'a, E: Entity> Repository<'a, E> {
         .instrument(span::<E>("find_keyset"))
         .await
     }
+}
+
+/// The values of every column of `entity`, as a cache entry holds them.
+fn values_of<E: Entity>(entity: &E) -> Option<Vec<Value>> {
+    let mut values = Vec::with_capacity(E::COLUMNS.len());
+    entity.push_values(&mut values).ok()?;
+    Some(values)
 }

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use super::{Repository, classify_error, decode, record_rows};
 use crate::backend::Table;
-use crate::entity::Entity;
+use crate::entity::{Entity, Key as _};
 use crate::error::{Error, Result};
 use crate::exec::Statement;
 use crate::field::Decoding;
+use crate::read_cache::Rows;
 
 /// What a write returning rows of one entity may skip, as the connected database showed.
 #[derive(Debug)]
@@ -119,7 +120,33 @@ impl<E: Entity> Repository<'_, E> {
     /// Run `statement`, a write returning rows of `E`, and decode them; `inserted`: an insert,
     /// whose rows hold what it wrote and what the database generated. Where a row might not
     /// decode, the write stands only once every row did (see the module docs).
+    ///
+    /// `built`: the framework built the statement, and it returns every row it changes, so
+    /// the read cache forgets those rows alone; otherwise the whole table, and every cached
+    /// table the text names.
     pub(crate) async fn fetch_written(
+        &self,
+        statement: Statement,
+        inserted: bool,
+        built: bool,
+    ) -> Result<Vec<E>> {
+        let guard = if built {
+            self.writing()
+        } else {
+            self.writing_custom(statement.sql())
+        };
+        let result = self.fetch_written_unguarded(statement, inserted).await;
+        let keys = match &result {
+            Ok(rows) if built && guard.wants_keys() => {
+                Some(Rows::Keys(rows.iter().map(|row| row.id().key_values()).collect()))
+            }
+            _ => None,
+        };
+        guard.done(keys).await;
+        result
+    }
+
+    async fn fetch_written_unguarded(
         &self,
         statement: Statement,
         inserted: bool,

@@ -13,6 +13,7 @@ use super::{Repository, classify_error, now};
 use crate::entity::Entity;
 use crate::entity::Key as _;
 use crate::error::Result;
+use crate::read_cache::Rows;
 use crate::exec::{Conn, Statement};
 use crate::filter::Filter;
 use futures_util::future::BoxFuture;
@@ -156,7 +157,7 @@ impl<E: Entity> Repository<'_, E> {
             update
                 .cond_where(condition)
                 .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
-            return self.fetch_entities(&update).await;
+            return self.fetch_changed(self.statement(&update)).await;
         }
         let mut select = crate::statements::key_select::<E>(update.condition.clone());
         select.lock(LockType::Update);
@@ -254,7 +255,7 @@ impl<E: Entity> Repository<'_, E> {
         statement
             .and_where(crate::statements::key_expr::<E>().in_subquery(keys))
             .returning(Query::returning().columns(E::COLUMNS.iter().map(|c| c.name)));
-        self.fetch_entities(&statement).await
+        self.fetch_changed(self.statement(&statement)).await
     }
 
     /// The fallback without `UPDATE … RETURNING`, and the way of audited updates: in one
@@ -355,9 +356,22 @@ impl<E: Entity> Repository<'_, E> {
         }
     }
 
-    /// Run a statement for the entity; rows affected, with errors named as the schema does.
+    /// Run a write the framework built for the entity, which may change any row; rows
+    /// affected, with errors named as the schema does.
     pub(crate) async fn execute_statement(&self, statement: Statement) -> Result<u64> {
+        let guard = self.writing();
         let done = self.conn.execute_as(statement, classify_error::<E>).await;
+        guard.done(None).await;
+        self.named(done).await
+    }
+
+    /// [`execute_statement`](Repository::execute_statement) of a write that changes the row
+    /// with primary key `key` alone.
+    pub(crate) async fn execute_on_key(&self, statement: Statement, key: &[sea_query::Value]) -> Result<u64> {
+        let guard = self.writing();
+        let done = self.conn.execute_as(statement, classify_error::<E>).await;
+        let keys = guard.wants_keys().then(|| Rows::Keys(vec![key.to_vec()]));
+        guard.done(keys).await;
         self.named(done).await
     }
 }

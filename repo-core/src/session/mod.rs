@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::backend::{Pool, Tx};
 use crate::dialect::Backend;
 use crate::error::{Error, Result};
+use crate::read_cache::Written;
 use crate::settings::Settings;
 
 /// A unit of work: a transaction that several repositories share.
@@ -69,6 +70,13 @@ pub struct Session {
     /// Set when a group was dropped before it ended (its call was cancelled): its writes may
     /// be in the transaction without their log entries, so the unit of work must not commit.
     abandoned: std::sync::atomic::AtomicBool,
+    /// What the session's writes changed: the read cache forgets it at commit, and reads of a
+    /// table written here go to the database until then.
+    written: std::sync::Mutex<Written>,
+    /// Whether the session sees each commit of other units of work as the cache does (a read
+    /// committed transaction, or SQLite's, which holds the write lock): then its reads of
+    /// tables it has not written may be served from the cache.
+    sees_commits: bool,
 }
 
 /// A group of statements open in a session (see [`Session::open_group`]).
@@ -121,6 +129,13 @@ impl Session {
         guard_writes: bool,
     ) -> Result<Self> {
         let tx = origin.pool.begin(isolation).await?;
+        let backend = origin.pool.backend();
+        let sees_commits = match (backend, isolation) {
+            (Backend::Sqlite, _) | (_, Some(Isolation::ReadCommitted)) => true,
+            // PostgreSQL's default is read committed; MariaDB's repeatable read.
+            (Backend::Postgres, None) => true,
+            _ => false,
+        };
         Ok(Self {
             backend: origin.pool.backend(),
             settings: Arc::clone(origin.settings),
@@ -128,6 +143,8 @@ impl Session {
             groups: Mutex::new(()),
             abandoned: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State::new(tx, guard_writes)),
+            written: std::sync::Mutex::new(Written::default()),
+            sees_commits,
         })
     }
 
@@ -176,6 +193,8 @@ impl Session {
     /// Make every write of the session durable. If an earlier failure aborted the unit of
     /// work, it is rolled back instead and the result is [`Error::SessionAborted`].
     pub async fn commit(self) -> Result<()> {
+        let written = self.take_written();
+        let cache = self.settings.cache.clone();
         let abandoned_group = self.abandoned.load(std::sync::atomic::Ordering::SeqCst);
         let mut state = self.state.into_inner();
         if abandoned_group {
@@ -190,7 +209,43 @@ impl Session {
             return Err(aborted.error());
         }
         let committed = state.tx.commit().await;
+        // A commit that failed may still have happened: the cache forgets what it wrote
+        // either way.
+        if let Some(cache) = cache
+            && !written.is_empty()
+        {
+            cache.invalidate(&written).await;
+        }
         committed.map_err(crate::backend::classify::classify_untyped)
+    }
+
+    /// What the session wrote, taken.
+    fn take_written(&self) -> Written {
+        std::mem::take(
+            &mut *self
+                .written
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Note that the session wrote `rows` of `table`, for the read cache.
+    pub(crate) fn record_written(&self, written: Written) {
+        self.written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(written);
+    }
+
+    /// Whether reads of `table` in this session may be served from the read cache: it sees
+    /// commits as the cache does and has not written the table.
+    pub(crate) fn reads_cache(&self, table: &str) -> bool {
+        self.sees_commits
+            && !self
+                .written
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .touches(table)
     }
 
     /// Undo every write of the session.

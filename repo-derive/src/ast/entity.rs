@@ -98,6 +98,9 @@ pub struct Entity<'a> {
     pub index: Vec<Vec<String>>,
     /// `Some(require_actor)` when every write is audited.
     pub audit: Option<bool>,
+    /// `Some((capacity, ttl_secs))` when reads may be served from the cache, each `None` where
+    /// the default holds.
+    pub cache: Option<(Option<u64>, Option<u64>)>,
     /// The struct's `#[repo(...)]` as written.
     pub repo: StructAttrs,
 }
@@ -272,6 +275,11 @@ pub fn entity<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Entity<'a>> {
         unique,
         index,
         audit: repo.audit.as_ref().map(|audit| audit.require_actor),
+        cache: repo.cache.as_ref().map(|cache| {
+            let number =
+                |lit: &Option<syn::LitInt>| lit.as_ref().and_then(|n| n.base10_parse().ok());
+            (number(&cache.capacity), number(&cache.ttl_secs))
+        }),
         repo,
     })
 }

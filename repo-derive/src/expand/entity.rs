@@ -31,6 +31,9 @@ struct FieldCode {
     /// How two entities order by the field, where it compares in place.
     compare: Option<TokenStream>,
     decode: TokenStream,
+    /// The field read back from the value `to_value` made, bound to a variable named as the
+    /// field: `None` when it cannot be.
+    from_value: TokenStream,
     column_def: TokenStream,
     column_const: TokenStream,
     checks: TokenStream,
@@ -162,6 +165,7 @@ fn field_code(
             to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
             compare: None,
             decode: quote_spanned!(span=> #p::json::decode::<#ty>(row, #index)?),
+            from_value: quote_spanned!(span=> #p::json::from_value::<#ty>(#ident)?),
             column_def: quote! {
                 #p::ColumnDef {
                     name: #name,
@@ -214,6 +218,7 @@ fn field_code(
                 quote_spanned!(span=> #field_ty::compare_key(&self.#ident, &other.#ident)),
             ),
             decode: quote_spanned!(span=> #field_ty::decode(row, #index)?),
+            from_value: quote_spanned!(span=> #field_ty::from_value(#ident)?),
             column_def: quote! {
                 #p::ColumnDef {
                     name: #name,
@@ -313,6 +318,25 @@ fn compare_at(codes: &[FieldCode]) -> TokenStream {
     }
 }
 
+/// `const CACHE` of a cached entity (the trait's default says "not cached").
+fn cache_const(model: &Entity) -> TokenStream {
+    let p = private();
+    let Some((capacity, ttl_secs)) = model.cache else {
+        return quote!();
+    };
+    let option = |n: Option<u64>| {
+        n.map_or_else(
+            || quote!(#p::Option::None),
+            |n| quote!(#p::Option::Some(#n)),
+        )
+    };
+    let (capacity, ttl_secs) = (option(capacity), option(ttl_secs));
+    quote!(
+        const CACHE: #p::Option<#p::CachePolicy> =
+            #p::Option::Some(#p::CachePolicy::new(#capacity, #ttl_secs));
+    )
+}
+
 /// `Entity::SCHEMA`: the declared schema, if any.
 fn schema(model: &Entity) -> TokenStream {
     let p = private();
@@ -381,6 +405,8 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
     let field_checks = field_checks();
     let audit = audit_const(model);
+    let cache = cache_const(model);
+    let from_values: Vec<&TokenStream> = codes.iter().map(|c| &c.from_value).collect();
 
     quote! {
         #[automatically_derived]
@@ -393,6 +419,7 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
             const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];
             const INDEXES: &'static [&'static [&'static str]] = &[#(#index),*];
             #audit
+            #cache
 
             type Id = #id_type;
 
@@ -425,6 +452,15 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
                     })
                 };
                 fields().map_err(|error| row.name_column(error))
+            }
+
+            fn from_values(values: &[#p::Value]) -> #p::Option<Self> {
+                let [#(#idents),*] = values else {
+                    return #p::Option::None;
+                };
+                #p::Option::Some(Self {
+                    #(#idents: #from_values,)*
+                })
             }
 
             fn statements() -> &'static #p::StatementCache {

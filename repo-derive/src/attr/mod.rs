@@ -7,6 +7,11 @@ use syn::{Attribute, Ident, LitStr, Token};
 
 use crate::ctxt::Ctxt;
 
+mod options;
+
+pub use options::{AuditAttr, CacheAttr};
+use options::{audit, cache};
+
 /// Where an attribute sits, to say where a misplaced key belongs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -22,7 +27,7 @@ impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Self::Struct => &[
-                "table", "schema", "unique", "index", "new", "no_new", "audit",
+                "table", "schema", "unique", "index", "new", "no_new", "audit", "cache",
             ],
             Self::Field => &[
                 "primary_key",
@@ -93,14 +98,11 @@ pub struct StructAttrs {
     pub no_new: Option<Ident>,
     /// `audit` or `audit(require_actor)`: every write appends to the audit log.
     pub audit: Option<AuditAttr>,
+    /// `cache` or `cache(capacity = …, ttl_secs = …)`: reads are served from the `Db`'s cache.
+    pub cache: Option<CacheAttr>,
     /// Keys written, valid or not, and the keys misspelled ones were taken for: a key named
     /// here but unset already has its error.
     pub named: Vec<&'static str>,
-}
-
-/// `#[repo(audit)]` or `#[repo(audit(require_actor))]`.
-pub struct AuditAttr {
-    pub require_actor: bool,
 }
 
 #[derive(Default)]
@@ -147,7 +149,7 @@ fn key_of(meta: &ParseNestedMeta) -> String {
 }
 
 /// Consume whatever value an unusable key carries, so parsing can go on to the next key.
-fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+pub(super) fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
         meta.value()?.parse::<syn::Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
@@ -158,7 +160,7 @@ fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     Ok(())
 }
 
-fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, value: T, ident: &Ident) {
+pub(super) fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, value: T, ident: &Ident) {
     if slot.is_some() {
         cx.error_spanned_by(ident, format!("`{ident}` is given twice; keep one"));
     } else {
@@ -223,52 +225,6 @@ fn string(
             format!("`{ident}` takes a string in double quotes: {example}"),
         ),
     }
-    Ok(())
-}
-
-const AUDIT_FORMS: &str = "#[repo(audit)] or #[repo(audit(require_actor))]";
-
-fn audit(cx: &Ctxt, meta: &ParseNestedMeta, slot: &mut Option<AuditAttr>) -> syn::Result<()> {
-    let keyword = meta
-        .path
-        .get_ident()
-        .cloned()
-        .expect("checked by the caller");
-    if meta.input.peek(Token![=]) {
-        cx.error_spanned_by(
-            &meta.path,
-            format!("`audit` takes no value: write {AUDIT_FORMS}"),
-        );
-        return skip_value(meta);
-    }
-    let mut require_actor = false;
-    if meta.input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in meta.input);
-        let options = content.parse_terminated(syn::Meta::parse, Token![,])?;
-        if options.is_empty() {
-            cx.error_spanned_by(
-                &meta.path,
-                format!("`audit()` names no option: write {AUDIT_FORMS}"),
-            );
-        }
-        for option in options {
-            match &option {
-                syn::Meta::Path(path) if path.is_ident("require_actor") => require_actor = true,
-                other => {
-                    let path = other.path();
-                    cx.error_spanned_by(
-                        other,
-                        format!(
-                            "unknown audit option `{}`; the one option is `require_actor`: {AUDIT_FORMS}",
-                            quote::quote!(#path).to_string().replace(' ', "")
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    set_once(cx, slot, AuditAttr { require_actor }, &keyword);
     Ok(())
 }
 
@@ -424,6 +380,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
             "new" => string(cx, meta, &mut out.new, "CreateWidget")?,
             "no_new" => flag(cx, meta, &mut out.no_new)?,
             "audit" => audit(cx, meta, &mut out.audit)?,
+            "cache" => cache(cx, meta, &mut out.cache)?,
             _ => out.index.extend(key_list(cx, meta)?),
         }
         Ok(())

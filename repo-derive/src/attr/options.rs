@@ -1,0 +1,163 @@
+//! The struct keys that take options in parentheses: `audit(...)` and `cache(...)`.
+
+use syn::Token;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parse;
+
+use super::{set_once, skip_value};
+use crate::ctxt::Ctxt;
+
+/// `#[repo(audit)]` or `#[repo(audit(require_actor))]`.
+pub struct AuditAttr {
+    pub require_actor: bool,
+}
+
+/// `#[repo(cache)]` or `#[repo(cache(capacity = 10_000, ttl_secs = 300))]`.
+pub struct CacheAttr {
+    /// Rows kept in the process for the entity, if given.
+    pub capacity: Option<syn::LitInt>,
+    /// Seconds an entry lives at most, if given.
+    pub ttl_secs: Option<syn::LitInt>,
+}
+
+const AUDIT_FORMS: &str = "#[repo(audit)] or #[repo(audit(require_actor))]";
+
+pub(super) fn audit(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    slot: &mut Option<AuditAttr>,
+) -> syn::Result<()> {
+    let keyword = meta
+        .path
+        .get_ident()
+        .cloned()
+        .expect("checked by the caller");
+    if meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`audit` takes no value: write {AUDIT_FORMS}"),
+        );
+        return skip_value(meta);
+    }
+    let mut require_actor = false;
+    if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let options = content.parse_terminated(syn::Meta::parse, Token![,])?;
+        if options.is_empty() {
+            cx.error_spanned_by(
+                &meta.path,
+                format!("`audit()` names no option: write {AUDIT_FORMS}"),
+            );
+        }
+        for option in options {
+            match &option {
+                syn::Meta::Path(path) if path.is_ident("require_actor") => require_actor = true,
+                other => {
+                    let path = other.path();
+                    cx.error_spanned_by(
+                        other,
+                        format!(
+                            "unknown audit option `{}`; the one option is `require_actor`: {AUDIT_FORMS}",
+                            quote::quote!(#path).to_string().replace(' ', "")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    set_once(cx, slot, AuditAttr { require_actor }, &keyword);
+    Ok(())
+}
+
+const CACHE_FORMS: &str = "#[repo(cache)] or #[repo(cache(capacity = 10_000, ttl_secs = 300))]";
+
+pub(super) fn cache(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    slot: &mut Option<CacheAttr>,
+) -> syn::Result<()> {
+    let keyword = meta
+        .path
+        .get_ident()
+        .cloned()
+        .expect("checked by the caller");
+    if meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`cache` takes no value: write {CACHE_FORMS}"),
+        );
+        return skip_value(meta);
+    }
+    let mut found = CacheAttr {
+        capacity: None,
+        ttl_secs: None,
+    };
+    if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let options = content.parse_terminated(syn::Meta::parse, Token![,])?;
+        if options.is_empty() {
+            cx.error_spanned_by(
+                &meta.path,
+                format!("`cache()` names no option: write {CACHE_FORMS}"),
+            );
+        }
+        for option in options {
+            let name = option.path().get_ident().map(ToString::to_string);
+            let slot = match name.as_deref() {
+                Some("capacity") => &mut found.capacity,
+                Some("ttl_secs") => &mut found.ttl_secs,
+                _ => {
+                    let path = option.path();
+                    cx.error_spanned_by(
+                        path,
+                        format!(
+                            "unknown cache option `{}`; the options are `capacity` (rows kept in the process) and `ttl_secs` (seconds an entry lives at most): {CACHE_FORMS}",
+                            quote::quote!(#path).to_string().replace(' ', "")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let name = name.unwrap_or_default();
+            let syn::Meta::NameValue(pair) = &option else {
+                cx.error_spanned_by(
+                    &option,
+                    format!("`{name}` takes a whole number: {CACHE_FORMS}"),
+                );
+                continue;
+            };
+            let mut value = &pair.value;
+            while let syn::Expr::Group(group) = value {
+                value = &group.expr;
+            }
+            let number = match value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(number),
+                    ..
+                }) => number,
+                other => {
+                    cx.error_spanned_by(
+                        other,
+                        format!("`{name}` takes a whole number: {CACHE_FORMS}"),
+                    );
+                    continue;
+                }
+            };
+            match number.base10_parse::<u64>() {
+                Ok(0) => cx.error_spanned_by(
+                    number,
+                    format!("`{name}` must be at least 1: {CACHE_FORMS}"),
+                ),
+                Ok(_) if slot.is_some() => {
+                    cx.error_spanned_by(option.path(), format!("`{name}` is given twice; keep one"))
+                }
+                Ok(_) => *slot = Some(number.clone()),
+                Err(error) => cx.error_spanned_by(number, format!("`{name}`: {error}")),
+            }
+        }
+    }
+    set_once(cx, slot, found, &keyword);
+    Ok(())
+}
