@@ -133,28 +133,32 @@ impl DbOptions {
 impl CacheSetup for CacheOptions {
     fn build(&self, identity: String) -> BoxFuture<'_, Result<Arc<dyn ReadCache>>> {
         Box::pin(async move {
-            let cache: Arc<dyn ReadCache> = Arc::new(Tiered::new(self, &identity)?);
+            let cache: Arc<dyn ReadCache> = match self.tier {
+                Tier::InProcess => in_process(self, &identity)?,
+                _ => Arc::new(Tiered::new(self, &identity)?),
+            };
             Ok(cache)
         })
     }
 }
 
-/// In-process tiers by database identity: every `Db` of the process on one database shares
+/// In-process caches by database identity: every `Db` of the process on one database shares
 /// one, so each sees the others' writes.
-static IN_PROCESS: Mutex<Option<HashMap<String, Weak<Local>>>> = Mutex::new(None);
+static IN_PROCESS: Mutex<Option<HashMap<String, Weak<Tiered>>>> = Mutex::new(None);
 
-fn shared_local(identity: &str) -> Arc<Local> {
-    let mut tiers = IN_PROCESS
+/// The in-process cache of the database `identity` names, made on first use.
+fn in_process(options: &CacheOptions, identity: &str) -> Result<Arc<Tiered>> {
+    let mut caches = IN_PROCESS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let tiers = tiers.get_or_insert_with(HashMap::new);
-    tiers.retain(|_, tier| tier.strong_count() > 0);
-    if let Some(tier) = tiers.get(identity).and_then(Weak::upgrade) {
-        return tier;
+    let caches = caches.get_or_insert_with(HashMap::new);
+    caches.retain(|_, cache| cache.strong_count() > 0);
+    if let Some(cache) = caches.get(identity).and_then(Weak::upgrade) {
+        return Ok(cache);
     }
-    let tier = Arc::new(Local::default());
-    tiers.insert(identity.to_owned(), Arc::downgrade(&tier));
-    tier
+    let cache = Arc::new(Tiered::new(options, identity)?);
+    caches.insert(identity.to_owned(), Arc::downgrade(&cache));
+    Ok(cache)
 }
 
 /// What a cache did, counted since the `Db` connected ([`CacheControl::stats`]).
@@ -230,7 +234,7 @@ impl Tiered {
                 .map_err(|e| Error::validation("cache", format!("bad Redis URL `{url}`: {e}")))
         };
         let (local, shared) = match &options.tier {
-            Tier::InProcess => (Some(shared_local(identity)), None),
+            Tier::InProcess => (Some(Arc::new(Local::default())), None),
             Tier::Redis(url) => (None, Some(shared(url)?)),
             Tier::InProcessAndRedis(url) => (Some(Arc::new(Local::off())), Some(shared(url)?)),
         };
@@ -457,29 +461,40 @@ impl ReadCache for Tiered {
 }
 
 /// Follow the channel of writes, for the in-process tier in front of Redis: the tier serves
-/// only while subscribed, and starts empty each time it is.
+/// only while subscribed and while Redis answers a ping every [`HEARTBEAT`] (a Redis that
+/// stalls delivers no message, and other instances cannot announce their writes), and starts
+/// empty each time it serves again.
 async fn listen(shared: Arc<Shared>, local: Arc<Local>) {
     let mut wait = Duration::from_millis(50);
     loop {
-        let connect = tokio::time::timeout(
-            Duration::from_secs(2),
-            shared.client().get_async_pubsub(),
-        )
-        .await;
+        let timeout = shared.timeout();
+        let connect = tokio::time::timeout(timeout, shared.client().get_async_pubsub()).await;
         if let Ok(Ok(mut pubsub)) = connect
-            && pubsub.subscribe(shared.channel()).await.is_ok()
+            && let Ok(Ok(())) =
+                tokio::time::timeout(timeout, pubsub.subscribe(shared.channel())).await
         {
             local.turn_on();
             wait = Duration::from_millis(50);
-            let mut messages = pubsub.on_message();
-            while let Some(message) = messages.next().await {
-                let Ok(payload) = message.get_payload::<Vec<u8>>() else {
-                    continue;
-                };
-                match serde_json::from_slice::<Message>(&payload) {
-                    Ok(message) => apply(&local, message).await,
-                    // A message not understood: forget everything rather than guess.
-                    Err(_) => local.clear(),
+            let (mut sink, mut messages) = pubsub.split();
+            let mut heartbeat = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    message = messages.next() => {
+                        let Some(message) = message else { break };
+                        let Ok(payload) = message.get_payload::<Vec<u8>>() else {
+                            continue;
+                        };
+                        match serde_json::from_slice::<Message>(&payload) {
+                            Ok(message) => apply(&local, message).await,
+                            // A message not understood: forget everything rather than guess.
+                            Err(_) => local.clear(),
+                        }
+                    }
+                    _ = heartbeat.tick() => {
+                        if !matches!(tokio::time::timeout(timeout, sink.ping::<String>()).await, Ok(Ok(_))) {
+                            break;
+                        }
+                    }
                 }
             }
             tracing::info!("the channel of cache invalidations closed: the in-process tier stops");
@@ -489,6 +504,9 @@ async fn listen(shared: Arc<Shared>, local: Arc<Local>) {
         wait = (wait * 2).min(Duration::from_secs(1));
     }
 }
+
+/// How often the in-process tier in front of Redis checks that Redis answers.
+const HEARTBEAT: Duration = Duration::from_millis(250);
 
 /// Forget in the process what another instance (or this one) announced.
 async fn apply(local: &Local, message: Message) {

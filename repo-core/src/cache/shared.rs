@@ -201,6 +201,11 @@ impl Shared {
         &self.client
     }
 
+    /// How long a Redis call may take.
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The channel writes are announced on.
     pub(super) fn channel(&self) -> String {
         format!("{}:written", self.namespace)

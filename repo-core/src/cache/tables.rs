@@ -68,15 +68,22 @@ impl Tables {
         out
     }
 
-    /// The known tables `sql` names: as a word, in any case, quoted or not. A table named in
-    /// a string literal counts too (more misses, never a stale read).
+    /// The known tables `sql` names (cached ones, and those a cached one cascades from): as
+    /// a word, in any case, quoted or not. A table named in a string literal counts too (more
+    /// misses, never a stale read).
     pub(super) fn named_in(&self, sql: &str) -> Vec<TableId> {
         let lower = sql.to_ascii_lowercase();
-        read(&self.known)
+        let known = read(&self.known);
+        let dependents = read(&self.dependents);
+        let mut found: Vec<TableId> = known
             .keys()
+            .chain(dependents.keys())
             .filter(|table| names(&lower, &table.to_ascii_lowercase()))
             .cloned()
-            .collect()
+            .collect();
+        found.sort();
+        found.dedup();
+        found
     }
 }
 
