@@ -41,6 +41,10 @@ impl DbField for Cents {
     fn decoding(column: &ColumnInfo) -> Decoding {
         i64::decoding(column)
     }
+    /// Reads back from the value `to_value` made: how a cached row is rebuilt.
+    fn from_value(value: &sea_query::Value) -> Option<Self> {
+        i64::from_value(value).map(Cents)
+    }
 }
 
 /// An email address: text with one `@` and something on each side of it.
@@ -83,6 +87,10 @@ impl DbField for EmailAddress {
             Decoding::Total => Decoding::OwnValues,
             other => other,
         }
+    }
+    /// A cached address was checked when it was read from the database.
+    fn from_value(value: &sea_query::Value) -> Option<Self> {
+        String::from_value(value).map(Self)
     }
 }
 
