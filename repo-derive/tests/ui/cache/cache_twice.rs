@@ -1,0 +1,11 @@
+use repo_core::prelude::*;
+
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "plans", cache, cache(ttl_secs = 5))]
+pub struct Plan {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub cents: i64,
+}
+
+fn main() {}

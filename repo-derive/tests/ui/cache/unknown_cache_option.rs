@@ -1,0 +1,11 @@
+use repo_core::prelude::*;
+
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "plans", cache(size = 10))]
+pub struct Plan {
+    #[repo(primary_key)]
+    pub id: i64,
+    pub cents: i64,
+}
+
+fn main() {}
