@@ -12,7 +12,11 @@ pub enum Stage {
 }
 
 #[derive(Debug, Clone, PartialEq, Repository)]
-#[repo(table = "cached_items", unique(sku), cache(capacity = 1_000, ttl_secs = 60))]
+#[repo(
+    table = "cached_items",
+    unique(sku),
+    cache(capacity = 1_000, ttl_secs = 60)
+)]
 pub struct Item {
     #[repo(primary_key, auto)]
     pub id: i64,
@@ -37,7 +41,9 @@ fn item(sku: &str, qty: i32) -> NewItem {
 
 async fn smoke(backend: Backend, tier: CacheOptions, test: &str) {
     let url = repo_tests::fresh_url(backend, test).await;
-    let db = Db::connect_with(&url, DbOptions::new().cache(tier)).await.unwrap();
+    let db = Db::connect_with(&url, DbOptions::new().cache(tier))
+        .await
+        .unwrap();
     let plain = Db::connect(&url).await.unwrap();
     db.create_schema::<Item>().await.unwrap();
     let items = ItemRepository::new(&db);
@@ -50,12 +56,21 @@ async fn smoke(backend: Backend, tier: CacheOptions, test: &str) {
     changed.qty = 5;
     let changed = items.update(&changed).await.unwrap();
     assert_eq!(items.get(a.id).await.unwrap(), changed);
-    assert_eq!(items.find_all(Filter::all()).await.unwrap(), vec![changed.clone()]);
-    assert_eq!(items.find_all(Filter::all()).await.unwrap(), vec![changed.clone()]);
+    assert_eq!(
+        items.find_all(Filter::all()).await.unwrap(),
+        vec![changed.clone()]
+    );
+    assert_eq!(
+        items.find_all(Filter::all()).await.unwrap(),
+        vec![changed.clone()]
+    );
     assert_eq!(items.count(Filter::all()).await.unwrap(), 1);
     items.insert_new(item("b", 2)).await.unwrap();
     assert_eq!(items.count(Filter::all()).await.unwrap(), 2);
-    let fresh = ItemRepository::new(&plain).find_all(Filter::all()).await.unwrap();
+    let fresh = ItemRepository::new(&plain)
+        .find_all(Filter::all())
+        .await
+        .unwrap();
     assert_eq!(items.find_all(Filter::all()).await.unwrap(), fresh);
     println!("{backend:?}: {:?}", db.cache().stats().await);
 }
@@ -66,7 +81,17 @@ async fn smoke_all() {
     let ns = repo_tests::cache_namespace();
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
         smoke(backend, CacheOptions::in_process(), "cache_smoke_local").await;
-        smoke(backend, CacheOptions::redis(&redis).namespace(&ns), "cache_smoke_redis").await;
-        smoke(backend, CacheOptions::in_process_and_redis(&redis).namespace(&ns), "cache_smoke_both").await;
+        smoke(
+            backend,
+            CacheOptions::redis(&redis).namespace(&ns),
+            "cache_smoke_redis",
+        )
+        .await;
+        smoke(
+            backend,
+            CacheOptions::in_process_and_redis(&redis).namespace(&ns),
+            "cache_smoke_both",
+        )
+        .await;
     }
 }

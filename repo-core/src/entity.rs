@@ -150,6 +150,7 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     /// Build the entity from the values [`push_values`](Entity::push_values) made of one, in
     /// [`COLUMNS`](Entity::COLUMNS) order (how a cached row is read back); `None` when a field
     /// cannot be read back so ([`DbField::from_value`]).
+    #[must_use]
     fn from_values(values: &[Value]) -> Option<Self> {
         let _ = values;
         None

@@ -71,6 +71,8 @@ pub(crate) enum Entry {
     Rows(Vec<Vec<Value>>),
     /// A count, or whether a row exists (0 or 1).
     Count(u64),
+    /// Rows of a custom query, as JSON.
+    Json(String),
 }
 
 impl Entry {
@@ -78,7 +80,7 @@ impl Entry {
     pub(crate) fn entities<E: Entity>(&self) -> Option<Vec<E>> {
         match self {
             Self::Rows(rows) => rows.iter().map(|row| E::from_values(row)).collect(),
-            Self::Count(_) => None,
+            Self::Count(_) | Self::Json(_) => None,
         }
     }
 }
@@ -180,7 +182,7 @@ pub(crate) trait ReadCache: Send + Sync + Debug {
 
     /// Learn `table`, whose rows change when a row of one of `parents` is deleted or its key
     /// updated (foreign keys with a cascading action).
-    fn register<'a>(&'a self, table: CachedTable, parents: Vec<TableId>) -> BoxFuture<'a, ()>;
+    fn register(&self, table: CachedTable, parents: Vec<TableId>) -> BoxFuture<'_, ()>;
 
     /// The entry for `key` of `table`.
     fn lookup<'a>(&'a self, table: &'a CachedTable, key: ReadKey<'a>) -> BoxFuture<'a, Lookup>;

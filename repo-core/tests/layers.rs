@@ -37,7 +37,14 @@ const CORE: &[(&str, &[&str])] = &[
     ("backend", &["backend"]),
     (
         "execution",
-        &["read_cache", "settings", "session", "db", "exec", "transaction"],
+        &[
+            "read_cache",
+            "settings",
+            "session",
+            "db",
+            "exec",
+            "transaction",
+        ],
     ),
     ("repository", &["repository"]),
     ("features", &["audit", "cache", "lease", "setup", "verify"]),

@@ -54,7 +54,7 @@ pub struct SourceStats {
     pub by_status: StatusCounts,
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, serde::Serialize, serde::Deserialize)]
 struct StatusRow {
     enrichment_status: EnrichmentStatus,
     count: i64,
@@ -285,7 +285,7 @@ impl DatasetRepository<'_> {
             .cond_where(self.condition(Dataset::SOURCE_NAME.eq(source_name)))
             .group_by_col(Dataset::ENRICHMENT_STATUS)
             .to_owned();
-        let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
+        let rows: Vec<StatusRow> = self.fetch_rows_cached(&select).await?;
         let mut stats = SourceStats {
             source: source_name.to_owned(),
             total: 0,

@@ -10,7 +10,20 @@ use uuid::Uuid;
 ///
 /// `Minimal` (imported, not enriched yet) and `Failed` (the last attempt failed; retried while
 /// attempts remain) are *pending*; `Enriching` means a worker holds it; `Enriched` is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, DbEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    DbEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum EnrichmentStatus {
     /// Imported with source metadata only.
     Minimal,
@@ -54,7 +67,20 @@ pub enum EnrichmentResult {
 }
 
 /// The state of a generation pipeline. `Completed`, `Failed` and `Cancelled` are terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, DbEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    DbEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum PipelineStatus {
     /// Created, not started.
     Initializing,
@@ -173,7 +199,8 @@ impl ErrorCategory {
 #[repo(
     table = "datasets",
     unique(source_name, external_id),
-    index(enrichment_status, claimed_at)
+    index(enrichment_status, claimed_at),
+    cache
 )]
 pub struct Dataset {
     /// Generated key.
@@ -278,6 +305,7 @@ pub struct EnrichmentLog {
 #[repo(
     table = "api_errors",
     audit,
+    cache,
     index(endpoint),
     index(severity),
     index(category),
@@ -365,7 +393,8 @@ pub struct ErrorAggregation {
     table = "generation_pipelines",
     index(user_id),
     index(status),
-    index(meshy_task_id)
+    index(meshy_task_id),
+    cache
 )]
 pub struct GenerationPipeline {
     /// Key, supplied by the application.
@@ -434,7 +463,7 @@ impl GenerationPipeline {
 
 /// One stage of a pipeline (foreign key to it, deleted with it); one row per stage name.
 #[derive(Debug, Clone, PartialEq, Repository)]
-#[repo(table = "pipeline_stages", unique(pipeline_id, stage_name))]
+#[repo(table = "pipeline_stages", unique(pipeline_id, stage_name), cache)]
 pub struct PipelineStage {
     /// Generated key.
     #[repo(primary_key, auto)]

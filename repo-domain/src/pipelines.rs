@@ -77,7 +77,7 @@ pub struct PipelineStats {
     pub success_rate: f64,
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, serde::Serialize, serde::Deserialize)]
 struct StatusRow {
     status: PipelineStatus,
     count: i64,
@@ -300,7 +300,7 @@ impl GenerationPipelineRepository<'_> {
         if let Some(user_id) = user_id {
             select.cond_where(self.condition(GenerationPipeline::USER_ID.eq(user_id)));
         }
-        let rows: Vec<StatusRow> = self.fetch_rows(&select).await?;
+        let rows: Vec<StatusRow> = self.fetch_rows_cached(&select).await?;
         let mut stats = PipelineStats::default();
         for row in rows {
             let count = row.count as u64;
@@ -330,11 +330,9 @@ fn stage_filter(pipeline_id: &str, stage_name: &str) -> Filter<PipelineStage> {
 impl PipelineStageRepository<'_> {
     /// The stages of pipeline `pipeline_id`, in the order they were added.
     pub async fn stages_of(&self, pipeline_id: &str) -> Result<Vec<PipelineStage>> {
-        let mut select = self.select();
-        select
-            .cond_where(self.condition(PipelineStage::PIPELINE_ID.eq(pipeline_id)))
-            .order_by(PipelineStage::ID, Order::Asc);
-        self.fetch_entities(&select).await
+        // By key, which is the order they were added in.
+        self.find_all(PipelineStage::PIPELINE_ID.eq(pipeline_id))
+            .await
     }
 
     /// The stage `stage_name` of pipeline `pipeline_id`, if any.

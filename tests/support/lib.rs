@@ -191,9 +191,12 @@ pub async fn ping_redis(address: &str) -> std::io::Result<()> {
     .map_err(|_| std::io::Error::other("connect timed out"))??;
     stream.write_all(b"PING\r\n").await?;
     let mut answer = [0u8; 7];
-    tokio::time::timeout(std::time::Duration::from_secs(2), stream.read_exact(&mut answer))
-        .await
-        .map_err(|_| std::io::Error::other("no answer"))??;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        stream.read_exact(&mut answer),
+    )
+    .await
+    .map_err(|_| std::io::Error::other("no answer"))??;
     if &answer == b"+PONG\r\n" {
         Ok(())
     } else {

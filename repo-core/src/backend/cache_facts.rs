@@ -45,11 +45,10 @@ impl CacheFacts for sqlx::Postgres {
         // its physical replicas, which hold the same rows); reading it needs pg_monitor, so
         // without it the server's own address stands in. The search path is part of it: the
         // same unqualified name is another table under another path.
-        let place: (String, String) = sqlx::query_as(
-            "SELECT current_database()::text, current_schemas(false)::text",
-        )
-        .fetch_one(pool)
-        .await?;
+        let place: (String, String) =
+            sqlx::query_as("SELECT current_database()::text, current_schemas(false)::text")
+                .fetch_one(pool)
+                .await?;
         let server: Option<String> =
             sqlx::query_scalar("SELECT system_identifier::text FROM pg_control_system()")
                 .fetch_optional(pool)
@@ -136,17 +135,19 @@ impl CacheFacts for sqlx::Sqlite {
             sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
                 .fetch_optional(pool)
                 .await?;
-        Ok(match file.filter(|f| !f.is_empty()) {
-            Some(file) => format!("sqlite:{file}"),
-            // An in-memory or temporary database exists for its pool alone.
-            None => {
-                let mut nonce = [0u8; 16];
-                getrandom::fill(&mut nonce)
-                    .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
-                let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-                format!("sqlite:{url}#{nonce}")
-            }
-        })
+        if let Some(file) = file.filter(|f| !f.is_empty()) {
+            return Ok(format!("sqlite:{file}"));
+        }
+        // An in-memory or temporary database exists for its pool alone.
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+        let nonce = nonce.iter().fold(String::new(), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        });
+        Ok(format!("sqlite:{url}#{nonce}"))
     }
 
     async fn cascading_parents(

@@ -126,16 +126,28 @@ mod tests {
 
     #[test]
     fn values_of_other_types_or_order_differ() {
-        let a = row("t", &[Value::BigInt(Some(1)), Value::String(Some("x".into()))]);
+        let a = row(
+            "t",
+            &[Value::BigInt(Some(1)), Value::String(Some("x".into()))],
+        );
         let b = row("t", &[Value::Int(Some(1)), Value::String(Some("x".into()))]);
-        let c = row("t", &[Value::String(Some("x".into())), Value::BigInt(Some(1))]);
-        let d = row("u", &[Value::BigInt(Some(1)), Value::String(Some("x".into()))]);
+        let c = row(
+            "t",
+            &[Value::String(Some("x".into())), Value::BigInt(Some(1))],
+        );
+        let d = row(
+            "u",
+            &[Value::BigInt(Some(1)), Value::String(Some("x".into()))],
+        );
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(
             a,
-            row("t", &[Value::BigInt(Some(1)), Value::String(Some("x".into()))])
+            row(
+                "t",
+                &[Value::BigInt(Some(1)), Value::String(Some("x".into()))]
+            )
         );
     }
 

@@ -46,6 +46,7 @@ impl LocalTable {
                 .weigher(|_, entry: &Arc<Entry>| match &**entry {
                     Entry::Rows(rows) => u32::try_from(rows.len().max(1)).unwrap_or(u32::MAX),
                     Entry::Count(_) => 1,
+                    Entry::Json(text) => u32::try_from(text.len() / 256 + 1).unwrap_or(u32::MAX),
                 })
                 .time_to_live(Duration::from_secs(table.policy.ttl_secs))
                 .build(),

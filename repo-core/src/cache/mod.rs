@@ -225,7 +225,11 @@ impl Tiered {
         let namespace = {
             use sha2::Digest as _;
             let id = sha2::Sha256::digest(identity.as_bytes());
-            let id: String = id[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let id = id[..8].iter().fold(String::new(), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            });
             format!("repo:1:{}:{id}", options.namespace)
         };
         let shared = |url: &str| {
@@ -318,7 +322,10 @@ impl Tiered {
                     count(&self.counters.redis_hits);
                     let entry = Arc::new(entry);
                     if let Some(local) = fill.local.take() {
-                        local.table.fill(local.key, Arc::clone(&entry), local.seen).await;
+                        local
+                            .table
+                            .fill(local.key, Arc::clone(&entry), local.seen)
+                            .await;
                     }
                     return Lookup::Hit(entry);
                 }
@@ -350,7 +357,9 @@ impl Tiered {
             .map(|write| match &write.rows {
                 Rows::Keys(keys) => {
                     let qualified = crate::read_cache::qualified(write.schema, &write.table);
-                    keys.iter().map(|key| digest::row(&qualified, key)).collect()
+                    keys.iter()
+                        .map(|key| digest::row(&qualified, key))
+                        .collect()
                 }
                 Rows::All => Vec::new(),
             })
@@ -358,7 +367,8 @@ impl Tiered {
         // Redis first: a read in this process that misses after the local bump must not find
         // the old entry in Redis.
         if let Some(shared) = &self.shared {
-            let told = shared.is_up() && shared.invalidate(&written, &digests, new_era).await.is_ok();
+            let told =
+                shared.is_up() && shared.invalidate(&written, &digests, new_era).await.is_ok();
             if !told {
                 shared.went_down(Some(&written));
             }
@@ -419,7 +429,10 @@ impl Filler for Fill {
                 target.shared.went_down(None);
             }
             if let Some(local) = local {
-                local.table.fill(local.key, Arc::new(entry), local.seen).await;
+                local
+                    .table
+                    .fill(local.key, Arc::new(entry), local.seen)
+                    .await;
             }
             drop(turn);
         })
@@ -431,7 +444,7 @@ impl ReadCache for Tiered {
         self.tables.knows(table)
     }
 
-    fn register<'a>(&'a self, table: CachedTable, parents: Vec<TableId>) -> BoxFuture<'a, ()> {
+    fn register(&self, table: CachedTable, parents: Vec<TableId>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(shared) = &self.shared
                 && shared.register(table.name, &parents).await.is_err()

@@ -151,7 +151,10 @@ use serde::Deserialize as _;
 pub(super) enum Found {
     Hit(Entry),
     /// No entry: fill `key` if the generation is still `generation`.
-    Miss { generation: String, key: String },
+    Miss {
+        generation: String,
+        key: String,
+    },
 }
 
 /// The Redis tier of one database.
@@ -220,8 +223,7 @@ impl Shared {
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, Down> {
         let mut connection = self.connection.clone();
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await
-        {
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 tracing::debug!(%error, "Redis call failed");
@@ -235,7 +237,12 @@ impl Shared {
     }
 
     /// The entry of the read `kind`/`digest` of `table`, or how to fill it.
-    pub(super) async fn read(&self, table: &str, kind: &str, digest: Digest) -> Result<Found, Down> {
+    pub(super) async fn read(
+        &self,
+        table: &str,
+        kind: &str,
+        digest: Digest,
+    ) -> Result<Found, Down> {
         let mut invocation = self.read.prepare_invoke();
         invocation
             .arg(&self.namespace)
@@ -244,10 +251,12 @@ impl Shared {
             .arg(digest.hex());
         let (generation, key, payload): (String, String, Option<Vec<u8>>) =
             self.call(invocation).await?;
-        Ok(match payload.and_then(|p| serde_json::from_slice(&p).ok()) {
-            Some(entry) => Found::Hit(entry),
-            None => Found::Miss { generation, key },
-        })
+        Ok(
+            match payload.and_then(|p| serde_json::from_slice(&p).ok()) {
+                Some(entry) => Found::Hit(entry),
+                None => Found::Miss { generation, key },
+            },
+        )
     }
 
     /// Keep `entry` under `key` if `table`'s generation is still `generation`.

@@ -219,10 +219,10 @@ impl<T: DbField<Scalar = T>> DbField for Option<T> {
         T::null_value()
     }
     fn from_value(value: &Value) -> Option<Self> {
-        if !value.is_some() {
-            Some(None)
-        } else {
+        if value.is_some() {
             T::from_value(value).map(Some)
+        } else {
+            Some(None)
         }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {

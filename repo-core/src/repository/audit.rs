@@ -26,7 +26,7 @@ const MAX_ACTOR: usize = 255;
 /// Where the statements of one audited write run, together.
 pub(crate) enum Group<'a> {
     /// On the pool: a unit of work of its own.
-    Own(Session),
+    Own(Box<Session>),
     /// In the caller's session: a savepoint.
     Within(&'a Session, crate::session::Group<'a>),
 }
@@ -34,7 +34,9 @@ pub(crate) enum Group<'a> {
 impl<'a> Group<'a> {
     pub(crate) async fn open(conn: Conn<'a>) -> Result<Self> {
         match conn {
-            Conn::Db(db) => Ok(Self::Own(Session::begin_all_or_nothing(db.origin()).await?)),
+            Conn::Db(db) => Ok(Self::Own(Box::new(
+                Session::begin_all_or_nothing(db.origin()).await?,
+            ))),
             Conn::Session(session) => Ok(Self::Within(session, session.open_group().await?)),
         }
     }

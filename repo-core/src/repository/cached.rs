@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::Repository;
 use crate::entity::Entity;
 use crate::error::Result;
-use crate::exec::Conn;
+use crate::exec::{Conn, RunnableStatement};
+use crate::from_row::FromDbRow;
 use crate::read_cache::{CachedTable, Entry, Lookup, ReadCache, ReadKey, WriteGuard};
 
 /// An entity whose rows the cache cannot hold: a field does not read back from its value
@@ -67,18 +68,18 @@ impl<'a, E: Entity> Repository<'a, E> {
             return load().await;
         };
         match cache.lookup(&table, key).await {
-            Lookup::Hit(entry) => match from_entry(&entry) {
-                Some(value) => Ok(value),
-                None => {
-                    self.not_cacheable();
-                    load().await
+            Lookup::Hit(entry) => {
+                if let Some(value) = from_entry(&entry) {
+                    return Ok(value);
                 }
-            },
+                self.not_cacheable();
+                load().await
+            }
             Lookup::Bypass => load().await,
             Lookup::Miss(filler) => {
                 let value = load().await?;
                 if let Some(entry) = entry_of(&value) {
-                    if self.reads_back(&entry) {
+                    if Self::reads_back(&entry) {
                         filler.fill(entry).await;
                     } else {
                         self.not_cacheable();
@@ -90,11 +91,51 @@ impl<'a, E: Entity> Repository<'a, E> {
     }
 
     /// Whether the first row of `entry` reads back as the entity it was made of.
-    fn reads_back(&self, entry: &Entry) -> bool {
+    fn reads_back(entry: &Entry) -> bool {
         match entry {
             Entry::Rows(rows) => rows.first().is_none_or(|row| E::from_values(row).is_some()),
-            Entry::Count(_) => true,
+            Entry::Count(_) | Entry::Json(_) => true,
         }
+    }
+
+    /// [`fetch_rows`](Repository::fetch_rows) of a query that reads this repository's table
+    /// alone (an aggregate, a projection: a statistics page), its rows kept in the read cache
+    /// with the table's other reads, and forgotten with them by any write to the table.
+    ///
+    /// The cache cannot see which tables a query reads: one that also reads another table
+    /// would not be forgotten when that table is written, so such a query must use
+    /// [`fetch_rows`](Repository::fetch_rows). A query naming another cached table, or one
+    /// that writes, reads the database every time. Without a cache, or on an entity not
+    /// declared `#[repo(cache)]`, this is `fetch_rows`.
+    pub async fn fetch_rows_cached<R>(&self, statement: &dyn RunnableStatement) -> Result<Vec<R>>
+    where
+        R: FromDbRow + serde::Serialize + serde::de::DeserializeOwned,
+    {
+        let statement = self.statement(statement);
+        let cache = self.conn.settings().cache.as_deref();
+        let alone = cache.is_some_and(|cache| {
+            cache
+                .tables_named_in(statement.sql())
+                .iter()
+                .all(|table| &**table == E::TABLE)
+        });
+        if E::CACHE.is_none() || !alone || super::returned::writes(&statement) {
+            return self.fetch_rows_of(statement).await;
+        }
+        let (sql, values) = (statement.sql().to_owned(), statement.values().to_vec());
+        self.read_through(
+            ReadKey::Query {
+                sql: &sql,
+                values: &values,
+            },
+            || self.fetch_rows_of::<R>(statement),
+            |rows| serde_json::to_string(rows).ok().map(Entry::Json),
+            |entry| match entry {
+                Entry::Json(text) => serde_json::from_str(text).ok(),
+                _ => None,
+            },
+        )
+        .await
     }
 
     /// Keep `E` out of the cache for the `Db`'s life, saying why once.
@@ -113,7 +154,12 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// Start a write of `E`'s table by a statement the framework built: the returned guard
     /// tells the cache what it changed (see [`WriteGuard::done`]).
     pub(crate) fn writing(&self) -> WriteGuard<'a> {
-        WriteGuard::new(self.conn, Some((E::SCHEMA, E::TABLE)), E::CACHE.is_some(), None)
+        WriteGuard::new(
+            self.conn,
+            Some((E::SCHEMA, E::TABLE)),
+            E::CACHE.is_some(),
+            None,
+        )
     }
 
     /// Start a write of `E`'s table by `sql`, a statement the framework did not build: the

@@ -295,7 +295,11 @@ impl<'a, E: Entity> Repository<'a, E> {
         &self,
         statement: &dyn RunnableStatement,
     ) -> Result<Vec<R>> {
-        let statement = self.statement(statement);
+        self.fetch_rows_of(self.statement(statement)).await
+    }
+
+    /// [`fetch_rows`](Repository::fetch_rows) of a rendered statement.
+    pub(crate) async fn fetch_rows_of<R: FromDbRow>(&self, statement: Statement) -> Result<Vec<R>> {
         let decode = |row: &Row| row.decode::<R>().map_err(Error::from);
         if returned::writes(&statement) {
             // Rows a write returns are read before the write stands (see `returned`).
@@ -343,10 +347,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     pub async fn execute(&self, statement: &dyn RunnableStatement) -> Result<u64> {
         let statement = self.statement(statement);
         let guard = returned::writes(&statement).then(|| self.writing_custom(statement.sql()));
-        let done = self
-            .conn
-            .execute_as(statement, classify_error::<E>)
-            .await;
+        let done = self.conn.execute_as(statement, classify_error::<E>).await;
         if let Some(guard) = guard {
             guard.done(None).await;
         }

@@ -140,7 +140,9 @@ impl<E: Entity> Repository<'_, E> {
             } else {
                 key.clone()
             };
-            let n = self.execute_on_key(Statement::new(sql, values), &key).await?;
+            let n = self
+                .execute_on_key(Statement::new(sql, values), &key)
+                .await?;
             record_rows(n);
             Ok(n > 0)
         }

@@ -59,7 +59,11 @@ impl<E: Entity> Repository<'_, E> {
         self.read_through(
             ReadKey::Row { view, key: &key },
             || self.fetch_entity_statement(statement),
-            |row| Some(Entry::Rows(row.iter().map(values_of).collect::<Option<_>>()?)),
+            |row| {
+                Some(Entry::Rows(
+                    row.iter().map(values_of).collect::<Option<_>>()?,
+                ))
+            },
             |entry| Some(entry.entities::<E>()?.into_iter().next()),
         )
         .await
@@ -82,7 +86,11 @@ impl<E: Entity> Repository<'_, E> {
                 values: &values,
             },
             || self.fetch_entities_statement(statement),
-            |rows| Some(Entry::Rows(rows.iter().map(values_of).collect::<Option<_>>()?)),
+            |rows| {
+                Some(Entry::Rows(
+                    rows.iter().map(values_of).collect::<Option<_>>()?,
+                ))
+            },
             Entry::entities::<E>,
         )
         .await
@@ -105,7 +113,7 @@ impl<E: Entity> Repository<'_, E> {
             |n| Some(Entry::Count(*n)),
             |entry| match entry {
                 Entry::Count(n) => Some(*n),
-                Entry::Rows(_) => None,
+                Entry::Rows(_) | Entry::Json(_) => None,
             },
         )
         .await

@@ -137,9 +137,9 @@ impl<E: Entity> Repository<'_, E> {
         };
         let result = self.fetch_written_unguarded(statement, inserted).await;
         let keys = match &result {
-            Ok(rows) if built && guard.wants_keys() => {
-                Some(Rows::Keys(rows.iter().map(|row| row.id().key_values()).collect()))
-            }
+            Ok(rows) if built && guard.wants_keys() => Some(Rows::Keys(
+                rows.iter().map(|row| row.id().key_values()).collect(),
+            )),
             _ => None,
         };
         guard.done(keys).await;

@@ -13,9 +13,9 @@ use super::{Repository, classify_error, now};
 use crate::entity::Entity;
 use crate::entity::Key as _;
 use crate::error::Result;
-use crate::read_cache::Rows;
 use crate::exec::{Conn, Statement};
 use crate::filter::Filter;
+use crate::read_cache::Rows;
 use futures_util::future::BoxFuture;
 
 /// An `UPDATE` of entity `E`'s rows that returns the stored rows: build it with
@@ -367,7 +367,11 @@ impl<E: Entity> Repository<'_, E> {
 
     /// [`execute_statement`](Repository::execute_statement) of a write that changes the row
     /// with primary key `key` alone.
-    pub(crate) async fn execute_on_key(&self, statement: Statement, key: &[sea_query::Value]) -> Result<u64> {
+    pub(crate) async fn execute_on_key(
+        &self,
+        statement: Statement,
+        key: &[sea_query::Value],
+    ) -> Result<u64> {
         let guard = self.writing();
         let done = self.conn.execute_as(statement, classify_error::<E>).await;
         let keys = guard.wants_keys().then(|| Rows::Keys(vec![key.to_vec()]));

@@ -130,12 +130,13 @@ impl Session {
     ) -> Result<Self> {
         let tx = origin.pool.begin(isolation).await?;
         let backend = origin.pool.backend();
-        let sees_commits = match (backend, isolation) {
-            (Backend::Sqlite, _) | (_, Some(Isolation::ReadCommitted)) => true,
-            // PostgreSQL's default is read committed; MariaDB's repeatable read.
-            (Backend::Postgres, None) => true,
-            _ => false,
-        };
+        // PostgreSQL's default is read committed; MariaDB's repeatable read.
+        let sees_commits = matches!(
+            (backend, isolation),
+            (Backend::Sqlite | Backend::Postgres, None)
+                | (Backend::Sqlite, _)
+                | (_, Some(Isolation::ReadCommitted))
+        );
         Ok(Self {
             backend: origin.pool.backend(),
             settings: Arc::clone(origin.settings),

@@ -151,7 +151,10 @@ pub(super) fn cache(
                     format!("`{name}` must be at least 1: {CACHE_FORMS}"),
                 ),
                 Ok(_) if slot.is_some() => {
-                    cx.error_spanned_by(option.path(), format!("`{name}` is given twice; keep one"))
+                    cx.error_spanned_by(
+                        option.path(),
+                        format!("`{name}` is given twice; keep one"),
+                    );
                 }
                 Ok(_) => *slot = Some(number.clone()),
                 Err(error) => cx.error_spanned_by(number, format!("`{name}`: {error}")),

@@ -128,6 +128,71 @@ fn field_checks() -> TokenStream {
     }
 }
 
+/// What [`field_code`] knows of a `#[repo(json)]` field.
+struct JsonField<'a> {
+    entity: &'a syn::Ident,
+    vis: &'a syn::Visibility,
+    index: usize,
+    field: &'a Field<'a>,
+    role: TokenStream,
+    const_ident: syn::Ident,
+    doc: String,
+    on_conflict: TokenStream,
+    checks: TokenStream,
+    from_new: TokenStream,
+}
+
+/// The code of a `#[repo(json)]` field: stored through `json::*`, its column constant typed
+/// as JSON.
+fn json_field_code(json: JsonField<'_>) -> FieldCode {
+    let p = private();
+    let JsonField {
+        entity,
+        vis,
+        index,
+        field,
+        role,
+        const_ident,
+        doc,
+        on_conflict,
+        checks,
+        from_new,
+    } = json;
+    let ident = field.ident;
+    let ty = field.ty;
+    let span = ty.span();
+    let name = &field.column;
+    let field_name = ident.to_string();
+    let auto = field.auto;
+    FieldCode {
+        to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
+        compare: None,
+        decode: quote_spanned!(span=> #p::json::decode::<#ty>(row, #index)?),
+        from_value: quote_spanned!(span=> #p::json::from_value::<#ty>(#ident)?),
+        column_def: quote! {
+            #p::ColumnDef {
+                name: #name,
+                field: #field_name,
+                role: #role,
+                auto: #auto,
+                nullable: #p::json::nullable::<#ty>,
+                column_type: #p::json::column_type,
+                null_value: || #p::Value::Json(#p::Option::None),
+                enum_type: || #p::Option::None,
+                decoding: #p::json::decoding,
+                on_conflict: #on_conflict,
+            }
+        },
+        column_const: quote! {
+            #[doc = #doc]
+            #vis const #const_ident: #p::Column<#entity, #p::JsonValue> =
+                #p::Column::new(#name, true);
+        },
+        checks,
+        from_new,
+    }
+}
+
 fn field_code(
     entity: &syn::Ident,
     vis: &syn::Visibility,
@@ -161,33 +226,18 @@ fn field_code(
     let (on_conflict, check) = conflict_action(field);
     checks.extend(check);
     if field.json {
-        FieldCode {
-            to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
-            compare: None,
-            decode: quote_spanned!(span=> #p::json::decode::<#ty>(row, #index)?),
-            from_value: quote_spanned!(span=> #p::json::from_value::<#ty>(#ident)?),
-            column_def: quote! {
-                #p::ColumnDef {
-                    name: #name,
-                    field: #field_name,
-                    role: #role,
-                    auto: #auto,
-                    nullable: #p::json::nullable::<#ty>,
-                    column_type: #p::json::column_type,
-                    null_value: || #p::Value::Json(#p::Option::None),
-                    enum_type: || #p::Option::None,
-                    decoding: #p::json::decoding,
-                    on_conflict: #on_conflict,
-                }
-            },
-            column_const: quote! {
-                #[doc = #doc]
-                #vis const #const_ident: #p::Column<#entity, #p::JsonValue> =
-                    #p::Column::new(#name, true);
-            },
+        json_field_code(JsonField {
+            entity,
+            vis,
+            index,
+            field,
+            role,
+            const_ident,
+            doc,
+            on_conflict,
             checks,
             from_new,
-        }
+        })
     } else {
         // Every use of `DbField` carries the field type's span, so a type that cannot be stored
         // is one error on that type rather than one per use.
@@ -318,6 +368,22 @@ fn compare_at(codes: &[FieldCode]) -> TokenStream {
     }
 }
 
+/// `Entity::from_values`: each field read back from its value, bound by the field's name.
+fn from_values(idents: &[&syn::Ident], codes: &[FieldCode]) -> TokenStream {
+    let p = private();
+    let from_values = codes.iter().map(|c| &c.from_value);
+    quote! {
+        fn from_values(values: &[#p::Value]) -> #p::Option<Self> {
+            let [#(#idents),*] = values else {
+                return #p::Option::None;
+            };
+            #p::Option::Some(Self {
+                #(#idents: #from_values,)*
+            })
+        }
+    }
+}
+
 /// `const CACHE` of a cached entity (the trait's default says "not cached").
 fn cache_const(model: &Entity) -> TokenStream {
     let p = private();
@@ -406,7 +472,7 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
     let field_checks = field_checks();
     let audit = audit_const(model);
     let cache = cache_const(model);
-    let from_values: Vec<&TokenStream> = codes.iter().map(|c| &c.from_value).collect();
+    let from_values = from_values(&idents, &codes);
 
     quote! {
         #[automatically_derived]
@@ -454,14 +520,7 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
                 fields().map_err(|error| row.name_column(error))
             }
 
-            fn from_values(values: &[#p::Value]) -> #p::Option<Self> {
-                let [#(#idents),*] = values else {
-                    return #p::Option::None;
-                };
-                #p::Option::Some(Self {
-                    #(#idents: #from_values,)*
-                })
-            }
+            #from_values
 
             fn statements() -> &'static #p::StatementCache {
                 static STATEMENTS: #p::StatementCache = #p::StatementCache::new();
