@@ -14,6 +14,7 @@
 //! uses `?` placeholders, `ON DUPLICATE KEY UPDATE` and, with no `UPDATE … RETURNING`, claims
 //! by a locking select and an update in one transaction.
 
+mod cached;
 mod data;
 mod deep;
 mod hand;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use repo_core::cache::CacheOptions;
 use repo_core::{Backend, Db, DbOptions};
 
 use crate::report::Record;
@@ -62,6 +64,13 @@ struct Args {
         default_value = "mysql://root@127.0.0.1:3306/repo_bench"
     )]
     mysql_url: String,
+    /// The Redis the cache workloads (C2, C3) use.
+    #[arg(
+        long,
+        env = "REPO_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
     /// The SQLite database of the `sqlite` backend.
     #[arg(long, default_value = "sqlite::memory:")]
     sqlite_url: String,
@@ -165,6 +174,17 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
     if run("W5") {
         records.push(workloads::w5_claim(&ctx, 4).await?);
         records.push(workloads::w5_claim(&ctx, 16).await?);
+    }
+    if run("C1") {
+        records.push(cached::hits(&ctx, &url, None).await?);
+    }
+    if run("C2") {
+        records.push(cached::hits(&ctx, &url, Some(&args.redis_url)).await?);
+    }
+    if run("C3") {
+        records.push(cached::write_mix(&ctx, &url, CacheOptions::in_process(), "process").await?);
+        let shared = CacheOptions::in_process_and_redis(&args.redis_url).namespace("repo-bench");
+        records.push(cached::write_mix(&ctx, &url, shared, "process+Redis").await?);
     }
     if run("W6") {
         records.push(deep::w6_keyset(&ctx).await?);

@@ -16,6 +16,10 @@ pub enum Goal {
     Throughput(f64),
     /// Peak RSS of the large stream at most this multiple of the small one's.
     PeakRss(f64),
+    /// Throughput at least `throughput` times sqlx's, and a median call at most `p50_us` µs.
+    Hits { throughput: f64, p50_us: f64 },
+    /// A median call at most `p50_us` µs.
+    Latency { p50_us: f64 },
     /// Reported only.
     None,
 }
@@ -38,6 +42,10 @@ pub struct Record {
     pub rows_per_second: f64,
     /// Median peak RSS in KiB of the framework and baseline runs (stream workload only).
     pub peak_rss_kib: Option<(u64, u64)>,
+    /// The median latency of one framework call, in µs (cache workloads).
+    pub latency_p50_us: Option<f64>,
+    /// Memory the process took per cached row, in bytes (the in-process cache workload).
+    pub bytes_per_row: Option<f64>,
     pub goal: Goal,
     pub goal_text: String,
     pub goal_met: Option<bool>,
@@ -70,6 +78,8 @@ impl Record {
             ratio_cpu: ratio(framework_cpu, base_cpu),
             rows_per_second: ratio(rows as f64, framework_wall),
             peak_rss_kib: None,
+            latency_p50_us: None,
+            bytes_per_row: None,
             goal,
             goal_text: String::new(),
             goal_met: None,
@@ -84,8 +94,20 @@ impl Record {
         self
     }
 
+    pub fn with_latency(mut self, p50_us: f64) -> Self {
+        self.latency_p50_us = Some(p50_us);
+        self.judge();
+        self
+    }
+
+    pub fn with_bytes_per_row(mut self, bytes: Option<f64>) -> Self {
+        self.bytes_per_row = bytes;
+        self.judge();
+        self
+    }
+
     fn judge(&mut self) {
-        let (text, met) = match self.goal {
+        let (mut text, met) = match self.goal {
             Goal::Ratios { wall, cpu } => (
                 format!("wall ≤{wall:.2}× cpu ≤{cpu:.2}×"),
                 Some(self.ratio_wall <= wall && self.ratio_cpu <= cpu),
@@ -108,8 +130,28 @@ impl Record {
                 }
                 None => (format!("peak RSS ≤{max:.2}×"), None),
             },
+            Goal::Hits { throughput, p50_us } => {
+                let faster = ratio(1.0, self.ratio_wall);
+                let p50 = self.latency_p50_us.unwrap_or(f64::NAN);
+                (
+                    format!(
+                        "throughput {faster:.1}× ≥{throughput:.0}×, p50 {p50:.2} µs ≤{p50_us:.0} µs"
+                    ),
+                    Some(faster >= throughput && p50 <= p50_us),
+                )
+            }
+            Goal::Latency { p50_us } => {
+                let p50 = self.latency_p50_us.unwrap_or(f64::NAN);
+                (
+                    format!("p50 {p50:.1} µs ≤{p50_us:.0} µs"),
+                    Some(p50 <= p50_us),
+                )
+            }
             Goal::None => ("report only".to_owned(), None),
         };
+        if let Some(bytes) = self.bytes_per_row {
+            let _ = write!(text, ", {bytes:.0} B/row");
+        }
         self.goal_text = text;
         self.goal_met = met;
     }
