@@ -3,6 +3,9 @@
 mod driver;
 mod stream;
 mod units;
+mod write_guard;
+
+pub(crate) use write_guard::WriteGuard;
 
 use driver::{Bind, execute_on, fetch_all_on, fetch_optional_on, into_parts, into_shared};
 
@@ -12,7 +15,6 @@ use crate::db::Db;
 use crate::dialect::Backend;
 use crate::dialect::dispatch;
 use crate::error::{Error, Result};
-use crate::read_cache::WriteGuard;
 use crate::row::Row;
 use crate::session::Session;
 use crate::settings::Settings;

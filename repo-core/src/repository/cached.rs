@@ -11,7 +11,8 @@ use crate::entity::Entity;
 use crate::error::Result;
 use crate::exec::{Conn, RunnableStatement};
 use crate::from_row::FromDbRow;
-use crate::read_cache::{CachedTable, Entry, Lookup, ReadCache, ReadKey, WriteGuard};
+use crate::exec::WriteGuard;
+use crate::read_cache::{CachedTable, Entry, Lookup, ReadCache, ReadKey};
 
 /// An entity whose rows the cache cannot hold: a field does not read back from its value
 /// ([`DbField::from_value`](crate::DbField::from_value)). Kept per `Db` once found.
