@@ -268,9 +268,15 @@ impl Shared {
         entry: &Entry,
         ttl: Duration,
     ) -> Result<(), Down> {
+        // Only what reads back as itself is shared: a value JSON cannot carry (a NaN, a type
+        // whose text loses something) stays out of Redis, and its readers go to the database.
         let Ok(payload) = serde_json::to_vec(entry) else {
             return Ok(());
         };
+        if serde_json::from_slice::<Entry>(&payload).ok().as_ref() != Some(entry) {
+            tracing::debug!(table, "not shared through Redis: the entry does not read back as itself");
+            return Ok(());
+        }
         let mut invocation = self.fill.prepare_invoke();
         invocation
             .arg(&self.namespace)

@@ -130,7 +130,12 @@ impl<'a, E: Entity> Repository<'a, E> {
                 values: &values,
             },
             || self.fetch_rows_of::<R>(statement),
-            |rows| serde_json::to_string(rows).ok().map(Entry::Json),
+            // Kept only when the text reads back (a NaN, say, does not survive JSON).
+            |rows| {
+                let text = serde_json::to_string(rows).ok()?;
+                serde_json::from_str::<Vec<R>>(&text).ok()?;
+                Some(Entry::Json(text))
+            },
             |entry| match entry {
                 Entry::Json(text) => serde_json::from_str(text).ok(),
                 _ => None,
