@@ -265,7 +265,10 @@ async fn every_write_path(backend: Backend) {
         step("execute", &mut ids).await;
         items
             .conn()
-            .execute(Statement::new("UPDATE cached_items SET qty = qty + 1", vec![]))
+            .execute(Statement::new(
+                "UPDATE cached_items SET qty = qty + 1",
+                vec![],
+            ))
             .await
             .unwrap();
         step("a raw statement", &mut ids).await;
@@ -297,7 +300,15 @@ async fn every_write_path(backend: Backend) {
             .await
             .unwrap();
         same_memos(&db, &plain, &memo_ids, "memo versioned update").await;
-        assert!(memos.update(&Memo { version: 0, ..m.clone() }).await.is_err());
+        assert!(
+            memos
+                .update(&Memo {
+                    version: 0,
+                    ..m.clone()
+                })
+                .await
+                .is_err()
+        );
         same_memos(&db, &plain, &memo_ids, "memo stale update").await;
         memos.delete(m.id).await.unwrap();
         same_memos(&db, &plain, &memo_ids, "memo soft delete").await;
@@ -313,7 +324,10 @@ async fn every_write_path(backend: Backend) {
         step("drop and create", &mut ids).await;
 
         let stats = db.cache().stats().await;
-        assert!(hits(&stats) > 20, "{tier:?}: the reads were cached: {stats:?}");
+        assert!(
+            hits(&stats) > 20,
+            "{tier:?}: the reads were cached: {stats:?}"
+        );
     }
 }
 
@@ -336,13 +350,21 @@ async fn sessions(backend: Backend) {
             })
             .await
             .unwrap();
-        assert_eq!(inside.get(a.id).await.unwrap().qty, 2, "{tier:?}: own write");
+        assert_eq!(
+            inside.get(a.id).await.unwrap().qty,
+            2,
+            "{tier:?}: own write"
+        );
         assert_eq!(
             inside.count(Item::QTY.eq(2)).await.unwrap(),
             1,
             "{tier:?}: own write in a query"
         );
-        assert_eq!(items.get(a.id).await.unwrap().qty, 1, "{tier:?}: not yet committed");
+        assert_eq!(
+            items.get(a.id).await.unwrap().qty,
+            1,
+            "{tier:?}: not yet committed"
+        );
         // A failing statement in the middle: the session goes on, nothing of it is written.
         assert!(inside.insert_new(item("a", 5)).await.is_err());
         assert_eq!(inside.get(a.id).await.unwrap().qty, 2);
@@ -397,7 +419,13 @@ async fn sessions(backend: Backend) {
             })
             .await;
         assert!(failed.is_err());
-        same_items(&db, &plain, &BTreeSet::from([a.id]), "after a failed transaction").await;
+        same_items(
+            &db,
+            &plain,
+            &BTreeSet::from([a.id]),
+            "after a failed transaction",
+        )
+        .await;
     }
 }
 
@@ -469,9 +497,20 @@ async fn crowd_never_reads_stale(backend: Backend) {
         while let Some(joined) = tasks.join_next().await {
             joined.unwrap();
         }
-        let truth = sorted(ItemRepository::new(&plain).find_all(Filter::all()).await.unwrap());
+        let truth = sorted(
+            ItemRepository::new(&plain)
+                .find_all(Filter::all())
+                .await
+                .unwrap(),
+        );
         assert!(truth.iter().all(|r| r.qty == 12), "{truth:?}");
-        same_items(&db, &plain, &BTreeSet::new(), &format!("{tier:?} after the crowd")).await;
+        same_items(
+            &db,
+            &plain,
+            &BTreeSet::new(),
+            &format!("{tier:?} after the crowd"),
+        )
+        .await;
         if tier != Tier::Both {
             same_items(&other, &plain, &BTreeSet::new(), "the other instance").await;
         }
@@ -543,11 +582,17 @@ async fn databases_never_share_entries(backend: Backend) {
             assert_eq!(ItemRepository::new(&one).get(a1.id).await.unwrap().qty, 1);
             assert_eq!(ItemRepository::new(&two).get(a2.id).await.unwrap().qty, 2);
             assert_eq!(
-                ItemRepository::new(&one).count(Item::QTY.eq(1)).await.unwrap(),
+                ItemRepository::new(&one)
+                    .count(Item::QTY.eq(1))
+                    .await
+                    .unwrap(),
                 1
             );
             assert_eq!(
-                ItemRepository::new(&two).count(Item::QTY.eq(1)).await.unwrap(),
+                ItemRepository::new(&two)
+                    .count(Item::QTY.eq(1))
+                    .await
+                    .unwrap(),
                 0
             );
         }
@@ -565,7 +610,11 @@ async fn outside_writes(backend: Backend) {
         let read = async |db: &Db| ItemRepository::new(db).get(a.id).await.unwrap().qty;
         assert_eq!(read(&db).await, 1);
         assert_eq!(read(&other).await, 1);
-        for (qty, how) in [(2, "invalidate"), (3, "invalidate_table"), (4, "invalidate_all")] {
+        for (qty, how) in [
+            (2, "invalidate"),
+            (3, "invalidate_table"),
+            (4, "invalidate_all"),
+        ] {
             repo_tests::raw_sql(&plain, &format!("UPDATE cached_items SET qty = {qty}"))
                 .await
                 .unwrap();
@@ -578,7 +627,10 @@ async fn outside_writes(backend: Backend) {
             }
             assert_eq!(read(&db).await, qty, "{tier:?}: {how}");
             let other_read = eventually(|| read(&other), qty).await;
-            assert_eq!(other_read, qty, "{tier:?}: {how} reaches the other instance");
+            assert_eq!(
+                other_read, qty,
+                "{tier:?}: {how} reaches the other instance"
+            );
         }
     }
 }
@@ -626,9 +678,15 @@ async fn foreign_key_cascades(backend: Backend) {
     for tier in TIERS {
         let url = repo_tests::fresh_url(backend, "cache_cascades").await;
         let plain = Db::connect(&url).await.unwrap();
-        let integer = if backend == Backend::Sqlite { "INTEGER" } else { "BIGINT" };
+        let integer = if backend == Backend::Sqlite {
+            "INTEGER"
+        } else {
+            "BIGINT"
+        };
         for ddl in [
-            format!("CREATE TABLE cached_owners (id {integer} PRIMARY KEY, name VARCHAR(50) NOT NULL)"),
+            format!(
+                "CREATE TABLE cached_owners (id {integer} PRIMARY KEY, name VARCHAR(50) NOT NULL)"
+            ),
             format!(
                 "CREATE TABLE cached_pets (id {integer} PRIMARY KEY, owner_id {integer} NOT NULL, \
                  name VARCHAR(50) NOT NULL, \
@@ -647,9 +705,27 @@ async fn foreign_key_cascades(backend: Backend) {
             PetRepository::new(&db),
             WalkRepository::new(&db),
         );
-        owners.insert(&Owner { id: 1, name: "ann".into() }).await.unwrap();
-        pets.insert(&Pet { id: 1, owner_id: 1, name: "rex".into() }).await.unwrap();
-        walks.insert(&Walk { id: 1, owner_id: Some(1) }).await.unwrap();
+        owners
+            .insert(&Owner {
+                id: 1,
+                name: "ann".into(),
+            })
+            .await
+            .unwrap();
+        pets.insert(&Pet {
+            id: 1,
+            owner_id: 1,
+            name: "rex".into(),
+        })
+        .await
+        .unwrap();
+        walks
+            .insert(&Walk {
+                id: 1,
+                owner_id: Some(1),
+            })
+            .await
+            .unwrap();
         assert!(pets.find_by_id(1).await.unwrap().is_some());
         assert_eq!(pets.count(Filter::all()).await.unwrap(), 1);
         assert_eq!(walks.get(1).await.unwrap().owner_id, Some(1));
@@ -659,9 +735,17 @@ async fn foreign_key_cascades(backend: Backend) {
             0,
             "{tier:?}: the database cascaded"
         );
-        assert_eq!(pets.find_by_id(1).await.unwrap(), None, "{tier:?}: cascaded delete");
+        assert_eq!(
+            pets.find_by_id(1).await.unwrap(),
+            None,
+            "{tier:?}: cascaded delete"
+        );
         assert_eq!(pets.count(Filter::all()).await.unwrap(), 0, "{tier:?}");
-        assert_eq!(walks.get(1).await.unwrap().owner_id, None, "{tier:?}: set null");
+        assert_eq!(
+            walks.get(1).await.unwrap().owner_id,
+            None,
+            "{tier:?}: set null"
+        );
     }
 }
 
@@ -669,7 +753,9 @@ async fn foreign_key_cascades(backend: Backend) {
 /// bound the README states. Printed; fails beyond a second.
 async fn cross_instance_bound(backend: Backend) {
     let (db, _plain, url) = setup(backend, Tier::Both, "cache_bound").await;
-    let other = Db::connect_with(&url, options(Tier::Both).await).await.unwrap();
+    let other = Db::connect_with(&url, options(Tier::Both).await)
+        .await
+        .unwrap();
     let (mine, theirs) = (ItemRepository::new(&db), ItemRepository::new(&other));
     let a = mine.insert_new(item("a", 0)).await.unwrap();
     let mut delays = Vec::new();
@@ -694,9 +780,7 @@ async fn cross_instance_bound(backend: Backend) {
     delays.sort();
     println!(
         "{backend:?}: another instance sees a write after p50 {:?}, p99 {:?}, max {:?}",
-        delays[49],
-        delays[98],
-        delays[99]
+        delays[49], delays[98], delays[99]
     );
 }
 
@@ -832,11 +916,17 @@ async fn redis_stopped_and_stalled(backend: Backend) {
         .await
         .unwrap();
     let seen = eventually(|| qty(&one), 3).await;
-    assert_eq!(seen, 3, "a write after the restart reaches the other instance");
+    assert_eq!(
+        seen, 3,
+        "a write after the restart reaches the other instance"
+    );
     everyone(3, "after a write").await;
     let before = hits(&alone.cache().stats().await);
     qty(&alone).await;
-    assert!(hits(&alone.cache().stats().await) > before, "Redis serves again");
+    assert!(
+        hits(&alone.cache().stats().await) > before,
+        "Redis serves again"
+    );
 
     // Stalled (the process stopped, its data kept): a write made meanwhile is told to Redis
     // before anyone is served from it again, so the entry Redis holds is never served.
@@ -895,4 +985,23 @@ on_every_backend!(
     foreign_key_cascades,
     cross_instance_bound,
     redis_stopped_and_stalled,
+    process_tier_in_front_of_redis,
 );
+
+/// With Redis behind it, the process tier serves once subscribed to the channel of writes.
+async fn process_tier_in_front_of_redis(backend: Backend) {
+    let (db, _plain, _) = setup(backend, Tier::Both, "cache_front").await;
+    let items = ItemRepository::new(&db);
+    let a = items.insert_new(item("a", 1)).await.unwrap();
+    let started = Instant::now();
+    while db.cache().stats().await.local_hits == 0 {
+        assert_eq!(items.get(a.id).await.unwrap(), a);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "no read served from the process: {:?}",
+            db.cache().stats().await
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!("{:?} {:?}", started.elapsed(), db.cache().stats().await);
+}

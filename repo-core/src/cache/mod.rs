@@ -504,7 +504,7 @@ async fn listen(shared: Arc<Shared>, local: Arc<Local>) {
                         }
                     }
                     _ = heartbeat.tick() => {
-                        if !matches!(tokio::time::timeout(timeout, sink.ping::<String>()).await, Ok(Ok(_))) {
+                        if !matches!(tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await, Ok(Ok(_))) {
                             break;
                         }
                     }

@@ -274,7 +274,10 @@ impl Shared {
             return Ok(());
         };
         if serde_json::from_slice::<Entry>(&payload).ok().as_ref() != Some(entry) {
-            tracing::debug!(table, "not shared through Redis: the entry does not read back as itself");
+            tracing::debug!(
+                table,
+                "not shared through Redis: the entry does not read back as itself"
+            );
             return Ok(());
         }
         let mut invocation = self.fill.prepare_invoke();

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use super::Repository;
 use crate::entity::Entity;
 use crate::error::Result;
+use crate::exec::WriteGuard;
 use crate::exec::{Conn, RunnableStatement};
 use crate::from_row::FromDbRow;
-use crate::exec::WriteGuard;
 use crate::read_cache::{CachedTable, Entry, Lookup, ReadCache, ReadKey};
 
 /// An entity whose rows the cache cannot hold: a field does not read back from its value
