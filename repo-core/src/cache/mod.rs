@@ -30,9 +30,11 @@
 //! # Ok(()) }
 //! ```
 
+mod channel;
 mod digest;
 mod flight;
 mod local;
+mod options;
 mod shared;
 mod tables;
 
@@ -42,93 +44,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
-
 use self::digest::Digest;
 use self::flight::{Flights, Turn};
 use self::local::{Local, LocalKey, LocalTable, QUERY};
-use self::shared::{Found, Message, Shared};
+pub use self::options::CacheOptions;
+use self::options::Tier;
+use self::shared::{Found, Shared};
 use self::tables::Tables;
-use crate::db::{CacheSetup, Db, DbOptions};
+use crate::db::{CacheSetup, Db};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 use crate::read_cache::{
     BoxFuture, CachedTable, Entry, Filler, Lookup, ReadCache, ReadKey, Rows, TableId, Written,
 };
-
-/// Where a `Db`'s read cache keeps entries: set with [`DbOptions::cache`].
-#[derive(Debug, Clone)]
-pub struct CacheOptions {
-    tier: Tier,
-    namespace: String,
-    redis_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-enum Tier {
-    InProcess,
-    Redis(String),
-    InProcessAndRedis(String),
-}
-
-impl CacheOptions {
-    /// Entries in this process only (moka). Every `Db` of the process connected to one
-    /// database shares them. Right for a service that runs as one instance: another process
-    /// writing the database is not seen (see the README).
-    #[must_use]
-    pub fn in_process() -> Self {
-        Self::with(Tier::InProcess)
-    }
-
-    /// Entries in the Redis at `url` (`redis://127.0.0.1:6379`), shared by every instance of
-    /// the service: a read that misses in one instance is served to the others, and a write
-    /// in any is seen by all before it returns. Each read costs a Redis round trip.
-    #[must_use]
-    pub fn redis(url: impl Into<String>) -> Self {
-        Self::with(Tier::Redis(url.into()))
-    }
-
-    /// Entries in this process in front of the Redis at `url`: hits in the process cost no
-    /// round trip; writes in other instances reach this one through a Redis channel (see the
-    /// README for the bound), and while the channel is down the process keeps nothing.
-    #[must_use]
-    pub fn in_process_and_redis(url: impl Into<String>) -> Self {
-        Self::with(Tier::InProcessAndRedis(url.into()))
-    }
-
-    fn with(tier: Tier) -> Self {
-        Self {
-            tier,
-            namespace: String::new(),
-            redis_timeout: Duration::from_millis(250),
-        }
-    }
-
-    /// A prefix of the Redis keys and channel, to keep services that share a Redis and a
-    /// database apart (they share entries otherwise: the keys carry the database's identity).
-    #[must_use]
-    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// How long a Redis call may take (default 250 ms): a slower or failed one sends reads to
-    /// the database until Redis answers again.
-    #[must_use]
-    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
-        self.redis_timeout = timeout;
-        self
-    }
-}
-
-impl DbOptions {
-    /// Serve reads of `#[repo(cache)]` entities from a cache (see [`crate::cache`]).
-    #[must_use]
-    pub fn cache(mut self, options: CacheOptions) -> Self {
-        self.cache = Some(Arc::new(options));
-        self
-    }
-}
 
 impl CacheSetup for CacheOptions {
     fn build(&self, identity: String) -> BoxFuture<'_, Result<Arc<dyn ReadCache>>> {
@@ -245,7 +173,7 @@ impl Tiered {
         let listener = match (&local, &shared) {
             (Some(local), Some(shared)) => {
                 let (local, shared) = (Arc::clone(local), Arc::clone(shared));
-                Some(tokio::spawn(listen(shared, local)))
+                Some(tokio::spawn(channel::listen(shared, local)))
             }
             _ => None,
         };
@@ -470,71 +398,6 @@ impl ReadCache for Tiered {
 
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// Follow the channel of writes, for the in-process tier in front of Redis: the tier serves
-/// only while subscribed and while Redis answers a ping every [`HEARTBEAT`] (a Redis that
-/// stalls delivers no message, and other instances cannot announce their writes), and starts
-/// empty each time it serves again.
-async fn listen(shared: Arc<Shared>, local: Arc<Local>) {
-    let mut wait = Duration::from_millis(50);
-    loop {
-        let timeout = shared.timeout();
-        let connect = tokio::time::timeout(timeout, shared.client().get_async_pubsub()).await;
-        if let Ok(Ok(mut pubsub)) = connect
-            && let Ok(Ok(())) =
-                tokio::time::timeout(timeout, pubsub.subscribe(shared.channel())).await
-        {
-            local.turn_on();
-            wait = Duration::from_millis(50);
-            let (mut sink, mut messages) = pubsub.split();
-            let mut heartbeat = tokio::time::interval(HEARTBEAT);
-            loop {
-                tokio::select! {
-                    message = messages.next() => {
-                        let Some(message) = message else { break };
-                        let Ok(payload) = message.get_payload::<Vec<u8>>() else {
-                            continue;
-                        };
-                        match serde_json::from_slice::<Message>(&payload) {
-                            Ok(message) => apply(&local, message).await,
-                            // A message not understood: forget everything rather than guess.
-                            Err(_) => local.clear(),
-                        }
-                    }
-                    _ = heartbeat.tick() => {
-                        if !matches!(tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await, Ok(Ok(_))) {
-                            break;
-                        }
-                    }
-                }
-            }
-            tracing::info!("the channel of cache invalidations closed: the in-process tier stops");
-        }
-        local.turn_off();
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(1));
-    }
-}
-
-/// How often the in-process tier in front of Redis checks that Redis answers.
-const HEARTBEAT: Duration = Duration::from_millis(250);
-
-/// Forget in the process what another instance (or this one) announced.
-async fn apply(local: &Local, message: Message) {
-    if message.e == 1 {
-        local.clear();
-    }
-    for write in message.w {
-        let digests: Option<Vec<Digest>> = write.k.iter().map(|d| Digest::from_hex(d)).collect();
-        match digests {
-            Some(digests) if !write.a => local.invalidate(&write.t, false, &digests).await,
-            _ => local.invalidate(&write.t, true, &[]).await,
-        }
-    }
-    for table in message.c {
-        local.invalidate(&table, true, &[]).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod db_enum;
 mod entity;
+mod field;
 mod new;
 mod repository;
 mod row;
