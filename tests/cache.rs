@@ -85,7 +85,9 @@ async fn options(tier: Tier) -> DbOptions {
 
 /// A fresh database with the tables, a `Db` on it with a cache of `tier`, and one without.
 async fn setup(backend: Backend, tier: Tier, test: &str) -> (Db, Db, String) {
-    let url = repo_tests::fresh_url(backend, test).await;
+    // A database per tier: one just dropped may still have connections open on its file.
+    let name = format!("{test}_{tier:?}").to_lowercase();
+    let url = repo_tests::fresh_url(backend, &name).await;
     let db = Db::connect_with(&url, options(tier).await).await.unwrap();
     db.create_schema::<Item>().await.unwrap();
     db.create_schema::<Memo>().await.unwrap();
@@ -676,7 +678,8 @@ pub struct Walk {
 
 async fn foreign_key_cascades(backend: Backend) {
     for tier in TIERS {
-        let url = repo_tests::fresh_url(backend, "cache_cascades").await;
+        let name = format!("cache_cascades_{tier:?}").to_lowercase();
+        let url = repo_tests::fresh_url(backend, &name).await;
         let plain = Db::connect(&url).await.unwrap();
         let integer = if backend == Backend::Sqlite {
             "INTEGER"
