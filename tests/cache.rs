@@ -989,6 +989,7 @@ on_every_backend!(
     cross_instance_bound,
     redis_stopped_and_stalled,
     process_tier_in_front_of_redis,
+    cancelled_writes,
 );
 
 /// With Redis behind it, the process tier serves once subscribed to the channel of writes.
@@ -1007,4 +1008,35 @@ async fn process_tier_in_front_of_redis(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     println!("{:?} {:?}", started.elapsed(), db.cache().stats().await);
+}
+
+/// Writes cancelled at every point of their run (a timeout dropping the future): a second
+/// after, every reader answers what the database holds.
+async fn cancelled_writes(backend: Backend) {
+    for tier in TIERS {
+        let (db, plain, _) = setup(backend, tier, "cache_cancelled").await;
+        let items = ItemRepository::new(&db);
+        let a = items.insert_new(item("a", 0)).await.unwrap();
+        let mut cancelled = 0;
+        for qty in 1..=40_u64 {
+            let _ = items.get(a.id).await.unwrap();
+            let _ = items.count(Item::QTY.gte(1)).await.unwrap();
+            let write = items.update_where(Item::ID.eq(a.id), [Item::QTY.set(qty as i32)]);
+            match tokio::time::timeout(Duration::from_micros(qty * 25), write).await {
+                Ok(done) => {
+                    done.unwrap();
+                }
+                Err(_) => cancelled += 1,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        same_items(
+            &db,
+            &plain,
+            &BTreeSet::from([a.id]),
+            &format!("{tier:?} cancelled"),
+        )
+        .await;
+        assert!(cancelled > 0, "{tier:?}: no write was cancelled");
+    }
 }

@@ -6,6 +6,9 @@ use crate::read_cache::{ReadCache, Rows, TableId, Written};
 
 use super::Conn;
 
+/// How long after a cancelled write the cache forgets its tables a second time.
+const CANCELLED_WRITE_SETTLES: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A write under way, for the read cache. It tells the cache what the write changed when it
 /// ends, even when it failed (a statement whose outcome the caller never learnt may have
 /// committed), and every table it may have written when it is dropped before (a cancelled
@@ -91,10 +94,15 @@ impl Drop for WriteGuard<'_> {
         match self.conn {
             Conn::Session(session) => session.record_written(written),
             // Cancelled while its statement may have committed: the cache forgets the tables
-            // from a task of its own, the caller's being gone.
+            // from a task of its own, the caller's being gone; and once more a little later,
+            // since the server may finish the statement after the caller stopped waiting.
             Conn::Db(_) => {
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    runtime.spawn(async move { cache.invalidate(&written).await });
+                    runtime.spawn(async move {
+                        cache.invalidate(&written).await;
+                        tokio::time::sleep(CANCELLED_WRITE_SETTLES).await;
+                        cache.invalidate(&written).await;
+                    });
                 }
             }
         }
