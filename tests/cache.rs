@@ -176,154 +176,186 @@ async fn same_memos(cached: &Db, plain: &Db, ids: &BTreeSet<i64>, step: &str) {
     );
 }
 
+/// Soft delete, restore, purge, versioned and audited writes, after reads that filled the
+/// cache.
+async fn memo_write_paths(db: &Db, plain: &Db) {
+    let memos = MemoRepository::new(db);
+    let mut memo_ids = BTreeSet::new();
+    let m = memos
+        .insert_new(NewMemo {
+            slug: "m".into(),
+            body: "one".into(),
+        })
+        .await
+        .unwrap();
+    memo_ids.insert(m.id);
+    same_memos(db, plain, &memo_ids, "memo insert").await;
+    let m = memos
+        .update(&Memo {
+            body: "two".into(),
+            ..m
+        })
+        .await
+        .unwrap();
+    same_memos(db, plain, &memo_ids, "memo versioned update").await;
+    assert!(
+        memos
+            .update(&Memo {
+                version: 0,
+                ..m.clone()
+            })
+            .await
+            .is_err()
+    );
+    same_memos(db, plain, &memo_ids, "memo stale update").await;
+    memos.delete(m.id).await.unwrap();
+    same_memos(db, plain, &memo_ids, "memo soft delete").await;
+    memos.restore(m.id).await.unwrap();
+    same_memos(db, plain, &memo_ids, "memo restore").await;
+    memos.delete(m.id).await.unwrap();
+    memos.purge(m.id).await.unwrap();
+    same_memos(db, plain, &memo_ids, "memo purge").await;
+}
+
+/// After each write, every id the table held and the reads of [`same_items`].
+struct Steps<'a> {
+    db: &'a Db,
+    plain: &'a Db,
+    tier: Tier,
+    ids: BTreeSet<i64>,
+}
+
+impl Steps<'_> {
+    async fn step(&mut self, name: &str) {
+        for item in ItemRepository::new(self.plain)
+            .find_all(Filter::all())
+            .await
+            .unwrap()
+        {
+            self.ids.insert(item.id);
+        }
+        let name = format!("{:?} {name}", self.tier);
+        same_items(self.db, self.plain, &self.ids, &name).await;
+    }
+}
+
+/// Writes of one row: insert, update, upsert (of a row and of a new one).
+async fn single_row_writes(steps: &mut Steps<'_>) -> Item {
+    let items = ItemRepository::new(steps.db);
+
+    let a = items.insert_new(item("a", 1)).await.unwrap();
+    steps.step("insert_new").await;
+    let b = items
+        .insert(&Item {
+            id: 0,
+            ..Item::from_new(item("b", 2))
+        })
+        .await
+        .unwrap();
+    steps.step("insert").await;
+    items
+        .update(&Item {
+            qty: 7,
+            stage: Stage::Done,
+            ..a.clone()
+        })
+        .await
+        .unwrap();
+    steps.step("update").await;
+    items
+        .upsert(&Item {
+            qty: 3,
+            ..b.clone()
+        })
+        .await
+        .unwrap();
+    steps.step("upsert of a row").await;
+    let c = items
+        .upsert(&Item {
+            id: 0,
+            ..Item::from_new(item("c", 4))
+        })
+        .await
+        .unwrap();
+    steps.step("upsert of a new row").await;
+    c
+}
+
+/// Bulk writes, filtered writes, claims, custom and raw statements, a failed write, deletes.
+async fn many_row_writes(steps: &mut Steps<'_>, c: &Item) {
+    let items = ItemRepository::new(steps.db);
+    items
+        .bulk_insert_new(vec![item("d", 5), item("e", 6)])
+        .await
+        .unwrap();
+    steps.step("bulk_insert_new").await;
+    let mut batch = items.find_all(Item::QTY.gte(5)).await.unwrap();
+    for item in &mut batch {
+        item.qty += 10;
+    }
+    items.bulk_upsert(&batch).await.unwrap();
+    steps.step("bulk_upsert").await;
+    for item in &mut batch {
+        item.qty += 10;
+    }
+    items.bulk_upsert_returning(&batch).await.unwrap();
+    steps.step("bulk_upsert_returning").await;
+    items
+        .update_where(Item::QTY.lt(5), [Item::QTY.set(2)])
+        .await
+        .unwrap();
+    steps.step("update_where").await;
+    let mut claim = items.update_returning();
+    claim
+        .set(Item::STAGE.set(Stage::Done))
+        .and_where(Item::QTY.expr().lt(100));
+    assert!(!items.claim(claim, 1).await.unwrap().is_empty());
+    steps.step("claim").await;
+    let custom: UpdateStatement = Query::update()
+        .table(Item::TABLE)
+        .value("qty", 42_i32)
+        .and_where(Expr::col("sku").eq("a"))
+        .to_owned();
+    assert_eq!(items.execute(&custom).await.unwrap(), 1);
+    steps.step("execute").await;
+    items
+        .conn()
+        .execute(Statement::new(
+            "UPDATE cached_items SET qty = qty + 1",
+            vec![],
+        ))
+        .await
+        .unwrap();
+    steps.step("a raw statement").await;
+    // A write that fails changes nothing, and the cache still answers the database.
+    assert!(items.insert_new(item("a", 99)).await.is_err());
+    steps.step("a failed insert").await;
+    items.delete(c.id).await.unwrap();
+    steps.step("delete").await;
+    items.delete_where(Item::QTY.gt(20)).await.unwrap();
+    steps.step("delete_where").await;
+}
+
 /// Each write path, after reads that filled the cache: the reads that follow answer what the
 /// database holds.
 async fn every_write_path(backend: Backend) {
     for tier in TIERS {
         let (db, plain, _) = setup(backend, tier, "cache_write_paths").await;
-        let items = ItemRepository::new(&db);
-        let mut ids = BTreeSet::new();
-        let step = async |name: &str, ids: &mut BTreeSet<i64>| {
-            for item in ItemRepository::new(&plain)
-                .find_all(Filter::all())
-                .await
-                .unwrap()
-            {
-                ids.insert(item.id);
-            }
-            let name = format!("{tier:?} {name}");
-            same_items(&db, &plain, ids, &name).await;
+        let mut steps = Steps {
+            db: &db,
+            plain: &plain,
+            tier,
+            ids: BTreeSet::new(),
         };
-        step("empty", &mut ids).await;
-
-        let a = items.insert_new(item("a", 1)).await.unwrap();
-        step("insert_new", &mut ids).await;
-        let b = items
-            .insert(&Item {
-                id: 0,
-                ..Item::from_new(item("b", 2))
-            })
-            .await
-            .unwrap();
-        step("insert", &mut ids).await;
-        items
-            .update(&Item {
-                qty: 7,
-                stage: Stage::Done,
-                ..a.clone()
-            })
-            .await
-            .unwrap();
-        step("update", &mut ids).await;
-        items
-            .upsert(&Item {
-                qty: 3,
-                ..b.clone()
-            })
-            .await
-            .unwrap();
-        step("upsert of a row", &mut ids).await;
-        let c = items
-            .upsert(&Item {
-                id: 0,
-                ..Item::from_new(item("c", 4))
-            })
-            .await
-            .unwrap();
-        step("upsert of a new row", &mut ids).await;
-        items
-            .bulk_insert_new(vec![item("d", 5), item("e", 6)])
-            .await
-            .unwrap();
-        step("bulk_insert_new", &mut ids).await;
-        let mut batch = items.find_all(Item::QTY.gte(5)).await.unwrap();
-        for item in &mut batch {
-            item.qty += 10;
-        }
-        items.bulk_upsert(&batch).await.unwrap();
-        step("bulk_upsert", &mut ids).await;
-        for item in &mut batch {
-            item.qty += 10;
-        }
-        items.bulk_upsert_returning(&batch).await.unwrap();
-        step("bulk_upsert_returning", &mut ids).await;
-        items
-            .update_where(Item::QTY.lt(5), [Item::QTY.set(2)])
-            .await
-            .unwrap();
-        step("update_where", &mut ids).await;
-        let mut claim = items.update_returning();
-        claim
-            .set(Item::STAGE.set(Stage::Done))
-            .and_where(Item::QTY.expr().lt(100));
-        assert!(!items.claim(claim, 1).await.unwrap().is_empty());
-        step("claim", &mut ids).await;
-        let custom: UpdateStatement = Query::update()
-            .table(Item::TABLE)
-            .value("qty", 42_i32)
-            .and_where(Expr::col("sku").eq("a"))
-            .to_owned();
-        assert_eq!(items.execute(&custom).await.unwrap(), 1);
-        step("execute", &mut ids).await;
-        items
-            .conn()
-            .execute(Statement::new(
-                "UPDATE cached_items SET qty = qty + 1",
-                vec![],
-            ))
-            .await
-            .unwrap();
-        step("a raw statement", &mut ids).await;
-        // A write that fails changes nothing, and the cache still answers the database.
-        assert!(items.insert_new(item("a", 99)).await.is_err());
-        step("a failed insert", &mut ids).await;
-        items.delete(c.id).await.unwrap();
-        step("delete", &mut ids).await;
-        items.delete_where(Item::QTY.gt(20)).await.unwrap();
-        step("delete_where", &mut ids).await;
-
-        // Soft delete, restore, purge, versioned and audited writes.
-        let memos = MemoRepository::new(&db);
-        let mut memo_ids = BTreeSet::new();
-        let m = memos
-            .insert_new(NewMemo {
-                slug: "m".into(),
-                body: "one".into(),
-            })
-            .await
-            .unwrap();
-        memo_ids.insert(m.id);
-        same_memos(&db, &plain, &memo_ids, "memo insert").await;
-        let m = memos
-            .update(&Memo {
-                body: "two".into(),
-                ..m
-            })
-            .await
-            .unwrap();
-        same_memos(&db, &plain, &memo_ids, "memo versioned update").await;
-        assert!(
-            memos
-                .update(&Memo {
-                    version: 0,
-                    ..m.clone()
-                })
-                .await
-                .is_err()
-        );
-        same_memos(&db, &plain, &memo_ids, "memo stale update").await;
-        memos.delete(m.id).await.unwrap();
-        same_memos(&db, &plain, &memo_ids, "memo soft delete").await;
-        memos.restore(m.id).await.unwrap();
-        same_memos(&db, &plain, &memo_ids, "memo restore").await;
-        memos.delete(m.id).await.unwrap();
-        memos.purge(m.id).await.unwrap();
-        same_memos(&db, &plain, &memo_ids, "memo purge").await;
+        steps.step("empty").await;
+        let c = single_row_writes(&mut steps).await;
+        many_row_writes(&mut steps, &c).await;
+        memo_write_paths(&db, &plain).await;
 
         // create_schema and drop_schema forget the table.
         db.drop_schema::<Item>().await.unwrap();
         db.create_schema::<Item>().await.unwrap();
-        step("drop and create", &mut ids).await;
+        steps.step("drop and create").await;
 
         let stats = db.cache().stats().await;
         assert!(
