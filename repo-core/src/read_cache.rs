@@ -3,6 +3,7 @@
 //! ([`crate::cache`]) implements it; repositories and sessions only speak through it, so a
 //! `Db` without a cache pays one branch.
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
@@ -42,7 +43,7 @@ impl CachedTable {
     }
 
     /// The table as its entity names it: its cached rows are named so.
-    pub(crate) fn qualified(&self) -> String {
+    pub(crate) fn qualified(&self) -> Cow<'static, str> {
         qualified(self.schema, self.name)
     }
 }
@@ -79,6 +80,17 @@ impl Entry {
     pub(crate) fn entities<E: Entity>(&self) -> Option<Vec<E>> {
         match self {
             Self::Rows(rows) => rows.iter().map(|row| E::from_values(row)).collect(),
+            Self::Count(_) | Self::Json(_) => None,
+        }
+    }
+
+    /// The first row held, as `E` (`Some(None)`: no row); `None` when it cannot be read back.
+    pub(crate) fn first<E: Entity>(&self) -> Option<Option<E>> {
+        match self {
+            Self::Rows(rows) => match rows.first() {
+                Some(row) => E::from_values(row).map(Some),
+                None => Some(None),
+            },
             Self::Count(_) | Self::Json(_) => None,
         }
     }
@@ -166,10 +178,10 @@ impl Written {
 
 /// `schema.table`, or `table`: how an entity names its table, and how its cached rows are
 /// named.
-pub(crate) fn qualified(schema: Option<&str>, table: &str) -> String {
+pub(crate) fn qualified<'a>(schema: Option<&str>, table: &'a str) -> Cow<'a, str> {
     match schema {
-        Some(schema) => format!("{schema}.{table}"),
-        None => table.to_owned(),
+        Some(schema) => Cow::Owned(format!("{schema}.{table}")),
+        None => Cow::Borrowed(table),
     }
 }
 

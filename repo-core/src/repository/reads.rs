@@ -55,16 +55,16 @@ impl<E: Entity> Repository<'_, E> {
             View::All => 1,
             View::Deleted => 2,
         };
-        let statement = Statement::new(sql, key.clone());
         self.read_through(
             ReadKey::Row { view, key: &key },
-            || self.fetch_entity_statement(statement),
+            // Built only on a miss: a hit costs no copy of the key.
+            || self.fetch_entity_statement(Statement::new(sql, key.clone())),
             |row| {
                 Some(Entry::Rows(
                     row.iter().map(values_of).collect::<Option<_>>()?,
                 ))
             },
-            |entry| Some(entry.entities::<E>()?.into_iter().next()),
+            Entry::first::<E>,
         )
         .await
     }
