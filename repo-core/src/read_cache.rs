@@ -83,17 +83,6 @@ impl Entry {
             Self::Count(_) | Self::Json(_) => None,
         }
     }
-
-    /// The first row held, as `E` (`Some(None)`: no row); `None` when it cannot be read back.
-    pub(crate) fn first<E: Entity>(&self) -> Option<Option<E>> {
-        match self {
-            Self::Rows(rows) => match rows.first() {
-                Some(row) => E::from_values(row).map(Some),
-                None => Some(None),
-            },
-            Self::Count(_) | Self::Json(_) => None,
-        }
-    }
 }
 
 /// What a lookup found.

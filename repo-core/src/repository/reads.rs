@@ -64,7 +64,13 @@ impl<E: Entity> Repository<'_, E> {
                     row.iter().map(values_of).collect::<Option<_>>()?,
                 ))
             },
-            Entry::first::<E>,
+            // The one row, or none; unreadable (`None`) when it does not read back.
+            |entry| match entry {
+                Entry::Rows(rows) => rows
+                    .first()
+                    .map_or(Some(None), |row| E::from_values(row).map(Some)),
+                Entry::Count(_) | Entry::Json(_) => None,
+            },
         )
         .await
     }
