@@ -196,9 +196,11 @@ impl Tx {
         &mut self,
         table: &Table<'_>,
     ) -> Result<TableDescription, sqlx::Error> {
-        dispatch!(Tx, self, |tx, D| <D as Describe>::describe(
+        let described = dispatch!(Tx, &mut *self, |tx, D| <D as Describe>::describe(
             &mut **tx, table
         )
-        .await)
+        .await);
+        self.settled();
+        described
     }
 }

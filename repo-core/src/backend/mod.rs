@@ -14,6 +14,7 @@ pub(crate) mod classify;
 pub mod db_enum;
 mod describe;
 mod errors;
+mod lent;
 pub(crate) mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
@@ -32,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 pub(crate) use describe::{Table, TableDescription};
 pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
+pub(crate) use lent::Lent;
 pub(crate) use macros::pool_accessors;
 #[allow(unused_imports)]
 use macros::run_settings;
@@ -97,11 +99,11 @@ pub(crate) enum Pool {
 #[derive(Debug)]
 pub(crate) enum Tx {
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Postgres(Lent<sqlx::Postgres>),
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(Lent<sqlx::Sqlite>),
     #[cfg(feature = "mysql")]
-    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    MySql(Lent<sqlx::MySql>),
 }
 
 /// A backend's sqlx database with what the framework needs of it.
@@ -118,6 +120,14 @@ pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
     fn wrap(row: Self::Row) -> Row;
     /// Rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// Run SQL text without parameters (transaction control, savepoints).
+    fn raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>>;
+    /// Whether a connection whose statement was cut off is closed rather than used again
+    /// (see [`Lent`]).
+    const CLOSE_CUT_OFF: bool;
 }
 
 impl Pool {
@@ -149,22 +159,25 @@ impl Pool {
     pub(crate) async fn begin(&self, isolation: Option<Isolation>) -> Result<Tx> {
         Ok(match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres(pool) => Tx::Postgres(match isolation {
-                None => pool.begin().await?,
-                Some(level) => {
-                    pool.begin_with(crate::dialect::postgres::begin(level))
-                        .await?
-                }
-            }),
+            Self::Postgres(pool) => Tx::Postgres(
+                Lent::begin(
+                    pool,
+                    isolation.map_or("BEGIN", crate::dialect::postgres::begin),
+                )
+                .await?,
+            ),
             // Take the write lock at once, so concurrent writers queue instead of deadlocking;
             // SQLite is serializable whatever the level asked.
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(pool) => Tx::Sqlite(Lent::begin(pool, "BEGIN IMMEDIATE").await?),
             #[cfg(feature = "mysql")]
-            Self::MySql(pool) => Tx::MySql(match isolation {
-                None => pool.begin().await?,
-                Some(level) => pool.begin_with(crate::dialect::mysql::begin(level)).await?,
-            }),
+            Self::MySql(pool) => Tx::MySql(
+                Lent::begin(
+                    pool,
+                    isolation.map_or("BEGIN", crate::dialect::mysql::begin),
+                )
+                .await?,
+            ),
         })
     }
 
@@ -188,10 +201,17 @@ impl Tx {
 
     /// Run SQL text without parameters (savepoints).
     pub(crate) async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        dispatch!(Tx, self, |tx, D| sqlx::raw_sql(sql)
-            .execute(&mut **tx)
-            .await
-            .map(drop))
+        dispatch!(Tx, self, |tx, D| tx.raw(sql).await)
+    }
+
+    /// The driver's call on the transaction's connection returned (see [`Lent`]).
+    pub(crate) fn settled(&mut self) {
+        dispatch!(Tx, self, |tx, D| tx.settled());
+    }
+
+    /// Whether a statement of the transaction was cut off before its reply was read.
+    pub(crate) fn cut_off(&self) -> bool {
+        dispatch!(Tx, self, |tx, D| tx.cut_off())
     }
 }
 

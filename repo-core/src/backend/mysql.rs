@@ -117,6 +117,15 @@ impl Driver for sqlx::MySql {
         // sqlx asks for CLIENT_FOUND_ROWS: rows matched, not only rows whose values changed.
         result.rows_affected()
     }
+
+    fn raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
+    }
+
+    const CLOSE_CUT_OFF: bool = true;
 }
 
 /// A value in the form this framework stores it on MariaDB.

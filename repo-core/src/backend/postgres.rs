@@ -42,6 +42,15 @@ impl Driver for sqlx::Postgres {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+
+    fn raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
+    }
+
+    const CLOSE_CUT_OFF: bool = true;
 }
 
 /// The column of a NOT NULL violation, which PostgreSQL reports in a field of its own.

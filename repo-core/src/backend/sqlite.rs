@@ -78,6 +78,15 @@ impl Driver for sqlx::Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+
+    fn raw<'c>(
+        connection: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
+    }
+
+    const CLOSE_CUT_OFF: bool = false;
 }
 
 /// Turn off SQLite's double-quoted string literals on a new connection, for DML and DDL alike.

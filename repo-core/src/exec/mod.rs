@@ -10,7 +10,7 @@ pub(crate) use write_guard::WriteGuard;
 use driver::{Bind, execute_on, fetch_all_on, fetch_optional_on, into_parts, into_shared};
 
 use crate::backend::classify::classify_untyped;
-use crate::backend::{Pool, Tx};
+use crate::backend::{Lent, Pool, Tx};
 use crate::db::Db;
 use crate::dialect::Backend;
 use crate::dialect::dispatch;
@@ -85,8 +85,17 @@ macro_rules! run {
                 let mut attempt = 1;
                 loop {
                     let values = Bind::Borrowed(&values);
-                    let result = dispatch!(Pool, &db.pool, |pool, D| $op(pool, text.sql(), values)
-                        .await);
+                    // On a connection of its own, closed if the call is cut off mid-statement.
+                    let result = dispatch!(Pool, &db.pool, |pool, D| {
+                        match Lent::acquire(pool).await {
+                            Ok(mut conn) => {
+                                let result = $op(&mut *conn, text.sql(), values).await;
+                                conn.settled();
+                                result
+                            }
+                            Err(error) => Err(error),
+                        }
+                    });
                     match result {
                         Err(error)
                             if retries && attempt < policy.max_attempts() && retryable(&error) =>
@@ -106,6 +115,7 @@ macro_rules! run {
                 let values = Bind::Owned(values);
                 let result =
                     dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, sql, values).await);
+                state.tx.settled();
                 state.after_statement(result, guarded, $classify).await
             }
         }

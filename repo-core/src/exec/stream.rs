@@ -88,12 +88,15 @@ impl<'a> Conn<'a> {
                     };
                     // Cleared once the statement has run to its end, whichever way it ended.
                     state.stream_unfinished = true;
+                    let answered = std::sync::Arc::clone(&state.stream_answered);
+                    answered.store(false, std::sync::atomic::Ordering::SeqCst);
                     let mut failure = None;
                     {
                         let rows = dispatch!(Tx, &mut state.tx, |tx, D| {
                             stream_rows!(D, &mut **tx, statement).boxed()
                         });
                         for await row in rows {
+                            answered.store(true, std::sync::atomic::Ordering::SeqCst);
                             match row {
                                 Ok(row) => yield Ok(row),
                                 Err(error) => {
@@ -104,6 +107,7 @@ impl<'a> Conn<'a> {
                         }
                     }
                     state.stream_unfinished = false;
+                    state.tx.settled();
                     if let Some(error) = failure {
                         // A constraint violation (a streamed write) is undone alone, as in
                         // `execute`; any other failure aborts the unit of work.

@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::dialect::dispatch;
 use crate::error::{Error, Result};
 use crate::row::Row;
+use crate::session::State;
 use crate::statements::Statement;
 
 impl Conn<'_> {
@@ -37,6 +38,7 @@ impl Conn<'_> {
                         values
                     )
                     .await);
+                    tx.settled();
                     let error = match fetched {
                         Ok(rows) => match decode_all(rows) {
                             Ok(items) => {
@@ -69,6 +71,7 @@ impl Conn<'_> {
                     &mut **tx, sql, values
                 )
                 .await);
+                state.tx.settled();
                 let rows = state.after_statement(fetched, guarded, classify).await?;
                 match decode_all(rows) {
                     Ok(items) => Ok(items),
@@ -90,24 +93,6 @@ impl Conn<'_> {
     where
         I: Iterator<Item = Result<Statement>> + Send,
     {
-        use sqlx::Connection as _;
-        macro_rules! within {
-            ($tx:expr, $statements:expr) => {{
-                let mut tx = $tx;
-                match run_all(&mut *tx, $statements, decode, map).await {
-                    Ok(done) => {
-                        tx.commit().await.map_err(map)?;
-                        Ok(done)
-                    }
-                    Err(error) => {
-                        // The error that stopped the batch matters more than a failed rollback,
-                        // and dropping the transaction rolls it back regardless.
-                        let _ = tx.rollback().await;
-                        Err(error)
-                    }
-                }
-            }};
-        }
         match self {
             // A transaction of its own, run again as a whole after a retryable failure.
             Conn::Db(db) => {
@@ -129,10 +114,7 @@ impl Conn<'_> {
             Conn::Session(session) => {
                 let mut state = session.lock().await;
                 state.ready().await?;
-                let result = dispatch!(Tx, &mut state.tx, |tx, D| within!(
-                    tx.begin().await.map_err(map)?,
-                    statements()
-                ));
+                let result = within_savepoint(&mut state, statements(), decode, map).await;
                 // The savepoint is undone: the session goes on after what a single statement
                 // would leave it usable after (a refused upsert is a conflict here too).
                 if let Err(error) = &result
@@ -167,6 +149,7 @@ impl Conn<'_> {
         let result = dispatch!(Tx, &mut tx, |inner, D| {
             run_all(&mut **inner, statements, decode, map).await
         });
+        tx.settled();
         match result {
             Ok(done) => {
                 tx.commit().await.map_err(map)?;
@@ -178,6 +161,42 @@ impl Conn<'_> {
                 let _ = tx.rollback().await;
                 Err(error)
             }
+        }
+    }
+}
+
+/// Run `statements` in order under a savepoint of the session's transaction: kept whole, or
+/// undone whole when one fails (the session goes on as before them unless the undo fails).
+async fn within_savepoint<I, T: Send>(
+    state: &mut State,
+    statements: I,
+    decode: Option<fn(&Row) -> Result<T>>,
+    map: fn(sqlx::Error) -> Error,
+) -> Result<(u64, Vec<T>)>
+where
+    I: Iterator<Item = Result<Statement>> + Send,
+{
+    if let Err(error) = state.tx.raw("SAVEPOINT repo_unit").await {
+        return Err(state.abort(error));
+    }
+    let ran = dispatch!(Tx, &mut state.tx, |tx, D| {
+        run_all(&mut **tx, statements, decode, map).await
+    });
+    state.tx.settled();
+    match ran {
+        Ok(done) => match state.tx.raw("RELEASE SAVEPOINT repo_unit").await {
+            Ok(()) => Ok(done),
+            Err(error) => Err(state.abort(error)),
+        },
+        Err(error) => {
+            let undone = state
+                .tx
+                .raw("ROLLBACK TO SAVEPOINT repo_unit; RELEASE SAVEPOINT repo_unit")
+                .await;
+            if let Err(undo) = undone {
+                state.abort(undo);
+            }
+            Err(error)
         }
     }
 }

@@ -198,6 +198,7 @@ impl Session {
         let cache = self.settings.cache.clone();
         let abandoned_group = self.abandoned.load(std::sync::atomic::Ordering::SeqCst);
         let mut state = self.state.into_inner();
+        state.notice_cut_off();
         if abandoned_group {
             state.abort_with(&abandoned());
         }
@@ -251,7 +252,9 @@ impl Session {
 
     /// Undo every write of the session.
     pub async fn rollback(self) -> Result<()> {
-        rollback(self.state.into_inner().tx).await
+        let mut state = self.state.into_inner();
+        state.notice_cut_off();
+        rollback(state.tx).await
     }
 
     /// Start a group of statements that succeed or fail together, inside the unit of work.
@@ -279,6 +282,7 @@ impl Session {
 
     pub(crate) async fn lock(&self) -> MutexGuard<'_, State> {
         let mut state = self.state.lock().await;
+        state.notice_cut_off();
         if self
             .abandoned
             .swap(false, std::sync::atomic::Ordering::SeqCst)

@@ -21,6 +21,10 @@ pub(crate) struct State {
     /// Whether a stream was dropped before its statement finished. PostgreSQL runs the whole
     /// statement regardless, and a failure in its unread part aborts the transaction.
     pub(crate) stream_unfinished: bool,
+    /// Whether that stream's statement answered (a row or an error came): dropped after that,
+    /// every driver reads the rest of its reply on the next call; dropped before, the
+    /// statement was cut off.
+    pub(crate) stream_answered: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The failure that aborted a unit of work.
@@ -48,6 +52,34 @@ impl State {
             savepoint_open: false,
             guard_writes,
             stream_unfinished: false,
+            stream_answered: std::sync::Arc::default(),
+        }
+    }
+
+    /// Take note of a call cut off while its statement was under way (its future dropped: a
+    /// timeout, a cancelled task): whether that statement ran is unknown, so the unit of work
+    /// can no longer commit, and nothing more is sent on its connection (closed when the
+    /// session ends, on the backends whose driver cannot resume after it). A stream dropped
+    /// after its statement answered is no such call: its unread rows are read past.
+    pub(crate) fn notice_cut_off(&mut self) {
+        if !self.tx.cut_off() {
+            return;
+        }
+        if self.stream_unfinished
+            && self
+                .stream_answered
+                .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            self.tx.settled();
+            return;
+        }
+        if self.aborted.is_none() {
+            self.aborted = Some(Aborted {
+                cause: "a call was cancelled while its statement was under way, so whether \
+                        it ran is unknown"
+                    .to_owned(),
+                retryable: false,
+            });
         }
     }
 

@@ -1,0 +1,155 @@
+//! A connection lent by the pool for one statement or one transaction, which knows whether a
+//! statement on it was cut off: its future dropped (a timeout, a cancelled task) while the
+//! server may still be answering. The PostgreSQL and MariaDB drivers cannot always tell where
+//! their replies stand after that (sqlx-mysql may wait forever for the reply to a command it
+//! buffered but never sent), so such a connection is closed, never handed out again; SQLite's
+//! finishes every command in its own thread, so its connection stays.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+
+use super::Driver;
+
+/// How long a transaction dropped while open may take to roll back before its connection is
+/// closed instead.
+const ROLLBACK_WAIT: Duration = Duration::from_secs(5);
+
+/// A pooled connection, and whether a statement on it is under way and a transaction open.
+pub(crate) struct Lent<DB: Driver> {
+    conn: Option<PoolConnection<DB>>,
+    /// Set whenever the connection is handed to the driver ([`DerefMut`]), cleared by
+    /// [`settled`](Lent::settled) once the driver's call returned: still set when the lent
+    /// connection is dropped or used next, the call was cut off.
+    in_flight: bool,
+    /// A transaction is open on the connection.
+    open: bool,
+}
+
+impl<DB: Driver> std::fmt::Debug for Lent<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lent")
+            .field("in_flight", &self.in_flight)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<DB: Driver> Lent<DB> {
+    /// A connection from `pool`, for one statement.
+    pub(crate) async fn acquire(pool: &sqlx::Pool<DB>) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            conn: Some(pool.acquire().await?),
+            in_flight: false,
+            open: false,
+        })
+    }
+
+    /// A connection from `pool` with a transaction begun by `sql`.
+    pub(crate) async fn begin(
+        pool: &sqlx::Pool<DB>,
+        sql: &'static str,
+    ) -> Result<Self, sqlx::Error> {
+        let mut lent = Self::acquire(pool).await?;
+        // Open from the moment BEGIN may run: cut off while it is sent, the connection is
+        // rolled back (or closed) like any other.
+        lent.open = true;
+        if let Err(error) = lent.raw(sql).await {
+            lent.open = false;
+            return Err(error);
+        }
+        Ok(lent)
+    }
+
+    /// The driver's call on the connection returned (with rows or an error): nothing of it is
+    /// left on the wire.
+    pub(crate) fn settled(&mut self) {
+        self.in_flight = false;
+    }
+
+    /// Whether a statement on the connection was cut off before its reply was read.
+    pub(crate) fn cut_off(&self) -> bool {
+        self.in_flight
+    }
+
+    /// Run SQL text without parameters (transaction control, savepoints).
+    pub(crate) async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let done = DB::raw(&mut **self, sql).await;
+        self.settled();
+        done.map(drop)
+    }
+
+    /// Commit the transaction.
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let done = self.raw("COMMIT").await;
+        // Committed or not, the transaction is over (a failed COMMIT ends it too).
+        self.open = false;
+        done
+    }
+
+    /// Roll the transaction back; after a statement was cut off nothing is sent, and the
+    /// connection is closed (which rolls back on the server).
+    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        if self.in_flight && DB::CLOSE_CUT_OFF {
+            return Ok(());
+        }
+        let done = self.raw("ROLLBACK").await;
+        if done.is_ok() {
+            self.open = false;
+        }
+        done
+    }
+}
+
+impl<DB: Driver> Deref for Lent<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        self.conn
+            .as_deref()
+            .expect("a lent connection is held until dropped")
+    }
+}
+
+impl<DB: Driver> DerefMut for Lent<DB> {
+    /// Every use of the connection may send: it counts as under way until
+    /// [`settled`](Lent::settled).
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        self.in_flight = true;
+        self.conn
+            .as_deref_mut()
+            .expect("a lent connection is held until dropped")
+    }
+}
+
+impl<DB: Driver> Drop for Lent<DB> {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if self.in_flight && DB::CLOSE_CUT_OFF {
+            conn.close_on_drop();
+            return;
+        }
+        if !self.open {
+            return;
+        }
+        // Dropped with its transaction open (a session dropped, a cancelled unit of work):
+        // rolled back from a task of its own before the connection goes back to the pool.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let rolled_back =
+                        tokio::time::timeout(ROLLBACK_WAIT, DB::raw(&mut conn, "ROLLBACK")).await;
+                    // An error the server answered (no transaction was open after all)
+                    // leaves the connection in step; a timeout or a broken link does not.
+                    if !matches!(rolled_back, Ok(Ok(()) | Err(sqlx::Error::Database(_)))) {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
