@@ -38,6 +38,12 @@ use crate::settings::Settings;
 ///   connection) aborts the unit of work: every later call on the session, and
 ///   [`commit`](Session::commit), returns [`Error::SessionAborted`], and nothing is written.
 ///
+/// - A call cut off while its statement is on the wire (a `tokio::time::timeout` or a dropped
+///   task cancelling it) leaves it unknown whether the statement ran, so it aborts the unit of
+///   work the same way, on every backend: [`commit`](Session::commit) returns
+///   [`Error::SessionAborted`] without sending anything more on the connection. A call cut off
+///   before it sent anything changes nothing.
+///
 /// Statements streamed with [`Conn::fetch`](crate::Conn::fetch) follow the same rules. A stream
 /// dropped before its end leaves its statement to finish on the server: on PostgreSQL a failure
 /// in the unread rows aborts the unit of work like any other, and the next call (or `commit`)
