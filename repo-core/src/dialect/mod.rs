@@ -92,6 +92,18 @@ impl Backend {
         }
     }
 
+    /// The isolation of the units of work the framework opens for its own locked writes
+    /// (audited writes on the pool), where the database's default does not suit them: on
+    /// MariaDB, repeatable read locks the gaps around keys that are not there yet, so writers
+    /// upserting the same new keys deadlock on each other's gap locks; every row such a unit
+    /// reads it has locked first, so read committed sees the same rows.
+    pub(crate) const fn locked_write_isolation(self) -> Option<Isolation> {
+        match self {
+            Self::MySql => Some(Isolation::ReadCommitted),
+            Self::Postgres | Self::Sqlite => None,
+        }
+    }
+
     /// The largest number of bind parameters one statement may carry. It does not say alone
     /// how a bulk write is cut (on PostgreSQL rows travel as arrays): that is
     /// [`Repository::rows_per_statement`](crate::Repository::rows_per_statement).

@@ -90,7 +90,14 @@ macro_rules! in_group {
             };
             match group.close(result).await {
                 Err(error) if error.is_retryable() && attempt < policy.max_attempts() => {
-                    tokio::time::sleep(policy.delay(attempt)).await;
+                    let delay = policy.delay(attempt);
+                    tracing::info!(
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        error = %error,
+                        "audited write failed with a retryable error: running it again"
+                    );
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
                 other => break other,
@@ -134,9 +141,19 @@ impl<E: Entity> Repository<'_, E> {
         } else {
             COMPOSITE_KEYS_PER_READ
         };
+        let key = statements::conflict_key::<E>()?;
         let mut locked = Vec::new();
         for piece in rows.chunks(per_read) {
-            locked.extend(self.lock_rows(conflict_rows::<E>(piece)?).await?);
+            // Locked in conflict-key order, the order the write then meets them in: a read
+            // locking in primary-key order would hold a row the write of a concurrent batch
+            // waits for while it waits for a row that write has just inserted.
+            let mut select = statements::select_all::<E>();
+            select.cond_where(conflict_rows::<E>(piece)?);
+            for column in key.iter().chain(E::PRIMARY_KEY) {
+                select.order_by(*column, sea_query::Order::Asc);
+            }
+            select.lock(LockType::Update);
+            locked.extend(self.fetch_entities(&select).await?);
         }
         Ok(locked)
     }

@@ -126,7 +126,8 @@ impl Session {
     /// A unit of work that is rolled back whole after any failure, so its writes need no
     /// savepoints: the framework's own, around an audited write on the pool.
     pub(crate) async fn begin_all_or_nothing(origin: Origin<'_>) -> Result<Self> {
-        Self::open(origin, None, false).await
+        let isolation = origin.pool.backend().locked_write_isolation();
+        Self::open(origin, isolation, false).await
     }
 
     async fn open(
