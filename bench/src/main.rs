@@ -19,6 +19,7 @@ mod data;
 mod deep;
 mod hand;
 mod measure;
+mod pooled;
 mod report;
 mod safety;
 mod workloads;
@@ -71,6 +72,13 @@ struct Args {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis_url: String,
+    /// The same PostgreSQL database through `PgBouncer` in transaction mode, for P1.
+    #[arg(
+        long,
+        env = "REPO_BENCH_PGBOUNCER_URL",
+        default_value = "postgres://postgres@127.0.0.1:6432/repo_bench?pooler=transaction"
+    )]
+    pgbouncer_url: String,
     /// The SQLite database of the `sqlite` backend.
     #[arg(long, default_value = "sqlite::memory:")]
     sqlite_url: String,
@@ -148,6 +156,10 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
         if run("W4") {
             records.push(workloads::w4_find_page(&ctx).await?);
         }
+    }
+    if run("P1") && db.backend() == Backend::Postgres {
+        let table_rows = workloads::fill_read_table(&ctx).await?;
+        records.extend(Box::pin(pooled::p1(&ctx, &args.pgbouncer_url, table_rows)).await?);
     }
     if run("W2") {
         records.push(Box::pin(workloads::single_inserts(&ctx, false)).await?);

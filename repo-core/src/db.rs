@@ -116,6 +116,22 @@ impl DbOptions {
         self.connect.synchronous = synchronous;
         self
     }
+    /// Run through a transaction-mode pooler (`PgBouncer` with `pool_mode = transaction`, the
+    /// pooler of a hosted PostgreSQL): the same as `?pooler=transaction` in the URL. Every
+    /// statement then runs inside a transaction (an autocommit call gets one of its own, which
+    /// keeps sqlx's prepare and execute on one server connection); each transaction first
+    /// drops the prepared statements its server connection holds and drops its own before it
+    /// ends; and [`statement_timeout`](DbOptions::statement_timeout), the
+    /// [`on_connect`](DbOptions::on_connect) statements (which must then be `SET`
+    /// statements) and the URL's `options` (`-c name=value`) are set with `SET LOCAL` in every
+    /// transaction, so they never reach the pooler's other clients. A call on the pool costs
+    /// three round trips more (see the README section "Behind a transaction pooler").
+    /// PostgreSQL only: `Error::Validation` on another backend.
+    #[must_use]
+    pub fn transaction_pooler(mut self, on: bool) -> Self {
+        self.connect.pooler = on;
+        self
+    }
     /// SQL to run on every new connection, after the framework's own settings (a
     /// `search_path`, a session variable, a pragma). A statement that fails makes the
     /// connection fail to open.
@@ -201,6 +217,25 @@ impl Db {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.pool.backend()
+    }
+
+    /// Whether the `Db` runs through a transaction-mode pooler
+    /// ([`DbOptions::transaction_pooler`], or `?pooler=transaction` in its URL): then
+    /// hand-written sqlx on its pool must stay inside a transaction, and take transaction-level
+    /// locks only.
+    #[must_use]
+    pub fn through_transaction_pooler(&self) -> bool {
+        self.transaction_preamble().is_some()
+    }
+
+    /// Through a transaction pooler, the SQL the framework runs at the start of each of its
+    /// transactions: drop the prepared statements the server connection holds, then the
+    /// settings (`SET LOCAL`). A hand-written transaction on [`postgres_pool`](Db::postgres_pool)
+    /// runs it first (`sqlx::raw_sql`) to see what the framework's statements see, and
+    /// `DEALLOCATE ALL` before it commits. `None` without a pooler.
+    #[must_use]
+    pub fn transaction_preamble(&self) -> Option<&str> {
+        self.pool.pooler().map(crate::backend::Pooler::preamble)
     }
 
     /// Open a unit of work. See [`Session`] for commit, rollback and drop behaviour.

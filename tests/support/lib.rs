@@ -60,6 +60,34 @@ pub async fn postgres_fresh_url(test: &str) -> String {
     format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
+/// The `PgBouncer` (transaction pooling, in front of the PostgreSQL under test) the pooler tests
+/// use unless `REPO_TEST_PGBOUNCER_URL` names another; `.ci/pgbouncer.sh start` starts it.
+pub const DEFAULT_PGBOUNCER_URL: &str = "postgres://postgres@127.0.0.1:6432/test";
+
+/// A URL through `PgBouncer` (without the pooler mode: the caller adds it) whose connections
+/// see a fresh PostgreSQL schema named after `test` (made on the server directly); fails,
+/// saying how to start it, when `PgBouncer` does not answer.
+pub async fn pgbouncer_fresh_url(test: &str) -> String {
+    let url =
+        std::env::var("REPO_TEST_PGBOUNCER_URL").unwrap_or_else(|_| DEFAULT_PGBOUNCER_URL.into());
+    let address = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:6432")
+        .to_owned();
+    if let Err(error) = tokio::net::TcpStream::connect(&address).await {
+        panic!(
+            "PgBouncer is not reachable at {address}: {error}\n\
+             Start it with `bash .ci/pgbouncer.sh start` (transaction pooling on 127.0.0.1:6432 \
+             in front of 127.0.0.1:5432), or point REPO_TEST_PGBOUNCER_URL at another."
+        );
+    }
+    postgres_fresh_url(test).await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3Dt_{test}")
+}
+
 /// A pool on a fresh SQLite database file named after `test`.
 pub async fn sqlite(test: &str) -> Db {
     sqlite_with(test, repo_core::DbOptions::default()).await
@@ -249,6 +277,13 @@ macro_rules! on_every_backend {
 /// Run SQL text (one or more statements) on `db`'s pool, whichever backend it is: for tests
 /// that set up or change data behind the repositories' back.
 pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
+    if let Some(settings) = db.transaction_preamble() {
+        // Through a transaction pooler: in one transaction, with the settings the framework
+        // gives its own (the test's search path).
+        let sql = sqlx::AssertSqlSafe(format!("BEGIN; {settings}; {sql}; COMMIT"));
+        let pool = db.postgres_pool().expect("a pooler is for PostgreSQL");
+        return sqlx::raw_sql(sql).execute(pool).await.map(drop);
+    }
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     if let Some(pool) = db.postgres_pool() {
         sqlx::raw_sql(sql).execute(pool).await.map(drop)
@@ -264,6 +299,24 @@ pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
 
 /// The one integer `sql` selects (a count, a maximum), read with plain sqlx on `db`'s pool.
 pub async fn scalar(db: &Db, sql: &str) -> i64 {
+    if let Some(settings) = db.transaction_preamble() {
+        let pool = db.postgres_pool().expect("a pooler is for PostgreSQL");
+        let mut tx = pool.begin().await.expect("a transaction");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(settings.to_owned()))
+            .execute(&mut *tx)
+            .await
+            .expect("the framework's settings");
+        let read = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut *tx)
+            .await
+            .expect("one integer");
+        sqlx::raw_sql("DEALLOCATE ALL")
+            .execute(&mut *tx)
+            .await
+            .expect("statements dropped");
+        tx.commit().await.expect("committed");
+        return read;
+    }
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     let read = if let Some(pool) = db.postgres_pool() {
         sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await

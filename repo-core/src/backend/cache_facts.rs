@@ -2,7 +2,7 @@
 //! entries, and every connection to one does), and which tables change when a row of another
 //! is deleted or its key updated (foreign keys with a cascading action).
 
-use super::Pool;
+use super::{Lent, Pool};
 use crate::dialect::dispatch;
 
 impl Pool {
@@ -10,8 +10,12 @@ impl Pool {
     /// server, different for two databases. `url` serves where the server cannot tell (a SQLite
     /// file is known by its path; an in-memory database is its pool's alone).
     pub(crate) async fn identity(&self, url: &str) -> Result<String, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| <D as CacheFacts>::identity(pool, url)
-            .await)
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = Lent::acquire(conns).await?;
+            let found = <D as CacheFacts>::identity(&mut lent, url).await;
+            lent.settled();
+            lent.finish(found).await
+        })
     }
 
     /// The tables a foreign key of `table` (in `schema`, else the connection's) references with
@@ -22,17 +26,19 @@ impl Pool {
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| <D as CacheFacts>::cascading_parents(
-            pool, schema, table
-        )
-        .await)
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = Lent::acquire(conns).await?;
+            let found = <D as CacheFacts>::cascading_parents(&mut lent, schema, table).await;
+            lent.settled();
+            lent.finish(found).await
+        })
     }
 }
 
 pub(crate) trait CacheFacts: sqlx::Database {
-    async fn identity(pool: &sqlx::Pool<Self>, url: &str) -> Result<String, sqlx::Error>;
+    async fn identity(conn: &mut Self::Connection, url: &str) -> Result<String, sqlx::Error>;
     async fn cascading_parents(
-        pool: &sqlx::Pool<Self>,
+        conn: &mut Self::Connection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, sqlx::Error>;
@@ -40,36 +46,27 @@ pub(crate) trait CacheFacts: sqlx::Database {
 
 #[cfg(feature = "postgres")]
 impl CacheFacts for sqlx::Postgres {
-    async fn identity(pool: &sqlx::Pool<Self>, _url: &str) -> Result<String, sqlx::Error> {
+    async fn identity(conn: &mut Self::Connection, _url: &str) -> Result<String, sqlx::Error> {
         // The cluster's system identifier is the same on every address of the server (and on
         // its physical replicas, which hold the same rows); reading it needs pg_monitor, so
         // without it the server's own address stands in. The search path is part of it: the
         // same unqualified name is another table under another path.
-        let place: (String, String) =
-            sqlx::query_as("SELECT current_database()::text, current_schemas(false)::text")
-                .fetch_one(pool)
-                .await?;
-        let server: Option<String> =
-            sqlx::query_scalar("SELECT system_identifier::text FROM pg_control_system()")
-                .fetch_optional(pool)
-                .await
-                .ok()
-                .flatten();
-        let server = match server {
-            Some(id) => id,
-            None => {
-                sqlx::query_scalar(
-                    "SELECT coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port')",
-                )
-                .fetch_one(pool)
-                .await?
-            }
-        };
-        Ok(format!("postgres:{server}/{}/{}", place.0, place.1))
+        // Asked only where it may be read: a refused call would abort the transaction the
+        // question runs in (through a transaction pooler).
+        let (database, schemas, server): (String, String, String) = sqlx::query_as(
+            "SELECT current_database()::text, current_schemas(false)::text, \
+             CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') \
+             THEN (SELECT system_identifier::text FROM pg_control_system()) \
+             ELSE coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port') \
+             END",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(format!("postgres:{server}/{database}/{schemas}"))
     }
 
     async fn cascading_parents(
-        pool: &sqlx::Pool<Self>,
+        conn: &mut Self::Connection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
@@ -84,7 +81,7 @@ impl CacheFacts for sqlx::Postgres {
              AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))",
         )
         .bind(qualified)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
     }
 }
@@ -96,12 +93,12 @@ fn quote(name: &str) -> String {
 
 #[cfg(feature = "mysql")]
 impl CacheFacts for sqlx::MySql {
-    async fn identity(pool: &sqlx::Pool<Self>, _url: &str) -> Result<String, sqlx::Error> {
+    async fn identity(conn: &mut Self::Connection, _url: &str) -> Result<String, sqlx::Error> {
         // MariaDB has no server UUID; its host name and port name the server as it sees
         // itself, whatever address the client used.
         let (host, port, database): (String, i64, Option<String>) =
             sqlx::query_as("SELECT @@hostname, CAST(@@port AS SIGNED), DATABASE()")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?;
         Ok(format!(
             "mysql:{host}:{port}/{}",
@@ -110,7 +107,7 @@ impl CacheFacts for sqlx::MySql {
     }
 
     async fn cascading_parents(
-        pool: &sqlx::Pool<Self>,
+        conn: &mut Self::Connection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
@@ -123,17 +120,17 @@ impl CacheFacts for sqlx::MySql {
         )
         .bind(schema)
         .bind(table)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
     }
 }
 
 #[cfg(feature = "sqlite")]
 impl CacheFacts for sqlx::Sqlite {
-    async fn identity(pool: &sqlx::Pool<Self>, url: &str) -> Result<String, sqlx::Error> {
+    async fn identity(conn: &mut Self::Connection, url: &str) -> Result<String, sqlx::Error> {
         let file: Option<String> =
             sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         if let Some(file) = file.filter(|f| !f.is_empty()) {
             return Ok(format!("sqlite:{file}"));
@@ -151,7 +148,7 @@ impl CacheFacts for sqlx::Sqlite {
     }
 
     async fn cascading_parents(
-        pool: &sqlx::Pool<Self>,
+        conn: &mut Self::Connection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
@@ -162,7 +159,7 @@ impl CacheFacts for sqlx::Sqlite {
         )
         .bind(table)
         .bind(schema.unwrap_or("main"))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
     }
 }

@@ -52,17 +52,19 @@ impl Pool {
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| <D as Catalog>::catalog(
-            pool, schema, table
-        )
-        .await)
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = super::Lent::acquire(conns).await?;
+            let found = <D as Catalog>::catalog(&mut lent, schema, table).await;
+            lent.settled();
+            lent.finish(found).await
+        })
     }
 }
 
 /// Reading a table's description from a backend's catalog.
 pub(crate) trait Catalog: sqlx::Database {
     async fn catalog(
-        pool: &sqlx::Pool<Self>,
+        conn: &mut Self::Connection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error>;

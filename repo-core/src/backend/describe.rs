@@ -2,7 +2,7 @@
 //! written to it: their types as the driver sees them, NOT NULL, and whether a trigger can
 //! change an inserted row (see [`ColumnInfo`]).
 
-use super::{Pool, Tx};
+use super::{Lent, Pool, Tx};
 use crate::dialect::dispatch;
 use crate::row::ColumnInfo;
 
@@ -183,9 +183,11 @@ impl Pool {
         &self,
         table: &Table<'_>,
     ) -> Result<TableDescription, sqlx::Error> {
-        dispatch!(Pool, self, |pool, D| {
-            let mut connection = pool.acquire().await?;
-            <D as Describe>::describe(&mut connection, table).await
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = Lent::acquire(conns).await?;
+            let described = <D as Describe>::describe(&mut lent, table).await;
+            lent.settled();
+            lent.finish(described).await
         })
     }
 }

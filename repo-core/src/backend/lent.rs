@@ -8,9 +8,12 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
+use std::sync::Arc;
 
-use super::Driver;
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
+
+use super::{Conns, Driver, Pooler, pooler};
 
 /// How long a transaction dropped while open may take to roll back before its connection is
 /// closed instead.
@@ -25,6 +28,11 @@ pub(crate) struct Lent<DB: Driver> {
     in_flight: bool,
     /// A transaction is open on the connection.
     open: bool,
+    /// The transaction pooler the connection goes through, if any.
+    pooler: Option<Arc<Pooler>>,
+    /// The transaction is the lender's own (through a pooler, around one statement), ended
+    /// by [`finish`](Lent::finish).
+    own: bool,
 }
 
 impl<DB: Driver> std::fmt::Debug for Lent<DB> {
@@ -37,29 +45,82 @@ impl<DB: Driver> std::fmt::Debug for Lent<DB> {
 }
 
 impl<DB: Driver> Lent<DB> {
-    /// A connection from `pool`, for one statement.
-    pub(crate) async fn acquire(pool: &sqlx::Pool<DB>) -> Result<Self, sqlx::Error> {
+    /// A connection of `conns`, for statements that commit on their own; through a pooler,
+    /// inside a transaction of the connection's own, ended by [`finish`](Lent::finish).
+    pub(crate) async fn acquire(conns: &Conns<DB>) -> Result<Self, sqlx::Error> {
+        let mut lent = Self::take(conns).await?;
+        if lent.pooler.is_some() {
+            lent.start("BEGIN").await?;
+            lent.own = true;
+        }
+        Ok(lent)
+    }
+
+    /// A connection of `conns` with a transaction begun by `sql`.
+    pub(crate) async fn begin(conns: &Conns<DB>, sql: &'static str) -> Result<Self, sqlx::Error> {
+        let mut lent = Self::take(conns).await?;
+        lent.start(sql).await?;
+        Ok(lent)
+    }
+
+    async fn take(conns: &Conns<DB>) -> Result<Self, sqlx::Error> {
+        // Boxed: sqlx's acquire is a large future, which would make every call's larger.
+        let conn = Box::pin(conns.pool.acquire()).await?;
         Ok(Self {
-            conn: Some(pool.acquire().await?),
+            conn: Some(conn),
             in_flight: false,
             open: false,
+            pooler: conns.pooler.clone(),
+            own: false,
         })
     }
 
-    /// A connection from `pool` with a transaction begun by `sql`.
-    pub(crate) async fn begin(
-        pool: &sqlx::Pool<DB>,
-        sql: &'static str,
-    ) -> Result<Self, sqlx::Error> {
-        let mut lent = Self::acquire(pool).await?;
+    /// Begin a transaction with `sql` (and, through a pooler, its settings).
+    async fn start(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let sql = match &self.pooler {
+            Some(pooler) => AssertSqlSafe(format!("{sql}{}", pooler.after_begin)).into_sql_str(),
+            None => SqlStr::from_static(sql),
+        };
         // Open from the moment BEGIN may run: cut off while it is sent, the connection is
         // rolled back (or closed) like any other.
-        lent.open = true;
-        if let Err(error) = lent.raw(sql).await {
-            lent.open = false;
+        self.open = true;
+        if let Err(error) = self.raw(sql).await {
+            self.open = false;
             return Err(error);
         }
-        Ok(lent)
+        Ok(())
+    }
+
+    /// End what [`acquire`](Lent::acquire) began around statements whose outcome is
+    /// `outcome`: commit it if they succeeded, else roll it back; `outcome`, or the commit's
+    /// failure. Without a pooler there is nothing to end.
+    pub(crate) async fn finish<T>(self, outcome: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        match outcome {
+            Ok(value) => self.end(true).await.map(|()| value),
+            Err(error) => {
+                // The statement's error matters more than a failed rollback (dropping the
+                // connection rolls back anyway).
+                let _ = self.end(false).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// End what [`acquire`](Lent::acquire) began: commit it when `keep`, else roll it back.
+    pub(crate) async fn end(self, keep: bool) -> Result<(), sqlx::Error> {
+        match (self.own, keep) {
+            (false, _) => Ok(()),
+            (true, true) => self.commit().await,
+            (true, false) => self.rollback().await,
+        }
+    }
+
+    /// `COMMIT` or `ROLLBACK` as `end` says, with what the pooler needs done along.
+    fn end_sql(&self, end: &'static str) -> SqlStr {
+        match &self.pooler {
+            Some(_) => AssertSqlSafe(format!("{end}{}", pooler::AFTER_END)).into_sql_str(),
+            None => SqlStr::from_static(end),
+        }
     }
 
     /// The driver's call on the connection returned (with rows or an error): nothing of it is
@@ -74,7 +135,7 @@ impl<DB: Driver> Lent<DB> {
     }
 
     /// Run SQL text without parameters (transaction control, savepoints).
-    pub(crate) async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+    pub(crate) async fn raw(&mut self, sql: SqlStr) -> Result<(), sqlx::Error> {
         let done = DB::raw(&mut **self, sql).await;
         self.settled();
         done.map(drop)
@@ -82,7 +143,7 @@ impl<DB: Driver> Lent<DB> {
 
     /// Commit the transaction.
     pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
-        let done = self.raw("COMMIT").await;
+        let done = self.raw(self.end_sql("COMMIT")).await;
         // Committed or not, the transaction is over (a failed COMMIT ends it too).
         self.open = false;
         done
@@ -94,7 +155,7 @@ impl<DB: Driver> Lent<DB> {
         if self.in_flight && DB::CLOSE_CUT_OFF {
             return Ok(());
         }
-        let done = self.raw("ROLLBACK").await;
+        let done = self.raw(self.end_sql("ROLLBACK")).await;
         if done.is_ok() {
             self.open = false;
         }
@@ -137,11 +198,12 @@ impl<DB: Driver> Drop for Lent<DB> {
         }
         // Dropped with its transaction open (a session dropped, a cancelled unit of work):
         // rolled back from a task of its own before the connection goes back to the pool.
+        let rollback = self.end_sql("ROLLBACK");
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     let rolled_back =
-                        tokio::time::timeout(ROLLBACK_WAIT, DB::raw(&mut conn, "ROLLBACK")).await;
+                        tokio::time::timeout(ROLLBACK_WAIT, DB::raw(&mut conn, rollback)).await;
                     // An error the server answered (no transaction was open after all)
                     // leaves the connection in step; a timeout or a broken link does not.
                     if !matches!(rolled_back, Ok(Ok(()) | Err(sqlx::Error::Database(_)))) {

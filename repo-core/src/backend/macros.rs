@@ -56,8 +56,8 @@ macro_rules! pool_accessor {
             #[must_use]
             pub fn $name(&self) -> Option<&$pool> {
                 #[allow(irrefutable_let_patterns)]
-                if let $crate::backend::Pool::$variant(pool) = &self.pool {
-                    Some(pool)
+                if let $crate::backend::Pool::$variant(conns) = &self.pool {
+                    Some(&conns.pool)
                 } else {
                     None
                 }

@@ -18,6 +18,7 @@ mod lent;
 pub(crate) mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+pub(crate) mod pooler;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
@@ -37,6 +38,7 @@ pub(crate) use lent::Lent;
 pub(crate) use macros::pool_accessors;
 #[allow(unused_imports)]
 use macros::run_settings;
+pub(crate) use pooler::Pooler;
 
 /// What a driver opens connections with: the connection part of
 /// [`DbOptions`](crate::DbOptions), which documents each.
@@ -50,6 +52,7 @@ pub(crate) struct ConnectOptions {
     pub(crate) statement_timeout: Option<Duration>,
     pub(crate) synchronous: Synchronous,
     pub(crate) on_connect: Vec<String>,
+    pub(crate) pooler: bool,
 }
 
 impl Default for ConnectOptions {
@@ -63,6 +66,7 @@ impl Default for ConnectOptions {
             statement_timeout: None,
             synchronous: Synchronous::default(),
             on_connect: Vec::new(),
+            pooler: false,
         }
     }
 }
@@ -88,11 +92,35 @@ pub enum Synchronous {
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(Conns<sqlx::Postgres>),
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(Conns<sqlx::Sqlite>),
     #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
+    MySql(Conns<sqlx::MySql>),
+}
+
+/// The connections of one backend, and the transaction pooler they go through, if any (see
+/// [`pooler`]).
+#[derive(Debug)]
+pub(crate) struct Conns<DB: sqlx::Database> {
+    pub(crate) pool: sqlx::Pool<DB>,
+    pub(crate) pooler: Option<std::sync::Arc<Pooler>>,
+}
+
+impl<DB: sqlx::Database> Clone for Conns<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            pooler: self.pooler.clone(),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> Conns<DB> {
+    /// Connections straight to the server.
+    pub(crate) fn direct(pool: sqlx::Pool<DB>) -> Self {
+        Self { pool, pooler: None }
+    }
 }
 
 /// An open transaction of one backend.
@@ -121,10 +149,10 @@ pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
     /// Rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
     /// Run SQL text without parameters (transaction control, savepoints).
-    fn raw<'c>(
-        connection: &'c mut Self::Connection,
-        sql: &'static str,
-    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>>;
+    fn raw(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>>;
     /// Whether a connection whose statement was cut off is closed rather than used again
     /// (see [`Lent`]).
     const CLOSE_CUT_OFF: bool;
@@ -141,9 +169,17 @@ impl Pool {
             #[cfg(feature = "postgres")]
             Backend::Postgres => Ok(Self::Postgres(postgres::connect(url, options).await?)),
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => Ok(Self::Sqlite(sqlite::connect(url, options).await?)),
+            Backend::Sqlite if !options.pooler => Ok(Self::Sqlite(Conns::direct(
+                sqlite::connect(url, options).await?,
+            ))),
             #[cfg(feature = "mysql")]
-            Backend::MySql => Ok(Self::MySql(mysql::connect(url, options).await?)),
+            Backend::MySql if !options.pooler => Ok(Self::MySql(Conns::direct(
+                mysql::connect(url, options).await?,
+            ))),
+            Backend::Sqlite | Backend::MySql => Err(Error::validation(
+                "transaction_pooler",
+                "the transaction-pooler mode is for PostgreSQL behind PgBouncer or a pooler like it",
+            )),
             #[allow(unreachable_patterns)]
             backend => Err(Error::validation(
                 "url",
@@ -159,9 +195,9 @@ impl Pool {
     pub(crate) async fn begin(&self, isolation: Option<Isolation>) -> Result<Tx> {
         Ok(match self {
             #[cfg(feature = "postgres")]
-            Self::Postgres(pool) => Tx::Postgres(
+            Self::Postgres(conns) => Tx::Postgres(
                 Lent::begin(
-                    pool,
+                    conns,
                     isolation.map_or("BEGIN", crate::dialect::postgres::begin),
                 )
                 .await?,
@@ -169,11 +205,11 @@ impl Pool {
             // Take the write lock at once, so concurrent writers queue instead of deadlocking;
             // SQLite is serializable whatever the level asked.
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(pool) => Tx::Sqlite(Lent::begin(pool, "BEGIN IMMEDIATE").await?),
+            Self::Sqlite(conns) => Tx::Sqlite(Lent::begin(conns, "BEGIN IMMEDIATE").await?),
             #[cfg(feature = "mysql")]
-            Self::MySql(pool) => Tx::MySql(
+            Self::MySql(conns) => Tx::MySql(
                 Lent::begin(
-                    pool,
+                    conns,
                     isolation.map_or("BEGIN", crate::dialect::mysql::begin),
                 )
                 .await?,
@@ -181,8 +217,12 @@ impl Pool {
         })
     }
 
+    pub(crate) fn pooler(&self) -> Option<&Pooler> {
+        dispatch!(Pool, self, |conns, D| conns.pooler.as_deref())
+    }
+
     pub(crate) async fn close(&self) {
-        dispatch!(Pool, self, |pool, D| pool.close().await);
+        dispatch!(Pool, self, |conns, D| conns.pool.close().await);
     }
 }
 
@@ -201,7 +241,9 @@ impl Tx {
 
     /// Run SQL text without parameters (savepoints).
     pub(crate) async fn raw(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        dispatch!(Tx, self, |tx, D| tx.raw(sql).await)
+        dispatch!(Tx, self, |tx, D| tx
+            .raw(sqlx::SqlStr::from_static(sql))
+            .await)
     }
 
     /// The driver's call on the transaction's connection returned (see [`Lent`]).

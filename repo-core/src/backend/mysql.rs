@@ -118,10 +118,10 @@ impl Driver for sqlx::MySql {
         result.rows_affected()
     }
 
-    fn raw<'c>(
-        connection: &'c mut Self::Connection,
-        sql: &'static str,
-    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+    fn raw(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
     }
 
@@ -204,7 +204,7 @@ fn quoted(text: &str, q: char) -> Option<&str> {
 
 impl super::catalog::Catalog for sqlx::MySql {
     async fn catalog(
-        pool: &sqlx::MySqlPool,
+        conn: &mut sqlx::MySqlConnection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
@@ -222,7 +222,7 @@ impl super::catalog::Catalog for sqlx::MySql {
         )
         .bind(schema)
         .bind(table)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(None);
@@ -234,7 +234,7 @@ impl super::catalog::Catalog for sqlx::MySql {
         )
         .bind(schema)
         .bind(table)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let keys: Vec<(String, String)> = sqlx::query_as(
             "SELECT CAST(INDEX_NAME AS CHAR), \
@@ -246,7 +246,7 @@ impl super::catalog::Catalog for sqlx::MySql {
         )
         .bind(schema)
         .bind(table)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let columns = rows
             .into_iter()

@@ -7,10 +7,25 @@ use super::ConnectOptions;
 use super::{Driver, Row};
 use crate::storage::{aware, date, naive, unsigned};
 
+/// A pool on `url`; through a transaction pooler when `options` or the URL ask (see
+/// [`super::pooler`]).
 pub(crate) async fn connect(
     url: &str,
     options: &ConnectOptions,
-) -> Result<sqlx::PgPool, sqlx::Error> {
+) -> crate::error::Result<super::Conns<sqlx::Postgres>> {
+    let super::pooler::PoolerUrl { url, on, settings } =
+        super::pooler::read_url(url, options.pooler)?;
+    if on {
+        let pooler = super::Pooler::new(options.statement_timeout, &options.on_connect, &settings)?;
+        let connect = url
+            .parse::<sqlx::postgres::PgConnectOptions>()?
+            .statement_cache_capacity(0);
+        let pool = pool_options(options).connect_with(connect).await?;
+        return Ok(super::Conns {
+            pool,
+            pooler: Some(std::sync::Arc::new(pooler)),
+        });
+    }
     let mut settings = Vec::new();
     if let Some(timeout) = options.statement_timeout {
         settings.push(format!(
@@ -19,17 +34,22 @@ pub(crate) async fn connect(
         ));
     }
     settings.extend(options.on_connect.iter().cloned());
+    let pool = pool_options(options)
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move { super::run_settings!(conn, settings) })
+        })
+        .connect(&url)
+        .await?;
+    Ok(super::Conns::direct(pool))
+}
+
+fn pool_options(options: &ConnectOptions) -> sqlx::postgres::PgPoolOptions {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
-        .after_connect(move |conn, _| {
-            let settings = settings.clone();
-            Box::pin(async move { super::run_settings!(conn, settings) })
-        })
-        .connect(url)
-        .await
 }
 
 impl Driver for sqlx::Postgres {
@@ -43,10 +63,10 @@ impl Driver for sqlx::Postgres {
         result.rows_affected()
     }
 
-    fn raw<'c>(
-        connection: &'c mut Self::Connection,
-        sql: &'static str,
-    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+    fn raw(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
     }
 
@@ -278,7 +298,7 @@ fn storage(value: Value) -> Result<Value, BoxDynError> {
 
 impl super::catalog::Catalog for sqlx::Postgres {
     async fn catalog(
-        pool: &sqlx::PgPool,
+        conn: &mut sqlx::PgConnection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<super::catalog::CatalogTable>, sqlx::Error> {
@@ -287,7 +307,7 @@ impl super::catalog::Catalog for sqlx::Postgres {
             "SELECT t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
              WHERE t.typtype = 'e' AND n.nspname = current_schema()",
         )
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         // `format_type` names the type as PostgreSQL writes it (`character varying(255)`,
         // `timestamp with time zone`, `real[]`, an enum's name).
@@ -306,7 +326,7 @@ impl super::catalog::Catalog for sqlx::Postgres {
         )
         .bind(table)
         .bind(schema)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(None);
@@ -325,7 +345,7 @@ impl super::catalog::Catalog for sqlx::Postgres {
         )
         .bind(table)
         .bind(schema)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         let columns = rows
             .into_iter()

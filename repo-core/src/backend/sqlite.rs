@@ -79,10 +79,10 @@ impl Driver for sqlx::Sqlite {
         result.rows_affected()
     }
 
-    fn raw<'c>(
-        connection: &'c mut Self::Connection,
-        sql: &'static str,
-    ) -> futures_core::future::BoxFuture<'c, Result<(), sqlx::Error>> {
+    fn raw(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
     }
 

@@ -91,7 +91,7 @@ macro_rules! run {
                             Ok(mut conn) => {
                                 let result = $op(&mut *conn, text.sql(), values).await;
                                 conn.settled();
-                                result
+                                conn.finish(result).await
                             }
                             Err(error) => Err(error),
                         }

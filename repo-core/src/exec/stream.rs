@@ -6,11 +6,43 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use super::Conn;
 use super::driver::{Bind, into_parts, query};
 use crate::backend::classify::classify_untyped;
-use crate::backend::{Driver, Pool, Tx};
+use crate::backend::{Driver, Lent, Pool, Tx};
 use crate::dialect::dispatch;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::statements::Statement;
+
+/// Stream the rows of `statement` on a connection of `$conns` inside a transaction of its own
+/// (through a transaction pooler), committed once the statement ran to its end.
+macro_rules! stream_in_own_transaction {
+    ($driver:ty, $conns:expr, $statement:expr) => {{
+        let conns = $conns.clone();
+        async_stream::stream! {
+            let mut lent = match Lent::acquire(&conns).await {
+                Ok(lent) => lent,
+                Err(error) => {
+                    yield Err(error);
+                    return;
+                }
+            };
+            let mut failed = false;
+            {
+                let connection = &mut *lent;
+                let rows = stream_rows!($driver, connection, $statement);
+                for await row in rows {
+                    failed |= row.is_err();
+                    yield row;
+                }
+            }
+            lent.settled();
+            if let Err(error) = lent.end(!failed).await {
+                if !failed {
+                    yield Err(error);
+                }
+            }
+        }
+    }};
+}
 
 /// Stream the rows of `statement` from an executor; the first failure ends the stream.
 macro_rules! stream_rows {
@@ -70,8 +102,12 @@ impl<'a> Conn<'a> {
         Box::pin(async_stream::stream! {
             match self {
                 Conn::Db(db) => {
-                    let rows = dispatch!(Pool, &db.pool, |pool, D| {
-                        stream_rows!(D, pool, statement).boxed()
+                    let rows = dispatch!(Pool, &db.pool, |conns, D| {
+                        if conns.pooler.is_none() {
+                            stream_rows!(D, &conns.pool, statement).boxed()
+                        } else {
+                            stream_in_own_transaction!(D, conns, statement).boxed()
+                        }
                     });
                     for await row in rows {
                         yield row.map_err(classify);

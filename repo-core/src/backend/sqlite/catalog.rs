@@ -4,7 +4,7 @@ use crate::backend::catalog::{Catalog, CatalogColumn, CatalogTable, TypeClass};
 
 impl Catalog for sqlx::Sqlite {
     async fn catalog(
-        pool: &sqlx::SqlitePool,
+        conn: &mut sqlx::SqliteConnection,
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error> {
@@ -16,7 +16,7 @@ impl Catalog for sqlx::Sqlite {
         )
         .bind(table)
         .bind(schema)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(None);
@@ -32,7 +32,7 @@ impl Catalog for sqlx::Sqlite {
             sqlx::query_as("SELECT name, \"unique\", partial FROM pragma_index_list(?, ?)")
                 .bind(table)
                 .bind(schema)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let mut unique_keys = vec![primary_key.clone()];
         for (name, unique, partial) in indexes {
@@ -43,7 +43,7 @@ impl Catalog for sqlx::Sqlite {
                 sqlx::query_as("SELECT name FROM pragma_index_info(?, ?) ORDER BY seqno")
                     .bind(&name)
                     .bind(schema)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?;
             // An index on an expression names no column there: ON CONFLICT cannot use it.
             if let Some(columns) = columns.into_iter().map(|(c,)| c).collect() {
