@@ -6,7 +6,7 @@
 //! asked, so a read that raced a write never puts the older rows back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -77,7 +77,10 @@ impl LocalTable {
     }
 
     /// Keep `entry` under `key` if no write came since the generation `seen` was read; under
-    /// the key's lock, which a removal by key takes too.
+    /// the key's lock, which a removal by key takes too. A write looks for the key without
+    /// that lock ([`invalidate`](LocalTable::invalidate)) and may miss an entry put at that
+    /// moment: then this sees the write's generation once the entry is in (both sides order
+    /// their store before their load with a fence), and takes the entry out again.
     pub(super) async fn fill(&self, key: LocalKey, entry: Arc<Entry>, seen: u64) {
         self.entries
             .entry(key)
@@ -89,6 +92,17 @@ impl LocalTable {
                 }
             })
             .await;
+        fence(Ordering::SeqCst);
+        if self.generation.load(Ordering::SeqCst) != seen {
+            self.remove(key).await;
+        }
+    }
+
+    async fn remove(&self, key: LocalKey) {
+        self.entries
+            .entry(key)
+            .and_compute_with(|_| async { Op::<Arc<Entry>>::Remove })
+            .await;
     }
 
     /// Forget what a write of `rows` changed.
@@ -98,6 +112,8 @@ impl LocalTable {
             self.epoch.fetch_add(1, Ordering::SeqCst);
             return;
         }
+        // See `fill`: the generation is bumped before any key is looked for.
+        fence(Ordering::SeqCst);
         let epoch = self.epoch.load(Ordering::SeqCst);
         for &digest in rows {
             for kind in 0..QUERY {
@@ -106,10 +122,11 @@ impl LocalTable {
                     stamp: epoch,
                     digest,
                 };
-                self.entries
-                    .entry(key)
-                    .and_compute_with(|_| async { Op::<Arc<Entry>>::Remove })
-                    .await;
+                // Most written rows are not cached: a look costs far less than a removal
+                // under the key's lock.
+                if self.entries.contains_key(&key) {
+                    self.remove(key).await;
+                }
             }
         }
     }
