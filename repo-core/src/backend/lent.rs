@@ -6,9 +6,8 @@
 //! finishes every command in its own thread, so its connection stays.
 
 use std::ops::{Deref, DerefMut};
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
