@@ -96,15 +96,12 @@ async fn stored(db: &Db, table: &str, code: &str, shade: &str, hits: i64, delete
 /// Every row as plain SQL reads it: code, shade, hits, version, deleted.
 async fn snapshot(db: &Db, table: &str) -> Vec<(String, String, i64, i64, bool)> {
     type Row = (String, String, i64, i64, bool);
-    if let Some(pool) = db.postgres_pool() {
+    if db.postgres_pool().is_some() {
         let sql = format!(
             "SELECT code, shade::text, hits, version, deleted_at IS NOT NULL FROM {table} \
              ORDER BY code"
         );
-        sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(pool)
-            .await
-            .unwrap()
+        repo_tests::pg_query_as::<Row>(db, &sql).await.unwrap()
     } else if let Some(pool) = db.mysql_pool() {
         let sql = format!(
             "SELECT code, shade, hits, version, deleted_at IS NOT NULL FROM {table} ORDER BY code"

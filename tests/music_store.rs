@@ -190,10 +190,11 @@ async fn store(db: &Db) {
 
 /// One number read by plain SQL.
 async fn scalar(db: &Db, sql: &str) -> i64 {
+    if db.postgres_pool().is_some() {
+        return repo_tests::scalar(db, sql).await;
+    }
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    if let Some(pool) = db.postgres_pool() {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
-    } else if let Some(pool) = db.mysql_pool() {
+    if let Some(pool) = db.mysql_pool() {
         sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
     } else {
         let pool = db.sqlite_pool().expect("a SQLite pool");

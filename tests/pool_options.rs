@@ -30,10 +30,11 @@ async fn reopen(db: &Db, url: &str, options: DbOptions) -> Db {
 
 fn url_of(db: &Db, test: &str) -> String {
     match db.backend() {
-        Backend::Postgres => format!(
-            "{}?options=-c%20search_path%3Dt_{test}",
-            repo_tests::postgres_url()
-        ),
+        Backend::Postgres => {
+            let url = repo_tests::postgres_url();
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}options=-c%20search_path%3Dt_{test}")
+        }
         Backend::MySql => {
             let url = repo_tests::mysql_url();
             let (server, base) = url.rsplit_once('/').unwrap();

@@ -23,11 +23,9 @@ async fn select_nope(db: &Db) -> Result<String, sqlx::Error> {
                 .fetch_one(db.mysql_pool().unwrap())
                 .await
         }
-        _ => {
-            sqlx::query_scalar(r#"SELECT "nope""#)
-                .fetch_one(db.postgres_pool().unwrap())
-                .await
-        }
+        _ => repo_tests::pg_query_as::<(String,)>(db, r#"SELECT "nope""#)
+            .await
+            .map(|rows| rows[0].0.clone()),
     }
 }
 

@@ -273,11 +273,10 @@ fn badge(name: &str, code: &str, points: i64) -> Badge {
 
 /// `(name, code, points)` of every row of `table`, by name, read by plain SQL.
 async fn badge_rows(db: &Db, table: &str) -> Vec<(String, String, i64)> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT name, code, points FROM {table} ORDER BY name"
-    ));
-    if let Some(pool) = db.postgres_pool() {
-        sqlx::query_as(sql).fetch_all(pool).await
+    let text = format!("SELECT name, code, points FROM {table} ORDER BY name");
+    let sql = sqlx::AssertSqlSafe(text.clone());
+    if db.postgres_pool().is_some() {
+        repo_tests::pg_query_as(db, &text).await
     } else if let Some(pool) = db.mysql_pool() {
         sqlx::query_as(sql).fetch_all(pool).await
     } else {

@@ -202,18 +202,15 @@ async fn enum_cast_to_text_still_decodes(db: Db) {
 /// enum type first.
 async fn store_unknown_label(db: &Db, id: i64, column: &str, label: &str) {
     let update = format!("UPDATE subscriptions SET {column} = '{label}' WHERE id = {id}");
-    if let Some(pool) = db.postgres_pool() {
-        // Its own statement: a label added in a transaction cannot be used in it.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TYPE tier ADD VALUE IF NOT EXISTS '{label}'"
-        )))
-        .execute(pool)
+    if db.postgres_pool().is_some() {
+        // Its own transaction: a label added in a transaction cannot be used in it.
+        repo_tests::raw_sql(
+            db,
+            &format!("ALTER TYPE tier ADD VALUE IF NOT EXISTS '{label}'"),
+        )
         .await
         .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(update))
-            .execute(pool)
-            .await
-            .unwrap();
+        repo_tests::raw_sql(db, &update).await.unwrap();
     } else if let Some(pool) = db.mysql_pool() {
         sqlx::raw_sql(sqlx::AssertSqlSafe(update))
             .execute(pool)

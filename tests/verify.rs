@@ -429,10 +429,9 @@ async fn hand_written_decimal_and_timestamp_columns_verify_and_round_trip(db: Db
     );
     assert_eq!(repo.count(Price::LOCAL.gt(local)).await.unwrap(), 4);
     let stored: i64 = match db.backend() {
-        Backend::Postgres => sqlx::query_scalar("SELECT COUNT(*) FROM prices WHERE amount > 12")
-            .fetch_one(db.postgres_pool().unwrap())
-            .await
-            .unwrap(),
+        Backend::Postgres => {
+            repo_tests::scalar(&db, "SELECT COUNT(*) FROM prices WHERE amount > 12").await
+        }
         Backend::MySql => sqlx::query_scalar("SELECT COUNT(*) FROM prices WHERE amount > 12")
             .fetch_one(db.mysql_pool().unwrap())
             .await

@@ -297,6 +297,29 @@ pub async fn raw_sql(db: &Db, sql: &str) -> Result<(), sqlx::Error> {
     }
 }
 
+/// The rows `sql` selects on `db`'s PostgreSQL pool, read with plain sqlx: through a
+/// transaction pooler in a transaction of their own, begun as the framework begins its own.
+pub async fn pg_query_as<T>(db: &Db, sql: &str) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let pool = db.postgres_pool().expect("a PostgreSQL database");
+    let query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.to_owned()));
+    let Some(preamble) = db.transaction_preamble() else {
+        return query.fetch_all(pool).await;
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(preamble.to_owned()))
+        .execute(&mut *tx)
+        .await?;
+    let rows = query.fetch_all(&mut *tx).await;
+    if rows.is_ok() {
+        sqlx::raw_sql("DEALLOCATE ALL").execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    rows
+}
+
 /// The one integer `sql` selects (a count, a maximum), read with plain sqlx on `db`'s pool.
 pub async fn scalar(db: &Db, sql: &str) -> i64 {
     if let Some(settings) = db.transaction_preamble() {
