@@ -16,9 +16,12 @@ pub use crate::dialect::{Backend, Capabilities, UpsertSyntax};
 /// Pool settings for [`Db::connect_with`].
 ///
 /// Defaults: up to 10 connections (1 for an in-memory SQLite database, which exists once per
-/// connection), a 30 s acquire timeout, a 5 s SQLite busy timeout, and **no ping on checkout**:
-/// sqlx's `test_before_acquire` costs one round trip per query, so it is off; a connection that
-/// died while idle fails its next statement with [`Error::Database`](crate::Error::Database) and is then discarded.
+/// connection), a 30 s acquire timeout, a 5 s SQLite busy timeout, and a ping on checkout
+/// only for a connection that may have died while idle: one idle for a second or more
+/// ([`ping_idle_after`](DbOptions::ping_idle_after)), or idle since the pool last saw a
+/// connection lost (a restarted server leaves every idle connection dead). A dead one is
+/// closed and another lent, so a write is not sent on it. sqlx's `test_before_acquire`, which
+/// pings on every checkout (a round trip per call), is off.
 #[derive(Clone, Default)]
 pub struct DbOptions {
     pub(crate) cursor_key: Option<Vec<u8>>,
@@ -36,6 +39,7 @@ impl std::fmt::Debug for DbOptions {
             .field("min_connections", &self.connect.min_connections)
             .field("acquire_timeout", &self.connect.acquire_timeout)
             .field("test_before_acquire", &self.connect.test_before_acquire)
+            .field("ping_idle_after", &self.connect.ping_idle_after)
             .field("busy_timeout", &self.connect.busy_timeout)
             .field("retry", &self.retry)
             .field("statement_timeout", &self.connect.statement_timeout)
@@ -81,6 +85,18 @@ impl DbOptions {
     #[must_use]
     pub fn test_before_acquire(mut self, test: bool) -> Self {
         self.connect.test_before_acquire = test;
+        self
+    }
+    /// Ping a connection idle for `idle` or longer before lending it (default 1 s; a
+    /// connection idle since the pool last saw one lost is pinged whatever this says). A
+    /// connection that died while idle (a server restart, a firewall dropping quiet links)
+    /// then costs a round trip on checkout instead of failing the call it was lent to, which
+    /// for a write would be an [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    /// `Duration::MAX` turns the idle ping off. PostgreSQL and MariaDB; SQLite has no link
+    /// to lose.
+    #[must_use]
+    pub fn ping_idle_after(mut self, idle: Duration) -> Self {
+        self.connect.ping_idle_after = idle;
         self
     }
     /// The secret keyset cursors are sealed with (at least 16 bytes, of any length above: the

@@ -148,6 +148,21 @@ pub enum Error {
         /// One error per entity that failed.
         errors: Vec<Error>,
     },
+    /// The connection was lost after a write was sent and before its outcome came back (an
+    /// autocommit statement on the pool, or the `COMMIT` of a unit of work): it may have been
+    /// applied, once, or not at all, and no one can tell from here. The framework never runs
+    /// such a write again by itself; read the rows back (or make the write idempotent) to
+    /// find out. Connection losses before anything could commit are retried instead (see
+    /// [`Error::is_connection_lost`]).
+    #[error(
+        "the connection was lost after the write was sent: it may or may not have been \
+         applied: {source}"
+    )]
+    OutcomeUnknown {
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// The database or driver failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -197,6 +212,13 @@ impl Error {
     #[must_use]
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::Conflict { .. })
+    }
+
+    /// Whether this is an [`OutcomeUnknown`](Error::OutcomeUnknown): a write whose connection
+    /// was lost before its outcome came back.
+    #[must_use]
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
     }
 
     /// Whether this is a [`Validation`](Error::Validation).

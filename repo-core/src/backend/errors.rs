@@ -70,18 +70,54 @@ const RETRYABLE_CODES: &[&str] = &[
 /// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
 const TIMEOUT_CODES: &[&str] = &["57014", "9"];
 
+/// Whether the connection is gone: the link broke (an I/O or TLS failure, a reply the driver
+/// could not read, SQLite's worker thread gone) or the server ended the session (shutting down,
+/// restarting, the connection killed). Whatever the call had sent may or may not have run.
+pub(crate) fn is_connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            #[cfg(feature = "mysql")]
+            if let Some(lost) = mysql::is_connection_lost(&**db) {
+                return lost;
+            }
+            db.code().is_some_and(|code| {
+                // PostgreSQL: class 08 (connection exception), and the server ending the
+                // session: admin_shutdown, crash_shutdown, cannot_connect_now.
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+            })
+        }
+        _ => false,
+    }
+}
+
 /// The driver's opinion of an [`Error`]: implemented here, beside the codes each backend uses,
 /// rather than in `error.rs`, which knows no driver.
 impl Error {
     /// Whether running the same unit of work again may succeed: a deadlock, a serialization
-    /// failure, a lock timeout, or a busy/locked SQLite database (also when it aborted a
-    /// session). [`Db::transaction`](crate::Db::transaction) retries exactly these.
+    /// failure, a lock timeout, a busy/locked SQLite database, or a connection lost before the
+    /// unit of work sent its `COMMIT` (also when one of these aborted a session).
+    /// [`Db::transaction`](crate::Db::transaction) retries exactly these. A write whose
+    /// outcome is unknown ([`OutcomeUnknown`](Error::OutcomeUnknown)) is not one of them.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Database(sqlx::Error::Database(db)) => is_retryable(&**db),
+            Self::Database(sqlx::Error::Database(db)) if is_retryable(&**db) => true,
+            Self::Database(error) => is_connection_lost(error),
             Self::SessionAborted { retryable, .. } => *retryable,
             _ => false,
         }
+    }
+
+    /// Whether the connection was lost (the link broke, the server restarted or ended the
+    /// session) while nothing that could have committed was under way: running the call again
+    /// on a fresh connection may succeed. A write cut off this way is an
+    /// [`OutcomeUnknown`](Error::OutcomeUnknown) instead.
+    #[must_use]
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, Self::Database(error) if is_connection_lost(error))
     }
 }

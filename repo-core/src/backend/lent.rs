@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, SqlSafeStr as _, SqlStr};
 
-use super::{Conns, Driver, Pooler, pooler};
+use super::{Conns, Driver, Health, Pooler, pooler};
 
 /// How long a transaction dropped while open may take to roll back before its connection is
 /// closed instead.
@@ -32,6 +32,25 @@ pub(crate) struct Lent<DB: Driver> {
     /// The transaction is the lender's own (through a pooler, around one statement), ended
     /// by [`finish`](Lent::finish).
     own: bool,
+    /// The pool's record of lost connections, told of each loss seen here.
+    health: Arc<Health>,
+}
+
+/// Where a call on a lent connection failed, which decides whether it may run again: before
+/// its statement was sent (no connection, or the transaction around it did not begin), in the
+/// statement, or at the `COMMIT` of the transaction around it.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// Nothing of the statement was sent.
+    Before(sqlx::Error),
+    /// The statement failed; `committed_alone` when it was not inside a transaction, so a
+    /// write that was cut off may have committed.
+    Statement {
+        error: sqlx::Error,
+        committed_alone: bool,
+    },
+    /// The statement ran, and the `COMMIT` of the transaction around it failed.
+    Commit(sqlx::Error),
 }
 
 impl<DB: Driver> std::fmt::Debug for Lent<DB> {
@@ -64,13 +83,16 @@ impl<DB: Driver> Lent<DB> {
 
     async fn take(conns: &Conns<DB>) -> Result<Self, sqlx::Error> {
         // Boxed: sqlx's acquire is a large future, which would make every call's larger.
-        let conn = Box::pin(conns.pool.acquire()).await?;
+        let conn = Box::pin(conns.pool.acquire()).await.inspect_err(|error| {
+            conns.health.observe(error);
+        })?;
         Ok(Self {
             conn: Some(conn),
             in_flight: false,
             open: false,
             pooler: conns.pooler.clone(),
             own: false,
+            health: Arc::clone(&conns.health),
         })
     }
 
@@ -105,6 +127,22 @@ impl<DB: Driver> Lent<DB> {
         }
     }
 
+    /// [`finish`](Lent::finish) for a statement run on a connection of
+    /// [`acquire`](Lent::acquire): where it failed, if it did.
+    pub(crate) async fn finish_call<T>(self, outcome: Result<T, sqlx::Error>) -> Result<T, Failed> {
+        let committed_alone = !self.own;
+        match outcome {
+            Ok(value) => self.end(true).await.map(|()| value).map_err(Failed::Commit),
+            Err(error) => {
+                let _ = self.end(false).await;
+                Err(Failed::Statement {
+                    error,
+                    committed_alone,
+                })
+            }
+        }
+    }
+
     /// End what [`acquire`](Lent::acquire) began: commit it when `keep`, else roll it back.
     pub(crate) async fn end(self, keep: bool) -> Result<(), sqlx::Error> {
         match (self.own, keep) {
@@ -128,6 +166,20 @@ impl<DB: Driver> Lent<DB> {
         self.in_flight = false;
     }
 
+    /// Tell the pool of `error`, if it says the connection was lost.
+    pub(crate) fn observe(&self, error: &sqlx::Error) {
+        self.health.observe(error);
+    }
+
+    /// [`settled`](Lent::settled) with `result`, whose error, if it says the connection was
+    /// lost, the pool takes note of.
+    pub(crate) fn settle<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        self.in_flight = false;
+        if let Err(error) = result {
+            self.observe(error);
+        }
+    }
+
     /// Whether a statement on the connection was cut off before its reply was read.
     pub(crate) fn cut_off(&self) -> bool {
         self.in_flight
@@ -136,8 +188,8 @@ impl<DB: Driver> Lent<DB> {
     /// Run SQL text without parameters (transaction control, savepoints).
     pub(crate) async fn raw(&mut self, sql: SqlStr) -> Result<(), sqlx::Error> {
         let done = DB::raw(&mut **self, sql).await;
-        self.settled();
-        done.map(drop)
+        self.settle(&done);
+        done
     }
 
     /// Commit the transaction.

@@ -14,6 +14,7 @@ pub(crate) mod classify;
 pub mod db_enum;
 mod describe;
 mod errors;
+pub(crate) mod health;
 mod lent;
 pub(crate) mod macros;
 #[cfg(feature = "mysql")]
@@ -33,8 +34,11 @@ use crate::dialect::{Backend, Isolation, dispatch};
 use crate::error::{Error, Result};
 use crate::row::Row;
 pub(crate) use describe::{Table, TableDescription};
-pub(crate) use errors::{constraint_in_message, is_retryable, is_timeout, not_null_column};
-pub(crate) use lent::Lent;
+pub(crate) use errors::{
+    constraint_in_message, is_connection_lost, is_retryable, is_timeout, not_null_column,
+};
+pub(crate) use health::Health;
+pub(crate) use lent::{Failed, Lent};
 pub(crate) use macros::pool_accessors;
 #[allow(unused_imports)]
 use macros::run_settings;
@@ -48,6 +52,7 @@ pub(crate) struct ConnectOptions {
     pub(crate) min_connections: u32,
     pub(crate) acquire_timeout: Duration,
     pub(crate) test_before_acquire: bool,
+    pub(crate) ping_idle_after: Duration,
     pub(crate) busy_timeout: Duration,
     pub(crate) statement_timeout: Option<Duration>,
     pub(crate) synchronous: Synchronous,
@@ -62,6 +67,7 @@ impl Default for ConnectOptions {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(30),
             test_before_acquire: false,
+            ping_idle_after: Duration::from_secs(1),
             busy_timeout: Duration::from_secs(5),
             statement_timeout: None,
             synchronous: Synchronous::default(),
@@ -105,6 +111,8 @@ pub(crate) enum Pool {
 pub(crate) struct Conns<DB: sqlx::Database> {
     pub(crate) pool: sqlx::Pool<DB>,
     pub(crate) pooler: Option<std::sync::Arc<Pooler>>,
+    /// When the pool last saw a connection lost.
+    pub(crate) health: std::sync::Arc<Health>,
 }
 
 impl<DB: sqlx::Database> Clone for Conns<DB> {
@@ -112,14 +120,19 @@ impl<DB: sqlx::Database> Clone for Conns<DB> {
         Self {
             pool: self.pool.clone(),
             pooler: self.pooler.clone(),
+            health: std::sync::Arc::clone(&self.health),
         }
     }
 }
 
 impl<DB: sqlx::Database> Conns<DB> {
     /// Connections straight to the server.
-    pub(crate) fn direct(pool: sqlx::Pool<DB>) -> Self {
-        Self { pool, pooler: None }
+    pub(crate) fn direct(pool: sqlx::Pool<DB>, health: std::sync::Arc<Health>) -> Self {
+        Self {
+            pool,
+            pooler: None,
+            health,
+        }
     }
 }
 
@@ -171,11 +184,15 @@ impl Pool {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite if !options.pooler => Ok(Self::Sqlite(Conns::direct(
                 sqlite::connect(url, options).await?,
+                // An embedded database loses no connection to a server that went away.
+                Health::new(Duration::MAX),
             ))),
             #[cfg(feature = "mysql")]
-            Backend::MySql if !options.pooler => Ok(Self::MySql(Conns::direct(
-                mysql::connect(url, options).await?,
-            ))),
+            Backend::MySql if !options.pooler => {
+                let health = Health::new(options.ping_idle_after);
+                let pool = mysql::connect(url, options, &health).await?;
+                Ok(Self::MySql(Conns::direct(pool, health)))
+            }
             Backend::Sqlite | Backend::MySql => Err(Error::validation(
                 "transaction_pooler",
                 "the transaction-pooler mode is for PostgreSQL behind PgBouncer or a pooler like it",
@@ -251,9 +268,19 @@ impl Tx {
         dispatch!(Tx, self, |tx, D| tx.settled());
     }
 
+    /// [`Lent::settle`] on the transaction's connection.
+    pub(crate) fn settle<T>(&mut self, result: &std::result::Result<T, sqlx::Error>) {
+        dispatch!(Tx, self, |tx, D| tx.settle(result));
+    }
+
     /// Whether a statement of the transaction was cut off before its reply was read.
     pub(crate) fn cut_off(&self) -> bool {
         dispatch!(Tx, self, |tx, D| tx.cut_off())
+    }
+
+    /// Tell the pool of `error`, if it says the connection was lost.
+    pub(crate) fn observe(&self, error: &sqlx::Error) {
+        dispatch!(Tx, self, |tx, D| tx.observe(error));
     }
 }
 

@@ -20,6 +20,7 @@ const MINIMUM_MARIADB: (u32, u32) = (10, 6);
 pub(crate) async fn connect(
     url: &str,
     options: &ConnectOptions,
+    health: &std::sync::Arc<super::Health>,
 ) -> Result<sqlx::MySqlPool, sqlx::Error> {
     use std::str::FromStr as _;
     let url = url
@@ -40,6 +41,7 @@ pub(crate) async fn connect(
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
+        .before_acquire(super::health::ping_suspects!(health))
         .after_connect(move |conn, _| {
             let settings = settings.clone();
             Box::pin(async move {
@@ -186,6 +188,13 @@ pub(crate) fn constraint(db: &dyn DatabaseError) -> Option<String> {
 pub(crate) fn is_retryable(db: &dyn DatabaseError) -> Option<bool> {
     let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
     Some(matches!(error.number(), 1205 | 1213 | 1467))
+}
+
+/// `Some(true)` when the server ended the session: shutting down (1053
+/// `ER_SERVER_SHUTDOWN`), the connection killed (1927 `ER_CONNECTION_KILLED`).
+pub(crate) fn is_connection_lost(db: &dyn DatabaseError) -> Option<bool> {
+    let error = db.try_downcast_ref::<MySqlDatabaseError>()?;
+    Some(matches!(error.number(), 1053 | 1927))
 }
 
 /// `Some(true)` for statements stopped by MariaDB's `max_statement_time` (1969) or MySQL's

@@ -15,15 +15,17 @@ pub(crate) async fn connect(
 ) -> crate::error::Result<super::Conns<sqlx::Postgres>> {
     let super::pooler::PoolerUrl { url, on, settings } =
         super::pooler::read_url(url, options.pooler)?;
+    let health = super::Health::new(options.ping_idle_after);
     if on {
         let pooler = super::Pooler::new(options.statement_timeout, &options.on_connect, &settings)?;
         let connect = url
             .parse::<sqlx::postgres::PgConnectOptions>()?
             .statement_cache_capacity(0);
-        let pool = pool_options(options).connect_with(connect).await?;
+        let pool = pool_options(options, &health).connect_with(connect).await?;
         return Ok(super::Conns {
             pool,
             pooler: Some(std::sync::Arc::new(pooler)),
+            health,
         });
     }
     let mut settings = Vec::new();
@@ -34,22 +36,26 @@ pub(crate) async fn connect(
         ));
     }
     settings.extend(options.on_connect.iter().cloned());
-    let pool = pool_options(options)
+    let pool = pool_options(options, &health)
         .after_connect(move |conn, _| {
             let settings = settings.clone();
             Box::pin(async move { super::run_settings!(conn, settings) })
         })
         .connect(&url)
         .await?;
-    Ok(super::Conns::direct(pool))
+    Ok(super::Conns::direct(pool, health))
 }
 
-fn pool_options(options: &ConnectOptions) -> sqlx::postgres::PgPoolOptions {
+fn pool_options(
+    options: &ConnectOptions,
+    health: &std::sync::Arc<super::Health>,
+) -> sqlx::postgres::PgPoolOptions {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
         .test_before_acquire(options.test_before_acquire)
+        .before_acquire(super::health::ping_suspects!(health))
 }
 
 impl Driver for sqlx::Postgres {

@@ -56,11 +56,27 @@ pub(super) fn retryable(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if crate::backend::is_retryable(&**db))
 }
 
+/// Whether a transaction that failed with `error` before its `COMMIT` was sent may run again:
+/// a retryable error, or a lost connection (the server rolls back what it had).
+pub(super) fn uncommitted_retryable(error: &sqlx::Error) -> bool {
+    retryable(error) || crate::backend::is_connection_lost(error)
+}
+
+/// The error of a `COMMIT` that failed: when the connection was lost, whether it committed
+/// is unknown.
+pub(crate) fn commit_failed(error: sqlx::Error, classify: fn(sqlx::Error) -> Error) -> Error {
+    if crate::backend::is_connection_lost(&error) {
+        Error::OutcomeUnknown { source: error }
+    } else {
+        classify(error)
+    }
+}
+
 /// Wait before running a statement or unit of work on the pool again, and say so.
 pub(super) async fn before_retry(
     policy: &crate::retry::RetryPolicy,
     attempt: u32,
-    error: &sqlx::Error,
+    error: &(dyn std::fmt::Display + Sync),
 ) {
     let delay = policy.delay(attempt);
     tracing::info!(
@@ -72,16 +88,58 @@ pub(super) async fn before_retry(
     tokio::time::sleep(delay).await;
 }
 
+/// What to do with a call on the pool that failed as `failed`: run it again (after the
+/// wait `before_retry` takes), or return its error. Retried, within the policy: a retryable
+/// error (a deadlock, a busy database) of a statement small enough to run again alone; a
+/// connection lost before anything could commit (before the statement was sent, in a
+/// statement inside a transaction of its own, in a read). A write whose connection was lost
+/// while it may have committed is [`Error::OutcomeUnknown`], never run again.
+pub(super) fn after_pool_failure(
+    failed: crate::backend::Failed,
+    read_only: bool,
+    small: bool,
+    classify: fn(sqlx::Error) -> Error,
+) -> std::result::Result<sqlx::Error, Error> {
+    use crate::backend::{Failed, is_connection_lost};
+    match failed {
+        Failed::Before(error) if is_connection_lost(&error) => Ok(error),
+        Failed::Statement { error, .. } if small && retryable(&error) => Ok(error),
+        Failed::Statement {
+            error,
+            committed_alone,
+        } if is_connection_lost(&error) => {
+            if read_only || !committed_alone {
+                Ok(error)
+            } else {
+                Err(Error::OutcomeUnknown { source: error })
+            }
+        }
+        // Through a pooler a read is committed too; it changed nothing, and runs again.
+        Failed::Commit(error) if is_connection_lost(&error) => {
+            if read_only {
+                Ok(error)
+            } else {
+                Err(Error::OutcomeUnknown { source: error })
+            }
+        }
+        Failed::Before(error) | Failed::Statement { error, .. } | Failed::Commit(error) => {
+            Err(classify(error))
+        }
+    }
+}
+
 macro_rules! run {
     ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
             // A statement on the pool is its own transaction: one that failed changed nothing
-            // and can run again.
+            // and can run again; one whose connection was lost may have committed, unless it
+            // only read.
             Conn::Db(db) => {
                 let policy = db.settings.retry;
                 // Bound from a borrow on each attempt: a retry copies neither text nor values.
                 let (text, values) = into_shared($statement);
-                let retries = values.len() <= RETRY_VALUE_LIMIT;
+                let small = values.len() <= RETRY_VALUE_LIMIT;
+                let read_only = crate::session::is_read_only(text.sql().as_str());
                 let mut attempt = 1;
                 loop {
                     let values = Bind::Borrowed(&values);
@@ -90,20 +148,23 @@ macro_rules! run {
                         match Lent::acquire(pool).await {
                             Ok(mut conn) => {
                                 let result = $op(&mut *conn, text.sql(), values).await;
-                                conn.settled();
-                                conn.finish(result).await
+                                conn.settle(&result);
+                                conn.finish_call(result).await
                             }
-                            Err(error) => Err(error),
+                            Err(error) => Err(crate::backend::Failed::Before(error)),
                         }
                     });
-                    match result {
-                        Err(error)
-                            if retries && attempt < policy.max_attempts() && retryable(&error) =>
-                        {
+                    let failed = match result {
+                        Ok(value) => break Ok(value),
+                        Err(failed) => failed,
+                    };
+                    match after_pool_failure(failed, read_only, small, $classify) {
+                        Ok(error) if attempt < policy.max_attempts() => {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;
                         }
-                        result => break result.map_err($classify),
+                        Ok(error) => break Err($classify(error)),
+                        Err(error) => break Err(error),
                     }
                 }
             }
@@ -115,7 +176,7 @@ macro_rules! run {
                 let values = Bind::Owned(values);
                 let result =
                     dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, sql, values).await);
-                state.tx.settled();
+                state.tx.settle(&result);
                 state.after_statement(result, guarded, $classify).await
             }
         }

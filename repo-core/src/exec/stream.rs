@@ -102,6 +102,9 @@ impl<'a> Conn<'a> {
         Box::pin(async_stream::stream! {
             match self {
                 Conn::Db(db) => {
+                    // A write streamed on the pool commits as it ends: one whose connection
+                    // was lost may have committed.
+                    let writes = !crate::session::is_read_only(statement.sql());
                     let rows = dispatch!(Pool, &db.pool, |conns, D| {
                         if conns.pooler.is_none() {
                             stream_rows!(D, &conns.pool, statement).boxed()
@@ -110,7 +113,13 @@ impl<'a> Conn<'a> {
                         }
                     });
                     for await row in rows {
-                        yield row.map_err(classify);
+                        yield row.map_err(|error| {
+                            if writes && crate::backend::is_connection_lost(&error) {
+                                Error::OutcomeUnknown { source: error }
+                            } else {
+                                classify(error)
+                            }
+                        });
                     }
                 }
                 Conn::Session(session) => {

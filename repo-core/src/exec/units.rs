@@ -2,7 +2,7 @@
 //! rows are decoded before it may stand.
 
 use super::driver::{Bind, fetch_all_on, into_parts, into_shared, run_all};
-use super::{Conn, before_retry, retryable};
+use super::{Conn, before_retry, commit_failed, uncommitted_retryable};
 use crate::backend::Tx;
 use crate::db::Db;
 use crate::dialect::dispatch;
@@ -30,7 +30,17 @@ impl Conn<'_> {
                 let (text, values) = into_shared(statement);
                 let mut attempt = 1;
                 loop {
-                    let mut tx = db.pool.begin(None).await?;
+                    let mut tx = match db.pool.begin(None).await {
+                        Ok(tx) => tx,
+                        Err(error)
+                            if attempt < policy.max_attempts() && error.is_connection_lost() =>
+                        {
+                            before_retry(&policy, attempt, &error).await;
+                            attempt += 1;
+                            continue;
+                        }
+                        Err(error) => return Err(error),
+                    };
                     let values = Bind::Borrowed(&values);
                     let fetched = dispatch!(Tx, &mut tx, |inner, D| fetch_all_on(
                         &mut **inner,
@@ -38,11 +48,13 @@ impl Conn<'_> {
                         values
                     )
                     .await);
-                    tx.settled();
+                    tx.settle(&fetched);
                     let error = match fetched {
                         Ok(rows) => match decode_all(rows) {
                             Ok(items) => {
-                                tx.commit().await.map_err(classify)?;
+                                tx.commit()
+                                    .await
+                                    .map_err(|error| commit_failed(error, classify))?;
                                 return Ok(items);
                             }
                             Err(error) => {
@@ -54,7 +66,7 @@ impl Conn<'_> {
                     };
                     // Dropping the transaction rolls it back too; the error matters more.
                     let _ = tx.rollback().await;
-                    if attempt < policy.max_attempts() && retryable(&error) {
+                    if attempt < policy.max_attempts() && uncommitted_retryable(&error) {
                         before_retry(&policy, attempt, &error).await;
                         attempt += 1;
                         continue;
@@ -71,7 +83,7 @@ impl Conn<'_> {
                     &mut **tx, sql, values
                 )
                 .await);
-                state.tx.settled();
+                state.tx.settle(&fetched);
                 let rows = state.after_statement(fetched, guarded, classify).await?;
                 match decode_all(rows) {
                     Ok(items) => Ok(items),
@@ -102,7 +114,7 @@ impl Conn<'_> {
                     let result = Self::atomic_on_pool(db, statements(), decode, map).await;
                     match result {
                         Err(Error::Database(error))
-                            if attempt < policy.max_attempts() && retryable(&error) =>
+                            if attempt < policy.max_attempts() && uncommitted_retryable(&error) =>
                         {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;
@@ -150,9 +162,14 @@ impl Conn<'_> {
             run_all(&mut **inner, statements, decode, map).await
         });
         tx.settled();
+        if let Err(Error::Database(error)) = &result {
+            tx.observe(error);
+        }
         match result {
             Ok(done) => {
-                tx.commit().await.map_err(map)?;
+                tx.commit()
+                    .await
+                    .map_err(|error| commit_failed(error, map))?;
                 Ok(done)
             }
             Err(error) => {

@@ -225,7 +225,9 @@ impl Session {
         {
             cache.invalidate(&written).await;
         }
-        committed.map_err(crate::backend::classify::classify_untyped)
+        committed.map_err(|error| {
+            crate::exec::commit_failed(error, crate::backend::classify::classify_untyped)
+        })
     }
 
     /// What the session wrote, taken.
