@@ -7,6 +7,7 @@
 //! of its own on that server, named after the URL's database and the test.
 
 pub mod entities;
+pub mod relay;
 
 use repo_core::Db;
 
