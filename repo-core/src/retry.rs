@@ -2,7 +2,7 @@
 //! serialization failures, lock timeouts, a busy SQLite database): the policy, and the options
 //! of one [`Db::transaction_with`](crate::Db::transaction_with) call.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::dialect::Isolation;
 
@@ -10,15 +10,25 @@ use crate::dialect::Isolation;
 /// exponentially growing delay (`base_delay`, doubled per retry, at most `max_delay`) of which a
 /// random part is left out (jitter), so workers that collided do not collide again in step.
 ///
-/// The default: 5 attempts, 10 ms doubling up to 1 s. Set it for a [`Db`](crate::Db) with
-/// [`DbOptions::retry`](crate::DbOptions::retry) or per call with
-/// [`Db::transaction_with`](crate::Db::transaction_with).
+/// A call whose connection was lost before anything of it could commit (see
+/// [`Error::is_connection_lost`](crate::Error::is_connection_lost)) runs again with the same
+/// delays for as long as [`reconnect_for`](RetryPolicy::reconnect_for) allows since its first
+/// run, even past `attempts`: a server restarting or failing over takes seconds, longer than a
+/// few doubling delays last.
+///
+/// The default: 5 attempts, 10 ms doubling up to 1 s, and 30 s to find a working connection
+/// again. Set it for a [`Db`](crate::Db) with [`DbOptions::retry`](crate::DbOptions::retry) or
+/// per call with [`Db::transaction_with`](crate::Db::transaction_with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     attempts: u32,
     base_delay: Duration,
     max_delay: Duration,
+    reconnect: Duration,
 }
+
+/// How long a call that lost its connection keeps trying a fresh one, by default.
+const RECONNECT: Duration = Duration::from_secs(30);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -26,18 +36,40 @@ impl Default for RetryPolicy {
             attempts: 5,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_secs(1),
+            reconnect: RECONNECT,
         }
     }
 }
 
 impl RetryPolicy {
-    /// At most `attempts` runs in all (1: never retry), with the default delays.
+    /// At most `attempts` runs in all (1: never retry, not even after a lost connection), with
+    /// the default delays.
     #[must_use]
     pub fn attempts(attempts: u32) -> Self {
+        let attempts = attempts.max(1);
         Self {
-            attempts: attempts.max(1),
+            attempts,
+            reconnect: if attempts == 1 {
+                Duration::ZERO
+            } else {
+                RECONNECT
+            },
             ..Self::default()
         }
+    }
+
+    /// How long after its first run a call whose connection was lost before anything could
+    /// commit may still run again (default 30 s; `Duration::ZERO`: only within `attempts`).
+    #[must_use]
+    pub fn reconnect_for(mut self, window: Duration) -> Self {
+        self.reconnect = window;
+        self
+    }
+
+    /// Whether a call first run at `since` may run again after its run `attempt` failed,
+    /// `lost_connection` saying whether it lost its connection before anything could commit.
+    pub(crate) fn may_retry(&self, attempt: u32, since: Instant, lost_connection: bool) -> bool {
+        attempt < self.attempts || (lost_connection && since.elapsed() < self.reconnect)
     }
 
     /// No retry: one run.
@@ -119,5 +151,22 @@ mod tests {
         }
         assert_eq!(RetryPolicy::never().max_attempts(), 1);
         assert_eq!(RetryPolicy::attempts(0).max_attempts(), 1);
+    }
+
+    #[test]
+    fn a_lost_connection_is_retried_for_the_reconnect_window() {
+        let since = Instant::now();
+        let policy = RetryPolicy::attempts(2);
+        assert!(policy.may_retry(1, since, false));
+        assert!(!policy.may_retry(2, since, false));
+        assert!(policy.may_retry(9, since, true));
+        let past = since.checked_sub(Duration::from_secs(31)).unwrap_or(since);
+        assert!(!policy.may_retry(9, past, true) || past == since);
+        assert!(!RetryPolicy::never().may_retry(1, since, true));
+        assert!(
+            !policy
+                .reconnect_for(Duration::ZERO)
+                .may_retry(2, since, true)
+        );
     }
 }

@@ -65,7 +65,7 @@ impl Db {
         F: for<'s> FnMut(&'s Session) -> BoxFuture<'s, Result<T>>,
     {
         let policy = options.retry.unwrap_or(self.settings.retry);
-        let mut attempt = 1;
+        let (mut attempt, since) = (1, std::time::Instant::now());
         loop {
             let result = match Session::begin(self.origin(), options.isolation).await {
                 Ok(session) => match work(&session).await {
@@ -80,7 +80,10 @@ impl Db {
                 Err(error) => Err(error),
             };
             match result {
-                Err(error) if error.is_retryable() && attempt < policy.max_attempts() => {
+                Err(error)
+                    if error.is_retryable()
+                        && policy.may_retry(attempt, since, error.is_connection_lost()) =>
+                {
                     let delay = policy.delay(attempt);
                     tracing::info!(
                         attempt,

@@ -140,7 +140,7 @@ macro_rules! run {
                 let (text, values) = into_shared($statement);
                 let small = values.len() <= RETRY_VALUE_LIMIT;
                 let read_only = crate::session::is_read_only(text.sql().as_str());
-                let mut attempt = 1;
+                let (mut attempt, since) = (1, std::time::Instant::now());
                 loop {
                     let values = Bind::Borrowed(&values);
                     // On a connection of its own, closed if the call is cut off mid-statement.
@@ -159,7 +159,13 @@ macro_rules! run {
                         Err(failed) => failed,
                     };
                     match after_pool_failure(failed, read_only, small, $classify) {
-                        Ok(error) if attempt < policy.max_attempts() => {
+                        Ok(error)
+                            if policy.may_retry(
+                                attempt,
+                                since,
+                                crate::backend::is_connection_lost(&error),
+                            ) =>
+                        {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;
                         }

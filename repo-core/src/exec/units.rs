@@ -3,7 +3,7 @@
 
 use super::driver::{Bind, fetch_all_on, into_parts, into_shared, run_all};
 use super::{Conn, before_retry, commit_failed, uncommitted_retryable};
-use crate::backend::Tx;
+use crate::backend::{Tx, is_connection_lost};
 use crate::db::Db;
 use crate::dialect::dispatch;
 use crate::error::{Error, Result};
@@ -28,12 +28,13 @@ impl Conn<'_> {
             Conn::Db(db) => {
                 let policy = db.settings.retry;
                 let (text, values) = into_shared(statement);
-                let mut attempt = 1;
+                let (mut attempt, since) = (1, std::time::Instant::now());
                 loop {
                     let mut tx = match db.pool.begin(None).await {
                         Ok(tx) => tx,
                         Err(error)
-                            if attempt < policy.max_attempts() && error.is_connection_lost() =>
+                            if error.is_connection_lost()
+                                && policy.may_retry(attempt, since, true) =>
                         {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;
@@ -66,7 +67,9 @@ impl Conn<'_> {
                     };
                     // Dropping the transaction rolls it back too; the error matters more.
                     let _ = tx.rollback().await;
-                    if attempt < policy.max_attempts() && uncommitted_retryable(&error) {
+                    if uncommitted_retryable(&error)
+                        && policy.may_retry(attempt, since, is_connection_lost(&error))
+                    {
                         before_retry(&policy, attempt, &error).await;
                         attempt += 1;
                         continue;
@@ -109,12 +112,13 @@ impl Conn<'_> {
             // A transaction of its own, run again as a whole after a retryable failure.
             Conn::Db(db) => {
                 let policy = db.settings.retry;
-                let mut attempt = 1;
+                let (mut attempt, since) = (1, std::time::Instant::now());
                 loop {
                     let result = Self::atomic_on_pool(db, statements(), decode, map).await;
                     match result {
                         Err(Error::Database(error))
-                            if attempt < policy.max_attempts() && uncommitted_retryable(&error) =>
+                            if uncommitted_retryable(&error)
+                                && policy.may_retry(attempt, since, is_connection_lost(&error)) =>
                         {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;

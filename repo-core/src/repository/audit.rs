@@ -81,15 +81,23 @@ macro_rules! in_group {
             crate::exec::Conn::Db(db) => db.settings.retry,
             crate::exec::Conn::Session(_) => crate::retry::RetryPolicy::never(),
         };
-        let mut attempt = 1;
+        let (mut attempt, since) = (1, std::time::Instant::now());
         loop {
-            let group = crate::repository::audit::Group::open(this.conn()).await?;
-            let result = {
-                let $repo = this.in_unit(group.conn());
-                $body.await
+            let closed = match crate::repository::audit::Group::open(this.conn()).await {
+                Ok(group) => {
+                    let result = {
+                        let $repo = this.in_unit(group.conn());
+                        $body.await
+                    };
+                    group.close(result).await
+                }
+                Err(error) => Err(error),
             };
-            match group.close(result).await {
-                Err(error) if error.is_retryable() && attempt < policy.max_attempts() => {
+            match closed {
+                Err(error)
+                    if error.is_retryable()
+                        && policy.may_retry(attempt, since, error.is_connection_lost()) =>
+                {
                     let delay = policy.delay(attempt);
                     tracing::info!(
                         attempt,
