@@ -73,6 +73,11 @@ pub struct Capabilities {
     /// rows queue instead of deadlocking (else writers are serialized, or the table cannot be
     /// named in its own update's subquery).
     pub ordered_write_locks: bool,
+    /// A locking read (`SELECT … ORDER BY … FOR UPDATE`) takes its row locks in the order it
+    /// returns the rows; else in the order its plan scans them (by primary key on a small
+    /// table), so the framework locks the rows of a small write in key order with one key
+    /// lookup each, in a `UNION ALL` of lookups run in order.
+    pub locks_in_result_order: bool,
     /// Row values compare as tuples (`(a, b) > (?, ?)`) and the planner seeks an index with
     /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
     pub row_value_comparison: bool,
@@ -311,6 +316,7 @@ const POSTGRES: Capabilities = Capabilities {
     returning_on_delete: true,
     upsert: UpsertSyntax::OnConflict,
     ordered_write_locks: true,
+    locks_in_result_order: true,
     row_value_comparison: true,
 };
 
@@ -327,6 +333,8 @@ const SQLITE: Capabilities = Capabilities {
     returning_on_delete: true,
     upsert: UpsertSyntax::OnConflict,
     ordered_write_locks: false,
+    // No row locks: writers are serialized.
+    locks_in_result_order: true,
     row_value_comparison: true,
 };
 
@@ -347,6 +355,8 @@ const MYSQL: Capabilities = Capabilities {
     upsert: UpsertSyntax::OnDuplicateKey,
     // MariaDB refuses a subquery on the table an UPDATE or DELETE changes (error 1093).
     ordered_write_locks: false,
+    // InnoDB locks each row as the scan meets it, before any sort.
+    locks_in_result_order: false,
     // MariaDB compares row values but does not seek an index with them.
     row_value_comparison: false,
 };

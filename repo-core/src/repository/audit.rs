@@ -139,31 +139,87 @@ impl<E: Entity> Repository<'_, E> {
     }
 
     /// [`lock_rows`](Repository::lock_rows) of the rows the conflict keys of `rows` (in lock
-    /// order) meet. A composite key is matched as an `OR` of conditions, which the statement
-    /// builder nests one level per key: those are read a few hundred keys at a time (in order,
-    /// so locks are still taken in key order).
+    /// order) meet, locked in that order: a read locking in primary-key order would hold a row
+    /// the write of a concurrent batch waits for while it waits for a row that write has just
+    /// inserted. One read per few hundred keys ordered by the key (a composite key is matched
+    /// as an `OR` of conditions, which the statement builder nests one level per key); where a
+    /// locking read locks in scan order rather than result order (MariaDB, which scans a small
+    /// table in primary-key order), a write of a few rows, the kind many writers aim at the
+    /// same rows with, reads them one lookup per key instead, in order, in a `UNION ALL` (a
+    /// lookup costs the server more than a range read: larger writes keep the one read).
     pub(crate) async fn lock_conflict_rows(&self, rows: &[&E]) -> Result<Vec<E>> {
-        const COMPOSITE_KEYS_PER_READ: usize = 200;
-        let per_read = if statements::conflict_key::<E>()?.len() == 1 {
+        const KEYS_PER_READ: usize = 200;
+        let key = statements::conflict_key::<E>()?;
+        let backend = self.backend();
+        let lookups = !backend.capabilities().locks_in_result_order && rows.len() <= LOOKUPS_UP_TO;
+        let per_read = if key.len() == 1 || lookups {
             rows.len().max(1)
         } else {
-            COMPOSITE_KEYS_PER_READ
+            KEYS_PER_READ
         };
-        let key = statements::conflict_key::<E>()?;
         let mut locked = Vec::new();
         for piece in rows.chunks(per_read) {
-            // Locked in conflict-key order, the order the write then meets them in: a read
-            // locking in primary-key order would hold a row the write of a concurrent batch
-            // waits for while it waits for a row that write has just inserted.
-            let mut select = statements::select_all::<E>();
-            select.cond_where(conflict_rows::<E>(piece)?);
-            for column in key.iter().chain(E::PRIMARY_KEY) {
-                select.order_by(*column, sea_query::Order::Asc);
-            }
-            select.lock(LockType::Update);
-            locked.extend(self.fetch_entities(&select).await?);
+            let statement = if lookups {
+                lookups_in_order::<E>(backend, piece)?
+            } else {
+                let mut select = statements::select_all::<E>();
+                select.cond_where(conflict_rows::<E>(piece)?);
+                for column in key.iter().chain(E::PRIMARY_KEY) {
+                    select.order_by(*column, sea_query::Order::Asc);
+                }
+                select.lock(LockType::Update);
+                self.statement(&select)
+            };
+            locked.extend(self.fetch_entities_statement(statement).await?);
         }
         Ok(locked)
+    }
+
+    /// `chunk` (in lock order) split into runs whose conflict keys, read without locking, all
+    /// met a stored row or all met none. Written run after run, a write takes every row lock
+    /// in key order; locking the stored rows of the whole chunk first and inserting the new
+    /// ones after would take a lower key's lock after a higher one's, and two writers doing
+    /// so over the same keys deadlock. Only for a write of a few rows (the kind many writers
+    /// aim at the same rows with) on a backend with row locks: a larger chunk is one run.
+    pub(crate) async fn key_ordered_runs<'c, 'e>(
+        &self,
+        chunk: &'c [&'e E],
+    ) -> Result<Vec<&'c [&'e E]>> {
+        let capabilities = self.backend().capabilities();
+        // `skip_locked`: a backend with row locks (SQLite serializes its writers instead).
+        if chunk.len() < 2 || chunk.len() > LOOKUPS_UP_TO || !capabilities.skip_locked {
+            return Ok(vec![chunk]);
+        }
+        let indexes: Vec<usize> = statements::conflict_key::<E>()?
+            .iter()
+            .filter_map(|column| E::column_index(column))
+            .collect();
+        let key_of =
+            |row: &E| -> Result<Vec<Value>> { indexes.iter().map(|&i| row.value_at(i)).collect() };
+        let mut select = statements::select_all::<E>();
+        select.cond_where(conflict_rows::<E>(chunk)?);
+        let mut stored = self
+            .fetch_entities(&select)
+            .await?
+            .iter()
+            .map(key_of)
+            .collect::<Result<Vec<_>>>()?;
+        stored.sort_by(|a, b| statements::compare_keys(a, b));
+        let mut runs = Vec::new();
+        let (mut start, mut previous) = (0, None);
+        for (at, row) in chunk.iter().enumerate() {
+            let key = key_of(row)?;
+            let found = stored
+                .binary_search_by(|stored| statements::compare_keys(stored, &key))
+                .is_ok();
+            if previous.is_some_and(|was| was != found) {
+                runs.push(&chunk[start..at]);
+                start = at;
+            }
+            previous = Some(found);
+        }
+        runs.push(&chunk[start..]);
+        Ok(runs)
     }
 
     /// The rows matching `condition`, whatever the view, locked for the rest of the unit of
@@ -243,9 +299,10 @@ impl<E: Entity> Repository<'_, E> {
         Ok((written, after))
     }
 
-    /// An audited bulk insert or upsert of `rows` (in lock order): per chunk, lock and read
-    /// the rows the chunk's conflict keys meet, write the chunk returning the stored rows,
-    /// record the difference. The rows written and the stored rows.
+    /// An audited bulk insert or upsert of `rows` (in lock order): per chunk (or run of a
+    /// small chunk, see [`key_ordered_runs`](Repository::key_ordered_runs)), lock and read the
+    /// rows its conflict keys meet, write it returning the stored rows, record the difference.
+    /// The rows written and the stored rows.
     pub(crate) async fn bulk_audited(
         &self,
         rows: &[&E],
@@ -267,33 +324,39 @@ impl<E: Entity> Repository<'_, E> {
         };
         let at = now();
         let mut stored = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(per_chunk) {
-            let before = match upsert {
-                Some(_) => self.lock_conflict_rows(chunk).await?,
-                None => Vec::new(),
+        for whole in rows.chunks(per_chunk) {
+            let runs = match upsert {
+                Some(_) => self.key_ordered_runs(whole).await?,
+                None => vec![whole],
             };
-            let sql = if any_size || chunk.len() == per_chunk {
-                full.clone()
-            } else {
-                std::borrow::Cow::Owned(build(chunk.len()))
-            };
-            let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
-            if upsert.is_some() {
-                statements::name_existing_keys::<E>(backend, &mut values, chunk, &before)?;
+            for chunk in runs {
+                let before = match upsert {
+                    Some(_) => self.lock_conflict_rows(chunk).await?,
+                    None => Vec::new(),
+                };
+                let sql = if any_size || chunk.len() == per_chunk {
+                    full.clone()
+                } else {
+                    std::borrow::Cow::Owned(build(chunk.len()))
+                };
+                let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
+                if upsert.is_some() {
+                    statements::name_existing_keys::<E>(backend, &mut values, chunk, &before)?;
+                }
+                let after = self
+                    .fetch_changed(Statement::new(sql, values))
+                    .await
+                    .map_err(|e| match upsert {
+                        Some(_) => crate::backend::upsert_errors::upsert_error::<E>(backend, e),
+                        None => e,
+                    })?;
+                if upsert.is_some() {
+                    self.record_upsert(&before, &after).await?;
+                } else {
+                    self.record(&before, &after).await?;
+                }
+                stored.extend(after);
             }
-            let after = self
-                .fetch_changed(Statement::new(sql, values))
-                .await
-                .map_err(|e| match upsert {
-                    Some(_) => crate::backend::upsert_errors::upsert_error::<E>(backend, e),
-                    None => e,
-                })?;
-            if upsert.is_some() {
-                self.record_upsert(&before, &after).await?;
-            } else {
-                self.record(&before, &after).await?;
-            }
-            stored.extend(after);
         }
         let written = if upsert.is_some() {
             rows.len() as u64
@@ -316,6 +379,34 @@ pub(crate) fn key_changed<E: Entity>() -> Error {
             E::PRIMARY_KEY.join(", ")
         ),
     )
+}
+
+/// The most rows of a write locked one key lookup at a time where a locking read locks in
+/// scan order, and split into runs of stored and new keys (see
+/// [`Repository::key_ordered_runs`]): writes of a few rows, which many writers aim at the same
+/// rows with; larger ones keep one read and one statement per chunk.
+const LOOKUPS_UP_TO: usize = 64;
+
+/// `SELECT * FROM ((<row 1 by its conflict key> FOR UPDATE) UNION ALL (…)) AS locked`: each
+/// part a lookup of one key through its unique index, run (and locked) in the order of `rows`.
+fn lookups_in_order<E: Entity>(backend: crate::dialect::Backend, rows: &[&E]) -> Result<Statement> {
+    let mut sql = String::from("SELECT * FROM (");
+    let mut values = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut select = statements::select_all::<E>();
+        select.cond_where(conflict_rows::<E>(std::slice::from_ref(row))?);
+        select.lock(LockType::Update);
+        let (part, mut bound) = backend.render(&select);
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        sql.push('(');
+        sql.push_str(&part);
+        sql.push(')');
+        values.append(&mut bound);
+    }
+    sql.push_str(") AS locked");
+    Ok(Statement::new(sql, values))
 }
 
 /// The rows whose conflict key (see [`Entity::conflict_key`]) one of `rows` holds.

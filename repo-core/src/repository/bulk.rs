@@ -254,24 +254,27 @@ impl<E: Entity> Repository<'_, E> {
         };
         let at = now();
         let mut stored = Vec::new();
-        for chunk in rows.chunks(per_chunk) {
-            let existing = self.lock_conflict_rows(chunk).await?;
-            let sql = if chunk.len() == per_chunk {
-                full.clone()
-            } else {
-                Cow::Owned(build_insert::<E>(backend, chunk.len(), kind, actions))
-            };
-            let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
-            statements::name_existing_keys::<E>(backend, &mut values, chunk, &existing)?;
-            let statement = Statement::new(sql, values);
-            let written = if kind == BulkKind::UpsertReturning {
-                self.fetch_changed(statement)
-                    .await
-                    .map(|rows| stored.extend(rows))
-            } else {
-                self.execute_statement(statement).await.map(drop)
-            };
-            written.map_err(|e| crate::backend::upsert_errors::upsert_error::<E>(backend, e))?;
+        for whole in rows.chunks(per_chunk) {
+            for chunk in self.key_ordered_runs(whole).await? {
+                let existing = self.lock_conflict_rows(chunk).await?;
+                let sql = if chunk.len() == per_chunk {
+                    full.clone()
+                } else {
+                    Cow::Owned(build_insert::<E>(backend, chunk.len(), kind, actions))
+                };
+                let mut values = statements::chunk_values::<E>(backend, kind, chunk, at)?;
+                statements::name_existing_keys::<E>(backend, &mut values, chunk, &existing)?;
+                let statement = Statement::new(sql, values);
+                let written = if kind == BulkKind::UpsertReturning {
+                    self.fetch_changed(statement)
+                        .await
+                        .map(|rows| stored.extend(rows))
+                } else {
+                    self.execute_statement(statement).await.map(drop)
+                };
+                written
+                    .map_err(|e| crate::backend::upsert_errors::upsert_error::<E>(backend, e))?;
+            }
         }
         Ok((rows.len() as u64, stored))
     }
