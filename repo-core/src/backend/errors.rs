@@ -70,6 +70,16 @@ const RETRYABLE_CODES: &[&str] = &[
 /// Statement cancelled by a timeout: PostgreSQL `query_canceled`, SQLite `SQLITE_INTERRUPT`.
 const TIMEOUT_CODES: &[&str] = &["57014", "9"];
 
+/// The error of a `COMMIT` that failed: when the connection was lost, whether it committed
+/// is unknown.
+pub(crate) fn commit_failed(error: sqlx::Error, classify: fn(sqlx::Error) -> Error) -> Error {
+    if is_connection_lost(&error) {
+        Error::OutcomeUnknown { source: error }
+    } else {
+        classify(error)
+    }
+}
+
 /// Whether the connection is gone: the link broke (an I/O or TLS failure, a reply the driver
 /// could not read, SQLite's worker thread gone) or the server ended the session (shutting down,
 /// restarting, the connection killed). Whatever the call had sent may or may not have run.

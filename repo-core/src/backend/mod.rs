@@ -35,7 +35,8 @@ use crate::error::{Error, Result};
 use crate::row::Row;
 pub(crate) use describe::{Table, TableDescription};
 pub(crate) use errors::{
-    constraint_in_message, is_connection_lost, is_retryable, is_timeout, not_null_column,
+    commit_failed, constraint_in_message, is_connection_lost, is_retryable, is_timeout,
+    not_null_column,
 };
 pub(crate) use health::Health;
 pub(crate) use lent::{Failed, Lent};

@@ -62,15 +62,7 @@ pub(super) fn uncommitted_retryable(error: &sqlx::Error) -> bool {
     retryable(error) || crate::backend::is_connection_lost(error)
 }
 
-/// The error of a `COMMIT` that failed: when the connection was lost, whether it committed
-/// is unknown.
-pub(crate) fn commit_failed(error: sqlx::Error, classify: fn(sqlx::Error) -> Error) -> Error {
-    if crate::backend::is_connection_lost(&error) {
-        Error::OutcomeUnknown { source: error }
-    } else {
-        classify(error)
-    }
-}
+pub(crate) use crate::backend::commit_failed;
 
 /// Wait before running a statement or unit of work on the pool again, and say so.
 pub(super) async fn before_retry(

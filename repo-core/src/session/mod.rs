@@ -226,7 +226,7 @@ impl Session {
             cache.invalidate(&written).await;
         }
         committed.map_err(|error| {
-            crate::exec::commit_failed(error, crate::backend::classify::classify_untyped)
+            crate::backend::commit_failed(error, crate::backend::classify::classify_untyped)
         })
     }
 
