@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::replicas::{Replica, Replicas, WriteTracker};
 use crate::backend::{ConnectOptions, Pool};
 use crate::error::Result;
 use crate::read_cache::{BoxFuture, ReadCache};
@@ -11,6 +12,8 @@ use crate::session::{Origin, Session};
 use crate::settings::Settings;
 
 pub use crate::backend::Synchronous;
+pub use crate::backend::position::ConsistencyToken;
+pub use crate::backend::replicas::{ReadFrom, ReplicaReads};
 pub use crate::dialect::{Backend, Capabilities, UpsertSyntax};
 
 /// Pool settings for [`Db::connect_with`].
@@ -30,7 +33,19 @@ pub struct DbOptions {
     pub(crate) retry: RetryPolicy,
     /// What the driver opens connections with.
     pub(crate) connect: ConnectOptions,
+    /// Read replicas' URLs, and how reads use them.
+    pub(crate) replicas: Vec<String>,
+    pub(crate) read_from: ReadFrom,
+    pub(crate) replica_wait: Option<Duration>,
+    pub(crate) replica_max_lag: Option<Duration>,
 }
+
+/// How long a read waits, by default, for a replica to replay its caller's writes.
+const REPLICA_WAIT: Duration = Duration::from_millis(100);
+/// Replicas further behind than this are not read from, by default.
+const REPLICA_MAX_LAG: Duration = Duration::from_secs(5);
+/// The longest a read waits for a replica's connection before it goes to the primary.
+const REPLICA_ACQUIRE: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for DbOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,6 +62,10 @@ impl std::fmt::Debug for DbOptions {
             .field("on_connect", &self.connect.on_connect)
             .field("cursor_key", &self.cursor_key.as_ref().map(|_| "<set>"))
             .field("cache", &self.cache)
+            .field("replicas", &self.replicas.len())
+            .field("read_from", &self.read_from)
+            .field("replica_wait", &self.replica_wait)
+            .field("replica_max_lag", &self.replica_max_lag)
             .finish()
     }
 }
@@ -148,6 +167,39 @@ impl DbOptions {
         self.connect.pooler = on;
         self
     }
+    /// A read replica of the database (a PostgreSQL hot standby, a MariaDB replica), on the
+    /// same backend as the primary URL; call once per replica. Its connections open when first
+    /// needed, so a replica that is down when the `Db` connects is no error. Reads go to
+    /// replicas only on a handle that asks ([`read_from`](DbOptions::read_from),
+    /// [`Db::on_replica`]); see the README section "Read replicas". PostgreSQL and MariaDB:
+    /// `Error::Validation` on SQLite.
+    #[must_use]
+    pub fn replica(mut self, url: impl Into<String>) -> Self {
+        self.replicas.push(url.into());
+        self
+    }
+    /// Where reads on the pool go unless a handle says otherwise (default
+    /// [`ReadFrom::Primary`]).
+    #[must_use]
+    pub fn read_from(mut self, read_from: ReadFrom) -> Self {
+        self.read_from = read_from;
+        self
+    }
+    /// How long a read waits for a replica to replay the writes of its handle's
+    /// [`ConsistencyToken`] before it goes to the primary (default 100 ms). A replica known to
+    /// be further behind than this is not waited for.
+    #[must_use]
+    pub fn replica_wait(mut self, wait: Duration) -> Self {
+        self.replica_wait = Some(wait);
+        self
+    }
+    /// Replicas further behind the primary than this are not read from (default 5 s): the
+    /// most a read without a token may miss.
+    #[must_use]
+    pub fn replica_max_lag(mut self, lag: Duration) -> Self {
+        self.replica_max_lag = Some(lag);
+        self
+    }
     /// SQL to run on every new connection, after the framework's own settings (a
     /// `search_path`, a session variable, a pragma). A statement that fails makes the
     /// connection fail to open.
@@ -183,6 +235,26 @@ pub struct Db {
     pub(crate) settings: Arc<Settings>,
     /// Who the writes of this handle are recorded as, in the audit log.
     pub(crate) actor: Option<Arc<str>>,
+    /// The read replicas, when there are.
+    pub(crate) replicas: Option<Arc<Replicas>>,
+    /// Where this handle's reads go.
+    pub(crate) read_from: ReadFrom,
+    /// Where the writes through this handle (and its clones) stood.
+    pub(crate) writes: Arc<WriteTracker>,
+}
+
+tokio::task_local! {
+    /// Set while a read must see the primary whatever its handle says (a read-cache fill).
+    static PRIMARY_ONLY: ();
+}
+
+/// Run `reads` with every read on the primary: what a read-cache fill stores must be no older
+/// than the writes that invalidated the cache.
+pub(crate) fn on_primary_only<F: std::future::Future>(
+    reads: F,
+) -> impl std::future::Future<Output = F::Output> {
+    // Not an `async fn`: its future would hold `reads` twice.
+    PRIMARY_ONLY.scope((), reads)
 }
 
 crate::backend::pool_accessors!();
@@ -198,6 +270,7 @@ impl Db {
         // Checked before connecting: a bad key is the caller's error, whatever the server.
         Settings::new(options.cursor_key.as_deref(), options.retry, None)?;
         let pool = Pool::connect(Backend::from_url(url)?, url, &options.connect).await?;
+        let replicas = Self::connect_replicas(&pool, &options).await?;
         let cache = match &options.cache {
             Some(setup) => {
                 let identity = pool
@@ -217,7 +290,171 @@ impl Db {
             pool,
             settings,
             actor: None,
+            replicas,
+            read_from: options.read_from,
+            writes: Arc::default(),
         })
+    }
+
+    /// The replicas `options` name, checked once before the `Db` is handed out and watched
+    /// from then on.
+    async fn connect_replicas(
+        primary: &Pool,
+        options: &DbOptions,
+    ) -> Result<Option<Arc<Replicas>>> {
+        if options.replicas.is_empty() {
+            return Ok(None);
+        }
+        let backend = primary.backend();
+        if backend == Backend::Sqlite {
+            return Err(crate::Error::validation(
+                "replica",
+                "read replicas are for PostgreSQL and MariaDB",
+            ));
+        }
+        let connect = ConnectOptions {
+            lazy: true,
+            acquire_timeout: options.connect.acquire_timeout.min(REPLICA_ACQUIRE),
+            ..options.connect.clone()
+        };
+        let mut pools = Vec::with_capacity(options.replicas.len());
+        for url in &options.replicas {
+            if Backend::from_url(url)? != backend {
+                return Err(crate::Error::validation(
+                    "replica",
+                    format!("a replica of a {backend:?} primary must be {backend:?} too"),
+                ));
+            }
+            pools.push(Pool::connect(backend, url, &connect).await?);
+        }
+        let replicas = Arc::new(Replicas::new(
+            pools,
+            options.replica_wait.unwrap_or(REPLICA_WAIT),
+            options.replica_max_lag.unwrap_or(REPLICA_MAX_LAG),
+        ));
+        replicas.check(primary).await;
+        crate::backend::replicas::watch(Arc::downgrade(&replicas), primary.clone());
+        Ok(Some(replicas))
+    }
+
+    /// Whether reads through this handle may go to a replica.
+    pub(crate) fn routes_reads(&self) -> bool {
+        self.read_from == ReadFrom::ReplicaPreferred && self.replicas.is_some()
+    }
+
+    /// A replica for a read on the pool through this handle: `None` for the primary (the
+    /// handle reads from the primary, no replica is fit, or a cache fill is under way).
+    pub(crate) async fn replica_for_read(&self) -> Option<&Replica> {
+        if !self.routes_reads() || PRIMARY_ONLY.try_with(|()| ()).is_ok() {
+            return None;
+        }
+        let replicas = self.replicas.as_deref()?;
+        if let Ok(token) = self.writes.position() {
+            replicas.choose(token.as_ref()).await
+        } else {
+            replicas.choose_primary();
+            None
+        }
+    }
+
+    /// A read that failed on `replica` runs on the primary; the replica rests when `rest`.
+    pub(crate) fn read_failed_over(&self, replica: &Replica, rest: bool) {
+        if let Some(replicas) = &self.replicas {
+            replicas.failed_over(replica, rest);
+        }
+    }
+
+    /// A write through this handle returned: with replicas, note where it stands.
+    pub(crate) async fn after_write(&self) {
+        if let Some(replicas) = &self.replicas {
+            self.writes.note_write(&self.pool, replicas.max_lag).await;
+        }
+    }
+
+    /// What a session opened here notes its commit in: this handle's writes.
+    pub(crate) fn commit_note(&self) -> Option<crate::backend::replicas::WriteNote> {
+        let replicas = self.replicas.as_ref()?;
+        Some(crate::backend::replicas::WriteNote {
+            tracker: Arc::clone(&self.writes),
+            primary: self.pool.clone(),
+            max_lag: replicas.max_lag,
+        })
+    }
+
+    /// This handle with its reads on replicas ([`ReadFrom::ReplicaPreferred`]): per call
+    /// (`Repo::new(&db.on_replica())`) or per repository. Cheap; it shares the pool and the
+    /// [`consistency_token`](Db::consistency_token) of the handle it came from. Without
+    /// replicas it reads from the primary.
+    #[must_use]
+    pub fn on_replica(&self) -> Self {
+        Self {
+            read_from: ReadFrom::ReplicaPreferred,
+            ..self.clone()
+        }
+    }
+
+    /// This handle with every read on the primary ([`ReadFrom::Primary`]).
+    #[must_use]
+    pub fn on_primary(&self) -> Self {
+        Self {
+            read_from: ReadFrom::Primary,
+            ..self.clone()
+        }
+    }
+
+    /// Where this handle's reads go.
+    #[must_use]
+    pub fn reads_from(&self) -> ReadFrom {
+        self.read_from
+    }
+
+    /// Where the writes through this handle stood in the primary's log: carry it to the
+    /// caller's next request and give it back with
+    /// [`with_consistency_token`](Db::with_consistency_token). `None` before any write, and
+    /// on a `Db` without replicas.
+    ///
+    /// A handle from [`Db::connect`] and its clones share one position, so a read through any
+    /// of them sees every write made through any of them; a handle from
+    /// [`with_consistency_token`](Db::with_consistency_token) has a position of its own (one
+    /// per request), so its reads wait only for its own writes.
+    #[must_use]
+    pub fn consistency_token(&self) -> Option<ConsistencyToken> {
+        self.writes.position().ok().flatten().map(ConsistencyToken)
+    }
+
+    /// A handle for one caller (a request), whose reads on replicas see the writes `token`
+    /// stands for (the caller's earlier requests) and its own from now on: it has a position
+    /// of its own, not shared with the handle it came from. `None` starts with none.
+    ///
+    /// A token of the other backend's kind (a PostgreSQL LSN for a MariaDB `Db`) is an
+    /// [`Error::Validation`](crate::Error::Validation) on `consistency_token`.
+    pub fn with_consistency_token(&self, token: Option<ConsistencyToken>) -> Result<Self> {
+        use crate::backend::position::Position;
+        let position = token.map(|token| token.0);
+        match (&position, self.backend()) {
+            (None, _)
+            | (Some(Position::Lsn(_)), Backend::Postgres)
+            | (Some(Position::Gtids(_)), Backend::MySql) => {}
+            (Some(_), backend) => {
+                return Err(crate::Error::validation(
+                    "consistency_token",
+                    format!("the token is not a position of a {backend:?} database"),
+                ));
+            }
+        }
+        Ok(Self {
+            writes: Arc::new(WriteTracker::starting_at(position)),
+            ..self.clone()
+        })
+    }
+
+    /// What reads asked of the replicas since the `Db` connected (all zero without replicas).
+    #[must_use]
+    pub fn replica_reads(&self) -> ReplicaReads {
+        self.replicas
+            .as_deref()
+            .map(Replicas::counts)
+            .unwrap_or_default()
     }
 
     /// Where its units of work open.
@@ -226,6 +463,7 @@ impl Db {
             pool: &self.pool,
             settings: &self.settings,
             actor: self.actor.clone(),
+            commit_note: self.commit_note(),
         }
     }
 
@@ -293,5 +531,8 @@ impl Db {
     /// Close every connection; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(replicas) = &self.replicas {
+            replicas.close().await;
+        }
     }
 }

@@ -135,7 +135,7 @@ pub use audit::{AuditEntry, AuditOperation, AuditRepository};
 pub use backend::db_enum;
 pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
-pub use db::{Db, DbOptions, Synchronous};
+pub use db::{ConsistencyToken, Db, DbOptions, ReadFrom, ReplicaReads, Synchronous};
 pub use dialect::{Backend, Capabilities, Isolation, UpsertSyntax};
 pub use entity::{Audit, CachePolicy, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
 pub use error::{Error, Result};

@@ -525,3 +525,73 @@ pub mod sent {
         }
     }
 }
+
+/// The PostgreSQL streaming replica of the server under test, unless
+/// `REPO_TEST_PG_REPLICA_URL` names another; `bash .ci/services.sh up pg-replica` starts it.
+pub const DEFAULT_PG_REPLICA_URL: &str = "postgres://postgres@127.0.0.1:5433/test";
+
+/// The MariaDB replica of the server under test, unless `REPO_TEST_MYSQL_REPLICA_URL` names
+/// another; `bash .ci/services.sh up mariadb-replica` starts it.
+pub const DEFAULT_MYSQL_REPLICA_URL: &str = "mysql://root@127.0.0.1:3307/test";
+
+/// The URL of the replica of `backend`'s server under test, for the database (and schema)
+/// `fresh_url` names on the primary; fails, saying how to start it, when the replica does not
+/// answer.
+pub async fn replica_url(backend: repo_core::Backend, fresh_url: &str) -> String {
+    let (variable, default, service) = match backend {
+        repo_core::Backend::Postgres => (
+            "REPO_TEST_PG_REPLICA_URL",
+            DEFAULT_PG_REPLICA_URL,
+            "pg-replica",
+        ),
+        _ => (
+            "REPO_TEST_MYSQL_REPLICA_URL",
+            DEFAULT_MYSQL_REPLICA_URL,
+            "mariadb-replica",
+        ),
+    };
+    let replica = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    let address = replica
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(error) = tokio::net::TcpStream::connect(&address).await {
+        panic!(
+            "The {service} replica is not reachable at {address}: {error}\n\
+             Start it with `bash .ci/services.sh up {service}` (as root), or point {variable} \
+             at another replica of the server under test."
+        );
+    }
+    let server = replica.split('?').next().unwrap_or_default();
+    let server = server.rsplit_once('/').map_or(server, |(server, _)| server);
+    // The database (and, on PostgreSQL, the schema option) of the primary's fresh URL.
+    let (path, query) = fresh_url
+        .rsplit_once('/')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split_once('?')
+        .map_or(
+            (fresh_url.rsplit('/').next().unwrap_or_default(), ""),
+            |(p, q)| (p, q),
+        );
+    let database = match backend {
+        repo_core::Backend::Postgres => replica
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit('/').next())
+            .unwrap_or("test")
+            .to_owned(),
+        _ => path.to_owned(),
+    };
+    let options: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.starts_with("options="))
+        .collect();
+    if options.is_empty() {
+        format!("{server}/{database}")
+    } else {
+        format!("{server}/{database}?{}", options.join("&"))
+    }
+}

@@ -20,8 +20,10 @@ pub(crate) mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 pub(crate) mod pooler;
+pub(crate) mod position;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod replicas;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 pub(crate) mod upsert_errors;
@@ -59,6 +61,8 @@ pub(crate) struct ConnectOptions {
     pub(crate) synchronous: Synchronous,
     pub(crate) on_connect: Vec<String>,
     pub(crate) pooler: bool,
+    /// Open connections only when first asked (a replica may be down when the `Db` connects).
+    pub(crate) lazy: bool,
 }
 
 impl Default for ConnectOptions {
@@ -74,6 +78,7 @@ impl Default for ConnectOptions {
             synchronous: Synchronous::default(),
             on_connect: Vec::new(),
             pooler: false,
+            lazy: false,
         }
     }
 }
@@ -167,6 +172,11 @@ pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
         connection: &mut Self::Connection,
         sql: sqlx::SqlStr,
     ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>>;
+    /// Run SQL text without parameters; the first column of its first row, as text.
+    fn text(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<Option<String>, sqlx::Error>>;
     /// Whether a connection whose statement was cut off is closed rather than used again
     /// (see [`Lent`]).
     const CLOSE_CUT_OFF: bool;
@@ -241,6 +251,21 @@ impl Pool {
 
     pub(crate) async fn close(&self) {
         dispatch!(Pool, self, |conns, D| conns.pool.close().await);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        dispatch!(Pool, self, |conns, D| conns.pool.is_closed())
+    }
+
+    /// Run SQL text without parameters on a connection of its own (a transaction of its own
+    /// through a pooler); the first column of its first row, as text.
+    pub(crate) async fn text(&self, sql: sqlx::SqlStr) -> Result<Option<String>, sqlx::Error> {
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = Lent::acquire(conns).await?;
+            let result = <D as Driver>::text(&mut lent, sql).await;
+            lent.settle(&result);
+            lent.finish(result).await
+        })
     }
 }
 

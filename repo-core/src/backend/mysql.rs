@@ -36,7 +36,7 @@ pub(crate) async fn connect(
     settings.extend(options.on_connect.iter().cloned());
     // sqlx already sets the session time zone to UTC and the character set to utf8mb4.
     let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)?;
-    sqlx::mysql::MySqlPoolOptions::new()
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
@@ -48,9 +48,12 @@ pub(crate) async fn connect(
                 session_settings(conn).await?;
                 super::run_settings!(conn, settings)
             })
-        })
-        .connect_with(connect)
-        .await
+        });
+    if options.lazy {
+        Ok(pool.connect_lazy_with(connect))
+    } else {
+        pool.connect_with(connect).await
+    }
 }
 
 /// Check the server, then make the session behave as the other backends do:
@@ -125,6 +128,20 @@ impl Driver for sqlx::MySql {
         sql: sqlx::SqlStr,
     ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
+    }
+
+    fn text(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<Option<String>, sqlx::Error>> {
+        Box::pin(async move {
+            use sqlx::Row as _;
+            let row = sqlx::raw_sql(sql).fetch_optional(connection).await?;
+            Ok(row
+                .map(|row| row.try_get::<Option<String>, _>(0))
+                .transpose()?
+                .flatten())
+        })
     }
 
     const CLOSE_CUT_OFF: bool = true;

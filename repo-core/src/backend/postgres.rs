@@ -21,7 +21,12 @@ pub(crate) async fn connect(
         let connect = url
             .parse::<sqlx::postgres::PgConnectOptions>()?
             .statement_cache_capacity(0);
-        let pool = pool_options(options, &health).connect_with(connect).await?;
+        let pool = pool_options(options, &health);
+        let pool = if options.lazy {
+            pool.connect_lazy_with(connect)
+        } else {
+            pool.connect_with(connect).await?
+        };
         return Ok(super::Conns {
             pool,
             pooler: Some(std::sync::Arc::new(pooler)),
@@ -36,13 +41,15 @@ pub(crate) async fn connect(
         ));
     }
     settings.extend(options.on_connect.iter().cloned());
-    let pool = pool_options(options, &health)
-        .after_connect(move |conn, _| {
-            let settings = settings.clone();
-            Box::pin(async move { super::run_settings!(conn, settings) })
-        })
-        .connect(&url)
-        .await?;
+    let pool = pool_options(options, &health).after_connect(move |conn, _| {
+        let settings = settings.clone();
+        Box::pin(async move { super::run_settings!(conn, settings) })
+    });
+    let pool = if options.lazy {
+        pool.connect_lazy(&url)?
+    } else {
+        pool.connect(&url).await?
+    };
     Ok(super::Conns::direct(pool, health))
 }
 
@@ -74,6 +81,20 @@ impl Driver for sqlx::Postgres {
         sql: sqlx::SqlStr,
     ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
+    }
+
+    fn text(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<Option<String>, sqlx::Error>> {
+        Box::pin(async move {
+            use sqlx::Row as _;
+            let row = sqlx::raw_sql(sql).fetch_optional(connection).await?;
+            Ok(row
+                .map(|row| row.try_get::<Option<String>, _>(0))
+                .transpose()?
+                .flatten())
+        })
     }
 
     const CLOSE_CUT_OFF: bool = true;

@@ -86,6 +86,20 @@ impl Driver for sqlx::Sqlite {
         Box::pin(async move { sqlx::raw_sql(sql).execute(connection).await.map(drop) })
     }
 
+    fn text(
+        connection: &mut Self::Connection,
+        sql: sqlx::SqlStr,
+    ) -> futures_core::future::BoxFuture<'_, Result<Option<String>, sqlx::Error>> {
+        Box::pin(async move {
+            use sqlx::Row as _;
+            let row = sqlx::raw_sql(sql).fetch_optional(connection).await?;
+            Ok(row
+                .map(|row| row.try_get::<Option<String>, _>(0))
+                .transpose()?
+                .flatten())
+        })
+    }
+
     const CLOSE_CUT_OFF: bool = false;
 }
 

@@ -120,6 +120,19 @@ pub(super) fn after_pool_failure(
     }
 }
 
+/// Whether a replica that failed a read as `failed` rests before it serves again: after a
+/// lost or refused connection (or a pool with none free in time), not after a statement it
+/// refused (one that writes, a conflict with the replay), which the primary then answers.
+fn replica_failure(failed: &crate::backend::Failed) -> bool {
+    use crate::backend::{Failed, is_connection_lost};
+    match failed {
+        Failed::Before(_) => true,
+        Failed::Statement { error, .. } | Failed::Commit(error) => {
+            is_connection_lost(error) || matches!(error, sqlx::Error::PoolTimedOut)
+        }
+    }
+}
+
 macro_rules! run {
     ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
@@ -132,37 +145,77 @@ macro_rules! run {
                 let (text, values) = into_shared($statement);
                 let small = values.len() <= RETRY_VALUE_LIMIT;
                 let read_only = crate::session::is_read_only(text.sql().as_str());
-                let (mut attempt, since) = (1, std::time::Instant::now());
-                loop {
-                    let values = Bind::Borrowed(&values);
-                    // On a connection of its own, closed if the call is cut off mid-statement.
-                    let result = dispatch!(Pool, &db.pool, |pool, D| {
-                        match Lent::acquire(pool).await {
-                            Ok(mut conn) => {
-                                let result = $op(&mut *conn, text.sql(), values).await;
-                                conn.settle(&result);
-                                conn.finish_call(result).await
+                // A read on a replica, when the handle reads from one and one is fit; boxed, so
+                // that calls on the primary carry none of it.
+                let on_replica = if read_only && db.routes_reads() {
+                    Box::pin(async {
+                        let replica = db.replica_for_read().await?;
+                        let values = Bind::Borrowed(&values);
+                        let result = dispatch!(Pool, &replica.pool, |pool, D| {
+                            match Lent::acquire(pool).await {
+                                Ok(mut conn) => {
+                                    let result = $op(&mut *conn, text.sql(), values).await;
+                                    conn.settle(&result);
+                                    conn.finish_call(result).await
+                                }
+                                Err(error) => Err(crate::backend::Failed::Before(error)),
                             }
-                            Err(error) => Err(crate::backend::Failed::Before(error)),
+                        });
+                        // Whatever failed there runs on the primary, which answers for it.
+                        result
+                            .map_err(|failed| {
+                                db.read_failed_over(replica, replica_failure(&failed));
+                            })
+                            .ok()
+                    })
+                    .await
+                } else {
+                    None
+                };
+                if let Some(value) = on_replica {
+                    Ok(value)
+                } else {
+                    let (mut attempt, since) = (1, std::time::Instant::now());
+                    let result = loop {
+                        let values = Bind::Borrowed(&values);
+                        // On a connection of its own, closed if the call is cut off
+                        // mid-statement.
+                        let result = dispatch!(Pool, &db.pool, |pool, D| {
+                            match Lent::acquire(pool).await {
+                                Ok(mut conn) => {
+                                    let result = $op(&mut *conn, text.sql(), values).await;
+                                    conn.settle(&result);
+                                    conn.finish_call(result).await
+                                }
+                                Err(error) => Err(crate::backend::Failed::Before(error)),
+                            }
+                        });
+                        let failed = match result {
+                            Ok(value) => break Ok(value),
+                            Err(failed) => failed,
+                        };
+                        match after_pool_failure(failed, read_only, small, $classify) {
+                            Ok(error)
+                                if policy.may_retry(
+                                    attempt,
+                                    since,
+                                    crate::backend::is_connection_lost(&error),
+                                ) =>
+                            {
+                                before_retry(&policy, attempt, &error).await;
+                                attempt += 1;
+                            }
+                            Ok(error) => break Err($classify(error)),
+                            Err(error) => break Err(error),
                         }
-                    });
-                    let failed = match result {
-                        Ok(value) => break Ok(value),
-                        Err(failed) => failed,
                     };
-                    match after_pool_failure(failed, read_only, small, $classify) {
-                        Ok(error)
-                            if policy.may_retry(
-                                attempt,
-                                since,
-                                crate::backend::is_connection_lost(&error),
-                            ) =>
-                        {
-                            before_retry(&policy, attempt, &error).await;
-                            attempt += 1;
+                    match result {
+                        // Only the value is held across the wait: an error is large.
+                        Ok(value) if !read_only && db.replicas.is_some() => {
+                            Box::pin(db.after_write()).await;
+                            Ok(value)
                         }
-                        Ok(error) => break Err($classify(error)),
-                        Err(error) => break Err(error),
+                        result => result,
                     }
                 }
             }

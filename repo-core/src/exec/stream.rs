@@ -121,6 +121,9 @@ impl<'a> Conn<'a> {
                             }
                         });
                     }
+                    if writes {
+                        db.after_write().await;
+                    }
                 }
                 Conn::Session(session) => {
                     let mut state = session.lock().await;

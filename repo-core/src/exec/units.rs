@@ -56,6 +56,7 @@ impl Conn<'_> {
                                 tx.commit()
                                     .await
                                     .map_err(|error| commit_failed(error, classify))?;
+                                db.after_write().await;
                                 return Ok(items);
                             }
                             Err(error) => {
@@ -174,6 +175,7 @@ impl Conn<'_> {
                 tx.commit()
                     .await
                     .map_err(|error| commit_failed(error, map))?;
+                db.after_write().await;
                 Ok(done)
             }
             Err(error) => {

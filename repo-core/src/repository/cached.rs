@@ -78,7 +78,9 @@ impl<'a, E: Entity> Repository<'a, E> {
             }
             Lookup::Bypass => load().await,
             Lookup::Miss(filler) => {
-                let value = load().await?;
+                // From the primary: a replica may not have replayed the writes that emptied
+                // the entry.
+                let value = crate::db::on_primary_only(load()).await?;
                 if let Some(entry) = entry_of(&value) {
                     if Self::reads_back(&entry) {
                         filler.fill(entry).await;

@@ -83,6 +83,8 @@ pub struct Session {
     /// committed transaction, or SQLite's, which holds the write lock): then its reads of
     /// tables it has not written may be served from the cache.
     sees_commits: bool,
+    /// Noted after the commit: where the primary's log stands past it.
+    commit_note: Option<crate::backend::replicas::WriteNote>,
 }
 
 /// A group of statements open in a session (see [`Session::open_group`]).
@@ -116,6 +118,8 @@ pub(crate) struct Origin<'a> {
     pub(crate) pool: &'a Pool,
     pub(crate) settings: &'a Arc<Settings>,
     pub(crate) actor: Option<Arc<str>>,
+    /// Where the commit is noted for read-your-writes on replicas, when the `Db` has them.
+    pub(crate) commit_note: Option<crate::backend::replicas::WriteNote>,
 }
 
 impl Session {
@@ -153,6 +157,7 @@ impl Session {
             state: Mutex::new(State::new(tx, guard_writes)),
             written: std::sync::Mutex::new(Written::default()),
             sees_commits,
+            commit_note: origin.commit_note,
         })
     }
 
@@ -218,6 +223,11 @@ impl Session {
             return Err(aborted.error());
         }
         let committed = state.tx.commit().await;
+        if committed.is_ok()
+            && let Some(note) = &self.commit_note
+        {
+            Box::pin(note.written()).await;
+        }
         // A commit that failed may still have happened: the cache forgets what it wrote
         // either way.
         if let Some(cache) = cache
