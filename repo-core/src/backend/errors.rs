@@ -104,6 +104,20 @@ pub(crate) fn is_connection_lost(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether a server refused the statement because it only reads: a PostgreSQL hot standby or
+/// read-only transaction (SQLSTATE 25006), a MariaDB server with `read_only` (1290) or a
+/// read-only transaction (1792). Nothing was written.
+pub(crate) fn refused_as_read_only(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else {
+        return false;
+    };
+    #[cfg(feature = "mysql")]
+    if let Some(error) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(error.number(), 1290 | 1792);
+    }
+    db.code().is_some_and(|code| code == "25006")
+}
+
 /// The driver's opinion of an [`Error`]: implemented here, beside the codes each backend uses,
 /// rather than in `error.rs`, which knows no driver.
 impl Error {

@@ -34,6 +34,8 @@ pub(crate) struct Lent<DB: Driver> {
     own: bool,
     /// The pool's record of lost connections, told of each loss seen here.
     health: Arc<Health>,
+    /// The hosts the pool follows, told of each loss or read-only refusal seen here.
+    hosts: Option<Arc<super::hosts::Hosts>>,
 }
 
 /// Where a call on a lent connection failed, which decides whether it may run again: before
@@ -82,9 +84,18 @@ impl<DB: Driver> Lent<DB> {
     }
 
     async fn take(conns: &Conns<DB>) -> Result<Self, sqlx::Error> {
+        if let Some(hosts) = &conns.hosts
+            && hosts.stale()
+        {
+            // Boxed: probing the hosts would make every call's future larger.
+            Box::pin(hosts.follow(&conns.pool)).await?;
+        }
         // Boxed: sqlx's acquire is a large future, which would make every call's larger.
         let conn = Box::pin(conns.pool.acquire()).await.inspect_err(|error| {
             conns.health.observe(error);
+            if let Some(hosts) = &conns.hosts {
+                hosts.observe(error);
+            }
         })?;
         Ok(Self {
             conn: Some(conn),
@@ -93,6 +104,7 @@ impl<DB: Driver> Lent<DB> {
             pooler: conns.pooler.clone(),
             own: false,
             health: Arc::clone(&conns.health),
+            hosts: conns.hosts.clone(),
         })
     }
 
@@ -169,6 +181,9 @@ impl<DB: Driver> Lent<DB> {
     /// Tell the pool of `error`, if it says the connection was lost.
     pub(crate) fn observe(&self, error: &sqlx::Error) {
         self.health.observe(error);
+        if let Some(hosts) = &self.hosts {
+            hosts.observe(error);
+        }
     }
 
     /// [`settled`](Lent::settled) with `result`, whose error, if it says the connection was

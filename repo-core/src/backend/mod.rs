@@ -15,6 +15,7 @@ pub mod db_enum;
 mod describe;
 mod errors;
 pub(crate) mod health;
+pub(crate) mod hosts;
 mod lent;
 pub(crate) mod macros;
 #[cfg(feature = "mysql")]
@@ -38,7 +39,7 @@ use crate::row::Row;
 pub(crate) use describe::{Table, TableDescription};
 pub(crate) use errors::{
     commit_failed, constraint_in_message, is_connection_lost, is_retryable, is_timeout,
-    not_null_column,
+    not_null_column, refused_as_read_only,
 };
 pub(crate) use health::Health;
 pub(crate) use lent::{Failed, Lent};
@@ -119,6 +120,8 @@ pub(crate) struct Conns<DB: sqlx::Database> {
     pub(crate) pooler: Option<std::sync::Arc<Pooler>>,
     /// When the pool last saw a connection lost.
     pub(crate) health: std::sync::Arc<Health>,
+    /// The hosts of a multi-host URL, which the pool follows (see [`hosts`]).
+    pub(crate) hosts: Option<std::sync::Arc<hosts::Hosts>>,
 }
 
 impl<DB: sqlx::Database> Clone for Conns<DB> {
@@ -127,6 +130,7 @@ impl<DB: sqlx::Database> Clone for Conns<DB> {
             pool: self.pool.clone(),
             pooler: self.pooler.clone(),
             health: std::sync::Arc::clone(&self.health),
+            hosts: self.hosts.clone(),
         }
     }
 }
@@ -138,6 +142,7 @@ impl<DB: sqlx::Database> Conns<DB> {
             pool,
             pooler: None,
             health,
+            hosts: None,
         }
     }
 }
@@ -180,6 +185,15 @@ pub(crate) trait Driver: sqlx::Database<Arguments: sqlx::IntoArguments<Self>> {
     /// Whether a connection whose statement was cut off is closed rather than used again
     /// (see [`Lent`]).
     const CLOSE_CUT_OFF: bool;
+    /// Point `pool`'s new connections at `url` (a multi-host URL's host, see [`hosts`]).
+    fn connect_to(
+        pool: &sqlx::Pool<Self>,
+        url: &str,
+        statement_cache: bool,
+    ) -> Result<(), sqlx::Error> {
+        let _ = (pool, url, statement_cache);
+        Ok(())
+    }
 }
 
 impl Pool {
@@ -243,6 +257,12 @@ impl Pool {
                 .await?,
             ),
         })
+    }
+
+    /// Whether the pool follows the hosts of a multi-host URL: then a write a read-only server
+    /// refused may have met a demoted primary, and runs again on the one found next.
+    pub(crate) fn follows_hosts(&self) -> bool {
+        dispatch!(Pool, self, |conns, D| conns.hosts.is_some())
     }
 
     pub(crate) fn pooler(&self) -> Option<&Pooler> {

@@ -15,13 +15,28 @@ pub(crate) async fn connect(
 ) -> crate::error::Result<super::Conns<sqlx::Postgres>> {
     let super::pooler::PoolerUrl { url, on, settings } =
         super::pooler::read_url(url, options.pooler)?;
+    // A multi-host URL: the host that fits now (the first, for a pool that connects later).
+    let hosts = super::hosts::read_url(&url)?.map(|mut hosts| {
+        hosts.statement_cache = !on;
+        std::sync::Arc::new(hosts)
+    });
+    let url = match &hosts {
+        Some(hosts) => {
+            if !options.lazy {
+                let index = hosts.find().await?;
+                hosts.move_to(index);
+            }
+            hosts.current_url().to_owned()
+        }
+        None => url,
+    };
     let health = super::Health::new(options.ping_idle_after);
     if on {
         let pooler = super::Pooler::new(options.statement_timeout, &options.on_connect, &settings)?;
         let connect = url
             .parse::<sqlx::postgres::PgConnectOptions>()?
             .statement_cache_capacity(0);
-        let pool = pool_options(options, &health);
+        let pool = pool_options(options, &health, hosts.as_ref());
         let pool = if options.lazy {
             pool.connect_lazy_with(connect)
         } else {
@@ -31,6 +46,7 @@ pub(crate) async fn connect(
             pool,
             pooler: Some(std::sync::Arc::new(pooler)),
             health,
+            hosts,
         });
     }
     let mut settings = Vec::new();
@@ -41,7 +57,7 @@ pub(crate) async fn connect(
         ));
     }
     settings.extend(options.on_connect.iter().cloned());
-    let pool = pool_options(options, &health).after_connect(move |conn, _| {
+    let pool = pool_options(options, &health, hosts.as_ref()).after_connect(move |conn, _| {
         let settings = settings.clone();
         Box::pin(async move { super::run_settings!(conn, settings) })
     });
@@ -50,19 +66,45 @@ pub(crate) async fn connect(
     } else {
         pool.connect(&url).await?
     };
-    Ok(super::Conns::direct(pool, health))
+    Ok(super::Conns {
+        hosts,
+        ..super::Conns::direct(pool, health)
+    })
 }
 
 fn pool_options(
     options: &ConnectOptions,
     health: &std::sync::Arc<super::Health>,
+    hosts: Option<&std::sync::Arc<super::hosts::Hosts>>,
 ) -> sqlx::postgres::PgPoolOptions {
-    sqlx::postgres::PgPoolOptions::new()
+    let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)
         .acquire_timeout(options.acquire_timeout)
-        .test_before_acquire(options.test_before_acquire)
-        .before_acquire(super::health::ping_suspects!(health))
+        .test_before_acquire(options.test_before_acquire);
+    let Some(hosts) = hosts.cloned() else {
+        return pool.before_acquire(super::health::ping_suspects!(health));
+    };
+    // Following the hosts: a connection opened before the pool moved to another host is
+    // closed, never lent (it may be to a demoted primary); the others as any pool's.
+    let health = std::sync::Arc::clone(health);
+    pool.before_acquire(move |conn, meta| {
+        let health = std::sync::Arc::clone(&health);
+        let moved = hosts.opened_before_move(meta.age);
+        Box::pin(async move {
+            if moved {
+                return Ok(false);
+            }
+            if health.suspect(meta.idle_for) {
+                use sqlx::Connection as _;
+                if let Err(error) = conn.ping().await {
+                    health.lost();
+                    return Err(error);
+                }
+            }
+            Ok(true)
+        })
+    })
 }
 
 impl Driver for sqlx::Postgres {
@@ -98,6 +140,21 @@ impl Driver for sqlx::Postgres {
     }
 
     const CLOSE_CUT_OFF: bool = true;
+
+    fn connect_to(
+        pool: &sqlx::Pool<Self>,
+        url: &str,
+        statement_cache: bool,
+    ) -> Result<(), sqlx::Error> {
+        let options = url.parse::<sqlx::postgres::PgConnectOptions>()?;
+        let options = if statement_cache {
+            options
+        } else {
+            options.statement_cache_capacity(0)
+        };
+        pool.set_connect_options(options);
+        Ok(())
+    }
 }
 
 /// The column of a NOT NULL violation, which PostgreSQL reports in a field of its own.

@@ -62,6 +62,13 @@ pub(super) fn uncommitted_retryable(error: &sqlx::Error) -> bool {
     retryable(error) || crate::backend::is_connection_lost(error)
 }
 
+/// Whether `error`, on a pool that follows the hosts of a multi-host URL, says the primary may
+/// have moved (a read-only server refused a write): the call runs again, as after a lost
+/// connection, on the host found next.
+pub(super) fn primary_moved(db: &Db, error: &sqlx::Error) -> bool {
+    db.pool.follows_hosts() && crate::backend::refused_as_read_only(error)
+}
+
 pub(crate) use crate::backend::commit_failed;
 
 /// Wait before running a statement or unit of work on the pool again, and say so.
@@ -90,11 +97,14 @@ pub(super) fn after_pool_failure(
     failed: crate::backend::Failed,
     read_only: bool,
     small: bool,
+    moved: fn(&sqlx::Error) -> bool,
     classify: fn(sqlx::Error) -> Error,
 ) -> std::result::Result<sqlx::Error, Error> {
     use crate::backend::{Failed, is_connection_lost};
     match failed {
         Failed::Before(error) if is_connection_lost(&error) => Ok(error),
+        // Refused, so nothing was written.
+        Failed::Statement { error, .. } if moved(&error) => Ok(error),
         Failed::Statement { error, .. } if small && retryable(&error) => Ok(error),
         Failed::Statement {
             error,
@@ -194,12 +204,18 @@ macro_rules! run {
                             Ok(value) => break Ok(value),
                             Err(failed) => failed,
                         };
-                        match after_pool_failure(failed, read_only, small, $classify) {
+                        let follows = db.pool.follows_hosts();
+                        let moved: fn(&sqlx::Error) -> bool = if follows {
+                            crate::backend::refused_as_read_only
+                        } else {
+                            |_| false
+                        };
+                        match after_pool_failure(failed, read_only, small, moved, $classify) {
                             Ok(error)
                                 if policy.may_retry(
                                     attempt,
                                     since,
-                                    crate::backend::is_connection_lost(&error),
+                                    crate::backend::is_connection_lost(&error) || moved(&error),
                                 ) =>
                             {
                                 before_retry(&policy, attempt, &error).await;

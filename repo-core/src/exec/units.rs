@@ -2,7 +2,7 @@
 //! rows are decoded before it may stand.
 
 use super::driver::{Bind, fetch_all_on, into_parts, into_shared, run_all};
-use super::{Conn, before_retry, commit_failed, uncommitted_retryable};
+use super::{Conn, before_retry, commit_failed, primary_moved, uncommitted_retryable};
 use crate::backend::{Tx, is_connection_lost};
 use crate::db::Db;
 use crate::dialect::dispatch;
@@ -68,8 +68,9 @@ impl Conn<'_> {
                     };
                     // Dropping the transaction rolls it back too; the error matters more.
                     let _ = tx.rollback().await;
-                    if uncommitted_retryable(&error)
-                        && policy.may_retry(attempt, since, is_connection_lost(&error))
+                    let moved = primary_moved(db, &error);
+                    if (uncommitted_retryable(&error) || moved)
+                        && policy.may_retry(attempt, since, is_connection_lost(&error) || moved)
                     {
                         before_retry(&policy, attempt, &error).await;
                         attempt += 1;
@@ -118,8 +119,12 @@ impl Conn<'_> {
                     let result = Self::atomic_on_pool(db, statements(), decode, map).await;
                     match result {
                         Err(Error::Database(error))
-                            if uncommitted_retryable(&error)
-                                && policy.may_retry(attempt, since, is_connection_lost(&error)) =>
+                            if (uncommitted_retryable(&error) || primary_moved(db, &error))
+                                && policy.may_retry(
+                                    attempt,
+                                    since,
+                                    is_connection_lost(&error) || primary_moved(db, &error),
+                                ) =>
                         {
                             before_retry(&policy, attempt, &error).await;
                             attempt += 1;
