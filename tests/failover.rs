@@ -54,11 +54,12 @@ async fn on_standby(db: &Db) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_multi_host_url_follows_the_primary_through_a_failover() {
     let url = formation_url().await;
-    let db = Db::connect(&url)
+    // The same URL's standby serves replica reads.
+    let standby_url = url.replace("read-write", "standby");
+    let db = Db::connect_with(&url, DbOptions::new().replica(standby_url.clone()))
         .await
         .expect("connect through the multi-host URL");
     assert!(!on_standby(&db).await, "read-write found a standby");
-    let standby_url = url.replace("read-write", "standby");
     let standby = Db::connect(&standby_url).await.unwrap();
     assert!(on_standby(&standby).await, "standby found the primary");
     standby.close().await;
@@ -72,6 +73,10 @@ async fn postgres_multi_host_url_follows_the_primary_through_a_failover() {
         .unwrap();
     db.create_schema::<Event>().await.unwrap();
 
+    assert!(
+        replica_serves(&db).await,
+        "the standby of the multi-host URL served no replica read"
+    );
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let tasks = spawn_writers(&db, &tally, &stop);
@@ -138,7 +143,36 @@ async fn postgres_multi_host_url_follows_the_primary_through_a_failover() {
         !on_standby(&db).await,
         "the pool still reads from a standby"
     );
+    // The old primary, a standby now, serves replica reads in its turn.
+    assert!(
+        replica_serves(&db).await,
+        "no replica read after the failover"
+    );
     db.close().await;
+}
+
+/// Whether, within 20 s, a caller writes an event and reads it back on a replica (with its
+/// token), served by the replica.
+async fn replica_serves(db: &Db) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let caller = db.with_consistency_token(None).unwrap();
+        let written = EventRepository::new(&caller)
+            .insert_new(NewEvent { writer: -1, seq: 0 })
+            .await
+            .unwrap();
+        let before = db.replica_reads().on_replica;
+        let read = EventRepository::new(&caller.on_replica())
+            .get(written.id)
+            .await
+            .unwrap();
+        assert_eq!(read, written);
+        if db.replica_reads().on_replica > before {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
 }
 
 /// What the writers saw.

@@ -234,6 +234,13 @@ impl Hosts {
         }
     }
 
+    /// Search the hosts again before the next connection is lent: a pool that connects
+    /// later has not searched yet, and a replica pool that found a primary where it wanted
+    /// a standby must look again.
+    pub(crate) fn search_again(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+    }
+
     /// Whether a call saw the primary may have moved since the last search.
     pub(crate) fn stale(&self) -> bool {
         self.stale.load(Ordering::Relaxed)

@@ -265,6 +265,14 @@ impl Pool {
         dispatch!(Pool, self, |conns, D| conns.hosts.is_some())
     }
 
+    /// Make a pool that follows the hosts of a multi-host URL search them again before it
+    /// lends its next connection.
+    pub(crate) fn search_hosts_again(&self) {
+        dispatch!(Pool, self, |conns, D| if let Some(hosts) = &conns.hosts {
+            hosts.search_again();
+        });
+    }
+
     pub(crate) fn pooler(&self) -> Option<&Pooler> {
         dispatch!(Pool, self, |conns, D| conns.pooler.as_deref())
     }

@@ -22,7 +22,9 @@ pub(crate) async fn connect(
     });
     let url = match &hosts {
         Some(hosts) => {
-            if !options.lazy {
+            if options.lazy {
+                hosts.search_again();
+            } else {
                 let index = hosts.find().await?;
                 hosts.move_to(index);
             }

@@ -225,8 +225,12 @@ impl Replicas {
                     state.lag = lag;
                     state.see(position);
                 }
-                // Up, but replaying nothing: not a replica of this primary (or not yet).
-                Ok(None) => replica.lock().lag = None,
+                // Up, but replaying nothing: not a standby (a multi-host URL's standby that was
+                // promoted: its hosts are searched again), or not yet.
+                Ok(None) => {
+                    replica.lock().lag = None;
+                    replica.pool.search_hosts_again();
+                }
                 Err(()) => replica.failed(),
             }
         });
@@ -406,7 +410,10 @@ impl Pool {
     /// How far a replica has replayed the primary's log (`None`: it replays nothing).
     pub(crate) async fn replayed_position(&self) -> Result<Option<Position>, sqlx::Error> {
         let sql = match self.backend() {
-            Backend::Postgres => "SELECT pg_last_wal_replay_lsn()::text",
+            // A promoted standby keeps answering with the last position it replayed.
+            Backend::Postgres => {
+                "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END"
+            }
             Backend::MySql => "SELECT @@GLOBAL.gtid_slave_pos",
             Backend::Sqlite => return Ok(None),
         };
