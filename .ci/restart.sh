@@ -15,11 +15,15 @@ case "${1:-}" in
     exit 1
     ;;
   mariadb)
+    # The primary's own process: a replica (.ci/mariadb-replica.sh) is a mariadbd too.
+    pid=$(cat /run/mysqld/mysqld.pid 2>/dev/null || pgrep -f '^/usr/sbin/mariadbd' | head -n 1 || true)
     mysqladmin --protocol=tcp -h 127.0.0.1 -P 3306 -u root shutdown
-    for _ in $(seq 1 60); do
-      pgrep -x mariadbd >/dev/null || break
-      sleep 0.5
-    done
+    if [ -n "$pid" ]; then
+      for _ in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
+    fi
     if id mysql >/dev/null 2>&1; then
       mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
     fi
