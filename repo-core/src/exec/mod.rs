@@ -143,6 +143,23 @@ fn replica_failure(failed: &crate::backend::Failed) -> bool {
     }
 }
 
+/// Run `$op` once on a connection of `$pool` lent for the call (closed if the call is cut off
+/// mid-statement): its value, or where it failed.
+macro_rules! call_on {
+    ($pool:expr, $op:ident, $text:expr, $values:expr) => {
+        dispatch!(Pool, $pool, |pool, D| {
+            match Lent::acquire(pool).await {
+                Ok(mut conn) => {
+                    let result = $op(&mut *conn, $text.sql(), $values).await;
+                    conn.settle(&result);
+                    conn.finish_call(result).await
+                }
+                Err(error) => Err(crate::backend::Failed::Before(error)),
+            }
+        })
+    };
+}
+
 macro_rules! run {
     ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
         match $conn {
@@ -161,16 +178,7 @@ macro_rules! run {
                     Box::pin(async {
                         let replica = db.replica_for_read().await?;
                         let values = Bind::Borrowed(&values);
-                        let result = dispatch!(Pool, &replica.pool, |pool, D| {
-                            match Lent::acquire(pool).await {
-                                Ok(mut conn) => {
-                                    let result = $op(&mut *conn, text.sql(), values).await;
-                                    conn.settle(&result);
-                                    conn.finish_call(result).await
-                                }
-                                Err(error) => Err(crate::backend::Failed::Before(error)),
-                            }
-                        });
+                        let result = call_on!(&replica.pool, $op, text, values);
                         // Whatever failed there runs on the primary, which answers for it.
                         result
                             .map_err(|failed| {
@@ -188,18 +196,7 @@ macro_rules! run {
                     let (mut attempt, since) = (1, std::time::Instant::now());
                     let result = loop {
                         let values = Bind::Borrowed(&values);
-                        // On a connection of its own, closed if the call is cut off
-                        // mid-statement.
-                        let result = dispatch!(Pool, &db.pool, |pool, D| {
-                            match Lent::acquire(pool).await {
-                                Ok(mut conn) => {
-                                    let result = $op(&mut *conn, text.sql(), values).await;
-                                    conn.settle(&result);
-                                    conn.finish_call(result).await
-                                }
-                                Err(error) => Err(crate::backend::Failed::Before(error)),
-                            }
-                        });
+                        let result = call_on!(&db.pool, $op, text, values);
                         let failed = match result {
                             Ok(value) => break Ok(value),
                             Err(failed) => failed,
