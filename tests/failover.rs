@@ -2,13 +2,15 @@
 //! monitor on 127.0.0.1:5440, nodes on 5441 and 5442 with synchronous replication; `bash
 //! .ci/services.sh up pg-auto-failover` starts it, `REPO_TEST_FAILOVER_URL` names another).
 //!
-//! Sixteen writers insert rows while the formation fails over: no error reaches them but
-//! writes whose outcome is unknown, writing resumes within 10 s, and every acknowledged row is
-//! on the new primary afterwards.
+//! Sixteen writers insert rows while the formation fails over (half of them on the pool, half
+//! in units of work of `Db::transaction`): no error reaches them but writes whose outcome is
+//! unknown, writing resumes within 10 s, and every acknowledged row is on the new primary
+//! afterwards.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use repo_core::Statement;
 use repo_core::prelude::*;
 
 /// The formation's URL, as `pg_auto_failover` hands it out.
@@ -203,7 +205,12 @@ fn spawn_writers(
                 let mut seq = 0;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     seq += 1;
-                    match repo.insert_new(NewEvent { writer, seq }).await {
+                    let written = if writer % 2 == 0 {
+                        repo.insert_new(NewEvent { writer, seq }).await
+                    } else {
+                        insert_in_unit_of_work(&db, writer, seq).await
+                    };
+                    match written {
                         Ok(event) => {
                             tally.acknowledged.lock().unwrap().push(event.id);
                             tally.successes.lock().unwrap().push(Instant::now());
@@ -220,4 +227,106 @@ fn spawn_writers(
             })
         })
         .collect()
+}
+
+/// Insert an event and read it back in one unit of work, which runs again when it meets a
+/// lost connection or a demoted primary.
+async fn insert_in_unit_of_work(db: &Db, writer: i32, seq: i64) -> repo_core::Result<Event> {
+    db.transaction(|session| {
+        Box::pin(async move {
+            let repo = EventRepository::new(session);
+            let event = repo.insert_new(NewEvent { writer, seq }).await?;
+            repo.get(event.id).await
+        })
+    })
+    .await
+}
+
+/// A unit of work whose write a read-only server refuses (SQLSTATE 25006, what a demoted
+/// primary answers) runs again on a pool that follows the primary, and is written once. The
+/// first attempt meets the refusal a node a failover demoted gives (`REFUSE_AS_READ_ONLY`:
+/// the same SQLSTATE, raised on purpose, since a real failover rarely lands between a
+/// session's statements).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unit_of_work_refused_as_read_only_runs_again_on_the_primary() {
+    let url = formation_url().await;
+    let db = Db::connect(&url)
+        .await
+        .expect("connect through the multi-host URL");
+    repo_tests::raw_sql(
+        &db,
+        "CREATE TABLE IF NOT EXISTS failover_refusals (id BIGSERIAL PRIMARY KEY, writer INT NOT NULL, seq BIGINT NOT NULL)",
+    )
+    .await
+    .unwrap();
+    let seq = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let written = db
+        .transaction(|session| {
+            let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                let repo = RefusalRepository::new(session);
+                if attempt == 1 {
+                    repo.conn()
+                        .execute(Statement::new(REFUSE_AS_READ_ONLY, Vec::new()))
+                        .await?;
+                }
+                repo.insert_new(NewRefusal { writer: 7, seq }).await
+            })
+        })
+        .await
+        .expect("the refused unit of work runs again");
+    assert!(attempts.into_inner() >= 2, "the unit of work ran once");
+    assert_eq!(written.seq, seq);
+    let stored = repo_tests::scalar(
+        &db,
+        &format!("SELECT COUNT(*) FROM failover_refusals WHERE seq = {seq}"),
+    )
+    .await;
+    assert_eq!(stored, 1, "the unit of work was not written exactly once");
+
+    // On a single-host pool nothing would take the write elsewhere: the refusal returns.
+    let single = Db::connect(&format!(
+        "postgres://postgres@{}/postgres",
+        primary_host(&db).await
+    ))
+    .await
+    .unwrap();
+    let refused = single
+        .transaction(|session| {
+            Box::pin(async move {
+                let repo = RefusalRepository::new(session);
+                repo.conn()
+                    .execute(Statement::new(REFUSE_AS_READ_ONLY, Vec::new()))
+                    .await?;
+                repo.insert_new(NewRefusal { writer: 8, seq }).await
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(!refused.is_retryable(), "{refused}");
+    single.close().await;
+    db.close().await;
+}
+
+/// What a hot standby answers a write with: SQLSTATE 25006, `read_only_sql_transaction`.
+const REFUSE_AS_READ_ONLY: &str = "DO $$ BEGIN RAISE EXCEPTION 'cannot execute INSERT in a \
+     read-only transaction' USING ERRCODE = '25006'; END $$";
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "failover_refusals")]
+pub struct Refusal {
+    #[repo(primary_key, auto)]
+    pub id: i64,
+    pub writer: i32,
+    pub seq: i64,
+}
+
+/// `host:port` of the server the `Db`'s pool writes to.
+async fn primary_host(db: &Db) -> String {
+    let port = repo_tests::scalar(db, "SELECT inet_server_port()::bigint").await;
+    format!("127.0.0.1:{port}")
 }

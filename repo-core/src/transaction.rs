@@ -79,10 +79,18 @@ impl Db {
                 },
                 Err(error) => Err(error),
             };
+            // A write refused as read-only by a node a failover demoted wrote nothing: the
+            // pool searches the hosts again and the unit of work runs on the new primary.
+            let moved =
+                |error: &crate::Error| self.pool.follows_hosts() && error.refused_as_read_only();
             match result {
                 Err(error)
-                    if error.is_retryable()
-                        && policy.may_retry(attempt, since, error.is_connection_lost()) =>
+                    if (error.is_retryable() || moved(&error))
+                        && policy.may_retry(
+                            attempt,
+                            since,
+                            error.is_connection_lost() || moved(&error),
+                        ) =>
                 {
                     let delay = policy.delay(attempt);
                     tracing::info!(

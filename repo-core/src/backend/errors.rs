@@ -144,4 +144,11 @@ impl Error {
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, Self::Database(error) if is_connection_lost(error))
     }
+
+    /// Whether a server refused the statement because it only reads (see
+    /// [`refused_as_read_only`]): on a pool that follows a multi-host URL's primary, the
+    /// primary moved and nothing was written.
+    pub(crate) fn refused_as_read_only(&self) -> bool {
+        matches!(self, Self::Database(error) if refused_as_read_only(error))
+    }
 }

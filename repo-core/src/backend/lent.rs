@@ -178,6 +178,11 @@ impl<DB: Driver> Lent<DB> {
         self.in_flight = false;
     }
 
+    /// Whether the connection's pool follows the primary of a multi-host URL.
+    pub(crate) fn follows_hosts(&self) -> bool {
+        self.hosts.is_some()
+    }
+
     /// Tell the pool of `error`, if it says the connection was lost.
     pub(crate) fn observe(&self, error: &sqlx::Error) {
         self.health.observe(error);

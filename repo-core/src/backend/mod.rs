@@ -327,6 +327,11 @@ impl Tx {
         dispatch!(Tx, self, |tx, D| tx.settle(result));
     }
 
+    /// Whether the transaction's pool follows the primary of a multi-host URL.
+    pub(crate) fn follows_hosts(&self) -> bool {
+        dispatch!(Tx, self, |tx, D| tx.follows_hosts())
+    }
+
     /// Whether a statement of the transaction was cut off before its reply was read.
     pub(crate) fn cut_off(&self) -> bool {
         dispatch!(Tx, self, |tx, D| tx.cut_off())

@@ -221,7 +221,10 @@ impl State {
         if self.aborted.is_none() {
             self.aborted = Some(Aborted {
                 cause: error.to_string(),
-                retryable: error.is_retryable(),
+                // A refusal as read-only on a pool that follows the primary means the
+                // primary moved: the whole unit of work may run again on the new one.
+                retryable: error.is_retryable()
+                    || (self.tx.follows_hosts() && error.refused_as_read_only()),
             });
         }
     }
