@@ -38,6 +38,8 @@ pub struct DbOptions {
     pub(crate) read_from: ReadFrom,
     pub(crate) replica_wait: Option<Duration>,
     pub(crate) replica_max_lag: Option<Duration>,
+    /// What statements tell tracing and metrics (see [`crate::telemetry`]).
+    pub(crate) telemetry: crate::telemetry::TelemetryOptions,
 }
 
 /// How long a read waits, by default, for a replica to replay its caller's writes.
@@ -66,6 +68,9 @@ impl std::fmt::Debug for DbOptions {
             .field("read_from", &self.read_from)
             .field("replica_wait", &self.replica_wait)
             .field("replica_max_lag", &self.replica_max_lag)
+            .field("record_query_text", &self.telemetry.query_text)
+            .field("slow_statement_threshold", &self.telemetry.slow)
+            .field("metrics", &self.telemetry.metrics)
             .finish()
     }
 }
@@ -200,6 +205,33 @@ impl DbOptions {
         self.replica_max_lag = Some(lag);
         self
     }
+    /// Put each statement's text in its span, as `db.query.text` (default off). The text
+    /// has placeholders (`$1`, `?`) where values go: no value is ever recorded. Off, spans
+    /// carry `db.query.summary` (`SELECT datasets`) only.
+    #[must_use]
+    pub fn record_query_text(mut self, record: bool) -> Self {
+        self.telemetry.query_text = record;
+        self
+    }
+    /// Log every statement slower than `threshold` as one `WARN` event (target
+    /// `repo_core::slow_statement`) naming the entity, method, operation, query summary, rows
+    /// and duration, never a value; `None` logs none. Default 1 s (sqlx's own slow-statement
+    /// log, which prints the whole text, is turned off on the framework's connections).
+    #[must_use]
+    pub fn slow_statement_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.telemetry.slow = threshold;
+        self
+    }
+    /// Record metrics through the [`metrics`](https://docs.rs/metrics) facade (default on):
+    /// `db.client.operation.duration` per statement, the pool's `db.client.connection.*`,
+    /// retries and rows (see [`crate::telemetry`]). With no recorder installed they cost a few
+    /// nanoseconds per statement; install the recorder before `Db::connect`, which registers
+    /// the pool's handles.
+    #[must_use]
+    pub fn metrics(mut self, record: bool) -> Self {
+        self.telemetry.metrics = record;
+        self
+    }
     /// SQL to run on every new connection, after the framework's own settings (a
     /// `search_path`, a session variable, a pragma). A statement that fails makes the
     /// connection fail to open.
@@ -267,9 +299,20 @@ impl Db {
 
     /// Connect with the given pool options.
     pub async fn connect_with(url: &str, options: DbOptions) -> Result<Self> {
+        let backend = Backend::from_url(url)?;
+        let mut telemetry = crate::telemetry::Telemetry::new(backend, url, options.telemetry);
         // Checked before connecting: a bad key is the caller's error, whatever the server.
-        Settings::new(options.cursor_key.as_deref(), options.retry, None)?;
-        let pool = Pool::connect(Backend::from_url(url)?, url, &options.connect).await?;
+        Settings::new(
+            options.cursor_key.as_deref(),
+            options.retry,
+            None,
+            telemetry.clone(),
+        )?;
+        let mut pool = Pool::connect(backend, url, &options.connect).await?;
+        telemetry.pooler = pool.pooler().is_some();
+        if telemetry.metrics {
+            pool = pool.with_metrics(telemetry.pool_name("primary"));
+        }
         let replicas = Self::connect_replicas(&pool, &options).await?;
         let cache = match &options.cache {
             Some(setup) => {
@@ -285,6 +328,7 @@ impl Db {
             options.cursor_key.as_deref(),
             options.retry,
             cache,
+            telemetry,
         )?);
         Ok(Self {
             pool,
@@ -325,7 +369,12 @@ impl Db {
                     format!("a replica of a {backend:?} primary must be {backend:?} too"),
                 ));
             }
-            pools.push(Pool::connect(backend, url, &connect).await?);
+            let mut pool = Pool::connect(backend, url, &connect).await?;
+            if options.telemetry.metrics {
+                let telemetry = crate::telemetry::Telemetry::new(backend, url, options.telemetry);
+                pool = pool.with_metrics(telemetry.pool_name("replica"));
+            }
+            pools.push(pool);
         }
         let replicas = Arc::new(Replicas::new(
             pools,

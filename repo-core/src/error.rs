@@ -169,6 +169,48 @@ pub enum Error {
 }
 
 impl Error {
+    /// The variant's name in snake case (`conflict`, `not_found`, `outcome_unknown`, …): what
+    /// the statement spans and metrics carry as `error.type`, stable across releases.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::ForeignKey { .. } => "foreign_key",
+            Self::NotNull { .. } => "not_null",
+            Self::Check { .. } => "check",
+            Self::StaleVersion { .. } => "stale_version",
+            Self::Validation { .. } => "validation",
+            Self::Decode { .. } => "decode",
+            Self::Timeout { .. } => "timeout",
+            Self::SessionAborted { .. } => "session_aborted",
+            Self::ActorRequired { .. } => "actor_required",
+            Self::Schema { .. } => "schema",
+            Self::Schemas { .. } => "schemas",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
+            Self::Database(_) => "database",
+        }
+    }
+
+    /// The database's own code for the failure (an SQLSTATE; a MariaDB error number; a SQLite
+    /// result code), when the database answered with one.
+    pub(crate) fn status_code(&self) -> Option<String> {
+        let (Self::Conflict { source, .. }
+        | Self::ForeignKey { source, .. }
+        | Self::NotNull { source, .. }
+        | Self::Check { source, .. }
+        | Self::Timeout { source }
+        | Self::OutcomeUnknown { source }
+        | Self::Database(source)) = self
+        else {
+            return None;
+        };
+        match source {
+            sqlx::Error::Database(db) => db.code().map(std::borrow::Cow::into_owned),
+            _ => None,
+        }
+    }
+
     /// A [`Validation`](Error::Validation) error.
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Validation {

@@ -102,6 +102,7 @@ pub mod retry;
 pub mod row;
 mod schema_difference;
 mod storage;
+pub mod telemetry;
 mod text;
 mod value;
 // Entity: what `#[derive(Repository)]` declares.

@@ -18,6 +18,8 @@ pub(crate) struct Settings {
     pub(crate) tables: TableFacts,
     /// The read cache, when the `Db` has one.
     pub(crate) cache: Option<Arc<dyn ReadCache>>,
+    /// What statements tell tracing and metrics.
+    pub(crate) telemetry: crate::telemetry::Telemetry,
 }
 
 /// Facts about entities' tables on one database, each found once (by a catalog read) and kept,
@@ -79,6 +81,7 @@ impl Settings {
         cursor_key: Option<&[u8]>,
         retry: RetryPolicy,
         cache: Option<Arc<dyn ReadCache>>,
+        telemetry: crate::telemetry::Telemetry,
     ) -> Result<Self> {
         let cursor_key = match cursor_key {
             Some(key) if key.len() < MIN_CURSOR_KEY => {
@@ -104,6 +107,7 @@ impl Settings {
             retry,
             tables: TableFacts::default(),
             cache,
+            telemetry,
         })
     }
 }

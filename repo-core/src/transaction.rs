@@ -93,6 +93,7 @@ impl Db {
                         ) =>
                 {
                     let delay = policy.delay(attempt);
+                    crate::exec::observe::count_retry(&self.settings.telemetry);
                     tracing::info!(
                         attempt,
                         delay_ms = delay.as_millis() as u64,

@@ -30,6 +30,7 @@ const CORE: &[(&str, &[&str])] = &[
             "keys",
             "aggregate",
             "retry",
+            "telemetry",
         ],
     ),
     ("entity", &["entity", "conflict", "new_entity"]),

@@ -36,6 +36,8 @@ pub(crate) struct Lent<DB: Driver> {
     health: Arc<Health>,
     /// The hosts the pool follows, told of each loss or read-only refusal seen here.
     hosts: Option<Arc<super::hosts::Hosts>>,
+    /// The pool's metrics, sampled again once the connection is back.
+    metrics: Option<Arc<super::pool_metrics::PoolMetrics>>,
 }
 
 /// Where a call on a lent connection failed, which decides whether it may run again: before
@@ -90,8 +92,16 @@ impl<DB: Driver> Lent<DB> {
             // Boxed: probing the hosts would make every call's future larger.
             Box::pin(hosts.follow(&conns.pool)).await?;
         }
+        let waiting = conns
+            .metrics
+            .as_deref()
+            .map(super::pool_metrics::PoolMetrics::acquiring);
         // Boxed: sqlx's acquire is a large future, which would make every call's larger.
-        let conn = Box::pin(conns.pool.acquire()).await.inspect_err(|error| {
+        let conn = Box::pin(conns.pool.acquire()).await;
+        if let Some(waiting) = waiting {
+            waiting.acquired(matches!(conn, Err(sqlx::Error::PoolTimedOut)));
+        }
+        let conn = conn.inspect_err(|error| {
             conns.health.observe(error);
             if let Some(hosts) = &conns.hosts {
                 hosts.observe(error);
@@ -105,6 +115,7 @@ impl<DB: Driver> Lent<DB> {
             own: false,
             health: Arc::clone(&conns.health),
             hosts: conns.hosts.clone(),
+            metrics: conns.metrics.clone(),
         })
     }
 
@@ -257,32 +268,45 @@ impl<DB: Driver> DerefMut for Lent<DB> {
 
 impl<DB: Driver> Drop for Lent<DB> {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
+        let kept = self.give_back();
+        if let Some(metrics) = &self.metrics {
+            match kept {
+                Some(kept) => metrics.returned(kept),
+                None => metrics.sample(),
+            }
+        }
+    }
+}
+
+impl<DB: Driver> Lent<DB> {
+    /// Hand the connection back to the pool, rolled back or closed as its state requires:
+    /// whether it will be idle again (`None`: no connection was held).
+    fn give_back(&mut self) -> Option<bool> {
+        let mut conn = self.conn.take()?;
         if self.in_flight && DB::CLOSE_CUT_OFF {
             conn.close_on_drop();
-            return;
+            return Some(false);
         }
         if !self.open {
-            return;
+            return Some(true);
         }
         // Dropped with its transaction open (a session dropped, a cancelled unit of work):
         // rolled back from a task of its own before the connection goes back to the pool.
         let rollback = self.end_sql("ROLLBACK");
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    let rolled_back =
-                        tokio::time::timeout(ROLLBACK_WAIT, DB::raw(&mut conn, rollback)).await;
-                    // An error the server answered (no transaction was open after all)
-                    // leaves the connection in step; a timeout or a broken link does not.
-                    if !matches!(rolled_back, Ok(Ok(()) | Err(sqlx::Error::Database(_)))) {
-                        conn.close_on_drop();
-                    }
-                });
-            }
-            Err(_) => conn.close_on_drop(),
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let rolled_back =
+                    tokio::time::timeout(ROLLBACK_WAIT, DB::raw(&mut conn, rollback)).await;
+                // An error the server answered (no transaction was open after all) leaves
+                // the connection in step; a timeout or a broken link does not.
+                if !matches!(rolled_back, Ok(Ok(()) | Err(sqlx::Error::Database(_)))) {
+                    conn.close_on_drop();
+                }
+            });
+            Some(true)
+        } else {
+            conn.close_on_drop();
+            Some(false)
         }
     }
 }

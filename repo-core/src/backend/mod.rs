@@ -20,6 +20,7 @@ mod lent;
 pub(crate) mod macros;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+pub(crate) mod pool_metrics;
 pub(crate) mod pooler;
 pub(crate) mod position;
 #[cfg(feature = "postgres")]
@@ -122,6 +123,8 @@ pub(crate) struct Conns<DB: sqlx::Database> {
     pub(crate) health: std::sync::Arc<Health>,
     /// The hosts of a multi-host URL, which the pool follows (see [`hosts`]).
     pub(crate) hosts: Option<std::sync::Arc<hosts::Hosts>>,
+    /// The pool's metrics, when the `Db` records them.
+    pub(crate) metrics: Option<std::sync::Arc<pool_metrics::PoolMetrics>>,
 }
 
 impl<DB: sqlx::Database> Clone for Conns<DB> {
@@ -131,6 +134,7 @@ impl<DB: sqlx::Database> Clone for Conns<DB> {
             pooler: self.pooler.clone(),
             health: std::sync::Arc::clone(&self.health),
             hosts: self.hosts.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -143,6 +147,7 @@ impl<DB: sqlx::Database> Conns<DB> {
             pooler: None,
             health,
             hosts: None,
+            metrics: None,
         }
     }
 }
@@ -232,6 +237,18 @@ impl Pool {
 
     pub(crate) fn backend(&self) -> Backend {
         dispatch!(Pool, self, |_, D| <D as BackendOf>::BACKEND)
+    }
+
+    /// This pool, recording its connection metrics labelled `name`.
+    #[must_use]
+    pub(crate) fn with_metrics(mut self, name: String) -> Self {
+        dispatch!(Pool, &mut self, |conns, D| {
+            conns.metrics = Some(std::sync::Arc::new(pool_metrics::PoolMetrics::new(
+                &conns.pool,
+                name,
+            )));
+        });
+        self
     }
 
     pub(crate) async fn begin(&self, isolation: Option<Isolation>) -> Result<Tx> {
@@ -341,6 +358,12 @@ impl Tx {
     pub(crate) fn observe(&self, error: &sqlx::Error) {
         dispatch!(Tx, self, |tx, D| tx.observe(error));
     }
+}
+
+/// `options` without sqlx's own slow-statement log, which prints a statement's whole text:
+/// the framework logs slow statements itself, by query summary (see [`crate::telemetry`]).
+pub(crate) fn without_slow_log<O: sqlx::ConnectOptions>(options: O) -> O {
+    options.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
 }
 
 /// The [`Backend`] of a sqlx database type.

@@ -35,7 +35,7 @@ pub(crate) async fn connect(
     }
     settings.extend(options.on_connect.iter().cloned());
     // sqlx already sets the session time zone to UTC and the character set to utf8mb4.
-    let connect = sqlx::mysql::MySqlConnectOptions::from_str(&url)?;
+    let connect = super::without_slow_log(sqlx::mysql::MySqlConnectOptions::from_str(&url)?);
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(options.max_connections)
         .min_connections(options.min_connections)

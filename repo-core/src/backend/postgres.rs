@@ -35,9 +35,10 @@ pub(crate) async fn connect(
     let health = super::Health::new(options.ping_idle_after);
     if on {
         let pooler = super::Pooler::new(options.statement_timeout, &options.on_connect, &settings)?;
-        let connect = url
-            .parse::<sqlx::postgres::PgConnectOptions>()?
-            .statement_cache_capacity(0);
+        let connect = super::without_slow_log(
+            url.parse::<sqlx::postgres::PgConnectOptions>()?
+                .statement_cache_capacity(0),
+        );
         let pool = pool_options(options, &health, hosts.as_ref());
         let pool = if options.lazy {
             pool.connect_lazy_with(connect)
@@ -49,6 +50,7 @@ pub(crate) async fn connect(
             pooler: Some(std::sync::Arc::new(pooler)),
             health,
             hosts,
+            metrics: None,
         });
     }
     let mut settings = Vec::new();
@@ -63,10 +65,11 @@ pub(crate) async fn connect(
         let settings = settings.clone();
         Box::pin(async move { super::run_settings!(conn, settings) })
     });
+    let connect = super::without_slow_log(url.parse::<sqlx::postgres::PgConnectOptions>()?);
     let pool = if options.lazy {
-        pool.connect_lazy(&url)?
+        pool.connect_lazy_with(connect)
     } else {
-        pool.connect(&url).await?
+        pool.connect_with(connect).await?
     };
     Ok(super::Conns {
         hosts,
@@ -148,7 +151,7 @@ impl Driver for sqlx::Postgres {
         url: &str,
         statement_cache: bool,
     ) -> Result<(), sqlx::Error> {
-        let options = url.parse::<sqlx::postgres::PgConnectOptions>()?;
+        let options = super::without_slow_log(url.parse::<sqlx::postgres::PgConnectOptions>()?);
         let options = if statement_cache {
             options
         } else {

@@ -19,7 +19,7 @@ pub(crate) async fn connect(
     use std::str::FromStr as _;
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let settings = options.on_connect.clone();
-    let mut connect = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+    let mut connect = super::without_slow_log(sqlx::sqlite::SqliteConnectOptions::from_str(url)?)
         .create_if_missing(true)
         .foreign_keys(true)
         // LIKE is case-sensitive on every backend (PostgreSQL's LIKE always is).

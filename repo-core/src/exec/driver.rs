@@ -36,6 +36,14 @@ pub(super) enum Text {
 }
 
 impl Text {
+    /// The text.
+    pub(super) fn as_str(&self) -> &str {
+        match self {
+            Self::Static(sql) => sql,
+            Self::Shared(sql) => sql,
+        }
+    }
+
     /// See [`into_parts`]: the same generated SQL.
     pub(super) fn sql(&self) -> SqlStr {
         match self {
@@ -96,6 +104,7 @@ pub(super) async fn fetch_optional_on<'c, DB: Driver, X: sqlx::Executor<'c, Data
 /// like a failed statement).
 pub(super) async fn run_all<DB, C, I, T>(
     connection: &mut C,
+    telemetry: &crate::telemetry::Telemetry,
     statements: I,
     decode: Option<fn(&Row) -> Result<T>>,
     map: fn(sqlx::Error) -> Error,
@@ -108,21 +117,27 @@ where
     let mut affected = 0;
     let mut rows = Vec::new();
     for statement in statements {
-        let (sql, values) = into_parts(statement?);
+        let (text, values) = into_shared(statement?);
         let values = Bind::Owned(values);
+        let observed = super::observe::Observed::start(telemetry, text.as_str());
         if let Some(decode) = decode {
-            let fetched = fetch_all_on(&mut *connection, sql, values)
+            let fetched = fetch_all_on(&mut *connection, text.sql(), values)
                 .await
-                .map_err(map)?;
+                .map_err(map);
+            let returned = fetched.as_ref().ok().map(|rows| rows.len() as u64);
+            observed.finish(&fetched, returned, None);
+            let fetched = fetched?;
             affected += fetched.len() as u64;
             rows.reserve(fetched.len());
             for row in &fetched {
                 rows.push(decode(row)?);
             }
         } else {
-            affected += execute_on(&mut *connection, sql, values)
+            let done = execute_on(&mut *connection, text.sql(), values)
                 .await
-                .map_err(map)?;
+                .map_err(map);
+            observed.finish(&done, None, done.as_ref().ok().copied());
+            affected += done?;
         }
     }
     Ok((affected, rows))

@@ -1,13 +1,15 @@
 //! Running statements on a pool or inside a session, on whichever backend it is.
 
 mod driver;
+pub(crate) mod observe;
 mod stream;
 mod units;
 mod write_guard;
 
 pub(crate) use write_guard::WriteGuard;
 
-use driver::{Bind, execute_on, fetch_all_on, fetch_optional_on, into_parts, into_shared};
+use driver::{Bind, Text, execute_on, fetch_all_on, fetch_optional_on, into_shared};
+use observe::Observed;
 
 use crate::backend::classify::classify_untyped;
 use crate::backend::{Lent, Pool, Tx};
@@ -73,17 +75,24 @@ pub(crate) use crate::backend::commit_failed;
 
 /// Wait before running a statement or unit of work on the pool again, and say so.
 pub(super) async fn before_retry(
-    policy: &crate::retry::RetryPolicy,
+    settings: &Settings,
+    span: &tracing::Span,
     attempt: u32,
     error: &(dyn std::fmt::Display + Sync),
 ) {
+    let policy = &settings.retry;
+    observe::count_retry(&settings.telemetry);
     let delay = policy.delay(attempt);
-    tracing::info!(
-        attempt,
-        delay_ms = delay.as_millis() as u64,
-        error = %error,
-        "statement failed with a retryable error: running it again"
-    );
+    // In the statement's span when there is one (it is not entered while the statement
+    // runs: entering it on every poll would cost more than the span itself).
+    span.in_scope(|| {
+        tracing::info!(
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            error = %error,
+            "statement failed with a retryable error: running it again"
+        );
+    });
     tokio::time::sleep(delay).await;
 }
 
@@ -160,8 +169,10 @@ macro_rules! call_on {
     };
 }
 
+/// Run `$op` with the statement `$text` and `$values` where `$conn` runs statements, observed
+/// by `$observed`.
 macro_rules! run {
-    ($conn:expr, $op:ident, $statement:expr, $classify:expr) => {
+    ($conn:expr, $op:ident, $text:expr, $values:expr, $observed:expr, $classify:expr) => {
         match $conn {
             // A statement on the pool is its own transaction: one that failed changed nothing
             // and can run again; one whose connection was lost may have committed, unless it
@@ -169,7 +180,7 @@ macro_rules! run {
             Conn::Db(db) => {
                 let policy = db.settings.retry;
                 // Bound from a borrow on each attempt: a retry copies neither text nor values.
-                let (text, values) = into_shared($statement);
+                let (text, values): (&Text, Vec<sea_query::Value>) = ($text, $values);
                 let small = values.len() <= RETRY_VALUE_LIMIT;
                 let read_only = crate::session::is_read_only(text.sql().as_str());
                 // A read on a replica, when the handle reads from one and one is fit; boxed, so
@@ -191,6 +202,7 @@ macro_rules! run {
                     None
                 };
                 if let Some(value) = on_replica {
+                    $observed.on_replica();
                     Ok(value)
                 } else {
                     let (mut attempt, since) = (1, std::time::Instant::now());
@@ -215,7 +227,7 @@ macro_rules! run {
                                     crate::backend::is_connection_lost(&error) || moved(&error),
                                 ) =>
                             {
-                                before_retry(&policy, attempt, &error).await;
+                                before_retry(&db.settings, $observed.span(), attempt, &error).await;
                                 attempt += 1;
                             }
                             Ok(error) => break Err($classify(error)),
@@ -233,10 +245,10 @@ macro_rules! run {
                 }
             }
             Conn::Session(session) => {
-                let statement = $statement;
+                let (text, values): (&Text, Vec<sea_query::Value>) = ($text, $values);
                 let mut state = session.lock().await;
-                let guarded = state.before_statement(statement.sql()).await?;
-                let (sql, values) = into_parts(statement);
+                let guarded = state.before_statement(text.as_str()).await?;
+                let sql = text.sql();
                 let values = Bind::Owned(values);
                 let result =
                     dispatch!(Tx, &mut state.tx, |tx, D| $op(&mut **tx, sql, values).await);
@@ -329,7 +341,11 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<u64> {
-        run!(self, execute_on, statement, classify)
+        let (text, values) = into_shared(statement);
+        let observed = Observed::start(&self.settings().telemetry, text.as_str());
+        let done = async { run!(self, execute_on, &text, values, observed, classify) }.await;
+        observed.finish(&done, None, done.as_ref().ok().copied());
+        done
     }
 
     pub(crate) async fn fetch_all_as(
@@ -337,7 +353,12 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<Vec<Row>> {
-        run!(self, fetch_all_on, statement, classify)
+        let (text, values) = into_shared(statement);
+        let observed = Observed::start(&self.settings().telemetry, text.as_str());
+        let rows = async { run!(self, fetch_all_on, &text, values, observed, classify) }.await;
+        let returned = rows.as_ref().ok().map(|rows| rows.len() as u64);
+        observed.finish(&rows, returned, None);
+        rows
     }
 
     pub(crate) async fn fetch_optional_as(
@@ -345,6 +366,11 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> Result<Option<Row>> {
-        run!(self, fetch_optional_on, statement, classify)
+        let (text, values) = into_shared(statement);
+        let observed = Observed::start(&self.settings().telemetry, text.as_str());
+        let row = async { run!(self, fetch_optional_on, &text, values, observed, classify) }.await;
+        let returned = row.as_ref().ok().map(|row| u64::from(row.is_some()));
+        observed.finish(&row, returned, None);
+        row
     }
 }

@@ -5,6 +5,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::Conn;
 use super::driver::{Bind, into_parts, query};
+use super::observe::{Failure, Observed};
 use crate::backend::classify::classify_untyped;
 use crate::backend::{Driver, Lent, Pool, Tx};
 use crate::dialect::dispatch;
@@ -99,7 +100,39 @@ impl<'a> Conn<'a> {
         statement: Statement,
         classify: fn(sqlx::Error) -> Error,
     ) -> BoxStream<'a, Result<Row>> {
+        let telemetry = &self.settings().telemetry;
+        // The call and span the stream is made in, not those it is first polled in.
+        let (call, parent) = (crate::telemetry::current_call(), tracing::Span::current());
+        let rows = self.fetch_unobserved(statement, classify);
         Box::pin(async_stream::stream! {
+            // Observed from the first poll to the end of the rows (a stream dropped before its
+            // end records nothing but its span).
+            let Unobserved { sql, stream: mut rows } = rows;
+            let observed = parent.in_scope(|| Observed::start_in(telemetry, &sql, call));
+            let (mut returned, mut failure) = (0u64, None);
+            while let Some(row) = rows.next().await {
+                match row {
+                    Ok(row) => {
+                        returned += 1;
+                        yield Ok(row);
+                    }
+                    Err(error) => {
+                        failure = Some(Failure::of(&error));
+                        yield Err(error);
+                    }
+                }
+            }
+            observed.end(failure.as_ref(), Some(returned), None);
+        })
+    }
+
+    fn fetch_unobserved(
+        self,
+        statement: Statement,
+        classify: fn(sqlx::Error) -> Error,
+    ) -> Unobserved<'a> {
+        let sql = statement.sql().to_owned();
+        let stream = Box::pin(async_stream::stream! {
             match self {
                 Conn::Db(db) => {
                     // A write streamed on the pool commits as it ends: one whose connection
@@ -167,6 +200,13 @@ impl<'a> Conn<'a> {
                     }
                 }
             }
-        })
+        });
+        Unobserved { sql, stream }
     }
+}
+
+/// A statement's rows, not yet observed, and its text.
+struct Unobserved<'a> {
+    sql: String,
+    stream: BoxStream<'a, Result<Row>>,
 }

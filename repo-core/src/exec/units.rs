@@ -1,7 +1,8 @@
 //! Statements that stand or fall together: a batch run atomically, and a write whose returned
 //! rows are decoded before it may stand.
 
-use super::driver::{Bind, fetch_all_on, into_parts, into_shared, run_all};
+use super::driver::{Bind, fetch_all_on, into_shared, run_all};
+use super::observe::Observed;
 use super::{Conn, before_retry, commit_failed, primary_moved, uncommitted_retryable};
 use crate::backend::{Tx, is_connection_lost};
 use crate::db::Db;
@@ -24,78 +25,86 @@ impl Conn<'_> {
         decode: impl Fn(&Row) -> Result<T> + Send + Sync,
     ) -> Result<Vec<T>> {
         let decode_all = |rows: Vec<Row>| rows.iter().map(&decode).collect::<Result<Vec<T>>>();
-        match self {
-            Conn::Db(db) => {
-                let policy = db.settings.retry;
-                let (text, values) = into_shared(statement);
-                let (mut attempt, since) = (1, std::time::Instant::now());
-                loop {
-                    let mut tx = match db.pool.begin(None).await {
-                        Ok(tx) => tx,
-                        Err(error)
-                            if error.is_connection_lost()
-                                && policy.may_retry(attempt, since, true) =>
+        let (text, values) = into_shared(statement);
+        let observed = Observed::start(&self.settings().telemetry, text.as_str());
+        let items = async {
+            match self {
+                Conn::Db(db) => {
+                    let policy = db.settings.retry;
+                    let (mut attempt, since) = (1, std::time::Instant::now());
+                    loop {
+                        let mut tx = match db.pool.begin(None).await {
+                            Ok(tx) => tx,
+                            Err(error)
+                                if error.is_connection_lost()
+                                    && policy.may_retry(attempt, since, true) =>
+                            {
+                                before_retry(&db.settings, observed.span(), attempt, &error).await;
+                                attempt += 1;
+                                continue;
+                            }
+                            Err(error) => return Err(error),
+                        };
+                        let values = Bind::Borrowed(&values);
+                        let fetched = dispatch!(Tx, &mut tx, |inner, D| fetch_all_on(
+                            &mut **inner,
+                            text.sql(),
+                            values
+                        )
+                        .await);
+                        tx.settle(&fetched);
+                        let error = match fetched {
+                            Ok(rows) => match decode_all(rows) {
+                                Ok(items) => {
+                                    tx.commit()
+                                        .await
+                                        .map_err(|error| commit_failed(error, classify))?;
+                                    db.after_write().await;
+                                    return Ok(items);
+                                }
+                                Err(error) => {
+                                    let _ = tx.rollback().await;
+                                    return Err(error);
+                                }
+                            },
+                            Err(error) => error,
+                        };
+                        // Dropping the transaction rolls it back too; the error matters more.
+                        let _ = tx.rollback().await;
+                        let moved = primary_moved(db, &error);
+                        if (uncommitted_retryable(&error) || moved)
+                            && policy.may_retry(attempt, since, is_connection_lost(&error) || moved)
                         {
-                            before_retry(&policy, attempt, &error).await;
+                            before_retry(&db.settings, observed.span(), attempt, &error).await;
                             attempt += 1;
                             continue;
                         }
-                        Err(error) => return Err(error),
-                    };
-                    let values = Bind::Borrowed(&values);
-                    let fetched = dispatch!(Tx, &mut tx, |inner, D| fetch_all_on(
-                        &mut **inner,
+                        return Err(classify(error));
+                    }
+                }
+                Conn::Session(session) => {
+                    let mut state = session.lock().await;
+                    let guarded = state.before_undoable_statement(text.as_str()).await?;
+                    let values = Bind::Owned(values);
+                    let fetched = dispatch!(Tx, &mut state.tx, |tx, D| fetch_all_on(
+                        &mut **tx,
                         text.sql(),
                         values
                     )
                     .await);
-                    tx.settle(&fetched);
-                    let error = match fetched {
-                        Ok(rows) => match decode_all(rows) {
-                            Ok(items) => {
-                                tx.commit()
-                                    .await
-                                    .map_err(|error| commit_failed(error, classify))?;
-                                db.after_write().await;
-                                return Ok(items);
-                            }
-                            Err(error) => {
-                                let _ = tx.rollback().await;
-                                return Err(error);
-                            }
-                        },
-                        Err(error) => error,
-                    };
-                    // Dropping the transaction rolls it back too; the error matters more.
-                    let _ = tx.rollback().await;
-                    let moved = primary_moved(db, &error);
-                    if (uncommitted_retryable(&error) || moved)
-                        && policy.may_retry(attempt, since, is_connection_lost(&error) || moved)
-                    {
-                        before_retry(&policy, attempt, &error).await;
-                        attempt += 1;
-                        continue;
+                    state.tx.settle(&fetched);
+                    let rows = state.after_statement(fetched, guarded, classify).await?;
+                    match decode_all(rows) {
+                        Ok(items) => Ok(items),
+                        Err(error) => Err(state.undo_statement(guarded, error).await),
                     }
-                    return Err(classify(error));
-                }
-            }
-            Conn::Session(session) => {
-                let mut state = session.lock().await;
-                let guarded = state.before_undoable_statement(statement.sql()).await?;
-                let (sql, values) = into_parts(statement);
-                let values = Bind::Owned(values);
-                let fetched = dispatch!(Tx, &mut state.tx, |tx, D| fetch_all_on(
-                    &mut **tx, sql, values
-                )
-                .await);
-                state.tx.settle(&fetched);
-                let rows = state.after_statement(fetched, guarded, classify).await?;
-                match decode_all(rows) {
-                    Ok(items) => Ok(items),
-                    Err(error) => Err(state.undo_statement(guarded, error).await),
                 }
             }
         }
+        .await;
+        let returned = items.as_ref().ok().map(|items| items.len() as u64);
+        observed.finish(&items, returned, None);
+        items
     }
     /// Run every statement or none: in a transaction of its own on the pool, or in a savepoint
     /// inside a session (so a failure leaves the session's earlier work intact and usable).
@@ -126,7 +135,8 @@ impl Conn<'_> {
                                     is_connection_lost(&error) || primary_moved(db, &error),
                                 ) =>
                         {
-                            before_retry(&policy, attempt, &error).await;
+                            before_retry(&db.settings, &tracing::Span::none(), attempt, &error)
+                                .await;
                             attempt += 1;
                         }
                         other => return other,
@@ -136,7 +146,14 @@ impl Conn<'_> {
             Conn::Session(session) => {
                 let mut state = session.lock().await;
                 state.ready().await?;
-                let result = within_savepoint(&mut state, statements(), decode, map).await;
+                let result = within_savepoint(
+                    &mut state,
+                    &session.settings.telemetry,
+                    statements(),
+                    decode,
+                    map,
+                )
+                .await;
                 // The savepoint is undone: the session goes on after what a single statement
                 // would leave it usable after (a refused upsert is a conflict here too).
                 if let Err(error) = &result
@@ -169,7 +186,14 @@ impl Conn<'_> {
             other => other,
         })?;
         let result = dispatch!(Tx, &mut tx, |inner, D| {
-            run_all(&mut **inner, statements, decode, map).await
+            run_all(
+                &mut **inner,
+                &db.settings.telemetry,
+                statements,
+                decode,
+                map,
+            )
+            .await
         });
         tx.settled();
         if let Err(Error::Database(error)) = &result {
@@ -197,6 +221,7 @@ impl Conn<'_> {
 /// undone whole when one fails (the session goes on as before them unless the undo fails).
 async fn within_savepoint<I, T: Send>(
     state: &mut State,
+    telemetry: &crate::telemetry::Telemetry,
     statements: I,
     decode: Option<fn(&Row) -> Result<T>>,
     map: fn(sqlx::Error) -> Error,
@@ -208,7 +233,7 @@ where
         return Err(state.abort(error));
     }
     let ran = dispatch!(Tx, &mut state.tx, |tx, D| {
-        run_all(&mut **tx, statements, decode, map).await
+        run_all(&mut **tx, telemetry, statements, decode, map).await
     });
     state.tx.settled();
     match ran {

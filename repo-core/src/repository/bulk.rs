@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use tracing::Instrument as _;
+use super::Traced as _;
 
 use super::audit::in_group;
-use super::{Repository, classify_error, decode, now, record_rows, span};
+use super::{Repository, classify_error, decode, now, record_rows};
 use crate::conflict::{Conflict, ConflictAction, declared};
 use crate::entity::Entity;
 use crate::error::Result;
@@ -81,7 +81,7 @@ impl<E: Entity> Repository<'_, E> {
             record_rows(n);
             Ok(n)
         }
-        .instrument(span::<E>("bulk_insert"))
+        .traced::<E>("bulk_insert")
         .await
     }
 
@@ -90,7 +90,7 @@ impl<E: Entity> Repository<'_, E> {
     /// several entities share a conflict key the last one wins. An empty slice sends nothing.
     pub async fn bulk_upsert(&self, entities: &[E]) -> Result<u64> {
         async { self.bulk_upserted(entities, None).await }
-            .instrument(span::<E>("bulk_upsert"))
+            .traced::<E>("bulk_upsert")
             .await
     }
 
@@ -103,7 +103,7 @@ impl<E: Entity> Repository<'_, E> {
             self.bulk_upserted(entities, Some(conflict.resolve()?))
                 .await
         }
-        .instrument(span::<E>("bulk_upsert_with"))
+        .traced::<E>("bulk_upsert_with")
         .await
     }
 
@@ -122,7 +122,7 @@ impl<E: Entity> Repository<'_, E> {
     /// order).
     pub async fn bulk_upsert_returning(&self, entities: &[E]) -> Result<Vec<E>> {
         async { self.bulk_upserted_returning(entities, None).await }
-            .instrument(span::<E>("bulk_upsert_returning"))
+            .traced::<E>("bulk_upsert_returning")
             .await
     }
 
@@ -137,7 +137,7 @@ impl<E: Entity> Repository<'_, E> {
             self.bulk_upserted_returning(entities, Some(conflict.resolve()?))
                 .await
         }
-        .instrument(span::<E>("bulk_upsert_returning_with"))
+        .traced::<E>("bulk_upsert_returning_with")
         .await
     }
 

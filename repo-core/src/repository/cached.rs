@@ -68,7 +68,13 @@ impl<'a, E: Entity> Repository<'a, E> {
         let Some((cache, table)) = self.read_cache().await else {
             return load().await;
         };
-        match cache.lookup(&table, key).await {
+        let lookup = cache.lookup(&table, key).await;
+        self.record_lookup(match &lookup {
+            Lookup::Hit(_) => "hit",
+            Lookup::Bypass => "bypass",
+            Lookup::Miss(_) => "miss",
+        });
+        match lookup {
             Lookup::Hit(entry) => {
                 if let Some(value) = from_entry(&entry) {
                     return Ok(value);
@@ -90,6 +96,20 @@ impl<'a, E: Entity> Repository<'a, E> {
                 }
                 Ok(value)
             }
+        }
+    }
+
+    /// Say how the cache answered: on the call's span (`repo.cache`) and, with metrics, in
+    /// the counter `repo.cache.lookups` by table and `repo.cache.result`.
+    fn record_lookup(&self, result: &'static str) {
+        tracing::Span::current().record(crate::telemetry::names::REPO_CACHE, result);
+        if self.conn.settings().telemetry.metrics {
+            metrics::counter!(
+                crate::telemetry::names::REPO_CACHE_LOOKUPS,
+                crate::telemetry::names::DB_COLLECTION_NAME => E::TABLE,
+                crate::telemetry::names::REPO_CACHE_RESULT => result,
+            )
+            .increment(1);
         }
     }
 

@@ -1,11 +1,11 @@
 //! Writes of [`Repository`] to every row a filter matches: `update_where`, `delete_where`, each
 //! taking its row locks in key order where the backend can.
 
+use super::Traced as _;
 use sea_query::{Condition, ExprTrait as _};
-use tracing::Instrument as _;
 
 use super::audit::in_group;
-use super::{Repository, now, record_rows, span};
+use super::{Repository, now, record_rows};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Assignment, Filter};
@@ -47,7 +47,7 @@ impl<E: Entity> Repository<'_, E> {
             record_rows(n);
             Ok(n)
         }
-        .instrument(span::<E>("update_where"))
+        .traced::<E>("update_where")
         .await
     }
 
@@ -60,7 +60,7 @@ impl<E: Entity> Repository<'_, E> {
             record_rows(n);
             Ok(n)
         }
-        .instrument(span::<E>("delete_where"))
+        .traced::<E>("delete_where")
         .await
     }
 

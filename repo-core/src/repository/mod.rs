@@ -61,8 +61,28 @@ fn span<E: Entity>(method: &'static str) -> tracing::Span {
         entity = E::NAME,
         method,
         rows = tracing::field::Empty,
+        repo.cache = tracing::field::Empty,
     )
 }
+
+/// A repository method's future, run in its span and as its call (so that its statements know
+/// their entity, method and table: see [`crate::telemetry`]).
+trait Traced: std::future::Future + Sized {
+    fn traced<E: Entity>(
+        self,
+        method: &'static str,
+    ) -> impl std::future::Future<Output = Self::Output> {
+        use tracing::Instrument as _;
+        let call = crate::telemetry::Call {
+            entity: E::NAME,
+            method,
+            table: E::TABLE,
+        };
+        crate::telemetry::in_call(call, self.instrument(span::<E>(method)))
+    }
+}
+
+impl<F: std::future::Future> Traced for F {}
 
 fn record_rows(rows: u64) {
     tracing::Span::current().record("rows", rows);

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use super::Repository;
+use super::{Repository, Traced as _};
 use crate::entity::Entity;
 use crate::error::Result;
 
@@ -13,7 +13,7 @@ impl<E: Entity> Repository<'_, E> {
     /// [`Entity::from_new`].
     pub fn insert_new(&self, new: E::New) -> impl Future<Output = Result<E>> + Send + '_ {
         let entity = E::from_new(new);
-        async move { self.insert(&entity).await }
+        async move { self.insert(&entity).await }.traced::<E>("insert_new")
     }
 
     /// Insert every entity `new` describes, atomically; the number of rows inserted. As
@@ -23,6 +23,6 @@ impl<E: Entity> Repository<'_, E> {
         new: impl IntoIterator<Item = E::New>,
     ) -> impl Future<Output = Result<u64>> + Send + '_ {
         let entities: Vec<E> = new.into_iter().map(E::from_new).collect();
-        async move { self.bulk_insert(&entities).await }
+        async move { self.bulk_insert(&entities).await }.traced::<E>("bulk_insert_new")
     }
 }

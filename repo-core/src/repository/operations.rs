@@ -10,11 +10,11 @@ use crate::entity::Key as _;
 use std::borrow::Cow;
 use std::future::Future;
 
+use super::Traced as _;
 use sea_query::{Expr, ExprTrait as _};
-use tracing::Instrument as _;
 
 use super::audit::{conflict_rows, in_group};
-use super::{Repository, not_found, now, record_rows, span};
+use super::{Repository, not_found, now, record_rows};
 use crate::conflict::{Conflict, declared};
 use crate::entity::{Entity, Fixed};
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ impl<E: Entity> Repository<'_, E> {
             }
             self.insert_row(entity).await
         }
-        .instrument(span::<E>("insert"))
+        .traced::<E>("insert")
         .await
     }
 
@@ -71,7 +71,7 @@ impl<E: Entity> Repository<'_, E> {
             }
             self.update_row(entity).await
         }
-        .instrument(span::<E>("update"))
+        .traced::<E>("update")
         .await
     }
 
@@ -146,7 +146,7 @@ impl<E: Entity> Repository<'_, E> {
             record_rows(n);
             Ok(n > 0)
         }
-        .instrument(span::<E>("delete"))
+        .traced::<E>("delete")
     }
 
     /// Delete the row `entity` was read from (on an entity with a soft-delete column: mark it
@@ -167,7 +167,7 @@ impl<E: Entity> Repository<'_, E> {
             }
             Ok(())
         }
-        .instrument(span::<E>("delete_entity"))
+        .traced::<E>("delete_entity")
         .await
     }
 
@@ -187,7 +187,7 @@ impl<E: Entity> Repository<'_, E> {
             self.upsert_sql(entity, Cow::Borrowed(self.cached(Fixed::Upsert)))
                 .await
         }
-        .instrument(span::<E>("upsert"))
+        .traced::<E>("upsert")
         .await
     }
 
@@ -210,7 +210,7 @@ impl<E: Entity> Repository<'_, E> {
             };
             self.upsert_sql(entity, sql).await
         }
-        .instrument(span::<E>("upsert_with"))
+        .traced::<E>("upsert_with")
         .await
     }
 

@@ -7,10 +7,10 @@ use crate::entity::Key as _;
 use std::borrow::Cow;
 use std::future::Future;
 
+use super::Traced as _;
 use futures_core::stream::BoxStream;
 use futures_util::StreamExt as _;
 use sea_query::{Condition, Value};
-use tracing::Instrument as _;
 
 use super::{Repository, classify_error, decode, not_found, record_rows, span};
 use crate::cursor::Cursor;
@@ -133,7 +133,7 @@ impl<E: Entity> Repository<'_, E> {
         id: impl Into<E::Id>,
     ) -> impl Future<Output = Result<Option<E>>> + Send + '_ {
         let id = id.into();
-        async move { self.fetch_by_key(id.key_values()).await }.instrument(span::<E>("find_by_id"))
+        async move { self.fetch_by_key(id.key_values()).await }.traced::<E>("find_by_id")
     }
 
     /// The row with primary key `id`, or [`Error::NotFound`].
@@ -144,7 +144,7 @@ impl<E: Entity> Repository<'_, E> {
                 .await?
                 .ok_or_else(|| not_found::<E>(&id))
         }
-        .instrument(span::<E>("get"))
+        .traced::<E>("get")
     }
 
     /// One page of the rows matching `filter`, and how many match in all.
@@ -171,7 +171,7 @@ impl<E: Entity> Repository<'_, E> {
                 offset: page.offset,
             })
         }
-        .instrument(span::<E>("find"))
+        .traced::<E>("find")
         .await
     }
 
@@ -181,7 +181,7 @@ impl<E: Entity> Repository<'_, E> {
             let select = statements::select_by_key::<E>(self.within(filter));
             self.fetch_cached(self.statement(&select)).await
         }
-        .instrument(span::<E>("find_all"))
+        .traced::<E>("find_all")
         .await
     }
 
@@ -192,14 +192,14 @@ impl<E: Entity> Repository<'_, E> {
             let statement = self.statement(&select).with_literal_limit(1);
             Ok(self.fetch_cached(statement).await?.into_iter().next())
         }
-        .instrument(span::<E>("find_one"))
+        .traced::<E>("find_one")
         .await
     }
 
     /// How many rows match `filter`.
     pub async fn count(&self, filter: Filter<E>) -> Result<u64> {
         self.count_condition(self.within(filter))
-            .instrument(span::<E>("count"))
+            .traced::<E>("count")
             .await
     }
 
@@ -236,7 +236,7 @@ impl<E: Entity> Repository<'_, E> {
             });
             Ok(found.await? > 0)
         }
-        .instrument(span::<E>("exists"))
+        .traced::<E>("exists")
         .await
     }
 }
@@ -250,10 +250,18 @@ impl<'a, E: Entity> Repository<'a, E> {
         let select = statements::select_by_key::<E>(self.within(filter));
         let statement = self.statement(&select);
         let _entered = span::<E>("stream").entered();
-        self.conn
-            .fetch_as(statement, classify_error::<E>)
-            .map(|row| row.and_then(|row| decode::<E>(&row)))
-            .boxed()
+        let call = crate::telemetry::Call {
+            entity: E::NAME,
+            method: "stream",
+            table: E::TABLE,
+        };
+        // The statement's span and call are taken when the stream is made, here.
+        crate::telemetry::in_call_sync(call, || {
+            self.conn
+                .fetch_as(statement, classify_error::<E>)
+                .map(|row| row.and_then(|row| decode::<E>(&row)))
+                .boxed()
+        })
     }
 
     /// The statement [`find_keyset`](Repository::find_keyset) runs for `request`: to inspect its
@@ -317,7 +325,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             record_rows(items.len() as u64);
             Ok(KeysetPage { items, next })
         }
-        .instrument(span::<E>("find_keyset"))
+        .traced::<E>("find_keyset")
         .await
     }
 }

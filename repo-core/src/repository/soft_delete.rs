@@ -11,10 +11,10 @@
 use crate::entity::Key as _;
 use std::future::Future;
 
+use super::Traced as _;
 use sea_query::Condition;
-use tracing::Instrument as _;
 
-use super::{Repository, now, record_rows, span};
+use super::{Repository, now, record_rows};
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::exec::Statement;
@@ -63,7 +63,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             record_rows(u64::from(restored.is_some()));
             restored.ok_or_else(|| super::not_found::<E>(&id))
         }
-        .instrument(span::<E>("restore"))
+        .traced::<E>("restore")
     }
 
     /// Remove the row with primary key `id` from the table, soft-deleted or not (in
@@ -76,7 +76,7 @@ impl<'a, E: Entity> Repository<'a, E> {
             let n = self.purge_condition(condition).await?;
             Ok(n > 0)
         }
-        .instrument(span::<E>("purge"))
+        .traced::<E>("purge")
     }
 
     /// Remove every row matching `filter` from the table, soft-deleted or not (in
@@ -84,7 +84,7 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// `repo.only_deleted().purge_where(Note::DELETED_AT.lt(cutoff))`); how many were removed.
     pub async fn purge_where(&self, filter: Filter<E>) -> Result<u64> {
         self.purge_condition(self.condition(filter))
-            .instrument(span::<E>("purge_where"))
+            .traced::<E>("purge_where")
             .await
     }
 

@@ -9,7 +9,7 @@ use sea_query::{
     SelectStatement, UnionType, UpdateStatement,
 };
 
-use super::{Repository, classify_error, now};
+use super::{Repository, Traced as _, classify_error, now};
 use crate::entity::Entity;
 use crate::entity::Key as _;
 use crate::error::Result;
@@ -198,6 +198,7 @@ impl<E: Entity> Repository<'_, E> {
     /// or, where writers are serialized (SQLite), the next claim sees this one's changes.
     pub async fn claim(&self, update: UpdateReturning<E>, limit: u64) -> Result<Vec<E>> {
         self.claim_in_turn(update, vec![Condition::all()], limit)
+            .traced::<E>("claim")
             .await
     }
 
