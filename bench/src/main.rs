@@ -22,6 +22,7 @@ mod measure;
 mod pooled;
 mod report;
 mod safety;
+mod telemetry;
 mod workloads;
 
 use std::path::PathBuf;
@@ -93,6 +94,12 @@ struct Args {
     /// every workload when empty.
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<String>,
+    /// `off` (no subscriber, no recorder); `recorded`: every `repo_core` span and event copied
+    /// by a tracing layer and metrics kept by the Prometheus recorder, as an exporting
+    /// application runs it (the hand-written contender's sqlx events stay off); `registered`:
+    /// the same with a layer that copies nothing (the spans' own cost).
+    #[arg(long, default_value = "off")]
+    telemetry: String,
     /// Internal: stream this many rows of `--stream-url` and report (W7's child process).
     #[arg(long, hide = true)]
     stream_child: Option<u64>,
@@ -225,6 +232,7 @@ fn write_json(args: &Args, records: &[Record]) -> Res<()> {
     let json = serde_json::json!({
         "scale": args.scale,
         "runs": args.runs,
+        "telemetry": args.telemetry,
         "backends": args.backends,
         "records": records,
     });
@@ -242,6 +250,14 @@ async fn bench(args: &Args) -> Res<()> {
     }
     if args.runs == 0 || args.scale.is_nan() || args.scale <= 0.0 {
         return Err("--runs and --scale must be positive".into());
+    }
+    match args.telemetry.as_str() {
+        "off" => {}
+        "recorded" => telemetry::record(true)?,
+        "registered" => telemetry::record(false)?,
+        other => {
+            return Err(format!("--telemetry is off, registered or recorded, not {other}").into());
+        }
     }
     let mut records = Vec::new();
     let mut failure = None;
