@@ -97,7 +97,8 @@ struct Args {
     /// `off` (no subscriber, no recorder); `recorded`: every `repo_core` span and event copied
     /// by a tracing layer and metrics kept by the Prometheus recorder, as an exporting
     /// application runs it (the hand-written contender's sqlx events stay off); `registered`:
-    /// the same with a layer that copies nothing (the spans' own cost).
+    /// the same with a layer that copies nothing (the spans' own cost); `spans`: only that
+    /// layer, no recorder; `metrics`: only the recorder, no subscriber.
     #[arg(long, default_value = "off")]
     telemetry: String,
     /// Internal: stream this many rows of `--stream-url` and report (W7's child process).
@@ -253,10 +254,15 @@ async fn bench(args: &Args) -> Res<()> {
     }
     match args.telemetry.as_str() {
         "off" => {}
-        "recorded" => telemetry::record(true)?,
-        "registered" => telemetry::record(false)?,
+        "recorded" => telemetry::record(Some(true), true)?,
+        "registered" => telemetry::record(Some(false), true)?,
+        "spans" => telemetry::record(Some(false), false)?,
+        "metrics" => telemetry::record(None, true)?,
         other => {
-            return Err(format!("--telemetry is off, registered or recorded, not {other}").into());
+            return Err(format!(
+                "--telemetry is off, registered, recorded, spans or metrics, not {other}"
+            )
+            .into());
         }
     }
     let mut records = Vec::new();

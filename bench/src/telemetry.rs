@@ -74,18 +74,26 @@ struct Keeping;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Keeping {}
 
-/// Install the layer (`copy`: the copying one; else one that keeps nothing) and the
-/// Prometheus recorder for the whole process.
-pub fn record(copy: bool) -> Result<(), Box<dyn std::error::Error>> {
+/// Install a layer for the whole process (`Some(true)`: the copying one; `Some(false)`: one
+/// that keeps nothing; `None`: no subscriber) and, if `metrics`, the Prometheus recorder.
+pub fn record(copy: Option<bool>, metrics: bool) -> Result<(), Box<dyn std::error::Error>> {
     let only_ours = || {
         tracing_subscriber::filter::Targets::new().with_target("repo_core", tracing::Level::INFO)
     };
-    if copy {
-        let subscriber = tracing_subscriber::registry().with(Exporting.with_filter(only_ours()));
-        tracing::subscriber::set_global_default(subscriber)?;
-    } else {
-        let subscriber = tracing_subscriber::registry().with(Keeping.with_filter(only_ours()));
-        tracing::subscriber::set_global_default(subscriber)?;
+    match copy {
+        Some(true) => {
+            let subscriber =
+                tracing_subscriber::registry().with(Exporting.with_filter(only_ours()));
+            tracing::subscriber::set_global_default(subscriber)?;
+        }
+        Some(false) => {
+            let subscriber = tracing_subscriber::registry().with(Keeping.with_filter(only_ours()));
+            tracing::subscriber::set_global_default(subscriber)?;
+        }
+        None => {}
+    }
+    if !metrics {
+        return Ok(());
     }
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&repo_core::telemetry::DURATION_BUCKETS)?
