@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | `chrono::NaiveDateTime` | `timestamp` | `DATETIME(6)` | text `YYYY-MM-DD HH:MM:SS[.ffffff]` |
 //! | `chrono::NaiveTime` | `time` | `TIME(6)` | text `HH:MM:SS[.ffffff]` |
-//! | `u32` | `bigint` | `BIGINT` | `integer` |
+//! | `u32` | `bigint` | `BIGINT` (an existing `INT UNSIGNED` too) | `integer` |
 //! | `u64` | `bigint` (up to `i64::MAX`) | `BIGINT UNSIGNED` | `integer` (up to `i64::MAX`) |
 //! | `std::net::IpAddr` | `inet` | text | text |
 //! | `rust_decimal::Decimal` (feature `decimal`) | `numeric` | `DECIMAL(38,10)` | exact text |
@@ -110,14 +110,18 @@ impl DbField for u32 {
         }
     }
     fn decode(row: &Row, index: usize) -> Result<Self, sqlx::Error> {
-        let stored: i64 = row.try_get(index)?;
+        // A signed column of any width, or an unsigned MariaDB one (`INT UNSIGNED`).
+        let stored = match row.try_get::<i64>(index) {
+            Ok(stored) => i128::from(stored),
+            Err(signed) => i128::from(row.unsigned(index).map_err(|_| signed)?),
+        };
         Self::try_from(stored).map_err(|_| crate::row::out_of_range(index, stored, "u32"))
     }
     fn column_type(_: Backend) -> ColumnType {
         ColumnType::BigInteger
     }
     fn decoding(column: &ColumnInfo) -> Decoding {
-        column.ranged::<i64>()
+        column.unsigned()
     }
 }
 

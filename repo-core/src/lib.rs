@@ -100,6 +100,7 @@ mod keys;
 pub mod order;
 pub mod retry;
 pub mod row;
+mod schema_description;
 mod schema_difference;
 mod storage;
 pub mod telemetry;
@@ -150,6 +151,7 @@ pub use repository::{BaseRepository, BulkWrite, Guarded, Repository, UpdateRetur
 pub use retry::{RetryPolicy, TransactionOptions};
 pub use row::ColumnInfo;
 pub use row::Row;
+pub use schema_description::{ColumnDescription, EnumDescription, FieldType, TableDescription};
 pub use schema_difference::{SchemaDifference, TypeClass};
 pub use session::Session;
 pub use statements::{RunnableStatement, Statement};

@@ -63,6 +63,19 @@ impl Db {
         }
     }
 
+    /// Every table and view of `schema` (else the connection's: PostgreSQL's current schema,
+    /// MariaDB's database, SQLite's `main`), sorted by name, described as an entity
+    /// declaration needs it: columns with the field type that reads each, keys, indexes,
+    /// enum labels. `only`, when given, keeps the tables named there. What `repo generate`
+    /// writes entities from.
+    pub async fn describe_tables(
+        &self,
+        schema: Option<&str>,
+        only: Option<&[String]>,
+    ) -> Result<Vec<crate::TableDescription>> {
+        Ok(self.pool.describe_tables(schema, only).await?)
+    }
+
     async fn verify_declaration(&self, declaration: &Declaration) -> Result<()> {
         let catalog = self
             .pool

@@ -17,6 +17,7 @@ const CORE: &[(&str, &[&str])] = &[
             "storage",
             "dialect",
             "schema_difference",
+            "schema_description",
             "error",
             "value",
             "row",

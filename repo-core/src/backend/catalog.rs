@@ -3,6 +3,7 @@
 
 use super::Pool;
 use crate::dialect::dispatch;
+use crate::schema_description::TableDescription;
 pub use crate::schema_difference::TypeClass;
 
 /// One column as the catalog describes it.
@@ -59,6 +60,32 @@ impl Pool {
             lent.finish(found).await
         })
     }
+
+    /// Every table and view of `schema` (else the connection's), by name, described for
+    /// declaring entities; `only`, when given, keeps those named.
+    pub(crate) async fn describe_tables(
+        &self,
+        schema: Option<&str>,
+        only: Option<&[String]>,
+    ) -> Result<Vec<TableDescription>, sqlx::Error> {
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = super::Lent::acquire(conns).await?;
+            let found = async {
+                let mut tables = Vec::new();
+                for (name, view) in <D as Catalog>::relations(&mut lent, schema).await? {
+                    if only.is_some_and(|only| !only.contains(&name)) {
+                        continue;
+                    }
+                    let table = <D as Catalog>::describe(&mut lent, schema, &name, view).await?;
+                    tables.push(table);
+                }
+                Ok(tables)
+            }
+            .await;
+            lent.settled();
+            lent.finish(found).await
+        })
+    }
 }
 
 /// Reading a table's description from a backend's catalog.
@@ -68,4 +95,19 @@ pub(crate) trait Catalog: sqlx::Database {
         schema: Option<&str>,
         table: &str,
     ) -> Result<Option<CatalogTable>, sqlx::Error>;
+
+    /// The tables and views of `schema` (else the connection's), sorted by name: each name
+    /// and whether it is a view.
+    async fn relations(
+        conn: &mut Self::Connection,
+        schema: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error>;
+
+    /// The table or view `name` of `schema`, described for declaring an entity.
+    async fn describe(
+        conn: &mut Self::Connection,
+        schema: Option<&str>,
+        name: &str,
+        view: bool,
+    ) -> Result<TableDescription, sqlx::Error>;
 }

@@ -14,6 +14,8 @@ use super::ConnectOptions;
 use super::{Driver, Row};
 use crate::storage::{aware, date, floats, naive};
 
+mod tables;
+
 /// The oldest MariaDB with everything used here (`SKIP LOCKED`, `JSON_TABLE`).
 const MINIMUM_MARIADB: (u32, u32) = (10, 6);
 
@@ -308,6 +310,22 @@ impl super::catalog::Catalog for sqlx::MySql {
             unique_keys: keys.iter().map(|(_, columns)| split(columns)).collect(),
         }))
     }
+
+    async fn relations(
+        conn: &mut sqlx::MySqlConnection,
+        schema: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        tables::relations(conn, schema).await
+    }
+
+    async fn describe(
+        conn: &mut sqlx::MySqlConnection,
+        schema: Option<&str>,
+        name: &str,
+        view: bool,
+    ) -> Result<crate::schema_description::TableDescription, sqlx::Error> {
+        tables::describe(conn, schema, name, view).await
+    }
 }
 
 /// The class of a column from `information_schema.COLUMNS`, and the classes the framework
@@ -326,15 +344,17 @@ fn class(
         "smallint" | "mediumint" | "int" | "bigint" => (TypeClass::Integer, &[]),
         "float" | "double" => (TypeClass::Float, &[]),
         "decimal" => (TypeClass::Decimal, &[]),
-        "varchar" | "char" | "text" | "mediumtext" | "longtext" => (
+        "varchar" | "char" | "tinytext" | "text" | "mediumtext" | "longtext" => (
             TypeClass::Text,
             &[TypeClass::Enum, TypeClass::Json, TypeClass::Inet],
         ),
+        // Read and written as its labels' text.
+        "enum" => (TypeClass::Enum, &[TypeClass::Text]),
         "date" => (TypeClass::Date, &[]),
         "time" => (TypeClass::Time, &[]),
         "datetime" | "timestamp" => (TypeClass::Timestamp, &[TypeClass::DateTime]),
         "binary" | "varbinary" => (TypeClass::Uuid, &[TypeClass::Blob]),
-        "blob" | "mediumblob" | "longblob" => (TypeClass::Blob, &[TypeClass::Array]),
+        "tinyblob" | "blob" | "mediumblob" | "longblob" => (TypeClass::Blob, &[TypeClass::Array]),
         _ => (TypeClass::Other, &[]),
     }
 }

@@ -7,6 +7,8 @@ use super::ConnectOptions;
 use super::{Driver, Row};
 use crate::storage::{aware, date, naive, unsigned};
 
+mod tables;
+
 /// A pool on `url`; through a transaction pooler when `options` or the URL ask (see
 /// [`super::pooler`]).
 pub(crate) async fn connect(
@@ -459,6 +461,22 @@ impl super::catalog::Catalog for sqlx::Postgres {
                 .unwrap_or_default(),
             unique_keys: keys.into_iter().map(|(_, columns)| columns).collect(),
         }))
+    }
+
+    async fn relations(
+        conn: &mut sqlx::PgConnection,
+        schema: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        tables::relations(conn, schema).await
+    }
+
+    async fn describe(
+        conn: &mut sqlx::PgConnection,
+        schema: Option<&str>,
+        name: &str,
+        view: bool,
+    ) -> Result<crate::schema_description::TableDescription, sqlx::Error> {
+        tables::describe(conn, schema, name, view).await
     }
 }
 

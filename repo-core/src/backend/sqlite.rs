@@ -11,6 +11,7 @@ use crate::storage::sqlite::{time_text, timestamp_text};
 use crate::storage::{aware, date, floats, naive, unsigned, unsupported};
 
 mod catalog;
+mod tables;
 
 pub(crate) async fn connect(
     url: &str,

@@ -329,11 +329,6 @@ impl ColumnInfo {
         self.driver::<T>(Stored::Any, total)
     }
 
-    /// An integer type `T` read from a column and checked against a narrower range.
-    pub(crate) fn ranged<T: Decodable>(&self) -> Decoding {
-        self.driver::<T>(Stored::Integer, Total::NOWHERE)
-    }
-
     /// A JSON document: any one reads back on PostgreSQL; elsewhere it is text to parse.
     pub(crate) fn json(&self) -> Decoding {
         let total = Total {

@@ -74,6 +74,22 @@ impl Catalog for sqlx::Sqlite {
             unique_keys,
         }))
     }
+
+    async fn relations(
+        conn: &mut sqlx::SqliteConnection,
+        schema: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        super::tables::relations(conn, schema).await
+    }
+
+    async fn describe(
+        conn: &mut sqlx::SqliteConnection,
+        schema: Option<&str>,
+        name: &str,
+        view: bool,
+    ) -> Result<crate::schema_description::TableDescription, sqlx::Error> {
+        super::tables::describe(conn, schema, name, view).await
+    }
 }
 
 /// The class of a column from its declared type (the names the generated schema uses, and the
@@ -112,10 +128,11 @@ fn class(declared: &str) -> (TypeClass, &'static [TypeClass]) {
         (TypeClass::Bool, &[TypeClass::Integer])
     } else if t.contains("real") || t.contains("floa") || t.contains("doub") {
         (TypeClass::Float, &[])
+    } else if t.contains("text") || t.contains("char") || t.contains("clob") {
+        // Before BLOB, as SQLite's affinity rules: `BLOB SUB_TYPE TEXT` holds text.
+        (TypeClass::Text, TEXT)
     } else if t.contains("blob") || t.is_empty() {
         (TypeClass::Blob, &[TypeClass::Array, TypeClass::Uuid])
-    } else if t.contains("text") || t.contains("char") || t.contains("clob") {
-        (TypeClass::Text, TEXT)
     } else if t.contains("numeric") || t.contains("decimal") {
         (TypeClass::Decimal, TEXT)
     } else {
