@@ -1,0 +1,16 @@
+//! The `actor` table.
+
+use chrono::NaiveDateTime;
+use repo_core::prelude::*;
+
+/// A row of `actor`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "actor")]
+pub struct Actor {
+    #[repo(primary_key, auto)]
+    pub actor_id: i32,
+    pub first_name: String,
+    #[repo(index)]
+    pub last_name: String,
+    pub last_update: NaiveDateTime,
+}

@@ -1,0 +1,20 @@
+//! The `address` table.
+
+use chrono::NaiveDateTime;
+use repo_core::prelude::*;
+
+/// A row of `address`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "address")]
+pub struct Address {
+    #[repo(primary_key, auto)]
+    pub address_id: i32,
+    pub address: String,
+    pub address2: Option<String>,
+    pub district: String,
+    #[repo(index)]
+    pub city_id: i32,
+    pub postal_code: Option<String>,
+    pub phone: String,
+    pub last_update: NaiveDateTime,
+}

@@ -1,0 +1,14 @@
+//! The `category` table.
+
+use chrono::NaiveDateTime;
+use repo_core::prelude::*;
+
+/// A row of `category`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "category")]
+pub struct Category {
+    #[repo(primary_key, auto)]
+    pub category_id: i32,
+    pub name: String,
+    pub last_update: NaiveDateTime,
+}

@@ -1,0 +1,15 @@
+//! The `film_category` table.
+
+use chrono::NaiveDateTime;
+use repo_core::prelude::*;
+
+/// A row of `film_category`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "film_category")]
+pub struct FilmCategory {
+    #[repo(primary_key)]
+    pub film_id: i32,
+    #[repo(primary_key)]
+    pub category_id: i32,
+    pub last_update: NaiveDateTime,
+}

@@ -1,0 +1,16 @@
+//! The `store` table.
+
+use chrono::NaiveDateTime;
+use repo_core::prelude::*;
+
+/// A row of `store`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "store")]
+pub struct Store {
+    #[repo(primary_key, auto)]
+    pub store_id: i32,
+    #[repo(unique)]
+    pub manager_staff_id: i32,
+    pub address_id: i32,
+    pub last_update: NaiveDateTime,
+}

@@ -1,0 +1,13 @@
+//! The `film_text` table.
+
+use repo_core::prelude::*;
+
+/// A row of `film_text`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "film_text")]
+pub struct FilmText {
+    #[repo(primary_key, auto)]
+    pub film_id: i64,
+    pub title: String,
+    pub description: Option<String>,
+}
