@@ -260,7 +260,10 @@ impl Plan<'_> {
             imports.render(&self.enums_module)
         );
         let _ = writeln!(text, "/// A row of `{}`.", table.name);
-        let mut named: Vec<&str> = struct_keys.iter().flat_map(|(_, names)| names.clone()).collect();
+        let mut named: Vec<&str> = struct_keys
+            .iter()
+            .flat_map(|(_, names)| names.clone())
+            .collect();
         named.sort_unstable();
         if named.windows(2).any(|pair| pair[0] == pair[1]) {
             // Clippy takes a column named by two keys for a repeated attribute.

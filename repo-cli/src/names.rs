@@ -44,7 +44,7 @@ impl Scope {
 }
 
 /// A `snake_case` identifier for `name` (a column or table): `name` itself when it already is
-/// one, else its words joined by `_`; `_` + it when it starts with a digit, `it_` when it is
+/// one, else its words joined by `_`; `x` + it when it starts with a digit, `it_` when it is
 /// a keyword.
 pub(crate) fn snake(name: &str) -> String {
     let name = if is_snake_identifier(name) {
@@ -52,7 +52,7 @@ pub(crate) fn snake(name: &str) -> String {
     } else {
         identifier_chars(&name.to_snake_case(), '_')
     };
-    fix(&name, "_", "_")
+    fix(&name, "x", "_")
 }
 
 /// An `UpperCamelCase` identifier for `name` (a table, an enum type or label).
@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(snake("film_id"), "film_id");
         assert_eq!(snake("FirstName"), "first_name");
         assert_eq!(snake("type"), "type_");
-        assert_eq!(snake("2fa code"), "_2fa_code");
+        assert_eq!(snake("2fa code"), "x2fa_code");
         assert_eq!(snake("Order Total"), "order_total");
         assert_eq!(camel("film_actor"), "FilmActor");
         assert_eq!(camel("PG-13"), "Pg13");
