@@ -160,7 +160,7 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
 
 /// `update` of every row in turn with its quantity raised by `bump`, each stored row
 /// replacing the one read and its quantity folded in.
-async fn updates<E: Entity>(
+async fn updates<E: repo_core::Writable>(
     repo: &Repository<'_, E>,
     rows: &mut [E],
     bump: i32,

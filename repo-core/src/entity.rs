@@ -266,6 +266,27 @@ pub trait Key: Clone + std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// The `Id` of a read-only entity without a primary key (a view, a table without one): no
+/// value of it exists, so no call looks such an entity up by key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoKey {}
+
+impl Key for NoKey {
+    fn push_key_values(&self, _: &mut Vec<Value>) {
+        match *self {}
+    }
+}
+
+/// An entity its repository writes: every `#[derive(Repository)]` entity but one declared
+/// `#[repo(read_only)]` (a view, a table written elsewhere or without a primary key), whose
+/// repository has the read methods only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is declared `#[repo(read_only)]`: its repository reads, it has no write methods",
+    label = "a read-only entity",
+    note = "views and tables without a primary key are read-only; to write a table through the repository, declare its primary key and drop `read_only`"
+)]
+pub trait Writable: Entity {}
+
 /// A type that can be one column of a primary key (see [`Key`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a primary key",

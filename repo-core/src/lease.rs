@@ -2,9 +2,9 @@
 //! that another claimer may take it, as it would a row whose holder died. Only the holder may
 //! finish a claimed row.
 
+use crate::entity::Writable;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Column, Filter};
 use crate::repository::{Guarded, Repository, UpdateReturning, now};
@@ -120,7 +120,7 @@ impl<E: 'static> Lease<E> {
     }
 }
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: Writable> Repository<'_, E> {
     /// Claim up to `limit` rows for `holder`, as [`claim`](Repository::claim) does: rows whose
     /// lease ran out (their holder is presumed dead) first, then rows matching `available`, in
     /// one statement (one transaction where `UPDATE … RETURNING` is missing). Each claimed row

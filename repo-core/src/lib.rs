@@ -139,7 +139,10 @@ pub use conflict::{Conflict, ConflictAction};
 pub use cursor::Cursor;
 pub use db::{ConsistencyToken, Db, DbOptions, ReadFrom, ReplicaReads, Synchronous};
 pub use dialect::{Backend, Capabilities, Isolation, UpsertSyntax};
-pub use entity::{Audit, CachePolicy, ColumnDef, ColumnRole, Entity, Key, KeyPart, StatementCache};
+pub use entity::{
+    Audit, CachePolicy, ColumnDef, ColumnRole, Entity, Key, KeyPart, NoKey, StatementCache,
+    Writable,
+};
 pub use error::{Error, Result};
 pub use exec::Conn;
 pub use field::{DbEnum, DbField, Decoding};
@@ -197,7 +200,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::conflict::{ConflictAction, Numeric, Ordered};
     pub use crate::entity::{
-        Audit, CachePolicy, ColumnDef, ColumnRole, Entity, KeyPart, StatementCache,
+        Audit, CachePolicy, ColumnDef, ColumnRole, Entity, KeyPart, NoKey, StatementCache, Writable,
     };
     pub use crate::error::{Error, Result};
     pub use crate::exec::Conn;

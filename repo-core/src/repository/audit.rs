@@ -115,7 +115,7 @@ macro_rules! in_group {
 }
 pub(crate) use in_group;
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: crate::entity::Writable> Repository<'_, E> {
     /// Whether writes of `E` are audited.
     pub(crate) const fn audited() -> bool {
         !matches!(E::AUDIT, Audit::Off)

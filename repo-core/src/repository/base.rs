@@ -7,7 +7,7 @@ use futures_core::stream::BoxStream;
 
 use super::Repository;
 use crate::conflict::Conflict;
-use crate::entity::Entity;
+use crate::entity::{Entity, Writable};
 use crate::error::Result;
 use crate::filter::{Assignment, Filter};
 use crate::page::{KeysetPage, KeysetRequest, Page, PageRequest};
@@ -30,35 +30,59 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
         self.repository().get(id)
     }
     /// See [`Repository::insert`].
-    fn insert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+    fn insert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().insert(entity)
     }
     /// See [`Repository::update`].
-    fn update(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+    fn update(&self, entity: &E) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().update(entity)
     }
     /// See [`Repository::delete`].
-    fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send {
+    fn delete(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send
+    where
+        E: Writable,
+    {
         self.repository().delete(id)
     }
     /// See [`Repository::delete_entity`].
-    fn delete_entity(&self, entity: &E) -> impl Future<Output = Result<()>> + Send {
+    fn delete_entity(&self, entity: &E) -> impl Future<Output = Result<()>> + Send
+    where
+        E: Writable,
+    {
         self.repository().delete_entity(entity)
     }
     /// See [`Repository::restore`].
-    fn restore(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send {
+    fn restore(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().restore(id)
     }
     /// See [`Repository::purge`].
-    fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send {
+    fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send
+    where
+        E: Writable,
+    {
         self.repository().purge(id)
     }
     /// See [`Repository::purge_where`].
-    fn purge_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send {
+    fn purge_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().purge_where(filter)
     }
     /// See [`Repository::upsert`].
-    fn upsert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send {
+    fn upsert(&self, entity: &E) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().upsert(entity)
     }
     /// See [`Repository::upsert_with`].
@@ -66,19 +90,31 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
         &self,
         entity: &E,
         conflict: Conflict<E>,
-    ) -> impl Future<Output = Result<E>> + Send {
+    ) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().upsert_with(entity, conflict)
     }
     /// See [`Repository::bulk_insert`].
-    fn bulk_insert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send {
+    fn bulk_insert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().bulk_insert(entities)
     }
     /// See [`Repository::bulk_upsert`].
-    fn bulk_upsert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send {
+    fn bulk_upsert(&self, entities: &[E]) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().bulk_upsert(entities)
     }
     /// See [`Repository::bulk_upsert_returning`].
-    fn bulk_upsert_returning(&self, entities: &[E]) -> impl Future<Output = Result<Vec<E>>> + Send {
+    fn bulk_upsert_returning(&self, entities: &[E]) -> impl Future<Output = Result<Vec<E>>> + Send
+    where
+        E: Writable,
+    {
         self.repository().bulk_upsert_returning(entities)
     }
     /// See [`Repository::bulk_upsert_with`].
@@ -86,7 +122,10 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
         &self,
         entities: &[E],
         conflict: Conflict<E>,
-    ) -> impl Future<Output = Result<u64>> + Send {
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().bulk_upsert_with(entities, conflict)
     }
     /// See [`Repository::bulk_upsert_returning_with`].
@@ -94,19 +133,28 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
         &self,
         entities: &[E],
         conflict: Conflict<E>,
-    ) -> impl Future<Output = Result<Vec<E>>> + Send {
+    ) -> impl Future<Output = Result<Vec<E>>> + Send
+    where
+        E: Writable,
+    {
         self.repository()
             .bulk_upsert_returning_with(entities, conflict)
     }
     /// See [`Repository::insert_new`].
-    fn insert_new(&self, new: E::New) -> impl Future<Output = Result<E>> + Send {
+    fn insert_new(&self, new: E::New) -> impl Future<Output = Result<E>> + Send
+    where
+        E: Writable,
+    {
         self.repository().insert_new(new)
     }
     /// See [`Repository::bulk_insert_new`].
     fn bulk_insert_new(
         &self,
         new: impl IntoIterator<Item = E::New>,
-    ) -> impl Future<Output = Result<u64>> + Send {
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().bulk_insert_new(new)
     }
     /// See [`Repository::find`].
@@ -138,12 +186,18 @@ pub trait BaseRepository<E: Entity>: Send + Sync {
         &self,
         filter: Filter<E>,
         assignments: impl IntoIterator<Item = Assignment<E>>,
-    ) -> impl Future<Output = Result<u64>> + Send {
+    ) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         let assignments: Vec<Assignment<E>> = assignments.into_iter().collect();
         self.repository().update_where(filter, assignments)
     }
     /// See [`Repository::delete_where`].
-    fn delete_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send {
+    fn delete_where(&self, filter: Filter<E>) -> impl Future<Output = Result<u64>> + Send
+    where
+        E: Writable,
+    {
         self.repository().delete_where(filter)
     }
     /// See [`Repository::stream`].

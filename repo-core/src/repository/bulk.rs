@@ -1,6 +1,7 @@
 //! Bulk writes of [`Repository`]: a batch in chunks, atomically, each call in a tracing span of
 //! its own.
 
+use crate::entity::Writable;
 use std::borrow::Cow;
 
 use super::Traced as _;
@@ -8,7 +9,6 @@ use super::Traced as _;
 use super::audit::in_group;
 use super::{Repository, classify_error, decode, now, record_rows};
 use crate::conflict::{Conflict, ConflictAction, declared};
-use crate::entity::Entity;
 use crate::error::Result;
 use crate::statements::{
     self, BulkKind, Statement, batch_in_lock_order, build_insert, conflict_key,
@@ -24,7 +24,7 @@ pub enum BulkWrite {
     Upsert,
 }
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: Writable> Repository<'_, E> {
     /// The most rows one statement of a bulk write of `E` carries on this repository's
     /// backend: a batch of `n` rows is written by `n.div_ceil(rows_per_statement)` statements,
     /// each full but the last, all in one transaction (or savepoint), so the batch stays

@@ -2,16 +2,16 @@
 //! taking its row locks in key order where the backend can.
 
 use super::Traced as _;
+use crate::entity::Writable;
 use sea_query::{Condition, ExprTrait as _};
 
 use super::audit::in_group;
 use super::{Repository, now, record_rows};
-use crate::entity::Entity;
 use crate::error::Result;
 use crate::filter::{Assignment, Filter};
 use crate::statements::{self, Statement};
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: Writable> Repository<'_, E> {
     /// Set columns on every row matching `filter` (and `updated_at` to now, unless assigned;
     /// on a versioned entity the version plus 1, unless assigned); the number of rows changed.
     /// Soft-deleted rows are left alone unless the repository's view includes them. No

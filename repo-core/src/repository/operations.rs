@@ -7,6 +7,7 @@
 //! removing them (see `soft_delete` for the rest).
 
 use crate::entity::Key as _;
+use crate::entity::Writable;
 use std::borrow::Cow;
 use std::future::Future;
 
@@ -16,12 +17,12 @@ use sea_query::{Expr, ExprTrait as _};
 use super::audit::{conflict_rows, in_group};
 use super::{Repository, not_found, now, record_rows};
 use crate::conflict::{Conflict, declared};
-use crate::entity::{Entity, Fixed};
+use crate::entity::Fixed;
 use crate::error::{Error, Result};
 use crate::statements::Statement;
 use crate::statements::{self, conflict_key, insert_values};
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: Writable> Repository<'_, E> {
     /// Insert `entity`; the stored row, with its generated key and timestamps. A version is
     /// stored as the entity holds it (`insert_new` starts at 0); a soft-delete column is
     /// stored NULL: a new row is live.

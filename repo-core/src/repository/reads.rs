@@ -273,6 +273,17 @@ impl<'a, E: Entity> Repository<'a, E> {
         request: &KeysetRequest<E>,
     ) -> Result<Statement> {
         request.validate()?;
+        if E::PRIMARY_KEY.is_empty() {
+            // Without a key, rows equal in the order's columns have no next-row boundary.
+            return Err(Error::validation(
+                "order",
+                format!(
+                    "{} has no primary key to break ties between rows, which keyset pages need; \
+                     page it with `find` (offsets)",
+                    E::NAME
+                ),
+            ));
+        }
         let (keys, signature) = request.keys::<E>();
         let backend = self.backend();
         let mut condition = self.within(filter);

@@ -9,6 +9,7 @@
 //! [`Error::Conflict`](crate::Error::Conflict), while `upsert` on its key revives it.
 
 use crate::entity::Key as _;
+use crate::entity::Writable;
 use std::future::Future;
 
 use super::Traced as _;
@@ -50,7 +51,10 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// column.
     ///
     /// [`Error::NotFound`]: crate::Error::NotFound
-    pub fn restore(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send + '_ {
+    pub fn restore(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<E>> + Send + '_
+    where
+        E: Writable,
+    {
         let id = id.into();
         async move {
             let sets = statements::restore_sets::<E>(now())?;
@@ -69,7 +73,10 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// Remove the row with primary key `id` from the table, soft-deleted or not (in
     /// [`only_deleted`](Repository::only_deleted): only if it is deleted); whether there was
     /// one. On an entity without a soft-delete column it is [`delete`](Repository::delete).
-    pub fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send + '_ {
+    pub fn purge(&self, id: impl Into<E::Id>) -> impl Future<Output = Result<bool>> + Send + '_
+    where
+        E: Writable,
+    {
         let id = id.into();
         async move {
             let condition = statements::key_condition::<E>(id.key_values());
@@ -82,13 +89,19 @@ impl<'a, E: Entity> Repository<'a, E> {
     /// Remove every row matching `filter` from the table, soft-deleted or not (in
     /// [`only_deleted`](Repository::only_deleted): only deleted ones, such as
     /// `repo.only_deleted().purge_where(Note::DELETED_AT.lt(cutoff))`); how many were removed.
-    pub async fn purge_where(&self, filter: Filter<E>) -> Result<u64> {
+    pub async fn purge_where(&self, filter: Filter<E>) -> Result<u64>
+    where
+        E: Writable,
+    {
         self.purge_condition(self.condition(filter))
             .traced::<E>("purge_where")
             .await
     }
 
-    async fn purge_condition(&self, condition: Condition) -> Result<u64> {
+    async fn purge_condition(&self, condition: Condition) -> Result<u64>
+    where
+        E: Writable,
+    {
         let condition = statements::purgeable::<E>(self.view, condition);
         if Self::audited() {
             let backend = self.backend();

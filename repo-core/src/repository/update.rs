@@ -2,6 +2,7 @@
 //! where the backend has it, else by locking the matching rows, updating them by key and
 //! reading them back, in one transaction.
 
+use crate::entity::Writable;
 use std::marker::PhantomData;
 
 use sea_query::{
@@ -10,7 +11,6 @@ use sea_query::{
 };
 
 use super::{Repository, Traced as _, classify_error, now};
-use crate::entity::Entity;
 use crate::entity::Key as _;
 use crate::error::Result;
 use crate::exec::{Conn, Statement};
@@ -115,7 +115,7 @@ pub enum Guarded<E> {
     Missing,
 }
 
-impl<E: Entity> Repository<'_, E> {
+impl<E: Writable> Repository<'_, E> {
     /// An update of this repository's rows that returns them, with `updated_at` (when the
     /// entity declares one) set to now and the version (when it declares one) plus 1, limited
     /// to the rows the repository's view sees (live rows of a soft-delete entity): add values

@@ -202,9 +202,12 @@ fn key_columns(fields: &[Field], list: &KeyList) -> Option<Vec<String>> {
 }
 
 /// The name of the input type for new entities: `NewX`, the `new = "..."` name, or none
-/// under `no_new`.
+/// under `no_new` and for a read-only entity (nothing is inserted).
 fn new_type(input: &DeriveInput, attrs: &StructAttrs) -> Option<Ident> {
     let entity = &input.ident;
+    if attrs.read_only.is_some() {
+        return None;
+    }
     match (&attrs.new, &attrs.no_new) {
         (_, Some(_)) => None,
         (None, None) => Some(format_ident!("New{}", entity, span = entity.span())),

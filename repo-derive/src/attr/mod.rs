@@ -27,7 +27,15 @@ impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Self::Struct => &[
-                "table", "schema", "unique", "index", "new", "no_new", "audit", "cache",
+                "table",
+                "schema",
+                "unique",
+                "index",
+                "new",
+                "no_new",
+                "audit",
+                "cache",
+                "read_only",
             ],
             Self::Field => &[
                 "primary_key",
@@ -100,6 +108,9 @@ pub struct StructAttrs {
     pub audit: Option<AuditAttr>,
     /// `cache` or `cache(capacity = …, ttl_secs = …)`: reads are served from the `Db`'s cache.
     pub cache: Option<CacheAttr>,
+    /// `read_only`: a view or a table the repository only reads; the primary key may be left
+    /// out.
+    pub read_only: Option<Ident>,
     /// Keys written, valid or not, and the keys misspelled ones were taken for: a key named
     /// here but unset already has its error.
     pub named: Vec<&'static str>,
@@ -381,6 +392,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
             "no_new" => flag(cx, meta, &mut out.no_new)?,
             "audit" => audit(cx, meta, &mut out.audit)?,
             "cache" => cache(cx, meta, &mut out.cache)?,
+            "read_only" => flag(cx, meta, &mut out.read_only)?,
             _ => out.index.extend(key_list(cx, meta)?),
         }
         Ok(())

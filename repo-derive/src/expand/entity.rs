@@ -39,6 +39,21 @@ fn key<'a>(model: &'a Entity) -> Key<'a> {
         .iter()
         .map(|&i| &model.fields[i])
         .collect();
+    if fields.is_empty() {
+        // A read-only entity without a key: no `Id` value exists, so nothing is looked up by
+        // key, and nothing that writes (the only callers of `id`) compiles for it.
+        let p = private();
+        let message = format!(
+            "{} has no primary key: it is never read or written by key",
+            model.ident
+        );
+        return Key {
+            names: Vec::new(),
+            id_type: quote!(#p::NoKey),
+            id_value: quote!(::core::unreachable!(#message)),
+            checks: Vec::new(),
+        };
+    }
     let idents: Vec<&syn::Ident> = fields.iter().map(|f| f.ident).collect();
     let types: Vec<&syn::Type> = fields.iter().map(|f| f.ty).collect();
     let (id_type, id_value) = match (idents.as_slice(), types.as_slice()) {
@@ -164,6 +179,18 @@ fn new_type(new: Option<&super::new::NewCode>) -> TokenStream {
     )
 }
 
+/// `impl Writable`: every entity's repository writes but a `read_only` one's.
+fn writable(model: &Entity) -> TokenStream {
+    let (p, entity) = (private(), model.ident);
+    if model.repo.read_only.is_some() {
+        return quote!();
+    }
+    quote! {
+        #[automatically_derived]
+        impl #p::Writable for #entity {}
+    }
+}
+
 pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream {
     let p = private();
     let entity = model.ident;
@@ -201,9 +228,9 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
     let field_checks = field_checks();
-    let audit = audit_const(model);
-    let cache = cache_const(model);
+    let (audit, cache) = (audit_const(model), cache_const(model));
     let from_values = from_values(&idents, &codes);
+    let writable = writable(model);
 
     quote! {
         #[automatically_derived]
@@ -264,6 +291,8 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
                 #from_new
             }
         }
+
+        #writable
 
         // A private entity need not use every column constant.
         #[automatically_derived]

@@ -28,12 +28,74 @@ pub fn entity(cx: &Ctxt, model: &Entity) {
             upsert_actions.push(field);
         }
     }
+    if let Some(read_only) = &model.repo.read_only {
+        read_only_rules(cx, model, read_only);
+        // A view or a table without a key: read by its columns alone.
+        if model.primary_key.is_empty() {
+            keys(cx, model);
+            return;
+        }
+    }
     if !primary_key(cx, model) {
         return;
     }
     keys(cx, model);
-    conflict_key(cx, model, &upsert_actions);
-    new_type(cx, model);
+    if model.repo.read_only.is_none() {
+        conflict_key(cx, model, &upsert_actions);
+        new_type(cx, model);
+    }
+}
+
+/// A read-only entity is never written: nothing that only writes means something on it.
+fn read_only_rules(cx: &Ctxt, model: &Entity, read_only: &Ident) {
+    let struct_level = [
+        (
+            model.repo.audit.is_some(),
+            "audit",
+            "a read-only entity is never written, so nothing is audited",
+        ),
+        (
+            model.repo.cache.is_some(),
+            "cache",
+            "the rows of a view or a table written elsewhere change by writes the cache does not see; read them uncached",
+        ),
+        (
+            model.repo.new.is_some() || model.repo.no_new.is_some(),
+            "new",
+            "a read-only entity has no input type: nothing is inserted",
+        ),
+    ];
+    for (written, key, why) in struct_level {
+        if written {
+            cx.error_spanned_by(
+                read_only,
+                format!("`read_only` cannot be combined with `{key}`: {why}"),
+            );
+        }
+    }
+    for field in &model.fields {
+        let set_by_writes = [
+            (&field.repo.auto, "auto"),
+            (&field.repo.created_at, "created_at"),
+            (&field.repo.updated_at, "updated_at"),
+            (&field.repo.version, "version"),
+            (&field.repo.soft_delete, "soft_delete"),
+        ];
+        for (attribute, key) in set_by_writes {
+            if let Some(ident) = attribute {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{key}` is set by writes, and a `read_only` entity is never written; declare the field without it"),
+                );
+            }
+        }
+        if let Some(action) = &field.repo.on_conflict {
+            cx.error_spanned_by(
+                action,
+                "`on_conflict` says what an upsert writes, and a `read_only` entity is never written",
+            );
+        }
+    }
 }
 
 /// The struct names its table.
@@ -241,7 +303,7 @@ fn primary_key(cx: &Ctxt, model: &Entity) -> bool {
         {
             cx.error_spanned_by(
                 model.ident,
-                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key",
+                "no primary key; help: mark one field #[repo(primary_key)] (add `auto` if the database generates it), or several for a composite key; a view or a table without a key is declared #[repo(read_only)]",
             );
         }
         return false;
