@@ -5,7 +5,7 @@
 //! A column whose type no field type reads (a `tsvector`, a text array, a MariaDB `SET`) is
 //! never given a type that would fail on the first read: it is left out of the struct, with
 //! a comment where it would be and a warning naming table, column and type. Views and tables
-//! without a primary key are not generated yet: each gets a warning.
+//! without a primary key become `#[repo(read_only)]` entities: their repositories read.
 //!
 //! The output depends only on the catalog: two runs on the same schema write the same bytes.
 //! It is laid out as `rustfmt` lays it out.
@@ -105,14 +105,9 @@ pub fn render(tables: &[TableDescription], schema: Option<&str>) -> Generated {
     let mut generated = Generated::default();
     let mut plan = Plan::default();
     for table in tables {
-        if table.view {
+        if table.columns.iter().all(|column| column.field.is_none()) {
             generated.warnings.push(format!(
-                "{}: a view: not generated (read-only entities are not supported yet)",
-                table.name
-            ));
-        } else if table.primary_key.is_empty() {
-            generated.warnings.push(format!(
-                "{}: no primary key: not generated (read-only entities are not supported yet)",
+                "{}: no column of a type a field reads: not generated",
                 table.name
             ));
         } else if let Some(column) = table
@@ -211,14 +206,14 @@ impl Plan<'_> {
                     body,
                     "    // `{}` ({}{}): no field type reads this column type; left out.",
                     column.name,
-                    column.type_name,
+                    shown_type(&column.type_name),
                     if column.nullable { "" } else { ", NOT NULL" }
                 );
                 warnings.push(format!(
                     "{}.{}: type {} is read by no field type: left out of {name}{}",
                     table.name,
                     column.name,
-                    column.type_name,
+                    shown_type(&column.type_name),
                     if column.nullable || column.has_default {
                         ""
                     } else {
@@ -255,8 +250,9 @@ impl Plan<'_> {
             let _ = writeln!(body, "    pub {field}: {rust},");
         }
         let mut text = format!(
-            "//! The `{}` table.\n\n{}",
+            "//! The `{}` {}.\n\n{}",
             table.name,
+            if table.view { "view" } else { "table" },
             imports.render(&self.enums_module)
         );
         let _ = writeln!(text, "/// A row of `{}`.", table.name);
@@ -271,6 +267,9 @@ impl Plan<'_> {
         }
         text.push_str("#[derive(Debug, Clone, PartialEq, Repository)]\n");
         let _ = writeln!(text, "#[repo(table = {})]", quoted(&table.name));
+        if read_only(table) {
+            text.push_str("#[repo(read_only)]\n");
+        }
         if let Some(schema) = schema {
             let _ = writeln!(text, "#[repo(schema = {})]", quoted(schema));
         }
@@ -452,6 +451,15 @@ fn use_line(module: &str, names: &[&str]) -> String {
     }
 }
 
+/// A column type as a message shows it (SQLite's computed view columns have none).
+fn shown_type(type_name: &str) -> &str {
+    if type_name.is_empty() {
+        "(none declared)"
+    } else {
+        type_name
+    }
+}
+
 /// A Rust string literal of `text`.
 fn quoted(text: &str) -> String {
     format!("{text:?}")
@@ -555,6 +563,12 @@ impl Imports {
         text.push('\n');
         text
     }
+}
+
+/// Whether `table` is declared `#[repo(read_only)]`: a view, or a table without a primary
+/// key (nothing identifies the row a write would change).
+fn read_only(table: &TableDescription) -> bool {
+    table.view || table.primary_key.is_empty()
 }
 
 /// Whether a key of this type can be `#[repo(auto)]`.

@@ -2,37 +2,63 @@
 //! each a `#[derive(Repository)]` struct with the table's key, unique keys and indexes.
 
 pub mod actor;
+pub mod actor_info;
 pub mod address;
 pub mod category;
 pub mod city;
 pub mod country;
 pub mod customer;
+pub mod customer_list;
 pub mod enums;
 pub mod film;
 pub mod film_actor;
 pub mod film_category;
+pub mod film_list;
 pub mod inventory;
 pub mod language;
+pub mod nicer_but_slower_film_list;
 pub mod payment;
+pub mod payment_p2007_01;
+pub mod payment_p2007_02;
+pub mod payment_p2007_03;
+pub mod payment_p2007_04;
+pub mod payment_p2007_05;
+pub mod payment_p2007_06;
 pub mod rental;
+pub mod sales_by_film_category;
+pub mod sales_by_store;
 pub mod staff;
+pub mod staff_list;
 pub mod store;
 
 pub use actor::{Actor, ActorRepository};
+pub use actor_info::{ActorInfo, ActorInfoRepository};
 pub use address::{Address, AddressRepository};
 pub use category::{Category, CategoryRepository};
 pub use city::{City, CityRepository};
 pub use country::{Country, CountryRepository};
 pub use customer::{Customer, CustomerRepository};
+pub use customer_list::{CustomerList, CustomerListRepository};
 pub use enums::MpaaRating;
 pub use film::{Film, FilmRepository};
 pub use film_actor::{FilmActor, FilmActorRepository};
 pub use film_category::{FilmCategory, FilmCategoryRepository};
+pub use film_list::{FilmList, FilmListRepository};
 pub use inventory::{Inventory, InventoryRepository};
 pub use language::{Language, LanguageRepository};
+pub use nicer_but_slower_film_list::{NicerButSlowerFilmList, NicerButSlowerFilmListRepository};
 pub use payment::{Payment, PaymentRepository};
+pub use payment_p2007_01::{PaymentP200701, PaymentP200701Repository};
+pub use payment_p2007_02::{PaymentP200702, PaymentP200702Repository};
+pub use payment_p2007_03::{PaymentP200703, PaymentP200703Repository};
+pub use payment_p2007_04::{PaymentP200704, PaymentP200704Repository};
+pub use payment_p2007_05::{PaymentP200705, PaymentP200705Repository};
+pub use payment_p2007_06::{PaymentP200706, PaymentP200706Repository};
 pub use rental::{Rental, RentalRepository};
+pub use sales_by_film_category::{SalesByFilmCategory, SalesByFilmCategoryRepository};
+pub use sales_by_store::{SalesByStore, SalesByStoreRepository};
 pub use staff::{Staff, StaffRepository};
+pub use staff_list::{StaffList, StaffListRepository};
 pub use store::{Store, StoreRepository};
 
 /// Every generated entity, for [`Db::verify_all`](repo_core::Db::verify_all).
@@ -40,19 +66,32 @@ pub use store::{Store, StoreRepository};
 pub fn declarations() -> Vec<repo_core::Declaration> {
     vec![
         repo_core::Declaration::of::<Actor>(),
+        repo_core::Declaration::of::<ActorInfo>(),
         repo_core::Declaration::of::<Address>(),
         repo_core::Declaration::of::<Category>(),
         repo_core::Declaration::of::<City>(),
         repo_core::Declaration::of::<Country>(),
         repo_core::Declaration::of::<Customer>(),
+        repo_core::Declaration::of::<CustomerList>(),
         repo_core::Declaration::of::<Film>(),
         repo_core::Declaration::of::<FilmActor>(),
         repo_core::Declaration::of::<FilmCategory>(),
+        repo_core::Declaration::of::<FilmList>(),
         repo_core::Declaration::of::<Inventory>(),
         repo_core::Declaration::of::<Language>(),
+        repo_core::Declaration::of::<NicerButSlowerFilmList>(),
         repo_core::Declaration::of::<Payment>(),
+        repo_core::Declaration::of::<PaymentP200701>(),
+        repo_core::Declaration::of::<PaymentP200702>(),
+        repo_core::Declaration::of::<PaymentP200703>(),
+        repo_core::Declaration::of::<PaymentP200704>(),
+        repo_core::Declaration::of::<PaymentP200705>(),
+        repo_core::Declaration::of::<PaymentP200706>(),
         repo_core::Declaration::of::<Rental>(),
+        repo_core::Declaration::of::<SalesByFilmCategory>(),
+        repo_core::Declaration::of::<SalesByStore>(),
         repo_core::Declaration::of::<Staff>(),
+        repo_core::Declaration::of::<StaffList>(),
         repo_core::Declaration::of::<Store>(),
     ]
 }

@@ -7,15 +7,20 @@ pub mod category;
 pub mod city;
 pub mod country;
 pub mod customer;
+pub mod customer_list;
 pub mod film;
 pub mod film_actor;
 pub mod film_category;
+pub mod film_list;
 pub mod film_text;
 pub mod inventory;
 pub mod language;
 pub mod payment;
 pub mod rental;
+pub mod sales_by_film_category;
+pub mod sales_by_store;
 pub mod staff;
+pub mod staff_list;
 pub mod store;
 
 pub use actor::{Actor, ActorRepository};
@@ -24,15 +29,20 @@ pub use category::{Category, CategoryRepository};
 pub use city::{City, CityRepository};
 pub use country::{Country, CountryRepository};
 pub use customer::{Customer, CustomerRepository};
+pub use customer_list::{CustomerList, CustomerListRepository};
 pub use film::{Film, FilmRepository};
 pub use film_actor::{FilmActor, FilmActorRepository};
 pub use film_category::{FilmCategory, FilmCategoryRepository};
+pub use film_list::{FilmList, FilmListRepository};
 pub use film_text::{FilmText, FilmTextRepository};
 pub use inventory::{Inventory, InventoryRepository};
 pub use language::{Language, LanguageRepository};
 pub use payment::{Payment, PaymentRepository};
 pub use rental::{Rental, RentalRepository};
+pub use sales_by_film_category::{SalesByFilmCategory, SalesByFilmCategoryRepository};
+pub use sales_by_store::{SalesByStore, SalesByStoreRepository};
 pub use staff::{Staff, StaffRepository};
+pub use staff_list::{StaffList, StaffListRepository};
 pub use store::{Store, StoreRepository};
 
 /// Every generated entity, for [`Db::verify_all`](repo_core::Db::verify_all).
@@ -45,15 +55,20 @@ pub fn declarations() -> Vec<repo_core::Declaration> {
         repo_core::Declaration::of::<City>(),
         repo_core::Declaration::of::<Country>(),
         repo_core::Declaration::of::<Customer>(),
+        repo_core::Declaration::of::<CustomerList>(),
         repo_core::Declaration::of::<Film>(),
         repo_core::Declaration::of::<FilmActor>(),
         repo_core::Declaration::of::<FilmCategory>(),
+        repo_core::Declaration::of::<FilmList>(),
         repo_core::Declaration::of::<FilmText>(),
         repo_core::Declaration::of::<Inventory>(),
         repo_core::Declaration::of::<Language>(),
         repo_core::Declaration::of::<Payment>(),
         repo_core::Declaration::of::<Rental>(),
+        repo_core::Declaration::of::<SalesByFilmCategory>(),
+        repo_core::Declaration::of::<SalesByStore>(),
         repo_core::Declaration::of::<Staff>(),
+        repo_core::Declaration::of::<StaffList>(),
         repo_core::Declaration::of::<Store>(),
     ]
 }

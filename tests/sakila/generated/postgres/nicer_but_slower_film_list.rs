@@ -1,0 +1,21 @@
+//! The `nicer_but_slower_film_list` view.
+
+use repo_core::prelude::*;
+use rust_decimal::Decimal;
+
+use super::enums::MpaaRating;
+
+/// A row of `nicer_but_slower_film_list`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "nicer_but_slower_film_list")]
+#[repo(read_only)]
+pub struct NicerButSlowerFilmList {
+    pub fid: Option<i32>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub price: Option<Decimal>,
+    pub length: Option<i16>,
+    pub rating: Option<MpaaRating>,
+    pub actors: Option<String>,
+}

@@ -1,0 +1,12 @@
+//! The `sales_by_film_category` view.
+
+use repo_core::prelude::*;
+
+/// A row of `sales_by_film_category`.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "sales_by_film_category")]
+#[repo(read_only)]
+pub struct SalesByFilmCategory {
+    pub category: Option<String>,
+    // `total_sales` ((none declared)): no field type reads this column type; left out.
+}
