@@ -28,8 +28,10 @@ MONITOR="postgres://autoctl_node@127.0.0.1:$MONITOR_PORT/pg_auto_failover?sslmod
 # here too, so that removing $BASE forgets a formation entirely.
 RUNDIR=/run/repo-pg-auto-failover
 as_pg() {
-  runuser -u postgres -- env PATH="$BIN:$PATH" XDG_CONFIG_HOME="$BASE/config" \
-    XDG_DATA_HOME="$BASE/state" XDG_RUNTIME_DIR="$RUNDIR" "$@"
+  # From `/`: a keeper started here outlives the checkout that started it, and the servers it
+  # starts later (after a failover) cannot start in a working directory that is gone.
+  (cd / && runuser -u postgres -- env PATH="$BIN:$PATH" XDG_CONFIG_HOME="$BASE/config" \
+    XDG_DATA_HOME="$BASE/state" XDG_RUNTIME_DIR="$RUNDIR" "$@")
 }
 die() { echo "pg-auto-failover: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (the servers themselves run as user postgres)"; }
