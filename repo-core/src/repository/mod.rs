@@ -65,6 +65,15 @@ fn span<E: Entity>(method: &'static str) -> tracing::Span {
     )
 }
 
+/// The repository call `method` of entity `E`, as its statements' telemetry names it.
+fn call<E: Entity>(method: &'static str) -> crate::telemetry::Call {
+    crate::telemetry::Call {
+        entity: E::NAME,
+        method,
+        table: E::TABLE,
+    }
+}
+
 /// A repository method's future, run in its span and as its call (so that its statements know
 /// their entity, method and table: see [`crate::telemetry`]).
 trait Traced: std::future::Future + Sized {
@@ -73,12 +82,7 @@ trait Traced: std::future::Future + Sized {
         method: &'static str,
     ) -> impl std::future::Future<Output = Self::Output> {
         use tracing::Instrument as _;
-        let call = crate::telemetry::Call {
-            entity: E::NAME,
-            method,
-            table: E::TABLE,
-        };
-        crate::telemetry::in_call(call, self.instrument(span::<E>(method)))
+        crate::telemetry::in_call(call::<E>(method), self.instrument(span::<E>(method)))
     }
 }
 

@@ -250,13 +250,8 @@ impl<'a, E: Entity> Repository<'a, E> {
         let select = statements::select_by_key::<E>(self.within(filter));
         let statement = self.statement(&select);
         let _entered = span::<E>("stream").entered();
-        let call = crate::telemetry::Call {
-            entity: E::NAME,
-            method: "stream",
-            table: E::TABLE,
-        };
         // The statement's span and call are taken when the stream is made, here.
-        crate::telemetry::in_call_sync(call, || {
+        crate::telemetry::in_call_sync(super::call::<E>("stream"), || {
             self.conn
                 .fetch_as(statement, classify_error::<E>)
                 .map(|row| row.and_then(|row| decode::<E>(&row)))
