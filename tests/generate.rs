@@ -584,3 +584,44 @@ async fn postgres_a_hundred_tables_generate_fast_and_the_same_twice() {
         .expect_err("t100 does not exist");
     assert_eq!(error.to_string(), "no table or view named t100");
 }
+
+/// Names from the catalog are not ours to trust: a table and column whose names hold a line
+/// break and Rust code stay inside the comments and string literals they are written into.
+#[tokio::test]
+async fn sqlite_names_holding_code_stay_in_comments_and_literals() {
+    let db = repo_tests::sqlite("hostile_generate").await;
+    let table = "t\n}\nfn injected() {}\n//";
+    raw_sql(
+        &db,
+        &format!(
+            "CREATE TABLE \"{table}\" (id INTEGER PRIMARY KEY, \"c\nfn column_code() {{}}\" GEOMETRY)"
+        ),
+    )
+    .await
+    .unwrap();
+    let generated = generate(&db, &Request::default()).await.unwrap();
+    let module = generated
+        .files
+        .iter()
+        .find(|(name, _)| name.as_str() != "mod.rs")
+        .map(|(_, text)| text)
+        .expect("a module for the table");
+    for line in module.lines() {
+        assert!(
+            !line.trim_start().starts_with("fn "),
+            "a name wrote code:\n{module}"
+        );
+    }
+    assert!(
+        module.contains(r#"#[repo(table = "t\n}\nfn injected() {}\n//")]"#),
+        "{module}"
+    );
+    assert!(
+        module.contains(r"//! The `t\n}\nfn injected() {}\n//` table."),
+        "{module}"
+    );
+    assert!(
+        module.contains(r"// `c\nfn column_code() {}` (GEOMETRY)"),
+        "{module}"
+    );
+}

@@ -205,8 +205,8 @@ impl Plan<'_> {
                 let _ = writeln!(
                     body,
                     "    // `{}` ({}{}): no field type reads this column type; left out.",
-                    column.name,
-                    shown_type(&column.type_name),
+                    in_comment(&column.name),
+                    in_comment(shown_type(&column.type_name)),
                     if column.nullable { "" } else { ", NOT NULL" }
                 );
                 warnings.push(format!(
@@ -251,11 +251,11 @@ impl Plan<'_> {
         }
         let mut text = format!(
             "//! The `{}` {}.\n\n{}",
-            table.name,
+            in_comment(&table.name),
             if table.view { "view" } else { "table" },
             imports.render(&self.enums_module)
         );
-        let _ = writeln!(text, "/// A row of `{}`.", table.name);
+        let _ = writeln!(text, "/// A row of `{}`.", in_comment(&table.name));
         let mut named: Vec<&str> = struct_keys
             .iter()
             .flat_map(|(_, names)| names.clone())
@@ -291,7 +291,7 @@ impl Plan<'_> {
             text.push('\n');
             match &described.type_name {
                 Some(type_name) => {
-                    let _ = writeln!(text, "/// The enum type `{type_name}`.");
+                    let _ = writeln!(text, "/// The enum type `{}`.", in_comment(type_name));
                 }
                 None => {
                     let _ = writeln!(text, "/// The labels of an `ENUM` column.");
@@ -458,6 +458,20 @@ fn shown_type(type_name: &str) -> &str {
     } else {
         type_name
     }
+}
+
+/// A database name as a comment shows it: escaped, so that a name holding a line break
+/// (the catalog is not ours to trust) cannot end the comment and write code.
+fn in_comment(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A Rust string literal of `text`.
