@@ -343,6 +343,7 @@ mod tests {
             enum_type: || Some(("status", &["draft", "active"])),
             decoding: |_| crate::field::Decoding::Partial,
             on_conflict: crate::ConflictAction::Replace,
+            renamed_from: None,
         }
     }
 

@@ -52,6 +52,9 @@ pub struct ColumnDef {
     pub decoding: fn(&crate::row::ColumnInfo) -> crate::field::Decoding,
     /// What an upsert writes to the column of an existing row (`#[repo(on_conflict = "...")]`).
     pub on_conflict: crate::conflict_action::ConflictAction,
+    /// The column's name before a rename (`#[repo(renamed_from = "...")]`): where a migration
+    /// diff finds this column when the table still has the old one.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// Whether an entity's writes are recorded in the audit log ([`crate::audit`]).
@@ -124,6 +127,9 @@ pub trait Entity: Sized + Send + Sync + Unpin + 'static {
     const AUDIT: Audit = Audit::Off;
     /// Whether reads may be served from the `Db`'s cache, and how (`#[repo(cache)]`).
     const CACHE: Option<CachePolicy> = None;
+    /// Whether the entity is read only (`#[repo(read_only)]`): a view or a table written
+    /// elsewhere, which migration diffs leave alone.
+    const READ_ONLY: bool = false;
 
     /// The primary key's Rust type: the key field's type, or for a composite key the tuple of
     /// the key fields' types in declaration order (`repo.get((playlist_id, track_id))`).

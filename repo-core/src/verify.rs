@@ -6,21 +6,21 @@ use sea_query::Value;
 
 use crate::backend::catalog::CatalogTable;
 use crate::db::Db;
-use crate::entity::{ColumnDef, Entity};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
+use crate::schema::Shape;
 pub use crate::schema_difference::{SchemaDifference, TypeClass};
 
 /// What [`Db::verify_all`] checks of one entity: its declaration without the Rust type, so
 /// entities of different types fit in one slice.
 #[derive(Debug, Clone, Copy)]
 pub struct Declaration {
-    entity: &'static str,
-    schema: Option<&'static str>,
-    table: &'static str,
-    columns: &'static [ColumnDef],
-    primary_key: &'static [&'static str],
-    unique_keys: &'static [&'static [&'static str]],
+    pub(crate) entity: &'static str,
+    pub(crate) shape: Shape,
     conflict_key: Option<&'static [&'static str]>,
+    /// Whether the entity's writes need the audit log's table.
+    pub(crate) audited: bool,
+    pub(crate) read_only: bool,
 }
 
 impl Declaration {
@@ -29,13 +29,11 @@ impl Declaration {
     pub fn of<E: Entity>() -> Self {
         Self {
             entity: E::NAME,
-            schema: E::SCHEMA,
-            table: E::TABLE,
-            columns: E::COLUMNS,
-            primary_key: E::PRIMARY_KEY,
-            unique_keys: E::UNIQUE_KEYS,
+            shape: Shape::of::<E>(),
             // Only a declared unique key needs a constraint of its own; the primary key is one.
             conflict_key: E::UNIQUE_KEYS.first().copied(),
+            audited: E::AUDIT != crate::entity::Audit::Off,
+            read_only: E::READ_ONLY,
         }
     }
 }
@@ -79,7 +77,7 @@ impl Db {
     async fn verify_declaration(&self, declaration: &Declaration) -> Result<()> {
         let catalog = self
             .pool
-            .catalog(declaration.schema, declaration.table)
+            .catalog(declaration.shape.schema, declaration.shape.table)
             .await?;
         let differences = differences(declaration, catalog);
         if differences.is_empty() {
@@ -87,7 +85,7 @@ impl Db {
         } else {
             Err(Error::Schema {
                 entity: declaration.entity,
-                table: declaration.table,
+                table: declaration.shape.table,
                 differences,
             })
         }
@@ -95,6 +93,7 @@ impl Db {
 }
 
 fn differences(declaration: &Declaration, catalog: Option<CatalogTable>) -> Vec<SchemaDifference> {
+    let (declaration, conflict_key) = (&declaration.shape, declaration.conflict_key);
     let Some(table) = catalog else {
         return vec![SchemaDifference::TableMissing];
     };
@@ -153,7 +152,7 @@ fn differences(declaration: &Declaration, catalog: Option<CatalogTable>) -> Vec<
             found: table.primary_key.clone(),
         });
     }
-    if let Some(key) = declaration.conflict_key {
+    if let Some(key) = conflict_key {
         let same = |columns: &Vec<String>| {
             columns.len() == key.len() && key.iter().all(|k| columns.iter().any(|c| c == k))
         };
@@ -169,7 +168,7 @@ fn differences(declaration: &Declaration, catalog: Option<CatalogTable>) -> Vec<
 /// The class of a declared field, from the kind of value it binds: the field's own type, not
 /// the column type one backend stores it in (a `Decimal` is text on SQLite, a `DateTime<Utc>`
 /// a `DATETIME(6)` on MariaDB), so a report names it in the entity's terms on every backend.
-fn declared_class(value: &Value) -> TypeClass {
+pub(crate) fn declared_class(value: &Value) -> TypeClass {
     match value {
         Value::TinyInt(_)
         | Value::SmallInt(_)

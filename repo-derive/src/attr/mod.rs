@@ -49,6 +49,7 @@ impl Place {
                 "unique",
                 "index",
                 "on_conflict",
+                "renamed_from",
             ],
             Self::Enum => &["type_name", "rename_all"],
             Self::Variant => &["rename"],
@@ -130,6 +131,8 @@ pub struct FieldAttrs {
     pub index: Option<Ident>,
     /// What an upsert writes to the column of an existing row.
     pub on_conflict: Option<LitStr>,
+    /// The column's name before a rename, for migration diffs.
+    pub renamed_from: Option<LitStr>,
     /// As in [`StructAttrs::named`].
     pub named: Vec<&'static str>,
 }
@@ -413,6 +416,7 @@ pub fn field_attrs(cx: &Ctxt, attrs: &[Attribute]) -> FieldAttrs {
         "json" => flag(cx, meta, &mut out.json),
         "unique" => flag(cx, meta, &mut out.unique),
         "on_conflict" => string(cx, meta, &mut out.on_conflict, "keep"),
+        "renamed_from" => string(cx, meta, &mut out.renamed_from, "old_name"),
         _ => flag(cx, meta, &mut out.index),
     });
     out

@@ -179,6 +179,18 @@ fn new_type(new: Option<&super::new::NewCode>) -> TokenStream {
     )
 }
 
+/// The `Entity` constants that say how its rows are kept: `AUDIT`, `CACHE`, `READ_ONLY`
+/// (each only when it differs from the trait's default).
+fn policies(model: &Entity) -> TokenStream {
+    let (audit, cache) = (audit_const(model), cache_const(model));
+    let read_only = model.repo.read_only.as_ref().map(|_| {
+        quote!(
+            const READ_ONLY: bool = true;
+        )
+    });
+    quote!(#audit #cache #read_only)
+}
+
 /// `impl Writable`: every entity's repository writes but a `read_only` one's.
 fn writable(model: &Entity) -> TokenStream {
     let (p, entity) = (private(), model.ident);
@@ -228,7 +240,7 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
     let unique = model.unique.iter().map(|key| quote!(&[#(#key),*]));
     let index = model.index.iter().map(|key| quote!(&[#(#key),*]));
     let field_checks = field_checks();
-    let (audit, cache) = (audit_const(model), cache_const(model));
+    let policies = policies(model);
     let from_values = from_values(&idents, &codes);
     let writable = writable(model);
 
@@ -242,8 +254,7 @@ pub fn expand(model: &Entity, new: Option<&super::new::NewCode>) -> TokenStream 
             const PRIMARY_KEY: &'static [&'static str] = &[#(#key_names),*];
             const UNIQUE_KEYS: &'static [&'static [&'static str]] = &[#(#unique),*];
             const INDEXES: &'static [&'static [&'static str]] = &[#(#index),*];
-            #audit
-            #cache
+            #policies
 
             type Id = #id_type;
 

@@ -113,6 +113,15 @@ pub(super) fn field_checks() -> TokenStream {
     }
 }
 
+/// `Some("old")` for `#[repo(renamed_from = "old")]`, else `None`.
+fn renamed_from(field: &Field) -> TokenStream {
+    let p = private();
+    field.repo.renamed_from.as_ref().map_or_else(
+        || quote!(#p::Option::None),
+        |old| quote!(#p::Option::Some(#old)),
+    )
+}
+
 /// What [`field_code`] knows of a `#[repo(json)]` field.
 struct JsonField<'a> {
     entity: &'a syn::Ident,
@@ -149,6 +158,7 @@ fn json_field_code(json: JsonField<'_>) -> FieldCode {
     let name = &field.column;
     let field_name = ident.to_string();
     let auto = field.auto;
+    let renamed_from = renamed_from(field);
     FieldCode {
         to_value: quote_spanned!(span=> #p::json::to_value::<#ty>(&self.#ident, #field_name)?),
         compare: None,
@@ -166,6 +176,7 @@ fn json_field_code(json: JsonField<'_>) -> FieldCode {
                 enum_type: || #p::Option::None,
                 decoding: #p::json::decoding,
                 on_conflict: #on_conflict,
+                renamed_from: #renamed_from,
             }
         },
         column_const: quote! {
@@ -232,6 +243,7 @@ pub(super) fn field_code(
         let null_value = quote_spanned!(span=> #field_ty::null_value);
         let enum_type = quote_spanned!(span=> #field_ty::enum_type);
         let decoding = quote_spanned!(span=> #field_ty::decoding);
+        let renamed_from = renamed_from(field);
         // The constant's type and value start and end with the type's own first and last
         // tokens, so rustc reports them on the whole type, like the uses above.
         let (first, last) = outer_spans(ty);
@@ -266,6 +278,7 @@ pub(super) fn field_code(
                     enum_type: #enum_type,
                     decoding: #decoding,
                     on_conflict: #on_conflict,
+                    renamed_from: #renamed_from,
                 }
             },
             column_const: quote! {

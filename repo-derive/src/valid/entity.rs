@@ -24,6 +24,7 @@ pub fn entity(cx: &Ctxt, model: &Entity) {
         let before = &model.fields[..i];
         second_role(cx, before, field);
         shared_column(cx, before, field);
+        renamed_from(cx, &model.fields, field);
         if on_conflict(cx, field) {
             upsert_actions.push(field);
         }
@@ -93,6 +94,12 @@ fn read_only_rules(cx: &Ctxt, model: &Entity, read_only: &Ident) {
             cx.error_spanned_by(
                 action,
                 "`on_conflict` says what an upsert writes, and a `read_only` entity is never written",
+            );
+        }
+        if let Some(old) = &field.repo.renamed_from {
+            cx.error_spanned_by(
+                old,
+                "`renamed_from` tells a migration diff how to change the table, and the table of a `read_only` entity is changed elsewhere",
             );
         }
     }
@@ -219,6 +226,29 @@ fn second_role(cx: &Ctxt, before: &[Field], field: &Field) {
 }
 
 /// One field per column.
+/// `renamed_from` names a column the table may still have: not the field's own column, not
+/// one another field declares (that column is not gone).
+fn renamed_from(cx: &Ctxt, fields: &[Field], field: &Field) {
+    let Some(old) = &field.repo.renamed_from else {
+        return;
+    };
+    let name = old.value();
+    if name == field.column {
+        cx.error_spanned_by(
+            old,
+            format!("`renamed_from` names the field's own column `{name}`; give the name the column had before"),
+        );
+    } else if let Some(other) = fields.iter().find(|f| f.column == name) {
+        cx.error_spanned_by(
+            old,
+            format!(
+                "column `{name}` is still declared, by field `{}`: a column renamed away is no longer declared",
+                other.ident
+            ),
+        );
+    }
+}
+
 fn shared_column(cx: &Ctxt, before: &[Field], field: &Field) {
     let Some(previous) = before.iter().find(|f| f.column == field.column) else {
         return;
