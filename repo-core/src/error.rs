@@ -148,6 +148,14 @@ pub enum Error {
         /// One error per entity that failed.
         errors: Vec<Error>,
     },
+    /// A migration diff ([`Db::diff`](crate::Db::diff)) has steps it will not write: ones
+    /// that drop data without the allowance, ones whose pre-check counted rows they would
+    /// fail on, ones it does not plan (a primary key change). Nothing was written.
+    #[error("the migration is refused: {}", list(refusals))]
+    MigrationRefused {
+        /// Each refused step: its table, its change and why.
+        refusals: Vec<String>,
+    },
     /// The connection was lost after a write was sent and before its outcome came back (an
     /// autocommit statement on the pool, or the `COMMIT` of a unit of work): it may have been
     /// applied, once, or not at all, and no one can tell from here. The framework never runs
@@ -187,6 +195,7 @@ impl Error {
             Self::ActorRequired { .. } => "actor_required",
             Self::Schema { .. } => "schema",
             Self::Schemas { .. } => "schemas",
+            Self::MigrationRefused { .. } => "migration_refused",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Database(_) => "database",
         }

@@ -130,6 +130,7 @@ pub mod repository;
 pub mod audit;
 pub mod cache;
 pub mod lease;
+pub mod migration;
 mod setup;
 pub mod verify;
 
@@ -149,6 +150,9 @@ pub use field::{DbEnum, DbField, Decoding};
 pub use filter::{Assignment, Column, Filter, Nulls, Order};
 pub use from_row::FromDbRow;
 pub use lease::Lease;
+pub use migration::{
+    Change, ChangeClass, DiffOptions, Migration, MigrationStep, Precheck, TableMigration,
+};
 pub use page::{KeysetPage, KeysetRequest, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use repository::{BaseRepository, BulkWrite, Guarded, Repository, UpdateReturning};
 pub use retry::{RetryPolicy, TransactionOptions};

@@ -49,7 +49,10 @@ const CORE: &[(&str, &[&str])] = &[
         ],
     ),
     ("repository", &["repository"]),
-    ("features", &["audit", "cache", "lease", "setup", "verify"]),
+    (
+        "features",
+        &["audit", "cache", "lease", "migration", "setup", "verify"],
+    ),
 ];
 
 /// `repo-derive`'s layers: the attribute grammar, the models read from it, the rules a model

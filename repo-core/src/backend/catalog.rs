@@ -61,6 +61,20 @@ impl Pool {
         })
     }
 
+    /// The tables and views of `schema` (else the connection's), sorted by name: each name
+    /// and whether it is a view.
+    pub(crate) async fn relations(
+        &self,
+        schema: Option<&str>,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        dispatch!(Pool, self, |conns, D| {
+            let mut lent = super::Lent::acquire(conns).await?;
+            let found = <D as Catalog>::relations(&mut lent, schema).await;
+            lent.settled();
+            lent.finish(found).await
+        })
+    }
+
     /// Every table and view of `schema` (else the connection's), by name, described for
     /// declaring entities; `only`, when given, keeps those named.
     pub(crate) async fn describe_tables(
