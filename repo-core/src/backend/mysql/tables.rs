@@ -74,12 +74,14 @@ pub(super) async fn describe(
             },
         )
         .collect();
-    // Sub-part indexes (a prefix of a column) are not on the whole column: left out.
+    // Sub-part indexes (a prefix of a column) are not on the whole column, and full-text and
+    // spatial indexes are not the B-tree an entity's `index` declares: left out.
     let indexes: Vec<(String, i64, String)> = sqlx::query_as(
         "SELECT CAST(INDEX_NAME AS CHAR), MIN(NON_UNIQUE), \
                 CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX SEPARATOR ',') AS CHAR) \
          FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? \
+           AND INDEX_TYPE NOT IN ('FULLTEXT', 'SPATIAL') \
          GROUP BY INDEX_NAME \
          HAVING COUNT(SUB_PART) = 0 AND COUNT(*) = COUNT(COLUMN_NAME)",
     )

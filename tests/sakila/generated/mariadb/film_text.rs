@@ -5,7 +5,6 @@ use repo_core::prelude::*;
 /// A row of `film_text`.
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[repo(table = "film_text")]
-#[repo(index(title, description))]
 pub struct FilmText {
     #[repo(primary_key)]
     pub film_id: i32,
