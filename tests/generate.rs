@@ -147,12 +147,18 @@ async fn diff_is_empty(db: &Db, declarations: &[repo_core::Declaration], kept: &
         .fold(repo_core::DiffOptions::new(), |options, (table, column)| {
             options.keep_column(*table, *column)
         });
-    let migration = db.diff(declarations, &options).await.expect("the diff runs");
+    let migration = db
+        .diff(declarations, &options)
+        .await
+        .expect("the diff runs");
     let steps: Vec<String> = migration
         .steps()
         .map(|(table, step)| format!("{table}: {}", step.change))
         .collect();
-    assert!(steps.is_empty(), "the generated entities diff empty: {steps:?}");
+    assert!(
+        steps.is_empty(),
+        "the generated entities diff empty: {steps:?}"
+    );
 }
 
 /// The views of Sakila read through their generated read-only entities: each counts what

@@ -711,3 +711,101 @@ async fn sqlite_copies_a_table_only_when_nothing_is_lost() {
         1
     );
 }
+
+/// Through `PgBouncer` in transaction mode the diff reads the same catalog and counts the same
+/// rows as on the server directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_through_a_transaction_pooler_diffs_the_same() {
+    let test = "migration_pooler";
+    let pooled = Db::connect(&format!(
+        "{}&pooler=transaction",
+        repo_tests::pgbouncer_fresh_url(test).await
+    ))
+    .await
+    .expect("connect through PgBouncer");
+    let direct = Db::connect(&format!(
+        "{}?options=-c%20search_path%3Dt_{test}",
+        repo_tests::postgres_url()
+    ))
+    .await
+    .expect("connect to PostgreSQL");
+    direct.create_schema::<NoteBefore>().await.unwrap();
+    raw_sql(
+        &direct,
+        "INSERT INTO notes (author, slug, score) VALUES (NULL, 'a', 1), ('Bo', 'a', 2)",
+    )
+    .await
+    .unwrap();
+    let entities = [Declaration::of::<Note>(), Declaration::of::<Visit>()];
+    let through_pooler = diff(&pooled, &entities, &DiffOptions::new()).await;
+    let on_server = diff(&direct, &entities, &DiffOptions::new()).await;
+    assert_eq!(through_pooler, on_server);
+    let counts: Vec<u64> = through_pooler
+        .steps()
+        .filter_map(|(_, s)| s.precheck.as_ref().map(|c| c.failing_rows))
+        .collect();
+    // author NULL once, body for both rows, slug `a` twice.
+    assert_eq!(counts, [1, 2, 2]);
+}
+
+/// `repo diff` from a binary that registers the entities: writes the migration, writes
+/// nothing once the schema is up to date, and writes nothing (exit status 1) when a step is
+/// refused or under `--check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_repo_diff_writes_the_migration_or_nothing() {
+    let url = repo_tests::sqlite_fresh_url("repo_diff_command");
+    let db = Db::connect(&format!("{url}?mode=rwc")).await.unwrap();
+    db.create_schema::<MemberBefore>().await.unwrap();
+    raw_sql(
+        &db,
+        "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1)",
+    )
+    .await
+    .unwrap();
+    let dir = migrations_dir(&db, "command");
+    let entities = [Declaration::of::<Member>(), Declaration::of::<Visit>()];
+    let command = |extra: &[&str]| {
+        let mut args = vec!["repo", "diff", "--url", &url, "--out"];
+        args.push(dir.to_str().unwrap());
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let status = |code: std::process::ExitCode| format!("{code:?}");
+    let (success, failure) = (
+        status(std::process::ExitCode::SUCCESS),
+        status(std::process::ExitCode::FAILURE),
+    );
+    let files = || std::fs::read_dir(&dir).map_or(0, Iterator::count);
+
+    let checked = repo_cli::run_with(command(&["--check"]), &entities).await;
+    assert_eq!(
+        status(checked),
+        failure,
+        "--check fails while the schema differs"
+    );
+    assert_eq!(files(), 0);
+    raw_sql(&db, "CREATE TABLE scratch (x INTEGER)")
+        .await
+        .unwrap();
+    let refused = repo_cli::run_with(command(&[]), &entities).await;
+    assert_eq!(status(refused), failure, "dropping scratch is refused");
+    assert_eq!(files(), 0);
+
+    let written = repo_cli::run_with(command(&["--keep-table", "scratch"]), &entities).await;
+    assert_eq!(status(written), success);
+    assert_eq!(files(), 1);
+    let migrator = sqlx::migrate::Migrator::new(dir.clone()).await.unwrap();
+    migrator.run(db.sqlite_pool().unwrap()).await.unwrap();
+    let again =
+        repo_cli::run_with(command(&["--keep-table", "scratch", "--check"]), &entities).await;
+    assert_eq!(
+        status(again),
+        success,
+        "nothing differs after the migration"
+    );
+    assert_eq!(files(), 1);
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM members WHERE nickname IS NULL").await,
+        1
+    );
+}

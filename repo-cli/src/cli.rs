@@ -71,7 +71,16 @@ enum Command {
 /// declarations `diff` compares (`&[Declaration::of::<User>(), …]`); the `repo` binary has
 /// none, so a project runs `diff` from a binary of its own that calls this with them.
 pub async fn run(entities: &[Declaration]) -> ExitCode {
-    match Args::parse().command {
+    run_with(std::env::args_os(), entities).await
+}
+
+/// [`run`] with these arguments (the first is the command's name) in place of the process's.
+pub async fn run_with<I, T>(args: I, entities: &[Declaration]) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Args::parse_from(args).command {
         Command::Generate {
             url,
             out,

@@ -7,4 +7,4 @@ mod cli;
 pub mod generate;
 mod names;
 
-pub use cli::{run, summary};
+pub use cli::{run, run_with, summary};
