@@ -194,7 +194,14 @@ async fn apply(db: &Db, migration: &Migration, dir: &std::path::Path) {
     let applied = if let Some(pool) = db.postgres_pool() {
         migrator.run(pool).await
     } else if let Some(pool) = db.mysql_pool() {
-        migrator.run(pool).await
+        // On a connection as a migration tool opens it: without the framework's ANSI_QUOTES
+        // (left out of the pool afterwards).
+        let mut conn = pool.acquire().await.expect("a connection").detach();
+        sqlx::raw_sql("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'")
+            .execute(&mut conn)
+            .await
+            .expect("sql_mode");
+        migrator.run(&mut conn).await
     } else {
         migrator.run(db.sqlite_pool().expect("a pool")).await
     };
@@ -808,4 +815,82 @@ async fn sqlite_repo_diff_writes_the_migration_or_nothing() {
         scalar(&db, "SELECT COUNT(*) FROM members WHERE nickname IS NULL").await,
         1
     );
+}
+
+/// `members` in a schema of its own (a PostgreSQL schema, a MariaDB database).
+#[derive(Debug, Clone, Repository)]
+#[repo(
+    table = "members",
+    schema = "repo_migration_sales",
+    unique(email),
+    no_new
+)]
+struct SalesMember {
+    #[repo(primary_key, auto)]
+    id: i64,
+    email: String,
+}
+
+/// A declared schema is created with its table, and its undeclared tables are the ones a diff
+/// drops (the connection's own schema is not looked at).
+async fn a_table_in_a_schema_of_its_own(db: Db) {
+    let drop = match db.backend() {
+        Backend::Postgres => "DROP SCHEMA IF EXISTS repo_migration_sales CASCADE",
+        _ => "DROP DATABASE IF EXISTS repo_migration_sales",
+    };
+    raw_sql(&db, drop).await.unwrap();
+    raw_sql(&db, "CREATE TABLE unrelated (x INTEGER)")
+        .await
+        .unwrap();
+    let entities = [Declaration::of::<SalesMember>()];
+    let migration = diff(&db, &entities, &DiffOptions::new()).await;
+    assert_eq!(
+        steps(&migration),
+        vec![(
+            "repo_migration_sales.members".to_owned(),
+            ChangeClass::Safe,
+            Change::CreateTable
+        )]
+    );
+    apply(&db, &migration, &migrations_dir(&db, "schema")).await;
+    assert!(diff(&db, &entities, &DiffOptions::new()).await.is_empty());
+    db.verify_all(&entities).await.expect("the table fits");
+    let repo = Repository::<SalesMember>::new(&db);
+    repo.insert(&SalesMember {
+        id: 0,
+        email: "a@x".to_owned(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM repo_migration_sales.members WHERE email = 'a@x'"
+        )
+        .await,
+        1
+    );
+    raw_sql(&db, "CREATE TABLE repo_migration_sales.stray (x INTEGER)")
+        .await
+        .unwrap();
+    let migration = diff(&db, &entities, &DiffOptions::new()).await;
+    assert_eq!(
+        steps(&migration),
+        vec![(
+            "repo_migration_sales.stray".to_owned(),
+            ChangeClass::Destructive,
+            Change::DropTable
+        )]
+    );
+    assert_eq!(migration.refusals().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_table_in_a_schema_of_its_own() {
+    a_table_in_a_schema_of_its_own(repo_tests::postgres("migration_own_schema").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_table_in_a_schema_of_its_own() {
+    a_table_in_a_schema_of_its_own(repo_tests::mysql("migration_own_schema").await).await;
 }

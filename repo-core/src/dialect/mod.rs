@@ -192,9 +192,10 @@ impl Backend {
         let name = schema.replace('"', "\"\"");
         match self {
             Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")),
+            // Backticks: a migration file runs on connections whatever their `sql_mode`.
             Self::MySql => Some(format!(
-                "CREATE DATABASE IF NOT EXISTS \"{name}\" \
-                 CHARACTER SET utf8mb4 COLLATE {}",
+                "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE {}",
+                schema.replace('`', "``"),
                 mysql::COLLATION
             )),
             Self::Sqlite => None,

@@ -465,13 +465,15 @@ impl Db {
         Ok(Migration { backend, tables })
     }
 
-    /// Count each step's failing rows; a step with any is refused.
+    /// Count each step's failing rows (on the primary: a replica may lag); a step with any
+    /// is refused.
     async fn run_prechecks(&self, table: &mut TableMigration) -> Result<()> {
+        let primary = self.on_primary();
         for step in &mut table.steps {
             let Some(check) = &mut step.precheck else {
                 continue;
             };
-            let row = Conn::Db(self)
+            let row = Conn::Db(&primary)
                 .fetch_optional(Statement::new(check.sql.clone(), Vec::new()))
                 .await?;
             let count = match row {
@@ -501,7 +503,7 @@ impl Db {
             literal = Backend::Sqlite.string_literal(schema),
             name = Backend::Sqlite.string_literal(&table.table),
         );
-        let rows = Conn::Db(self)
+        let rows = Conn::Db(&self.on_primary())
             .fetch_all(Statement::new(sql, Vec::new()))
             .await?;
         let referencing: Vec<String> = rows
