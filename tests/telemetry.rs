@@ -13,10 +13,7 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use repo_core::prelude::*;
 use repo_core::telemetry::count_statements;
 use repo_core::{Backend, Statement};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
-use tracing_subscriber::registry::LookupSpan;
+use repo_tests::spans::{Fields, SpanCapture, SpanRecord};
 
 repo_tests::on_every_backend!(every_method_is_observed_in_the_conventions_names);
 
@@ -40,66 +37,6 @@ fn note(code: &str, rank: i32) -> Note {
         body: format!("{SECRET} body of {code}"),
         rank,
         deleted_at: None,
-    }
-}
-
-type Fields = HashMap<String, String>;
-
-/// A span as it was created and recorded.
-#[derive(Debug, Clone, Default)]
-struct SpanRecord {
-    name: String,
-    parent: Option<u64>,
-    fields: Fields,
-}
-
-/// Spans by id, and events (their fields, with `message`, `target` and `level`), of the
-/// thread the test runs on.
-#[derive(Clone, Default)]
-struct Capture {
-    spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
-    events: Arc<Mutex<Vec<Fields>>>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl<S> tracing_subscriber::Layer<S> for Capture
-where
-    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut record = SpanRecord {
-            name: attrs.metadata().name().to_owned(),
-            parent: attrs
-                .parent()
-                .cloned()
-                .or_else(|| ctx.current_span().id().cloned())
-                .map(|id| id.into_u64()),
-            fields: Fields::new(),
-        };
-        attrs.record(&mut Visitor(&mut record.fields));
-        self.spans.lock().unwrap().insert(id.into_u64(), record);
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
-        if let Some(record) = self.spans.lock().unwrap().get_mut(&id.into_u64()) {
-            values.record(&mut Visitor(&mut record.fields));
-        }
-    }
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut fields = Fields::new();
-        fields.insert("target".into(), event.metadata().target().into());
-        fields.insert("level".into(), event.metadata().level().to_string());
-        event.record(&mut Visitor(&mut fields));
-        self.events.lock().unwrap().push(fields);
     }
 }
 
@@ -254,15 +191,13 @@ async fn every_method_is_observed_in_the_conventions_names(db: Db) {
     .await
     .unwrap();
     db.create_schema::<Note>().await.unwrap();
-    let capture = Capture::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (capture, _guard) = SpanCapture::install();
 
     let repo = NoteRepository::new(&db);
     call_every_method(&repo).await;
-    let spans = capture.spans.lock().unwrap().clone();
+    let spans = capture.spans();
     check_statement_spans(&spans, backend);
-    let events = capture.events.lock().unwrap().clone();
+    let events = capture.events();
     check_slow_statements_and_secrets(&spans, &events);
     check_metrics(metrics, system, &namespace_of(&url, backend));
     check_counting(&repo).await;

@@ -8,6 +8,7 @@
 
 pub mod entities;
 pub mod relay;
+pub mod spans;
 
 use repo_core::Db;
 
