@@ -20,7 +20,17 @@ repo_tests::on_every_backend!(
     a_narrower_or_other_type_counts_the_values_it_fails_on,
     a_diff_writes_nothing_and_a_refused_migration_no_file,
     enum_labels_are_added,
+    an_audited_entity_brings_the_audit_table,
 );
+
+/// An audited entity, whose writes need the audit log's table.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "ledger", audit, no_new)]
+struct LedgerEntry {
+    #[repo(primary_key, auto)]
+    id: i64,
+    amount: i64,
+}
 
 /// A state with the labels it had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, DbEnum)]
@@ -192,7 +202,10 @@ async fn apply(db: &Db, migration: &Migration, dir: &std::path::Path) {
         .await
         .expect("the directory holds sqlx migrations");
     let applied = if let Some(pool) = db.postgres_pool() {
-        migrator.run(pool).await
+        match db.transaction_preamble() {
+            Some(preamble) => apply_through_pooler(pool, preamble, migrator).await,
+            None => migrator.run(pool).await,
+        }
     } else if let Some(pool) = db.mysql_pool() {
         // On a connection as a migration tool opens it: without the framework's ANSI_QUOTES
         // (left out of the pool afterwards).
@@ -211,6 +224,25 @@ async fn apply(db: &Db, migration: &Migration, dir: &std::path::Path) {
             migration.sql().unwrap_or_default()
         )
     });
+}
+
+/// Through a transaction pooler, as `repo_domain::migrate` applies its own: in one
+/// transaction begun as the framework begins its own (the test's search path), without
+/// sqlx's session lock, and the statements sqlx prepared dropped before the end.
+async fn apply_through_pooler(
+    pool: &sqlx::PgPool,
+    preamble: &str,
+    mut migrator: sqlx::migrate::Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    migrator.set_locking(false);
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(preamble.to_owned()))
+        .execute(&mut *tx)
+        .await?;
+    migrator.run(&mut *tx).await?;
+    sqlx::raw_sql("DEALLOCATE ALL").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn diff(db: &Db, entities: &[Declaration], options: &DiffOptions) -> Migration {
@@ -730,9 +762,10 @@ async fn postgres_through_a_transaction_pooler_diffs_the_same() {
     ))
     .await
     .expect("connect through PgBouncer");
+    let url = repo_tests::postgres_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
     let direct = Db::connect(&format!(
-        "{}?options=-c%20search_path%3Dt_{test}",
-        repo_tests::postgres_url()
+        "{url}{separator}options=-c%20search_path%3Dt_{test}"
     ))
     .await
     .expect("connect to PostgreSQL");
@@ -893,4 +926,22 @@ async fn postgres_a_table_in_a_schema_of_its_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_a_table_in_a_schema_of_its_own() {
     a_table_in_a_schema_of_its_own(repo_tests::mysql("migration_own_schema").await).await;
+}
+
+async fn an_audited_entity_brings_the_audit_table(db: Db) {
+    let entities = [Declaration::of::<LedgerEntry>()];
+    let migration = diff(&db, &entities, &DiffOptions::new()).await;
+    let tables: Vec<String> = migration.tables().iter().map(|t| t.table.clone()).collect();
+    assert_eq!(tables, ["ledger", "repo_audit"]);
+    apply(&db, &migration, &migrations_dir(&db, "audit")).await;
+    assert!(diff(&db, &entities, &DiffOptions::new()).await.is_empty());
+    let clerk = db.with_actor("clerk");
+    let repo = Repository::<LedgerEntry>::new(&clerk);
+    repo.insert(&LedgerEntry { id: 0, amount: 5 })
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM repo_audit WHERE actor = 'clerk'").await,
+        1
+    );
 }

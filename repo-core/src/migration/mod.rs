@@ -448,7 +448,6 @@ impl Db {
             }
         }
         let mut schemas: Vec<Option<&str>> = declarations.iter().map(|d| d.shape.schema).collect();
-        schemas.dedup();
         schemas.sort_unstable();
         schemas.dedup();
         for schema in schemas {
