@@ -77,6 +77,12 @@ status_line() {
   settled
 }
 
+set_read_only() { # <port> on|reset: default_transaction_read_only of that node, reloaded
+  local value="SET default_transaction_read_only = on"
+  [ "$2" = reset ] && value="RESET default_transaction_read_only"
+  psql -h 127.0.0.1 -p "$1" -U postgres -d postgres -Xq -c "ALTER SYSTEM $value" \
+    -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+}
 wait_for() { # <seconds> <command...>: runs the command until it succeeds, at most that long
   local deadline=$((SECONDS + $1)); shift
   until "$@"; do
@@ -241,9 +247,21 @@ failover)
   settled || die "no primary and secondary to fail over between: .ci/pg-auto-failover.sh start"
   # Its table of state changes (and the harmless errors pg_autoctl 2.0 prints) go to a log.
   log_for failover
+  # Drain the primary first: no new transaction on it writes. pg_autoctl's own draining comes
+  # too late: its monitor can move the primary to wait_primary at the start of the failover
+  # (seeing the standby it is promoting as no healthy quorum member), which turns synchronous
+  # replication off while clients still write, and what they commit then is rewound away when
+  # the old primary follows the new one. Refused writes (25006) go to the new primary instead.
+  old_primary=$(primary_port || true)
+  [ -n "$old_primary" ] && set_read_only "$old_primary" on
+  sleep 1 # transactions begun read-write before the reload end
   as_pg pg_autoctl perform failover --pgdata "$BASE/monitor" --wait 120 >>"$BASE/failover.log" 2>&1 ||
-    die "the failover did not complete; $BASE/failover.log says: $(tail -n 5 "$BASE/failover.log")"
+    { for port in "${NODE_PORTS[@]}"; do set_read_only "$port" reset; done
+      die "the failover did not complete; $BASE/failover.log says: $(tail -n 5 "$BASE/failover.log")"; }
+  for port in "${NODE_PORTS[@]}"; do set_read_only "$port" reset; done
   wait_for 60 settled || true
+  # Again once both run: the old primary may have been stopped (rewinding) a moment ago.
+  for port in "${NODE_PORTS[@]}"; do set_read_only "$port" reset; done
   status_line ;;
 kill-primary)
   need_root
