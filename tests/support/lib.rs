@@ -590,9 +590,39 @@ pub async fn replica_url(backend: repo_core::Backend, fresh_url: &str) -> String
         .split('&')
         .filter(|pair| pair.starts_with("options="))
         .collect();
+    if backend == repo_core::Backend::MySql {
+        replica_caught_up(fresh_url, server).await;
+    }
     if options.is_empty() {
         format!("{server}/{database}")
     } else {
         format!("{server}/{database}?{}", options.join("&"))
     }
+}
+
+/// Wait until the MariaDB replica at `server` has applied everything the primary of
+/// `fresh_url` had logged (the fresh database included): a replica still replaying other
+/// tests' DDL would not have it yet.
+async fn replica_caught_up(fresh_url: &str, server: &str) {
+    let primary = sqlx::MySqlPool::connect(fresh_url)
+        .await
+        .unwrap_or_else(|e| mysql_unreachable(fresh_url, &e));
+    let position: String = sqlx::query_scalar("SELECT CAST(@@gtid_binlog_pos AS CHAR)")
+        .fetch_one(&primary)
+        .await
+        .expect("the primary's binary log position");
+    primary.close().await;
+    let replica = sqlx::MySqlPool::connect(server)
+        .await
+        .unwrap_or_else(|e| panic!("the MariaDB replica at {server}: {e}"));
+    let waited: i64 = sqlx::query_scalar("SELECT MASTER_GTID_WAIT(?, 120)")
+        .bind(&position)
+        .fetch_one(&replica)
+        .await
+        .expect("MASTER_GTID_WAIT");
+    replica.close().await;
+    assert_eq!(
+        waited, 0,
+        "the MariaDB replica at {server} did not reach the primary's position {position} in 120 s"
+    );
 }
