@@ -245,6 +245,12 @@ async fn apply_through_pooler(
     Ok(())
 }
 
+/// The table of `E` (a declaration of how it was), holding the rows `insert` writes.
+async fn as_it_was<E: Entity>(db: &Db, insert: &str) {
+    db.create_schema::<E>().await.unwrap();
+    raw_sql(db, insert).await.unwrap();
+}
+
 async fn diff(db: &Db, entities: &[Declaration], options: &DiffOptions) -> Migration {
     db.diff(entities, options).await.expect("the diff runs")
 }
@@ -275,13 +281,11 @@ async fn columns(db: &Db, table: &str) -> Vec<String> {
 }
 
 async fn safe_changes_apply_and_the_diff_is_then_empty(db: Db) {
-    db.create_schema::<MemberBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<MemberBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1), ('b@x', 'Bo', 2)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<Member>(), Declaration::of::<Visit>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     assert_eq!(
@@ -347,14 +351,12 @@ async fn safe_changes_apply_and_the_diff_is_then_empty(db: Db) {
 
 async fn destructive_changes_are_refused_without_the_allowance(db: Db) {
     db.create_schema::<MemberBefore>().await.unwrap();
-    db.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<NoteBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 7); \
          INSERT INTO notes (author, score) VALUES ('Ann', 1)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<MemberWithoutJoinedOn>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     assert_eq!(
@@ -407,13 +409,11 @@ async fn destructive_changes_are_refused_without_the_allowance(db: Db) {
 }
 
 async fn a_rename_with_the_hint_keeps_the_values(db: Db) {
-    db.create_schema::<MemberBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<MemberBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1), ('b@x', 'Bo', 2)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<MemberRenamed>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     assert_eq!(
@@ -445,13 +445,11 @@ async fn a_rename_with_the_hint_keeps_the_values(db: Db) {
 }
 
 async fn a_rename_without_the_hint_is_refused_naming_both_columns(db: Db) {
-    db.create_schema::<MemberBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<MemberBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<MemberRenamedSilently>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     let refusals = migration.refusals();
@@ -475,13 +473,11 @@ async fn a_rename_without_the_hint_is_refused_naming_both_columns(db: Db) {
 }
 
 async fn not_null_over_null_rows_reports_their_count_first(db: Db) {
-    db.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<NoteBefore>(
         &db,
         "INSERT INTO notes (author, score) VALUES ('Ann', 1), (NULL, 2), (NULL, 3), (NULL, 4)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<NoteWithAuthor>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     let (_, step) = migration.steps().next().expect("one step");
@@ -520,15 +516,13 @@ async fn not_null_over_null_rows_reports_their_count_first(db: Db) {
 }
 
 async fn new_not_null_columns_and_unique_keys_count_the_rows_they_fail_on(db: Db) {
-    db.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<NoteBefore>(
         &db,
         "INSERT INTO notes (author, slug, score) VALUES \
          ('Ann', 'a', 1), ('Bo', 'a', 2), ('Cy', 'b', 3), ('Di', 'b', 4), ('Ed', 'c', 5), \
          ('Fa', NULL, 6), ('Gu', NULL, 7)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<Note>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     let counted: Vec<(Change, Option<u64>)> = migration
@@ -587,14 +581,12 @@ async fn new_not_null_columns_and_unique_keys_count_the_rows_they_fail_on(db: Db
 }
 
 async fn a_narrower_or_other_type_counts_the_values_it_fails_on(db: Db) {
-    db.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<NoteBefore>(
         &db,
         "INSERT INTO notes (author, score, tag) VALUES \
          ('Ann', 1, NULL), ('Bo', 5000000000, NULL), ('Cy', -5000000000, 'x')",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<NoteNarrowed>()];
     let migration = diff(&db, &entities, &DiffOptions::new()).await;
     let counted: Vec<(String, Option<u64>)> = migration
@@ -629,10 +621,7 @@ async fn a_narrower_or_other_type_counts_the_values_it_fails_on(db: Db) {
 }
 
 async fn a_diff_writes_nothing_and_a_refused_migration_no_file(db: Db) {
-    db.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(&db, "INSERT INTO notes (author, score) VALUES (NULL, 1)")
-        .await
-        .unwrap();
+    as_it_was::<NoteBefore>(&db, "INSERT INTO notes (author, score) VALUES (NULL, 1)").await;
     let before = columns(&db, "notes").await;
     let entities = [Declaration::of::<Note>(), Declaration::of::<Visit>()];
     let migration = diff(&db, &entities, &DiffOptions::new().allow_destructive()).await;
@@ -699,16 +688,14 @@ async fn enum_labels_are_added(db: Db) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_copies_a_table_only_when_nothing_is_lost() {
     let db = repo_tests::sqlite("copies_a_table_only_when_nothing_is_lost").await;
-    db.create_schema::<MemberBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<MemberBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1); \
          CREATE TABLE member_links (id INTEGER PRIMARY KEY, \
              member_id INTEGER REFERENCES members (id) ON DELETE CASCADE); \
          INSERT INTO member_links (member_id) VALUES (1)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<Member>()];
     let options = DiffOptions::new().keep_table("member_links");
     let migration = diff(&db, &entities, &options).await;
@@ -769,13 +756,11 @@ async fn postgres_through_a_transaction_pooler_diffs_the_same() {
     ))
     .await
     .expect("connect to PostgreSQL");
-    direct.create_schema::<NoteBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<NoteBefore>(
         &direct,
         "INSERT INTO notes (author, slug, score) VALUES (NULL, 'a', 1), ('Bo', 'a', 2)",
     )
-    .await
-    .unwrap();
+    .await;
     let entities = [Declaration::of::<Note>(), Declaration::of::<Visit>()];
     let through_pooler = diff(&pooled, &entities, &DiffOptions::new()).await;
     let on_server = diff(&direct, &entities, &DiffOptions::new()).await;
@@ -795,13 +780,11 @@ async fn postgres_through_a_transaction_pooler_diffs_the_same() {
 async fn sqlite_repo_diff_writes_the_migration_or_nothing() {
     let url = repo_tests::sqlite_fresh_url("repo_diff_command");
     let db = Db::connect(&format!("{url}?mode=rwc")).await.unwrap();
-    db.create_schema::<MemberBefore>().await.unwrap();
-    raw_sql(
+    as_it_was::<MemberBefore>(
         &db,
         "INSERT INTO members (email, name, joined_on) VALUES ('a@x', 'Ann', 1)",
     )
-    .await
-    .unwrap();
+    .await;
     let dir = migrations_dir(&db, "command");
     let entities = [Declaration::of::<Member>(), Declaration::of::<Visit>()];
     let command = |extra: &[&str]| {

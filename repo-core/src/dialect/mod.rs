@@ -185,17 +185,25 @@ impl Backend {
         }
     }
 
+    /// `name` quoted as an identifier of this backend's SQL: backticks on MariaDB, which a
+    /// connection reads whatever its `sql_mode` (a migration file may run on a tool's
+    /// connection, without the framework's `ANSI_QUOTES`), double quotes elsewhere.
+    pub(crate) fn identifier(self, name: &str) -> String {
+        match self {
+            Self::MySql => format!("`{}`", name.replace('`', "``")),
+            Self::Postgres | Self::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
     /// The statement creating `schema` (an entity's `#[repo(schema)]`) when it is missing: a
     /// PostgreSQL schema, a MariaDB database. None on SQLite, where it is a database attached
     /// to each connection (`DbOptions::on_connect("ATTACH DATABASE 'sales.db' AS sales")`).
     pub(crate) fn create_namespace(self, schema: &str) -> Option<String> {
-        let name = schema.replace('"', "\"\"");
+        let name = self.identifier(schema);
         match self {
-            Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS \"{name}\"")),
-            // Backticks: a migration file runs on connections whatever their `sql_mode`.
+            Self::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS {name}")),
             Self::MySql => Some(format!(
-                "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE {}",
-                schema.replace('`', "``"),
+                "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4 COLLATE {}",
                 mysql::COLLATION
             )),
             Self::Sqlite => None,

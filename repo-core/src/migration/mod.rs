@@ -260,6 +260,11 @@ pub struct TableMigration {
 }
 
 impl TableMigration {
+    /// Whether the statements copy the table (SQLite), as the note above them says.
+    fn copies_table(&self) -> bool {
+        self.note.as_deref() == Some(plan::REBUILD_NOTE)
+    }
+
     fn name(&self) -> String {
         match &self.schema {
             Some(schema) => format!("{schema}.{}", self.table),
@@ -441,7 +446,7 @@ impl Db {
             let mut table = plan::table(backend, shape, found.as_ref(), options);
             if !table.steps.is_empty() {
                 self.run_prechecks(&mut table).await?;
-                if table.note.is_some() && backend == Backend::Sqlite {
+                if table.copies_table() {
                     self.refuse_referenced_rebuild(&mut table).await?;
                 }
                 tables.push(table);
@@ -498,7 +503,7 @@ impl Db {
             "SELECT DISTINCT m.name FROM {quoted}.sqlite_master m, \
              pragma_foreign_key_list(m.name, {literal}) f \
              WHERE m.type = 'table' AND f.\"table\" = {name} AND m.name <> {name}",
-            quoted = sql::quote(Backend::Sqlite, schema),
+            quoted = Backend::Sqlite.identifier(schema),
             literal = Backend::Sqlite.string_literal(schema),
             name = Backend::Sqlite.string_literal(&table.table),
         );

@@ -16,7 +16,7 @@ use crate::verify::declared_class;
 const EXACT_COLLATION: &str = crate::dialect::mysql::COLLATION;
 
 /// Why SQLite's statements copy the table, written above them.
-const REBUILD_NOTE: &str = "SQLite changes a column's type or nullability, adds a NOT NULL \
+pub(super) const REBUILD_NOTE: &str = "SQLite changes a column's type or nullability, adds a NOT NULL \
      column or drops an indexed one only by copying the table: it is created anew from the \
      declaration (indexes, defaults and constraints the declaration does not have are not \
      kept), the rows are copied, the old table is dropped and the copy takes its name";
@@ -135,7 +135,7 @@ impl Planner<'_> {
     }
 
     fn quoted(&self, column: &str) -> String {
-        sql::quote(self.backend, column)
+        self.backend.identifier(column)
     }
 
     fn push(&mut self, step: MigrationStep, statements: Vec<String>) {

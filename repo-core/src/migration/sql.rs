@@ -5,20 +5,15 @@ use sea_query::{ColumnType, Index, StringLen, Table, TableBuilder};
 use crate::dialect::Backend;
 use crate::schema::{Shape, unique_key_name};
 
-/// `name` quoted as an identifier of `backend`'s SQL (backticks on MariaDB, which a
-/// connection reads whatever its `sql_mode`).
-pub(super) fn quote(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::MySql => format!("`{}`", name.replace('`', "``")),
-        Backend::Postgres | Backend::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
-
 /// The table quoted, qualified by its schema when it has one.
 pub(super) fn table(backend: Backend, schema: Option<&str>, table: &str) -> String {
     match schema {
-        Some(schema) => format!("{}.{}", quote(backend, schema), quote(backend, table)),
-        None => quote(backend, table),
+        Some(schema) => format!(
+            "{}.{}",
+            backend.identifier(schema),
+            backend.identifier(table)
+        ),
+        None => backend.identifier(table),
     }
 }
 
@@ -163,12 +158,12 @@ pub(super) fn duplicates(backend: Backend, shape: &Shape, columns: &[&str]) -> S
     let from = table(backend, shape.schema, shape.table);
     let list = columns
         .iter()
-        .map(|c| quote(backend, c))
+        .map(|c| backend.identifier(c))
         .collect::<Vec<_>>()
         .join(", ");
     let not_null = columns
         .iter()
-        .map(|c| format!("{} IS NOT NULL", quote(backend, c)))
+        .map(|c| format!("{} IS NOT NULL", backend.identifier(c)))
         .collect::<Vec<_>>()
         .join(" AND ");
     format!(
