@@ -96,7 +96,7 @@ async fn keyset_with_mixed_directions(db: Db) {
         a.name
             .cmp(&b.name)
             .then(b.qty.cmp(&a.qty))
-            .then(a.id.cmp(&b.id))
+            .then(b.id.cmp(&a.id))
     });
     assert_eq!(got, want.iter().map(|w| w.id).collect::<Vec<_>>());
 }

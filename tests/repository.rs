@@ -389,7 +389,8 @@ async fn find_pages_with_total_and_order(db: Db) {
     let repo = WidgetRepository::new(&db);
     let all = seed(&repo).await;
     let mut by_qty_desc: Vec<&Widget> = all.iter().filter(|w| w.active).collect();
-    by_qty_desc.sort_by_key(|w| std::cmp::Reverse(w.qty));
+    // Ties broken by id in the order's direction.
+    by_qty_desc.sort_by_key(|w| std::cmp::Reverse((w.qty, w.id)));
 
     let page = repo
         .find(

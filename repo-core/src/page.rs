@@ -24,7 +24,9 @@ pub fn check_limit(limit: u64) -> Result<()> {
 
 /// Which slice of the matching rows [`find`](crate::BaseRepository::find) returns.
 ///
-/// Rows are sorted by the given orders, then by primary key, so pages never overlap or skip.
+/// Rows are sorted by the given orders, then by primary key in the direction of the last order
+/// (ascending when none is given), so pages never overlap or skip and an index that ends with
+/// the last order's column serves the page in either direction.
 #[derive(Debug, Clone)]
 pub struct PageRequest<E> {
     pub(crate) limit: u64,
@@ -84,7 +86,8 @@ impl<E> Page<E> {
 }
 
 /// A keyset page request for [`find_keyset`](crate::BaseRepository::find_keyset): up to
-/// `limit` rows after a cursor, in a typed order with the primary key as tie-break.
+/// `limit` rows after a cursor, in a typed order with the primary key as tie-break (in the
+/// direction of the last order).
 ///
 /// Order columns may be nullable: NULLs sort where the order says ([`Order::nulls_first`],
 /// last by default) and pages continue across them. For a flat cost, index the order columns
@@ -142,7 +145,8 @@ impl<E> KeysetRequest<E> {
     /// and the signature a cursor carries.
     pub(crate) fn keys<T: Entity>(&self) -> (Vec<SortKey>, String) {
         let mut keys: Vec<SortKey> = self.order.iter().map(Order::key).collect();
-        let descending = keys.first().is_some_and(|k| k.descending);
+        // As on offset pages, the key follows the last order's direction.
+        let descending = keys.last().is_some_and(|k| k.descending);
         for column in T::PRIMARY_KEY {
             if !keys.iter().any(|k| k.column == *column) {
                 keys.push(SortKey::plain(column, descending));

@@ -70,10 +70,16 @@ pub(crate) fn page<E: Entity>(
     for order in &page.order {
         order.key().apply(&mut select, backend);
     }
-    // The key breaks ties, so offsets page through a stable order.
+    // The key breaks ties, so offsets page through a stable order. It follows the last
+    // order's direction: `ORDER BY at DESC, id DESC` reads an index on `at` backwards, where
+    // `at DESC, id ASC` needs a sort of every run of equal `at`.
+    let direction = match page.order.last() {
+        Some(order) if order.descending => sea_query::Order::Desc,
+        _ => sea_query::Order::Asc,
+    };
     for column in E::PRIMARY_KEY {
         if !page.order.iter().any(|o| o.column == *column) {
-            select.order_by(*column, sea_query::Order::Asc);
+            select.order_by(*column, direction.clone());
         }
     }
     select.limit(page.limit).offset(page.offset);

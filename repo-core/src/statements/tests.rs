@@ -41,7 +41,7 @@ fn pages_order_by_the_request_then_the_key_with_nulls_last() {
     let select = page::<Note>(Backend::Sqlite, Condition::all(), &request);
     assert_eq!(
         sql(Backend::Sqlite, &select),
-        r#"SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE TRUE ORDER BY "stars" DESC NULLS LAST, "id" ASC LIMIT ? OFFSET ?"#
+        r#"SELECT "id", "slug", "mood", "stars", "updated_at" FROM "notes" WHERE TRUE ORDER BY "stars" DESC NULLS LAST, "id" DESC LIMIT ? OFFSET ?"#
     );
 }
 
