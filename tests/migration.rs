@@ -21,6 +21,7 @@ repo_tests::on_every_backend!(
     a_diff_writes_nothing_and_a_refused_migration_no_file,
     enum_labels_are_added,
     an_audited_entity_brings_the_audit_table,
+    a_soft_deleting_entitys_indexes_hold_its_live_rows,
 );
 
 /// An audited entity, whose writes need the audit log's table.
@@ -927,4 +928,86 @@ async fn an_audited_entity_brings_the_audit_table(db: Db) {
         scalar(&db, "SELECT COUNT(*) FROM repo_audit WHERE actor = 'clerk'").await,
         1
     );
+}
+
+/// A soft-deleting entity with an index: made partial over the live rows, or led by the
+/// soft-delete column where the backend has no partial indexes.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "shelves", unique(code), index(aisle, position), no_new)]
+struct Shelf {
+    #[repo(primary_key, auto)]
+    id: i64,
+    code: String,
+    aisle: i64,
+    position: i64,
+    #[repo(soft_delete)]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+/// `shelves` as an earlier declaration made it: the same columns, the index whole-table.
+#[derive(Debug, Clone, Repository)]
+#[repo(table = "shelves", unique(code), index(aisle, position), no_new)]
+struct ShelfWholeIndex {
+    #[repo(primary_key, auto)]
+    id: i64,
+    code: String,
+    aisle: i64,
+    position: i64,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+async fn a_soft_deleting_entitys_indexes_hold_its_live_rows(db: Db) {
+    let entities = [Declaration::of::<Shelf>()];
+    let migration = diff(&db, &entities, &DiffOptions::new()).await;
+    apply(&db, &migration, &migrations_dir(&db, "live-rows")).await;
+    assert!(diff(&db, &entities, &DiffOptions::new()).await.is_empty());
+    db.verify_all(&entities).await.expect("the table fits");
+    let (built, described) = match db.backend() {
+        Backend::Postgres => (
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'shelves' \
+             AND indexname = 'shelves_aisle_position_idx' \
+             AND indexdef LIKE '%(aisle, \"position\") WHERE (deleted_at IS NULL)'",
+            vec!["aisle", "position"],
+        ),
+        Backend::Sqlite => (
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'shelves_aisle_position_idx' \
+             AND sql LIKE '%(\"aisle\", \"position\") WHERE \"deleted_at\" IS NULL'",
+            vec!["aisle", "position"],
+        ),
+        _ => (
+            "SELECT COUNT(*) FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'shelves' \
+             AND INDEX_NAME = 'shelves_aisle_position_idx' \
+             AND COLUMN_NAME = 'deleted_at' AND SEQ_IN_INDEX = 1",
+            vec!["deleted_at", "aisle", "position"],
+        ),
+    };
+    assert_eq!(scalar(&db, built).await, 1, "{built}");
+    let only = ["shelves".to_owned()];
+    let tables = db.describe_tables(None, Some(&only)).await.unwrap();
+    assert_eq!(tables[0].indexes, vec![described], "the index is described");
+
+    // Reads see what they saw before: live rows by default, every row with the deleted.
+    let repo = Repository::<Shelf>::new(&db);
+    for (code, position) in [("a1", 1), ("a2", 2), ("a3", 3)] {
+        repo.insert(&Shelf {
+            id: 0,
+            code: code.to_owned(),
+            aisle: 7,
+            position,
+            deleted_at: None,
+        })
+        .await
+        .unwrap();
+    }
+    repo.delete_where(Shelf::POSITION.eq(2)).await.unwrap();
+    let live = Shelf::AISLE.eq(7).and(Shelf::POSITION.gte(1));
+    assert_eq!(repo.count(live.clone()).await.unwrap(), 2);
+    assert_eq!(repo.with_deleted().count(live.clone()).await.unwrap(), 3);
+    assert_eq!(repo.only_deleted().count(live).await.unwrap(), 1);
+
+    // A table whose index an earlier declaration made whole-table is left as it is.
+    raw_sql(&db, "DROP TABLE shelves").await.unwrap();
+    db.create_schema::<ShelfWholeIndex>().await.unwrap();
+    assert!(diff(&db, &entities, &DiffOptions::new()).await.is_empty());
 }

@@ -1,7 +1,9 @@
 //! DDL from entity declarations: `CREATE TYPE` (PostgreSQL enums), `CREATE TABLE` and indexes,
 //! for tests and prototypes. Production schemas belong in versioned migrations.
 
-use sea_query::{ColumnDef as SeaColumn, ColumnType, Index, Table};
+use sea_query::{
+    ColumnDef as SeaColumn, ColumnType, ConditionalStatement as _, ExprTrait as _, Index, Table,
+};
 
 use crate::dialect::Backend;
 use crate::entity::{ColumnDef, ColumnRole, Entity};
@@ -176,15 +178,51 @@ impl Shape {
         backend.render_schema(&table)
     }
 
-    /// `CREATE INDEX` for the declared index on `columns`.
+    /// The `#[repo(soft_delete)]` column, if the entity has one.
+    pub(crate) fn soft_delete(&self) -> Option<&'static str> {
+        self.columns
+            .iter()
+            .find(|c| c.role == ColumnRole::SoftDelete)
+            .map(|c| c.name)
+    }
+
+    /// The columns the declared index on `columns` is built on. Reads of a soft-deleting
+    /// entity ask for live rows (`deleted_at IS NULL`): where the backend has no partial
+    /// indexes (MariaDB) the soft-delete column leads the index, so the live rows are one
+    /// range of it, as they are the whole of a partial index elsewhere.
+    pub(crate) fn index_columns(
+        &self,
+        backend: Backend,
+        columns: &[&'static str],
+    ) -> Vec<&'static str> {
+        match self.soft_delete() {
+            Some(deleted_at)
+                if !backend.capabilities().partial_indexes && !columns.contains(&deleted_at) =>
+            {
+                std::iter::once(deleted_at)
+                    .chain(columns.iter().copied())
+                    .collect()
+            }
+            _ => columns.to_vec(),
+        }
+    }
+
+    /// `CREATE INDEX` for the declared index on `columns`. On a soft-deleting entity it holds
+    /// the live rows only (`WHERE deleted_at IS NULL`) where the backend has partial indexes:
+    /// smaller, and it answers the live rows' reads without looking at deleted ones.
     pub(crate) fn create_index(&self, backend: Backend, columns: &[&'static str]) -> String {
         let mut index = Index::create();
         index
             .if_not_exists()
             .name(index_name(self.table, columns))
             .table(self.table_named(self.table));
-        for column in columns {
-            index.col(*column);
+        for column in self.index_columns(backend, columns) {
+            index.col(column);
+        }
+        if let Some(deleted_at) = self.soft_delete()
+            && backend.capabilities().partial_indexes
+        {
+            index.and_where(sea_query::Expr::col(deleted_at).is_null());
         }
         backend.render_schema(&index)
     }

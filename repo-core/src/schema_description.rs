@@ -18,8 +18,33 @@ pub struct TableDescription {
     /// The columns of each unique constraint or whole-table unique index on plain columns,
     /// other than the primary key, in the order the catalog lists them.
     pub unique_keys: Vec<Vec<String>>,
-    /// The columns of each other index on plain columns (not unique, not partial).
+    /// The columns of each other index on plain columns (not unique; not partial, but for an
+    /// index of the live rows, `WHERE column IS NULL`, as a soft-deleting entity's are made).
     pub indexes: Vec<Vec<String>>,
+}
+
+/// Whether a partial index's condition, as the catalog writes it, keeps only the rows where
+/// one column is NULL (`deleted_at IS NULL`, `("deleted at" IS NULL)`): the index of a
+/// soft-deleting entity's live rows, which describes as the index on its columns.
+pub(crate) fn is_live_rows_condition(condition: &str) -> bool {
+    let mut condition = condition.trim().trim_end_matches(';').trim();
+    while let Some(inner) = condition
+        .strip_prefix('(')
+        .and_then(|c| c.strip_suffix(')'))
+    {
+        condition = inner.trim();
+    }
+    let Some(split) = condition.len().checked_sub(" IS NULL".len()) else {
+        return false;
+    };
+    if !condition.is_char_boundary(split) || !condition[split..].eq_ignore_ascii_case(" is null") {
+        return false;
+    }
+    let column = condition[..split].trim();
+    match column.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+        Some(quoted) => !quoted.is_empty() && !quoted.contains('"'),
+        None => !column.is_empty() && column.chars().all(|c| c.is_alphanumeric() || c == '_'),
+    }
 }
 
 impl TableDescription {
@@ -115,5 +140,34 @@ impl EnumDescription {
     #[must_use]
     pub fn new(type_name: Option<String>, labels: Vec<String>) -> Self {
         Self { type_name, labels }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_live_rows_condition;
+
+    #[test]
+    fn a_live_rows_condition_is_one_column_is_null() {
+        for condition in [
+            "(deleted_at IS NULL)",
+            "\"deleted_at\" IS NULL",
+            "((\"deleted at\" IS NULL))",
+            "deleted_at is null;",
+        ] {
+            assert!(is_live_rows_condition(condition), "{condition}");
+        }
+        for condition in [
+            "(deleted_at IS NOT NULL)",
+            "(status = 'pending')",
+            "(a IS NULL AND b IS NULL)",
+            "(a IS NULL) OR (b IS NULL)",
+            "lower(a) IS NULL",
+            " IS NULL",
+            "\"a\"\"b\" IS NULL",
+            "",
+        ] {
+            assert!(!is_live_rows_condition(condition), "{condition}");
+        }
     }
 }

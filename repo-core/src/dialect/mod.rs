@@ -81,6 +81,10 @@ pub struct Capabilities {
     /// Row values compare as tuples (`(a, b) > (?, ?)`) and the planner seeks an index with
     /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
     pub row_value_comparison: bool,
+    /// An index can hold only the rows a condition selects (`CREATE INDEX … WHERE`); a
+    /// soft-deleting entity's indexes then hold its live rows only (else the soft-delete
+    /// column leads them).
+    pub partial_indexes: bool,
 }
 
 /// The number of [`Backend`] variants: slots per statement in a statement cache.
@@ -327,6 +331,7 @@ const POSTGRES: Capabilities = Capabilities {
     ordered_write_locks: true,
     locks_in_result_order: true,
     row_value_comparison: true,
+    partial_indexes: true,
 };
 
 const SQLITE: Capabilities = Capabilities {
@@ -345,6 +350,7 @@ const SQLITE: Capabilities = Capabilities {
     // No row locks: writers are serialized.
     locks_in_result_order: true,
     row_value_comparison: true,
+    partial_indexes: true,
 };
 
 const MYSQL: Capabilities = Capabilities {
@@ -368,6 +374,7 @@ const MYSQL: Capabilities = Capabilities {
     locks_in_result_order: false,
     // MariaDB compares row values but does not seek an index with them.
     row_value_comparison: false,
+    partial_indexes: false,
 };
 
 /// The isolation level of a unit of work ([`Db::begin_with`](crate::Db::begin_with)); without one, the database's

@@ -494,8 +494,13 @@ impl Planner<'_> {
         }
         let description = self.description;
         for index in self.shape.indexes {
-            let same =
-                |found: &Vec<String>| found.iter().map(String::as_str).eq(index.iter().copied());
+            // As declared, or as the schema builds it (a soft-deleting entity's index is led
+            // by the soft-delete column on MariaDB).
+            let built = self.shape.index_columns(self.backend, index);
+            let same = |found: &Vec<String>| {
+                found.iter().map(String::as_str).eq(index.iter().copied())
+                    || found.iter().map(String::as_str).eq(built.iter().copied())
+            };
             let exists = description.indexes.iter().any(same)
                 || description.unique_keys.iter().any(same)
                 || same(&description.primary_key);

@@ -2,7 +2,9 @@
 
 use sqlx::PgConnection;
 
-use crate::schema_description::{ColumnDescription, EnumDescription, FieldType, TableDescription};
+use crate::schema_description::{
+    ColumnDescription, EnumDescription, FieldType, TableDescription, is_live_rows_condition,
+};
 
 /// Tables (partitioned ones as one, their partitions left out), views and materialized views.
 pub(super) async fn relations(
@@ -79,8 +81,9 @@ pub(super) async fn describe(
         });
     }
     // Indexes on plain columns, whole-table: the ones a declaration can name.
-    let indexes: Vec<(bool, bool, Vec<String>)> = sqlx::query_as(
-        "SELECT i.indisprimary, i.indisunique, array_agg(a.attname::text ORDER BY k.ord) \
+    let indexes: Vec<(bool, bool, Vec<String>, Option<String>)> = sqlx::query_as(
+        "SELECT i.indisprimary, i.indisunique, array_agg(a.attname::text ORDER BY k.ord), \
+         min(pg_get_expr(i.indpred, i.indrelid)) \
          FROM pg_index i \
          JOIN pg_class r ON r.oid = i.indrelid \
          JOIN pg_class x ON x.oid = i.indexrelid \
@@ -88,7 +91,7 @@ pub(super) async fn describe(
          CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
          JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.attnum \
          WHERE n.nspname = COALESCE($2, current_schema()) AND r.relname = $1 \
-           AND i.indpred IS NULL AND i.indexprs IS NULL \
+           AND i.indexprs IS NULL \
          GROUP BY i.indexrelid, x.relname, i.indisprimary, i.indisunique \
          ORDER BY x.relname::text COLLATE \"C\"",
     )
@@ -104,7 +107,14 @@ pub(super) async fn describe(
         unique_keys: Vec::new(),
         indexes: Vec::new(),
     };
-    for (primary, unique, columns) in indexes {
+    for (primary, unique, columns, condition) in indexes {
+        // Partial indexes serve only the rows of their condition: a declaration names none,
+        // but for the live rows of a soft-deleting entity, which is how it makes its indexes.
+        if let Some(condition) = condition
+            && (unique || !is_live_rows_condition(&condition))
+        {
+            continue;
+        }
         if primary {
             table.primary_key = columns;
         } else if unique {

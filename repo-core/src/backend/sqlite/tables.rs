@@ -2,7 +2,9 @@
 
 use sqlx::SqliteConnection;
 
-use crate::schema_description::{ColumnDescription, FieldType, TableDescription};
+use crate::schema_description::{
+    ColumnDescription, FieldType, TableDescription, is_live_rows_condition,
+};
 
 pub(super) async fn relations(
     conn: &mut SqliteConnection,
@@ -76,7 +78,9 @@ pub(super) async fn describe(
             .await?;
     indexes.sort();
     for (index, unique, origin, partial) in indexes {
-        if origin == "pk" || partial != 0 {
+        if origin == "pk"
+            || (partial != 0 && (unique != 0 || !live_rows_index(conn, schema, &index).await?))
+        {
             continue;
         }
         let columns: Vec<(Option<String>,)> =
@@ -100,6 +104,32 @@ pub(super) async fn describe(
         }
     }
     Ok(table)
+}
+
+/// Whether partial index `index` holds the live rows of a soft-deleting entity (`WHERE
+/// deleted_at IS NULL`), which describes as the index on its columns.
+async fn live_rows_index(
+    conn: &mut SqliteConnection,
+    schema: &str,
+    index: &str,
+) -> Result<bool, sqlx::Error> {
+    let master = format!(
+        "SELECT sql FROM \"{}\".sqlite_master WHERE type = 'index' AND name = ?",
+        schema.replace('"', "\"\"")
+    );
+    let sql: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(master))
+        .bind(index)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    // The condition is what follows the statement's last WHERE: a column name cannot hold
+    // one unquoted, and a quoted one that did would fail the check.
+    Ok(sql.is_some_and(|sql| {
+        let upper = sql.to_ascii_uppercase();
+        upper
+            .rfind(" WHERE ")
+            .is_some_and(|at| is_live_rows_condition(&sql[at + " WHERE ".len()..]))
+    }))
 }
 
 /// The field type that reads a column of declared type `declared`, by the rules the
