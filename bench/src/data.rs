@@ -145,6 +145,16 @@ impl Check {
         self.add_hash(h.0);
     }
 
+    /// Add a row given as its text and its numbers.
+    pub fn add_parts(&mut self, text: &[u8], numbers: &[u64]) {
+        let mut h = Fnv::new();
+        h.write(text);
+        for n in numbers {
+            h.write(&n.to_le_bytes());
+        }
+        self.add_hash(h.0);
+    }
+
     pub fn add_number(&mut self, n: u64) {
         let mut h = Fnv::new();
         h.write(&n.to_le_bytes());

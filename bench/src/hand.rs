@@ -181,7 +181,7 @@ pub static MYSQL_SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
 /// `sql` with `$1`, `$2`, … written `?`. SQLite looks numbered and named parameters up by
 /// name, a scan per parameter (quadratic in a bulk statement's thousands); `?` costs nothing.
 /// Each statement here uses its parameters once, in order.
-fn positional(sql: &'static str) -> &'static str {
+pub(crate) fn positional(sql: &'static str) -> &'static str {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -293,17 +293,17 @@ impl<E> From<TakenRow<E>> for Taken {
     }
 }
 
-fn postgres_timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn postgres_timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
     at
 }
 
 /// MariaDB's `DATETIME` in UTC, the session's time zone.
-fn mysql_timestamp(at: DateTime<Utc>) -> chrono::NaiveDateTime {
+pub(crate) fn mysql_timestamp(at: DateTime<Utc>) -> chrono::NaiveDateTime {
     at.naive_utc()
 }
 
 /// The text the framework stores a timestamp as on SQLite.
-fn sqlite_timestamp(at: DateTime<Utc>) -> String {
+pub(crate) fn sqlite_timestamp(at: DateTime<Utc>) -> String {
     let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
     let micros = at.timestamp_subsec_micros();
     if micros != 0 {

@@ -23,6 +23,7 @@ mod pooled;
 mod report;
 mod safety;
 mod telemetry;
+mod wide;
 mod workloads;
 
 use std::path::PathBuf;
@@ -39,8 +40,9 @@ use crate::workloads::{Ctx, Res};
 #[derive(Debug, Parser)]
 #[command(name = "repo-bench")]
 struct Args {
-    /// Backends to run: `sqlite` (in memory), `sqlite-file` (the file `--sqlite-file`),
-    /// `postgres`, `mysql` (MariaDB).
+    /// Backends to run: `sqlite` (in memory, `--sqlite-url`), `sqlite-shared` (in memory by
+    /// the named shared-cache form, `--sqlite-shared-url`), `sqlite-file` (the file
+    /// `--sqlite-file`), `postgres`, `mysql` (MariaDB).
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     backends: Vec<String>,
     /// Sizes relative to the full benchmark (1.0); 0.01 is a smoke test.
@@ -83,6 +85,13 @@ struct Args {
     /// The SQLite database of the `sqlite` backend.
     #[arg(long, default_value = "sqlite::memory:")]
     sqlite_url: String,
+    /// The SQLite database of the `sqlite-shared` backend: an in-memory database by name, as
+    /// applications write it to share one database between pools.
+    #[arg(
+        long,
+        default_value = "sqlite:file:repo-bench?mode=memory&cache=shared"
+    )]
+    sqlite_shared_url: String,
     /// The SQLite file of the `sqlite-file` backend (replaced).
     #[arg(long, default_value = "target/repo-bench.sqlite")]
     sqlite_file: PathBuf,
@@ -130,15 +139,37 @@ async fn connect(url: &str) -> Res<Db> {
     Ok(Db::connect_with(url, DbOptions::new().max_connections(20)).await?)
 }
 
+/// W1 and W4 on both row shapes.
+async fn reads(ctx: &Ctx<'_>, w1: bool, w4: bool, records: &mut Vec<Record>) -> Res<()> {
+    let table_rows = workloads::fill_read_table(ctx).await?;
+    if w1 {
+        records.push(workloads::w1_get_by_id(ctx, table_rows).await?);
+    }
+    if w4 {
+        records.push(workloads::w4_find_page(ctx).await?);
+    }
+    let table_rows = wide::fill_read_table(ctx).await?;
+    if w1 {
+        records.push(wide::w1_get_by_id(ctx, table_rows).await?);
+    }
+    if w4 {
+        records.push(wide::w4_find_page(ctx).await?);
+    }
+    ctx.db.drop_schema::<wide::Event>().await?;
+    Ok(())
+}
+
 async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<()> {
     let url = match name {
         "sqlite" => args.sqlite_url.clone(),
+        "sqlite-shared" => args.sqlite_shared_url.clone(),
         "sqlite-file" => fresh_sqlite_file(&args.sqlite_file)?,
         "postgres" => args.postgres_url.clone(),
         "mysql" => args.mysql_url.clone(),
         other => {
             return Err(format!(
-                "unknown backend `{other}`: expected sqlite, sqlite-file, postgres or mysql"
+                "unknown backend `{other}`: expected sqlite, sqlite-shared, sqlite-file, postgres \
+                 or mysql"
             )
             .into());
         }
@@ -157,13 +188,7 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
         args.workloads.is_empty() || args.workloads.iter().any(|w| w.eq_ignore_ascii_case(id))
     };
     if run("W1") || run("W4") {
-        let table_rows = workloads::fill_read_table(&ctx).await?;
-        if run("W1") {
-            records.push(workloads::w1_get_by_id(&ctx, table_rows).await?);
-        }
-        if run("W4") {
-            records.push(workloads::w4_find_page(&ctx).await?);
-        }
+        reads(&ctx, run("W1"), run("W4"), records).await?;
     }
     if run("P1") && db.backend() == Backend::Postgres {
         let table_rows = workloads::fill_read_table(&ctx).await?;
@@ -171,6 +196,8 @@ async fn run_backend(args: &Args, name: &str, records: &mut Vec<Record>) -> Res<
     }
     if run("W2") {
         records.push(Box::pin(workloads::single_inserts(&ctx, false)).await?);
+        records.push(Box::pin(wide::w2_insert(&ctx)).await?);
+        db.drop_schema::<wide::Event>().await?;
     }
     if run("W3") {
         records.push(Box::pin(workloads::w3_bulk_upsert(&ctx)).await?);

@@ -154,7 +154,7 @@ pub async fn v1_versioned_update(ctx: &Ctx<'_>) -> Res<Record> {
         n,
         fw,
         base,
-        Goal::None,
+        Goal::Wall(1.10),
     ))
 }
 
@@ -249,7 +249,7 @@ pub async fn d1_soft_delete_page(ctx: &Ctx<'_>) -> Res<Record> {
         rows,
         fw,
         base,
-        Goal::None,
+        Goal::Wall(1.10),
     ))
 }
 
@@ -338,6 +338,9 @@ pub async fn a1_audited_bulk_upsert(ctx: &Ctx<'_>) -> Res<Record> {
         n,
         fw,
         base,
-        Goal::None,
+        Goal::Ratios {
+            wall: 1.5,
+            cpu: 3.0,
+        },
     ))
 }

@@ -78,7 +78,7 @@ impl Ctx<'_> {
     }
 
     /// Fail unless both contenders saw the same rows.
-    fn same(&self, workload: &str, run: usize, framework: Check, sqlx: Check) -> Res<()> {
+    pub fn same(&self, workload: &str, run: usize, framework: Check, sqlx: Check) -> Res<()> {
         if framework == sqlx {
             return Ok(());
         }
@@ -96,7 +96,7 @@ impl Ctx<'_> {
     }
 }
 
-fn expect(workload: &str, backend: &str, what: &str, got: u64, want: u64) -> Res<()> {
+pub fn expect(workload: &str, backend: &str, what: &str, got: u64, want: u64) -> Res<()> {
     if got == want {
         Ok(())
     } else {
