@@ -930,7 +930,7 @@ async fn an_audited_entity_brings_the_audit_table(db: Db) {
     );
 }
 
-/// A soft-deleting entity with an index: made partial over the live rows, or led by the
+/// A soft-deleting entity with an index: made partial over the live rows, or ending with the
 /// soft-delete column where the backend has no partial indexes.
 #[derive(Debug, Clone, Repository)]
 #[repo(table = "shelves", unique(code), index(aisle, position), no_new)]
@@ -978,8 +978,8 @@ async fn a_soft_deleting_entitys_indexes_hold_its_live_rows(db: Db) {
             "SELECT COUNT(*) FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'shelves' \
              AND INDEX_NAME = 'shelves_aisle_position_idx' \
-             AND COLUMN_NAME = 'deleted_at' AND SEQ_IN_INDEX = 1",
-            vec!["deleted_at", "aisle", "position"],
+             AND COLUMN_NAME = 'deleted_at' AND SEQ_IN_INDEX = 3",
+            vec!["aisle", "position", "deleted_at"],
         ),
     };
     assert_eq!(scalar(&db, built).await, 1, "{built}");

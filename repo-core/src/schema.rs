@@ -188,23 +188,23 @@ impl Shape {
 
     /// The columns the declared index on `columns` is built on. Reads of a soft-deleting
     /// entity ask for live rows (`deleted_at IS NULL`): where the backend has no partial
-    /// indexes (MariaDB) the soft-delete column leads the index, so the live rows are one
-    /// range of it, as they are the whole of a partial index elsewhere.
+    /// indexes (MariaDB) the soft-delete column ends the index, so a count or a filter is
+    /// answered from the index without reading each row for it. (Leading the index with it
+    /// measured worse: MariaDB then reads every live entry for a page filtered by a range on
+    /// the first declared column, where it seeks that range otherwise.)
     pub(crate) fn index_columns(
         &self,
         backend: Backend,
         columns: &[&'static str],
     ) -> Vec<&'static str> {
-        match self.soft_delete() {
-            Some(deleted_at)
-                if !backend.capabilities().partial_indexes && !columns.contains(&deleted_at) =>
-            {
-                std::iter::once(deleted_at)
-                    .chain(columns.iter().copied())
-                    .collect()
-            }
-            _ => columns.to_vec(),
+        let mut all = columns.to_vec();
+        if let Some(deleted_at) = self.soft_delete()
+            && !backend.capabilities().partial_indexes
+            && !all.contains(&deleted_at)
+        {
+            all.push(deleted_at);
         }
+        all
     }
 
     /// `CREATE INDEX` for the declared index on `columns`. On a soft-deleting entity it holds

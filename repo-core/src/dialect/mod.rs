@@ -82,8 +82,8 @@ pub struct Capabilities {
     /// them (else a keyset page is written `a > ? OR (a = ? AND b > ?)`).
     pub row_value_comparison: bool,
     /// An index can hold only the rows a condition selects (`CREATE INDEX … WHERE`); a
-    /// soft-deleting entity's indexes then hold its live rows only (else the soft-delete
-    /// column leads them).
+    /// soft-deleting entity's indexes then hold its live rows only (else they end with the
+    /// soft-delete column).
     pub partial_indexes: bool,
 }
 

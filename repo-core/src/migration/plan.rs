@@ -494,8 +494,8 @@ impl Planner<'_> {
         }
         let description = self.description;
         for index in self.shape.indexes {
-            // As declared, or as the schema builds it (a soft-deleting entity's index is led
-            // by the soft-delete column on MariaDB).
+            // As declared, or as the schema builds it (a soft-deleting entity's index ends
+            // with the soft-delete column on MariaDB).
             let built = self.shape.index_columns(self.backend, index);
             let same = |found: &Vec<String>| {
                 found.iter().map(String::as_str).eq(index.iter().copied())
