@@ -9,8 +9,8 @@ use serde_json::{Value as Json, json};
 
 use crate::data::{Check, Rng};
 use crate::measure::timed;
-use crate::report::{Goal, Record};
-use crate::workloads::{Ctx, Res, expect};
+use crate::report::Record;
+use crate::workloads::{Ctx, PARITY, Res, expect, read_runs};
 
 /// One row of `bench_events`: what a monitoring service records. `occurred_at` repeats in
 /// runs of three rows, so pages depend on the key breaking ties.
@@ -149,18 +149,6 @@ macro_rules! on_pool {
     };
 }
 
-/// The two contenders' samples, run by run.
-#[derive(Default)]
-struct Samples {
-    framework: Vec<crate::measure::Sample>,
-    base: Vec<crate::measure::Sample>,
-}
-
-const RATIOS: Goal = Goal::Ratios {
-    wall: 1.05,
-    cpu: 1.10,
-};
-
 /// W1 on the wide row: `find_by_id` of random ids.
 pub async fn w1_get_by_id(ctx: &Ctx<'_>, table_rows: u64) -> Res<Record> {
     const NAME: &str = "W1 get_by_id wide";
@@ -182,27 +170,22 @@ pub async fn w1_get_by_id(ctx: &Ctx<'_>, table_rows: u64) -> Res<Record> {
         Ok(on_pool!(ctx.db, pool, hand => hand::get_by_id(pool, ids).await?))
     };
     let warm = &ids[..ids.len().min(100)];
-    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
-    let mut samples = Samples::default();
-    for run in 0..ctx.runs {
-        let (a, fs) = timed(framework(&ids)).await;
-        let (b, bs) = timed(sqlx(&ids)).await;
-        let (a, b) = (a?, b?);
-        ctx.same(NAME, run, a, b)?;
-        expect(NAME, ctx.backend, "rows found", a.rows, ids.len() as u64)?;
-        ctx.progress(NAME, run, fs, bs, "sqlx");
-        samples.framework.push(fs);
-        samples.base.push(bs);
-    }
-    let rows = ids.len() as u64;
+    let reads = read_runs(ctx, NAME, warm, &ids[..], framework, sqlx).await?;
+    expect(
+        NAME,
+        ctx.backend,
+        "rows found",
+        reads.rows,
+        ids.len() as u64,
+    )?;
     Ok(Record::new(
         NAME,
         ctx.backend,
         "sqlx",
-        rows,
-        samples.framework,
-        samples.base,
-        RATIOS,
+        reads.rows,
+        reads.framework,
+        reads.base,
+        PARITY,
     ))
 }
 
@@ -222,7 +205,7 @@ pub async fn w2_insert(ctx: &Ctx<'_>) -> Res<Record> {
     let sqlx = async || -> Res<Check> {
         Ok(on_pool!(ctx.db, pool, hand => hand::insert_each(pool, &rows).await?))
     };
-    let mut samples = Samples::default();
+    let (mut fw, mut base) = (Vec::new(), Vec::new());
     for run in 0..ctx.runs {
         reset(ctx.db).await?;
         let (a, fs) = Box::pin(timed(framework())).await;
@@ -235,18 +218,10 @@ pub async fn w2_insert(ctx: &Ctx<'_>) -> Res<Record> {
         ctx.same(NAME, run, a, b)?;
         expect(NAME, ctx.backend, "rows stored", a.rows, n)?;
         ctx.progress(NAME, run, fs, bs, "sqlx");
-        samples.framework.push(fs);
-        samples.base.push(bs);
+        fw.push(fs);
+        base.push(bs);
     }
-    Ok(Record::new(
-        NAME,
-        ctx.backend,
-        "sqlx",
-        n,
-        samples.framework,
-        samples.base,
-        RATIOS,
-    ))
+    Ok(Record::new(NAME, ctx.backend, "sqlx", n, fw, base, PARITY))
 }
 
 /// W4 on the wide row: the open events of one severity, newest first, a page of 50 at
@@ -284,27 +259,15 @@ pub async fn w4_find_page(ctx: &Ctx<'_>) -> Res<Record> {
             hand::pages(pool, offsets, LIMIT, SEVERITY).await?))
     };
     let warm = &offsets[..offsets.len().min(20)];
-    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
-    let mut samples = Samples::default();
-    let mut rows = 0;
-    for run in 0..ctx.runs {
-        let (a, fs) = timed(framework(&offsets)).await;
-        let (b, bs) = timed(sqlx(&offsets)).await;
-        let (a, b) = (a?, b?);
-        ctx.same(NAME, run, a, b)?;
-        rows = a.rows;
-        ctx.progress(NAME, run, fs, bs, "sqlx");
-        samples.framework.push(fs);
-        samples.base.push(bs);
-    }
+    let reads = read_runs(ctx, NAME, warm, &offsets[..], framework, sqlx).await?;
     Ok(Record::new(
         NAME,
         ctx.backend,
         "sqlx",
-        rows,
-        samples.framework,
-        samples.base,
-        RATIOS,
+        reads.rows,
+        reads.framework,
+        reads.base,
+        PARITY,
     ))
 }
 

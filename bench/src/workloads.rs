@@ -104,6 +104,53 @@ pub fn expect(workload: &str, backend: &str, what: &str, got: u64, want: u64) ->
     }
 }
 
+/// What [`read_runs`] measured: each contender's samples, run by run, and the rows the
+/// framework's last run read.
+pub struct Reads {
+    pub framework: Vec<Sample>,
+    pub base: Vec<Sample>,
+    pub rows: u64,
+}
+
+/// A read workload: both contenders on `warm` (connections, prepared statements), then on
+/// `input`, interleaved run by run, each run checked to give the same rows as the other
+/// contender and as the run before.
+pub async fn read_runs<I: ?Sized>(
+    ctx: &Ctx<'_>,
+    name: &str,
+    warm: &I,
+    input: &I,
+    framework: impl AsyncFn(&I) -> Res<Check>,
+    sqlx: impl AsyncFn(&I) -> Res<Check>,
+) -> Res<Reads> {
+    ctx.same(name, 0, framework(warm).await?, sqlx(warm).await?)?;
+    let mut reads = Reads {
+        framework: Vec::new(),
+        base: Vec::new(),
+        rows: 0,
+    };
+    for run in 0..ctx.runs {
+        let (a, fs) = timed(framework(input)).await;
+        let (b, bs) = timed(sqlx(input)).await;
+        let (a, b) = (a?, b?);
+        ctx.same(name, run, a, b)?;
+        if run > 0 {
+            expect(name, ctx.backend, "rows of this run", a.rows, reads.rows)?;
+        }
+        reads.rows = a.rows;
+        ctx.progress(name, run, fs, bs, "sqlx");
+        reads.framework.push(fs);
+        reads.base.push(bs);
+    }
+    Ok(reads)
+}
+
+/// W1, W2 and W4's bound: wall and client CPU against hand-written sqlx.
+pub const PARITY: Goal = Goal::Ratios {
+    wall: 1.05,
+    cpu: 1.10,
+};
+
 /// The 20k-row table W1 and W4 read.
 pub async fn fill_read_table(ctx: &Ctx<'_>) -> Res<u64> {
     let n = ctx.size(20_000);
@@ -131,32 +178,23 @@ pub async fn w1_get_by_id(ctx: &Ctx<'_>, table_rows: u64) -> Res<Record> {
     let sqlx = async |ids: &[i64]| -> Res<Check> {
         Ok(on_pool!(ctx.db, pool, hand => hand::get_by_id(pool, ids).await?))
     };
-    // Warm up both: connections and prepared statements.
     let warm = &ids[..ids.len().min(100)];
-    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
-    let (mut fw, mut base) = (Vec::new(), Vec::new());
-    for run in 0..ctx.runs {
-        let (a, fs) = timed(framework(&ids)).await;
-        let (b, bs) = timed(sqlx(&ids)).await;
-        let (a, b) = (a?, b?);
-        ctx.same(NAME, run, a, b)?;
-        expect(NAME, ctx.backend, "rows found", a.rows, ids.len() as u64)?;
-        ctx.progress(NAME, run, fs, bs, "sqlx");
-        fw.push(fs);
-        base.push(bs);
-    }
-    let goal = Goal::Ratios {
-        wall: 1.05,
-        cpu: 1.10,
-    };
+    let reads = read_runs(ctx, NAME, warm, &ids[..], framework, sqlx).await?;
+    expect(
+        NAME,
+        ctx.backend,
+        "rows found",
+        reads.rows,
+        ids.len() as u64,
+    )?;
     Ok(Record::new(
         NAME,
         ctx.backend,
         "sqlx",
-        ids.len() as u64,
-        fw,
-        base,
-        goal,
+        reads.rows,
+        reads.framework,
+        reads.base,
+        PARITY,
     ))
 }
 
@@ -195,24 +233,16 @@ pub async fn w4_find_page(ctx: &Ctx<'_>) -> Res<Record> {
             hand::pages(pool, offsets, LIMIT, status, MIN_QTY).await?))
     };
     let warm = &offsets[..offsets.len().min(20)];
-    ctx.same(NAME, 0, framework(warm).await?, sqlx(warm).await?)?;
-    let (mut fw, mut base) = (Vec::new(), Vec::new());
-    let mut rows = 0;
-    for run in 0..ctx.runs {
-        let (a, fs) = timed(framework(&offsets)).await;
-        let (b, bs) = timed(sqlx(&offsets)).await;
-        let (a, b) = (a?, b?);
-        ctx.same(NAME, run, a, b)?;
-        rows = a.rows;
-        ctx.progress(NAME, run, fs, bs, "sqlx");
-        fw.push(fs);
-        base.push(bs);
-    }
-    let goal = Goal::Ratios {
-        wall: 1.05,
-        cpu: 1.10,
-    };
-    Ok(Record::new(NAME, ctx.backend, "sqlx", rows, fw, base, goal))
+    let reads = read_runs(ctx, NAME, warm, &offsets[..], framework, sqlx).await?;
+    Ok(Record::new(
+        NAME,
+        ctx.backend,
+        "sqlx",
+        reads.rows,
+        reads.framework,
+        reads.base,
+        PARITY,
+    ))
 }
 
 /// Check that `stored` are `items` as inserted, with a generated id.
@@ -282,14 +312,7 @@ pub async fn single_inserts(ctx: &Ctx<'_>, in_session: bool) -> Res<Record> {
         base.push(bs);
     }
     // S1: the bound on what a session costs a statement (its savepoint).
-    let goal = if in_session {
-        Goal::Wall(1.25)
-    } else {
-        Goal::Ratios {
-            wall: 1.05,
-            cpu: 1.10,
-        }
-    };
+    let goal = if in_session { Goal::Wall(1.25) } else { PARITY };
     Ok(Record::new(name, ctx.backend, "sqlx", n, fw, base, goal))
 }
 
